@@ -1,0 +1,1 @@
+"""The thin Dagster layer: each asset reads, calls plain-Python code, writes, reports."""

@@ -1,0 +1,124 @@
+"""Evaluation assets: the frozen image feature extractor, then one evaluation per modality.
+
+Each evaluation appends its numbers to metrics_history (one transaction) and keeps the
+plot details (class histograms, BLEU signature) beside the models for the reports.
+"""
+
+import dataclasses
+import json
+
+import dagster as dg
+import numpy as np
+import torch
+
+from genai_platform.evaluation import (FEATURE_EXTRACTOR, TRAINING_DATA, add_amplification, classifier_accuracy,
+                                       evaluate_images, evaluate_text_family, representation_rows)
+from genai_platform.files import write_atomic
+from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
+from genai_platform.models.registry import families
+from genai_platform.models.vocab import CharVocabulary
+from genai_platform.profiles import evaluation_profile
+from genai_platform.resources import DUCKDB_WRITE_POOL, ArtifactStore, PlatformDuckDB, RunSettings, code_version
+from genai_platform.store import (ImageSplit, MetricRow, append_metrics, dataset_info, image_class_names,
+                                  read_documents, read_image_samples, read_image_split, read_text_samples)
+from genai_platform.training.batches import image_batches
+from genai_platform.training.families import fingerprint, fit, image_shape, load_trained, model_spec, save_trained
+
+FEATURE_EXTRACTOR_DIR = "feature_extractor"
+
+
+def _load_classifier(artifacts: ArtifactStore, device):
+    return load_trained(
+        lambda m: ImageClassifier(ClassifierConfig(**m["model_config"]), image_shape(m), m["num_classes"]),
+        artifacts.model_dir(FEATURE_EXTRACTOR_DIR), device)
+
+
+@dg.asset(group_name="evaluation", deps=["images"], retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
+          kinds={"pytorch"})
+def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
+                            run_settings: RunSettings):
+    """CNN classifier trained on the real train split and frozen; its features feed FID."""
+    profile = evaluation_profile(run_settings.checked_profile())
+    device = run_settings.torch_device()
+    with duckdb.read_connection() as con:
+        train, test = read_image_split(con, "train"), read_image_split(con, "test")
+        num_classes = len(image_class_names(con))
+        data_version = dataset_info(con, "image")["data_version"]
+    _, c, h, w = train.pixels.shape
+    shape = {"channels": c, "height": h, "width": w}
+    training = dataclasses.replace(profile.classifier_training, seed=run_settings.seed)
+    if train.labels is None:
+        context.log.warning("images have no labels: the feature extractor stays at its seeded random weights")
+        training = dataclasses.replace(training, steps=0)
+        num_classes = 1
+    x = torch.from_numpy(train.pixels).to(device)
+    y = torch.from_numpy(train.labels).to(device) if train.labels is not None else None
+    model, result = fit(
+        lambda: ImageClassifier(profile.classifier, image_shape({"data": {"shape": shape}}), num_classes),
+        image_batches(x, y) if y is not None else image_batches(x), training, device,
+        artifacts.checkpoint_path(FEATURE_EXTRACTOR_DIR),
+        fingerprint("classifier", profile.classifier, training, data_version), context.log.info)
+    accuracy = classifier_accuracy(model, test.pixels, test.labels) if test.labels is not None else None
+    if accuracy is not None:
+        context.log.info(f"feature classifier test accuracy {accuracy:.4f} on {len(test.labels)} images")
+    save_trained(model, artifacts.model_dir(FEATURE_EXTRACTOR_DIR), {
+        "model_config": profile.classifier, "training_config": training, "data": {"shape": shape},
+        "num_classes": num_classes, "test_accuracy": accuracy, "test_count": len(test.pixels),
+        "data_version": data_version}, result)
+    return dg.MaterializeResult(metadata={"test_accuracy": accuracy, "classes": num_classes,
+                                          "seconds": round(result.seconds, 2)})
+
+
+def _record(context, duckdb: PlatformDuckDB, artifacts: ArtifactStore, modality: str, rows: list[MetricRow],
+            details: dict) -> dg.MaterializeResult:
+    with duckdb.transaction() as con:
+        info = dataset_info(con, modality)
+        append_metrics(con, context.run_id, modality, info["source"], info["data_version"], code_version(), rows)
+    write_atomic(artifacts.details_path(modality), json.dumps({**details, "run_id": context.run_id}, indent=2))
+    table = "\n".join(f"| {r.family} | {r.metric} | {r.value:.4g} | {r.sample_count} |" for r in rows)
+    for r in rows:
+        context.log.info(f"{r.family} {r.metric} = {r.value:.4f} (n={r.sample_count})")
+    return dg.MaterializeResult(metadata={
+        "metrics": dg.MetadataValue.md(f"| model | metric | value | n |\n|---|---|---|---|\n{table}"),
+        "rows": len(rows)})
+
+
+@dg.asset(group_name="evaluation", pool=DUCKDB_WRITE_POOL, kinds={"pytorch", "duckdb"},
+          deps=["image_feature_extractor"] + [f"samples_{f.name}" for f in families("image")])
+def image_evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
+                     run_settings: RunSettings):
+    """FID of every image family beside the real-vs-real floor and noise ceiling; class coverage."""
+    device = run_settings.torch_device()
+    classifier, manifest = _load_classifier(artifacts, device)
+    with duckdb.read_connection() as con:
+        train = read_image_split(con, "train")
+        val, test = read_image_split(con, "val"), read_image_split(con, "test")
+        samples = {f.name: read_image_samples(con, f.name) for f in families("image")}
+    heldout = ImageSplit(np.concatenate([val.pixels, test.pixels]),
+                         None if test.labels is None else np.concatenate([val.labels, test.labels]),
+                         val.content_hashes + test.content_hashes)
+    rows, details = evaluate_images(classifier, manifest["num_classes"], train, heldout, samples, run_settings.seed)
+    if manifest["test_accuracy"] is not None:
+        rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
+    return _record(context, duckdb, artifacts, "image", rows, details)
+
+
+@dg.asset(group_name="evaluation", pool=DUCKDB_WRITE_POOL, kinds={"pytorch", "duckdb"},
+          deps=["text_corpus"] + [f"samples_{f.name}" for f in families("text")])
+def text_evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
+                    run_settings: RunSettings):
+    """Test bits per character, continuation BLEU, and gender representation bias vs the training text."""
+    device = run_settings.torch_device()
+    with duckdb.read_connection() as con:
+        test_documents, train_documents = read_documents(con, "test"), read_documents(con, "train")
+        samples = {f.name: read_text_samples(con, f.name) for f in families("text")}
+    rows, details = representation_rows(TRAINING_DATA, train_documents), {"bleu_signatures": {}}
+    for family in families("text"):
+        model, manifest = load_trained(
+            lambda m, f=family: f.build(f.config_type(**m["model_config"]), model_spec(f.modality, m["data"])),
+            artifacts.model_dir(family.name), device)
+        family_rows, family_details = evaluate_text_family(
+            family.name, model, CharVocabulary(manifest["data"]["vocabulary"]), test_documents, samples[family.name])
+        rows += family_rows
+        details["bleu_signatures"][family.name] = family_details["bleu_signature"]
+    return _record(context, duckdb, artifacts, "text", add_amplification(rows), details)

@@ -1,0 +1,1 @@
+"""Where raw data comes from: bundled defaults and user sources. No Dagster imports."""

@@ -1,0 +1,50 @@
+"""Provenance of an ingested dataset: the source, every file with its hash, the row count."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from genai_platform.errors import DataError
+from genai_platform.files import sha256_file
+
+
+@dataclass
+class SourceFile:
+    path: str
+    sha256: str
+    bytes: int
+
+    @classmethod
+    def of(cls, path: Path) -> "SourceFile":
+        return cls(path=str(path), sha256=sha256_file(path), bytes=path.stat().st_size)
+
+
+@dataclass
+class Provenance:
+    source: str
+    description: str
+    files: list[SourceFile] = field(default_factory=list)
+    rows: int = 0
+
+    @property
+    def version(self) -> str:
+        """Data version: a short hash over the source files' hashes."""
+        digest = hashlib.sha256("".join(sorted(f.sha256 for f in self.files)).encode())
+        return digest.hexdigest()[:16]
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "version": self.version}
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2)
+
+
+def resolve_user_path(source: str, what: str) -> Path:
+    """Resolve a user-given path (expanding ~), and insist that it exists."""
+    path = Path(source).expanduser().resolve()
+    if not path.exists():
+        raise DataError(f"{what} source {path} does not exist (from {source!r})")
+    return path

@@ -1,0 +1,1 @@
+"""Generative model families: plain torch modules, no Dagster imports."""

@@ -1,0 +1,82 @@
+"""Character-level LSTM language model (Karpathy's char-rnn, in plain torch)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class LSTMConfig:
+    embedding_dim: int = 64
+    hidden_size: int = 256
+    num_layers: int = 2
+    dropout: float = 0.1
+    context_length: int = 128
+
+
+class CharLSTM(nn.Module):
+    def __init__(self, config: LSTMConfig, vocab_size: int):
+        super().__init__()
+        self.config, self.vocab_size = config, vocab_size
+        self.embedding = nn.Embedding(vocab_size, config.embedding_dim)
+        self.lstm = nn.LSTM(
+            config.embedding_dim, config.hidden_size, config.num_layers,
+            dropout=config.dropout if config.num_layers > 1 else 0.0, batch_first=True,
+        )
+        self.head = nn.Linear(config.hidden_size, vocab_size)
+
+    def forward(self, ids: torch.Tensor, state=None):
+        out, state = self.lstm(self.embedding(ids), state)
+        return self.head(out), state
+
+    def training_loss(self, windows: torch.Tensor) -> torch.Tensor:
+        logits, _ = self(windows[:, :-1])
+        return F.cross_entropy(logits.float().reshape(-1, self.vocab_size), windows[:, 1:].reshape(-1))
+
+    @torch.no_grad()
+    def negative_log_likelihood(self, ids: torch.Tensor, chunk: int = 4096) -> float:
+        """Total nats of predicting ids[1:] from everything before, carrying state across chunks."""
+        device = next(self.parameters()).device
+        ids = ids.to(device)
+        total, state = 0.0, None
+        for start in range(0, ids.numel() - 1, chunk):
+            inputs = ids[start : start + chunk][None]
+            targets = ids[start + 1 : start + chunk + 1][None]
+            logits, state = self(inputs[:, : targets.shape[1]], state)
+            total += F.cross_entropy(logits.float()[0], targets[0], reduction="sum").item()
+        return total
+
+    @torch.no_grad()
+    def generate(
+        self,
+        prompts: list[torch.Tensor],
+        max_new_tokens: int,
+        temperature: float,
+        generator: torch.Generator,
+    ) -> torch.Tensor:
+        """Continue each (non-empty) prompt by `max_new_tokens`; temperature 0 is greedy."""
+        device = next(self.parameters()).device
+        states, last = [], []
+        for prompt in prompts:  # prompts differ in length: warm each state up alone
+            logits, (h, c) = self(prompt.to(device)[None])
+            states.append((h, c))
+            last.append(logits[:, -1])
+        h = torch.cat([s[0] for s in states], dim=1)
+        c = torch.cat([s[1] for s in states], dim=1)
+        logits = torch.cat(last)
+        out = []
+        for _ in range(max_new_tokens):
+            if temperature <= 0:
+                nxt = logits.argmax(dim=-1)
+            else:
+                probs = torch.softmax(logits.float() / temperature, dim=-1).cpu()
+                nxt = torch.multinomial(probs, 1, generator=generator)[:, 0].to(device)
+            out.append(nxt.cpu())
+            step_logits, (h, c) = self(nxt[:, None], (h, c))
+            logits = step_logits[:, -1]
+        return torch.stack(out, dim=1)
+

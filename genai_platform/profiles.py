@@ -1,0 +1,43 @@
+"""Evaluation settings per profile (the families' own settings live in the registry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from genai_platform.models.classifier import ClassifierConfig
+from genai_platform.training.loop import TrainingConfig
+
+
+@dataclass(frozen=True)
+class EvaluationProfile:
+    image_samples: int
+    prompts: int
+    free_samples: int
+    free_sample_chars: int
+    classifier: ClassifierConfig
+    classifier_training: TrainingConfig
+
+
+EVALUATION_PROFILES = {
+    "smoke": EvaluationProfile(
+        image_samples=200, prompts=10, free_samples=5, free_sample_chars=80,
+        classifier=ClassifierConfig(channels=8, feature_dim=16),
+        classifier_training=TrainingConfig(steps=20, batch_size=64, learning_rate=2e-3, log_every=10, checkpoint_every=10),
+    ),
+    "default": EvaluationProfile(
+        image_samples=1000, prompts=100, free_samples=50, free_sample_chars=300,
+        classifier=ClassifierConfig(channels=32, feature_dim=64),
+        classifier_training=TrainingConfig(steps=1500, batch_size=128, learning_rate=2e-3, weight_decay=1e-4, log_every=250, checkpoint_every=500),
+    ),
+    "full": EvaluationProfile(
+        image_samples=10000, prompts=500, free_samples=200, free_sample_chars=500,
+        classifier=ClassifierConfig(channels=64, feature_dim=128),
+        classifier_training=TrainingConfig(steps=5000, batch_size=256, learning_rate=2e-3, weight_decay=1e-4, log_every=500, checkpoint_every=1000),
+    ),
+}
+
+
+def evaluation_profile(name: str) -> EvaluationProfile:
+    if name not in EVALUATION_PROFILES:
+        raise ValueError(f"unknown profile {name!r}; expected one of {', '.join(EVALUATION_PROFILES)}")
+    return EVALUATION_PROFILES[name]

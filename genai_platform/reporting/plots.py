@@ -1,0 +1,69 @@
+"""Plots and sample grids as inline PNG data URIs (reports make no external requests)."""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def figure_uri(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return _data_uri(buffer.getvalue())
+
+
+def image_grid(images: np.ndarray, columns: int = 16, cell: int = 48) -> str:
+    """A grid of [N, C, H, W] images in [0, 1], each upscaled to about `cell` pixels."""
+    n, c, h, w = images.shape
+    rows = -(-n // columns)
+    grid = np.ones((rows * (h + 1), columns * (w + 1), c), dtype=np.float32)
+    for i, image in enumerate(images):
+        r, col = divmod(i, columns)
+        grid[r * (h + 1): r * (h + 1) + h, col * (w + 1): col * (w + 1) + w] = image.transpose(1, 2, 0)
+    pixels = (np.clip(grid, 0, 1) * 255).astype(np.uint8)
+    picture = Image.fromarray(pixels[..., 0] if c == 1 else pixels)
+    scale = max(1, cell // max(h, w))
+    picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return _data_uri(buffer.getvalue())
+
+
+def loss_curves(curves: dict[str, list[float]], title: str) -> str:
+    fig, ax = plt.subplots(figsize=(6, 3))
+    for name, curve in curves.items():
+        steps = np.arange(1, len(curve) + 1)
+        window = max(1, len(curve) // 50)
+        smooth = np.convolve(curve, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1:], smooth, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.set_title(title)
+    ax.legend()
+    return figure_uri(fig)
+
+
+def class_histograms(histograms: dict[str, list[float]], class_names: list[str]) -> str:
+    fig, ax = plt.subplots(figsize=(6, 3))
+    width = 0.8 / max(len(histograms), 1)
+    x = np.arange(len(class_names))
+    for i, (name, counts) in enumerate(histograms.items()):
+        counts = np.asarray(counts, dtype=float)
+        ax.bar(x + i * width, counts / max(counts.sum(), 1), width, label=name)
+    ax.set_xticks(x + 0.4 - width / 2, class_names)
+    ax.set_ylabel("share")
+    ax.set_title("Class histogram (predicted by the feature classifier)")
+    ax.legend()
+    return figure_uri(fig)

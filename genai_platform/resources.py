@@ -1,0 +1,128 @@
+"""Dagster resources: DuckDB (single writer, read-only readers), artifact store, run settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import torch
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+from pydantic import Field
+
+import genai_platform
+from genai_platform.models.registry import PROFILES
+from genai_platform.training.device import select_device
+
+# Every asset that writes DuckDB runs in this pool; dagster.yaml limits pools to 1 slot.
+DUCKDB_WRITE_POOL = "duckdb_write"
+LOCK_WAIT_SECONDS = 120
+
+
+class PlatformDuckDB(DuckDBResource):
+    """dagster-duckdb's resource, plus transactions for writers and read-only readers.
+
+    DuckDB allows one writing process; a reader that meets a writer's lock waits for it.
+    """
+
+    @contextmanager
+    def transaction(self):
+        """A read-write connection in one transaction: all of it commits, or none."""
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        with self.get_connection() as con:
+            con.begin()
+            try:
+                yield con
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+
+    @contextmanager
+    def read_connection(self):
+        if not Path(self.database).exists():
+            raise FileNotFoundError(f"DuckDB file {self.database} does not exist yet; materialize the ingestion assets first")
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        while True:
+            try:
+                con = duckdb.connect(self.database, read_only=True)
+                break
+            except duckdb.IOException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+class ArtifactStore(ConfigurableResource):
+    """Where models, checkpoints and reports live on disk."""
+
+    home: str = Field(description="GENAI_HOME: DuckDB file, models, checkpoints")
+    reports_dir: str = Field(description="GENAI_REPORTS_DIR: where the HTML reports are written")
+
+    @property
+    def root(self) -> Path:
+        return Path(self.home).expanduser().resolve()
+
+    def model_dir(self, name: str) -> Path:
+        return self.root / "models" / name
+
+    def checkpoint_path(self, name: str) -> Path:
+        return self.root / "checkpoints" / f"{name}.pt"
+
+    def details_path(self, modality: str) -> Path:
+        return self.root / "evaluation" / f"{modality}.json"
+
+    @property
+    def reports(self) -> Path:
+        return Path(self.reports_dir).expanduser().resolve()
+
+
+class RunSettings(ConfigurableResource):
+    """Profile, seed and device for every training and evaluation step."""
+
+    profile: str = Field(default="default", description="GENAI_PROFILE: smoke, default or full")
+    seed: int = Field(default=0, description="GENAI_SEED: seeds every model, sampler and split")
+    device: str = Field(default="auto", description="GENAI_DEVICE: auto (cuda > mps > cpu), cpu, cuda, mps")
+
+    def checked_profile(self) -> str:
+        if self.profile not in PROFILES:
+            raise ValueError(f"GENAI_PROFILE={self.profile!r} is not one of {', '.join(PROFILES)}")
+        return self.profile
+
+    def torch_device(self) -> torch.device:
+        return select_device(self.device)
+
+
+@cache
+def code_version() -> str:
+    """Package version plus the git commit (and '-dirty') when run from a checkout."""
+    root = Path(genai_platform.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return f"{genai_platform.__version__}+{commit}{'-dirty' if dirty else ''}"
+    except (OSError, subprocess.SubprocessError):
+        return genai_platform.__version__
+
+
+def resources_from_env(env=os.environ) -> dict:
+    home = Path(env.get("GENAI_HOME", ".genai")).expanduser().resolve()
+    reports = Path(env.get("GENAI_REPORTS_DIR", "reports")).expanduser().resolve()
+    return {
+        "duckdb": PlatformDuckDB(database=str(home / "genai.duckdb")),
+        "artifacts": ArtifactStore(home=str(home), reports_dir=str(reports)),
+        "run_settings": RunSettings(profile=env.get("GENAI_PROFILE", "default"),
+                                    seed=int(env.get("GENAI_SEED", "0")),
+                                    device=env.get("GENAI_DEVICE", "auto")),
+    }

@@ -1,0 +1,173 @@
+"""Reads and writes of the platform's DuckDB tables; every statement comes from sql/.
+
+Functions take an open connection so the caller decides the transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from genai_platform.datasets.images import RawImages
+from genai_platform.datasets.provenance import Provenance
+from genai_platform.datasets.text import RawDocuments
+from genai_platform.sql import named_queries, sql
+
+
+def query(name: str) -> str:
+    """A named statement of sql/queries.sql."""
+    return named_queries("queries")[name]
+
+INSERT_CHUNK_ROWS = 2000
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass
+class ImageSplit:
+    pixels: np.ndarray  # [N, C, H, W] float32 in [0, 1]
+    labels: np.ndarray | None
+    content_hashes: list[str]
+
+
+@dataclass
+class MetricRow:
+    family: str
+    metric: str
+    value: float
+    sample_count: int
+
+
+def write_raw_images(con: duckdb.DuckDBPyConnection, raw: RawImages) -> None:
+    con.execute(sql("raw_images"))
+    n, c, h, w = raw.pixels.shape
+    flat = raw.pixels.reshape(n, -1)
+    labels = raw.labels.tolist() if raw.labels is not None else [None] * n
+    names = [raw.class_names[i] if raw.class_names and i is not None and 0 <= i < len(raw.class_names)
+             else None for i in labels]
+    for start in range(0, n, INSERT_CHUNK_ROWS):
+        end = min(start + INSERT_CHUNK_ROWS, n)
+        con.execute(sql("raw_images_insert"), {
+            "row_id": list(range(start, end)), "label": labels[start:end], "class_name": names[start:end],
+            "source_file": raw.row_files[start:end], "pixels": flat[start:end].tolist(),
+            "channels": c, "height": h, "width": w, "scale": raw.scale,
+        })
+
+
+def write_raw_documents(con: duckdb.DuckDBPyConnection, raw: RawDocuments) -> None:
+    con.execute(sql("raw_documents"), {
+        "doc_id": list(range(len(raw.texts))), "source_ref": raw.row_refs, "text": raw.texts,
+    })
+
+
+def record_dataset(con: duckdb.DuckDBPyConnection, modality: str, provenance: Provenance) -> None:
+    con.execute(sql("datasets"), {
+        "modality": modality, "source": provenance.source, "description": provenance.description,
+        "data_version": provenance.version, "row_count": provenance.rows,
+        "provenance": provenance.to_json(),
+    })
+
+
+def dataset_info(con: duckdb.DuckDBPyConnection, modality: str) -> dict:
+    row = con.execute(query("dataset_info"), {"modality": modality}).fetchone()
+    if row is None:
+        raise LookupError(f"no {modality} dataset has been ingested yet; materialize raw_{'images' if modality == 'image' else 'text'} first")
+    keys = ("source", "description", "data_version", "row_count", "provenance", "ingested_at")
+    info = dict(zip(keys, row))
+    info["provenance"] = json.loads(info["provenance"])
+    return info
+
+
+def run_checks(con: duckdb.DuckDBPyConnection, checks_file: str) -> list[CheckOutcome]:
+    outcomes = []
+    for name, query in named_queries(checks_file).items():
+        passed, detail = con.execute(query).fetchone()
+        outcomes.append(CheckOutcome(name=name, passed=bool(passed), detail=str(detail)))
+    return outcomes
+
+
+def read_image_split(con: duckdb.DuckDBPyConnection, split: str) -> ImageSplit:
+    rows = con.execute(query("image_split"), {"split": split}).fetchall()
+    if not rows:
+        raise LookupError(f"the images table has no {split!r} rows")
+    c, h, w = rows[0][3:6]
+    pixels = np.asarray([r[0] for r in rows], dtype=np.float32).reshape(len(rows), c, h, w)
+    labels = None if rows[0][1] is None else np.asarray([r[1] for r in rows], dtype=np.int64)
+    return ImageSplit(pixels=pixels, labels=labels, content_hashes=[r[2] for r in rows])
+
+
+def image_class_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(query("image_class_names")).fetchall()
+    if not rows:
+        return []
+    names = {label: name for label, name in rows}
+    return [names.get(i) or str(i) for i in range(max(names) + 1)]
+
+
+def read_documents(con: duckdb.DuckDBPyConnection, split: str) -> list[str]:
+    return [r[0] for r in con.execute(query("documents"), {"split": split}).fetchall()]
+
+
+def read_sentences(con: duckdb.DuckDBPyConnection, split: str) -> list[str]:
+    return [r[0] for r in con.execute(query("sentences"), {"split": split}).fetchall()]
+
+
+def read_char_vocabulary(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in con.execute(query("char_vocabulary")).fetchall()]
+
+
+def replace_image_samples(con, family: str, run_id: str, images: np.ndarray) -> None:
+    con.execute(sql("samples"))
+    con.execute(query("delete_image_samples"), {"family": family})
+    n, c, h, w = images.shape
+    flat = images.reshape(n, -1)
+    for start in range(0, n, INSERT_CHUNK_ROWS):
+        end = min(start + INSERT_CHUNK_ROWS, n)
+        con.execute(query("insert_image_samples"), {"family": family, "run_id": run_id, "index": list(range(start, end)),
+             "c": c, "h": h, "w": w, "pixels": flat[start:end].tolist()})
+
+
+def read_image_samples(con, family: str) -> np.ndarray:
+    rows = con.execute(query("image_samples"), {"family": family}).fetchall()
+    if not rows:
+        raise LookupError(f"no image samples for family {family!r}; materialize samples_{family} first")
+    c, h, w = rows[0][1:]
+    return np.asarray([r[0] for r in rows], dtype=np.float32).reshape(len(rows), c, h, w)
+
+
+def replace_text_samples(con, family: str, run_id: str, rows: list[dict]) -> None:
+    con.execute(sql("samples"))
+    con.execute(query("delete_text_samples"), {"family": family})
+    con.execute(query("insert_text_samples"), {"family": family, "run_id": run_id, "index": list(range(len(rows))),
+         "kind": [r["kind"] for r in rows], "prompt": [r.get("prompt") for r in rows],
+         "reference": [r.get("reference") for r in rows], "text": [r["text"] for r in rows]})
+
+
+def read_text_samples(con, family: str) -> list[dict]:
+    rows = con.execute(query("text_samples"), {"family": family}).fetchall()
+    if not rows:
+        raise LookupError(f"no text samples for family {family!r}; materialize samples_{family} first")
+    return [dict(zip(("kind", "prompt", "reference", "text"), r)) for r in rows]
+
+
+def append_metrics(con, run_id: str, modality: str, dataset: str, data_version: str, code_version: str,
+                   rows: list[MetricRow]) -> None:
+    con.execute(sql("metrics_history"))
+    con.execute(query("insert_metrics"), {"run_id": run_id, "modality": modality, "dataset": dataset, "data_version": data_version, "code_version": code_version,
+         "family": [r.family for r in rows], "metric": [r.metric for r in rows],
+         "value": [float(r.value) for r in rows], "count": [int(r.sample_count) for r in rows]})
+
+
+def latest_metrics(con, modality: str) -> list[dict]:
+    """Rows of the latest run that evaluated `modality`."""
+    return [dict(zip(("run_id", "recorded_at", "modality", "dataset", "family", "metric", "value", "sample_count",
+                      "data_version", "code_version"), r)) for r in con.execute(
+        query("latest_metrics"), {"modality": modality}).fetchall()]

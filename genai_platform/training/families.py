@@ -1,0 +1,86 @@
+"""Fit, save and load any registered family (or the feature classifier) with the one loop."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_model
+from torch import nn
+
+from genai_platform.files import write_atomic
+from genai_platform.models.shapes import ImageShape
+from genai_platform.training.batches import BatchSampler
+from genai_platform.training.device import seed_everything
+from genai_platform.training.loop import TrainingConfig, TrainingResult, export_weights, train
+
+WEIGHTS_FILE = "model.safetensors"
+MANIFEST_FILE = "manifest.json"
+
+
+def fingerprint(*parts) -> str:
+    """Identifies a training set-up: a checkpoint is only resumed by the same one."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def fit(
+    build: Callable[[], nn.Module],
+    batches: BatchSampler,
+    config: TrainingConfig,
+    device: torch.device,
+    checkpoint_path: Path,
+    run_fingerprint: str,
+    log: Callable[[str], None],
+) -> tuple[nn.Module, TrainingResult]:
+    seed_everything(config.seed)  # the model's initial weights come from the seed
+    model = build()
+    result = train(model, batches, config, device, checkpoint_path, run_fingerprint, log)
+    return model, result
+
+
+def save_trained(model: nn.Module, out_dir: Path, manifest: dict, result: TrainingResult) -> Path:
+    """Weights then manifest, each renamed into place; the manifest is the commit point."""
+    export_weights(model, out_dir / WEIGHTS_FILE)
+    manifest = {
+        **manifest,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "training": {"steps": result.steps, "seconds": result.seconds, "device": result.device,
+                     "resumed_from_step": result.resumed_from_step, "final_loss": result.final_loss,
+                     "loss_curve": result.loss_curve},
+    }
+    write_atomic(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2, default=_jsonable))
+    return out_dir / MANIFEST_FILE
+
+
+def _jsonable(value):
+    if hasattr(value, "__dataclass_fields__"):
+        return asdict(value)
+    raise TypeError(f"cannot store {type(value).__name__} in a manifest")
+
+
+def read_manifest(out_dir: Path) -> dict:
+    path = out_dir / MANIFEST_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"no trained model at {out_dir} (missing {MANIFEST_FILE}); train it first")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_trained(build: Callable[[dict], nn.Module], out_dir: Path, device: torch.device) -> tuple[nn.Module, dict]:
+    """Rebuild the module from its manifest and load the safetensors weights."""
+    manifest = read_manifest(out_dir)
+    model = build(manifest)
+    load_model(model, str(out_dir / WEIGHTS_FILE), device="cpu")
+    return model.to(device).eval(), manifest
+
+
+def image_shape(manifest: dict) -> ImageShape:
+    return ImageShape(**manifest["data"]["shape"])
+
+
+def model_spec(modality: str, data: dict):
+    """What a family's constructor takes besides its config: image shape or vocabulary size."""
+    return ImageShape(**data["shape"]) if modality == "image" else len(data["vocabulary"])

@@ -1,0 +1,22 @@
+-- Images normalised to [0, 1], content-hashed, exact duplicates removed, and split
+-- 80/10/10 by content hash so an image keeps its split across runs.
+CREATE OR REPLACE TABLE images AS
+WITH normalized AS (
+    SELECT row_id, label, class_name, channels, height, width,
+           list_transform(pixels, lambda p: CAST(p / scale AS FLOAT)) AS pixels
+    FROM raw_images
+),
+hashed AS (
+    SELECT *, md5(concat_ws(':', channels, height, width, CAST(pixels AS VARCHAR))) AS content_hash
+    FROM normalized
+),
+deduplicated AS (
+    SELECT * FROM hashed
+    QUALIFY row_number() OVER (PARTITION BY content_hash ORDER BY row_id) = 1
+)
+SELECT row_id, label, class_name, channels, height, width, pixels, content_hash,
+       CASE WHEN md5_number(content_hash) % 10 < 8 THEN 'train'
+            WHEN md5_number(content_hash) % 10 = 8 THEN 'val'
+            ELSE 'test' END AS split
+FROM deduplicated
+ORDER BY row_id;
