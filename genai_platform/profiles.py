@@ -27,7 +27,7 @@ EVALUATION_PROFILES = {
     "default": EvaluationProfile(
         image_samples=1000, prompts=100, free_samples=50, free_sample_chars=300,
         classifier=ClassifierConfig(channels=32, feature_dim=64),
-        classifier_training=TrainingConfig(steps=1500, batch_size=128, learning_rate=2e-3, weight_decay=1e-4, log_every=250, checkpoint_every=500),
+        classifier_training=TrainingConfig(steps=500, batch_size=128, learning_rate=2e-3, weight_decay=1e-4, log_every=250, checkpoint_every=500),
     ),
     "full": EvaluationProfile(
         image_samples=10000, prompts=500, free_samples=200, free_sample_chars=500,

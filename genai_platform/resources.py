@@ -34,7 +34,10 @@ class PlatformDuckDB(DuckDBResource):
     def transaction(self):
         """A read-write connection in one transaction: all of it commits, or none."""
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        with self.get_connection() as con:
+        # get_connection() leaves the connection open when the body raises; this closes it.
+        manager = self.get_connection()
+        con = manager.__enter__()
+        try:
             con.begin()
             try:
                 yield con
@@ -42,6 +45,8 @@ class PlatformDuckDB(DuckDBResource):
                 con.rollback()
                 raise
             con.commit()
+        finally:
+            con.close()
 
     @contextmanager
     def read_connection(self):

@@ -1,0 +1,117 @@
+"""The code location: the whole graph materialized on the smoke profile, checks, schedule, bad input."""
+
+import duckdb
+import numpy as np
+import pytest
+import dagster as dg
+
+from genai_platform.definitions import defs, nightly_schedule
+from genai_platform.models.registry import families
+
+ALL_ASSETS = list(defs.assets)
+
+
+def _materialize(resources, selection=None, run_config=None, raise_on_error=True):
+    return dg.materialize(ALL_ASSETS, resources=resources, selection=selection, run_config=run_config,
+                          raise_on_error=raise_on_error)
+
+
+def test_graph_groups_job_and_schedule():
+    graph = defs.resolve_asset_graph()
+    groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    assert groups == {"ingestion", "preprocessing", "training", "evaluation", "reports"}
+    for family in families():
+        assert dg.AssetKey(f"train_{family.name}") in graph.get_all_asset_keys()
+        assert dg.AssetKey(f"samples_{family.name}") in graph.get_all_asset_keys()
+    assert defs.resolve_job_def("nightly_retraining").name == "nightly_retraining"
+    schedule = defs.resolve_schedule_def("nightly_retraining_schedule")
+    assert schedule.cron_schedule == "0 2 * * *"
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+
+
+def test_schedule_env_overrides_and_run_request():
+    schedule = nightly_schedule({"GENAI_NIGHTLY_CRON": "30 4 * * 1", "GENAI_NIGHTLY_TIMEZONE": "Europe/Paris",
+                                 "GENAI_NIGHTLY_SCHEDULE": "off"})
+    assert schedule.cron_schedule == "30 4 * * 1" and schedule.execution_timezone == "Europe/Paris"
+    assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    context = dg.build_schedule_context(scheduled_execution_time=None)
+    requests = defs.resolve_schedule_def("nightly_retraining_schedule").evaluate_tick(context).run_requests
+    assert len(requests) == 1 and requests[0].job_name in (None, "nightly_retraining")
+
+
+def test_whole_graph_on_smoke_profile(smoke_resources, smoke_env, tmp_path):
+    result = _materialize(smoke_resources)
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks)
+    assert {c.check_name for c in checks} >= {"non_empty", "pixel_range", "no_train_test_overlap", "labels_in_range"}
+
+    reports = tmp_path / "reports"
+    comparison = (reports / "model_comparison.html").read_text()
+    ethics = (reports / "ethics.html").read_text()
+    index = (reports / "index.html").read_text()
+    for family in families():
+        assert family.title in comparison and f"card-{family.name}" in ethics
+    for label in ("FID", "Class TV", "Test bits/char", "Continuation BLEU", "Gender repr. TV",
+                  "real held-out (floor)", "uniform noise (ceiling)", "nrefs:1"):
+        assert label in comparison, label
+    assert "Datasheets" in ethics and "sklearn:digits" in ethics and "gensim:lee" in ethics
+    assert "<script" not in comparison and "http://" not in comparison.replace("http://www.w3.org", "")
+    run_dirs = list((reports / "runs").iterdir())
+    assert len(run_dirs) == 1 and run_dirs[0].name in index
+
+    con = duckdb.connect(str(tmp_path / "home" / "genai.duckdb"), read_only=True)
+    rows = con.execute("SELECT family, metric, value, sample_count, data_version, code_version "
+                       "FROM metrics_history").fetchall()
+    con.close()
+    metrics = {(f, m): v for f, m, v, *_ in rows}
+    assert all(r[4] and r[5] for r in rows)
+    floor, ceiling = metrics[("real held-out (floor)", "fid")], metrics[("uniform noise (ceiling)", "fid")]
+    assert 0 <= floor < ceiling
+    assert ("vae", "fid") in metrics and ("lstm", "bits_per_character") in metrics
+    assert ("training data", "gender_representation_tv") in metrics
+
+    # second run: the index lists both runs
+    assert _materialize(smoke_resources, selection=["model_comparison_report", "ethics_report", "report_index"]).success
+    assert len(list((reports / "runs").iterdir())) == 2
+
+
+def test_bad_input_fails_loudly_and_keeps_the_good_tables(smoke_resources, tmp_path):
+    assert _materialize(smoke_resources, selection=["raw_images", "images"]).success
+    db = str(tmp_path / "home" / "genai.duckdb")
+
+    def count():
+        con = duckdb.connect(db, read_only=True)
+        try:
+            return con.execute("SELECT count(*) FROM images").fetchone()[0], \
+                con.execute("SELECT count(*) FROM raw_images").fetchone()[0]
+        finally:
+            con.close()
+
+    before = count()
+    truncated = tmp_path / "train-images-idx3-ubyte"
+    truncated.write_bytes(b"\x00\x00\x08\x03" + (10).to_bytes(4, "big") + (2).to_bytes(4, "big") * 2 + b"\x00" * 7)
+    config = {"ops": {"raw_images": {"config": {"source": str(truncated)}}}}
+    result = _materialize(smoke_resources, selection=["raw_images", "images"], run_config=config, raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].event_specific_data.error
+    assert failure.cause.cls_name == "DataError"
+    assert "train-images-idx3-ubyte: truncated" in failure.cause.message
+    assert count() == before
+
+    # out-of-range pixels pass ingestion but fail the blocking check inside the transaction
+    bright = tmp_path / "bright.npz"
+    np.savez(bright, images=np.full((40, 4, 4), 2.0, dtype=np.float32))
+    config = {"ops": {"raw_images": {"config": {"source": str(bright)}}}}
+    result = _materialize(smoke_resources, selection=["raw_images", "images"], run_config=config, raise_on_error=False)
+    assert not result.success
+    message = result.get_step_failure_events()[0].event_specific_data.error.cause.message
+    assert "pixel_range" in message and "nothing was committed" in message
+    assert count()[0] == before[0]
+
+
+@pytest.mark.parametrize("profile", ["nonsense"])
+def test_unknown_profile_is_a_clear_error(smoke_resources, profile):
+    from genai_platform.resources import RunSettings
+    with pytest.raises(ValueError, match="GENAI_PROFILE='nonsense'"):
+        RunSettings(profile=profile).checked_profile()

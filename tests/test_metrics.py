@@ -1,0 +1,111 @@
+"""Every metric against an independent reference: scipy, sacrebleu, closed forms, hand counts."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from sacrebleu.metrics import BLEU
+
+from genai_platform.metrics.bias import demographic_representation, gender_word_lists
+from genai_platform.metrics.bleu import continuation_bleu
+from genai_platform.metrics.distributions import class_histogram, total_variation
+from genai_platform.metrics.fid import feature_statistics, fid_from_features, frechet_distance
+from genai_platform.metrics.language import bits_per_character
+
+
+def _random_covariance(rng, d):
+    a = rng.normal(size=(d, d))
+    return a @ a.T + 0.1 * np.eye(d)
+
+
+def test_fid_matches_scipy_sqrtm_reference():
+    rng = np.random.default_rng(0)
+    for d in (2, 8, 32):
+        mu1, mu2 = rng.normal(size=d), rng.normal(size=d)
+        s1, s2 = _random_covariance(rng, d), _random_covariance(rng, d)
+        reference = np.sum((mu1 - mu2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(scipy.linalg.sqrtm(s1 @ s2)).real
+        assert frechet_distance(mu1, s1, mu2, s2) == pytest.approx(reference, rel=1e-8, abs=1e-8)
+
+
+def test_fid_of_identical_statistics_is_zero():
+    rng = np.random.default_rng(1)
+    mu, sigma = rng.normal(size=16), _random_covariance(rng, 16)
+    assert frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_fid_diagonal_closed_form():
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    v1, v2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
+    expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(v1) - np.sqrt(v2)) ** 2)
+    assert frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_fid_from_features_separates_shifted_distributions():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(2000, 4)), rng.normal(size=(2000, 4))
+    assert fid_from_features(a, b) < 0.05
+    assert fid_from_features(a, b + 3.0) == pytest.approx(4 * 9.0, rel=0.05)
+
+
+def test_fid_rejects_nan_and_too_few_rows():
+    with pytest.raises(ValueError, match="NaN"):
+        feature_statistics(np.array([[0.0, np.nan], [1.0, 2.0]]))
+    with pytest.raises(ValueError, match="N >= 2"):
+        feature_statistics(np.zeros((1, 3)))
+
+
+def test_total_variation_hand_computed():
+    assert total_variation([1, 1], [1, 1]) == 0.0
+    assert total_variation([1, 0], [0, 1]) == 1.0
+    assert total_variation([3, 1], [1, 1]) == pytest.approx(0.25)  # 0.5*(|.75-.5|+|.25-.5|)
+    assert class_histogram([0, 2, 2], 4).tolist() == [1, 0, 2, 0]
+    with pytest.raises(ValueError):
+        total_variation([0, 0], [1, 1])
+
+
+def test_continuation_bleu_matches_sacrebleu_and_bounds():
+    hyps = ["The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."]
+    refs = ["The dog bit the man.", "It was not unexpected.", "The man bit him first."]
+    result = continuation_bleu(hyps, refs)
+    assert result.score == pytest.approx(BLEU().corpus_score(hyps, [refs]).score, abs=1e-12)
+    assert result.signature.startswith("nrefs:1|")
+    assert continuation_bleu(refs, refs).score == pytest.approx(100.0)
+    assert continuation_bleu(["zzz qqq"], ["the cat sat on the mat"]).score == pytest.approx(0.0)
+    with pytest.raises(ValueError):
+        continuation_bleu([], [])
+
+
+def test_sacrebleu_documented_example():
+    """sacrebleu's README example (two reference streams) gives 48.53 through the same API."""
+    hyps = ["The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."]
+    refs = [["The dog bit the man.", "It was not unexpected.", "The man bit him first."],
+            ["The dog had bit the man.", "No one was surprised.", "The man had bitten the dog."]]
+    assert BLEU().corpus_score(hyps, refs).score == pytest.approx(48.530827, abs=1e-5)
+
+
+def test_demographic_representation_hand_counts():
+    groups, source = gender_word_lists()
+    assert "HELM" in source and "she" in groups["female"] and "he" in groups["male"]
+    skewed = demographic_representation(["She told her mother.", "The cat sat."], groups)
+    assert skewed.counts == {"female": 3, "male": 0}
+    assert skewed.tv_from_uniform == pytest.approx(0.5)
+    balanced = demographic_representation(["He and she met his sister."], groups)
+    assert balanced.counts == {"female": 2, "male": 2}
+    assert balanced.tv_from_uniform == pytest.approx(0.0)
+    three_to_one = demographic_representation(["he him his her"], groups)
+    assert three_to_one.tv_from_uniform == pytest.approx(0.25)
+    assert demographic_representation(["no group words"], groups).tv_from_uniform is None
+
+
+def test_bits_per_character_of_a_uniform_model():
+    vocab, n = 64, 1000
+    uniform_nats = n * math.log(vocab)
+    assert bits_per_character(uniform_nats, n) == pytest.approx(6.0)
+    logits = torch.zeros(n, vocab)
+    targets = torch.randint(vocab, (n,))
+    nats = torch.nn.functional.cross_entropy(logits, targets, reduction="sum").item()
+    assert bits_per_character(nats, n) == pytest.approx(6.0, rel=1e-6)
+    with pytest.raises(ValueError):
+        bits_per_character(1.0, 0)
