@@ -34,19 +34,17 @@ class PlatformDuckDB(DuckDBResource):
     def transaction(self):
         """A read-write connection in one transaction: all of it commits, or none."""
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        # get_connection() leaves the connection open when the body raises; this closes it.
-        manager = self.get_connection()
-        con = manager.__enter__()
-        try:
-            con.begin()
-            try:
-                yield con
-            except BaseException:
-                con.rollback()
-                raise
-            con.commit()
-        finally:
-            con.close()
+        with self.get_connection() as con:
+            try:  # get_connection() does not close the connection when the body raises
+                con.begin()
+                try:
+                    yield con
+                except BaseException:
+                    con.rollback()
+                    raise
+                con.commit()
+            finally:
+                con.close()
 
     @contextmanager
     def read_connection(self):

@@ -27,6 +27,19 @@ class Crash(RuntimeError):
     pass
 
 
+def _crashing_at(batches, call: int):
+    """The same batches, but the `call`-th draw raises, as if the process died there."""
+    calls = {"n": 0}
+
+    def sample(generator, batch_size):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise Crash("killed")
+        return batches(generator, batch_size)
+
+    return sample
+
+
 def test_training_reduces_loss(tmp_path):
     build, batches = _lstm_setup()
     config = TrainingConfig(steps=60, batch_size=16, learning_rate=1e-2, log_every=1000, checkpoint_every=1000)
@@ -40,17 +53,9 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path):
     config = TrainingConfig(steps=30, batch_size=8, learning_rate=1e-2, log_every=1000, checkpoint_every=10)
     reference, _ = fit(build, batches, config, torch.device("cpu"), tmp_path / "a.pt", "fp", lambda m: None)
 
-    calls = {"n": 0}
-
-    def crashing(generator, batch_size):
-        calls["n"] += 1
-        if calls["n"] == 25:
-            raise Crash("killed")
-        return batches(generator, batch_size)
-
     checkpoint = tmp_path / "b.pt"
     with pytest.raises(Crash):
-        fit(build, crashing, config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
+        fit(build, _crashing_at(batches, 25), config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
     assert checkpoint.exists() and torch.load(checkpoint, weights_only=True)["step"] == 20
     logs = []
     resumed, result = fit(build, batches, config, torch.device("cpu"), checkpoint, "fp", logs.append)
@@ -63,16 +68,8 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path):
 def test_checkpoint_of_another_setup_is_not_resumed(tmp_path):
     build, batches = _lstm_setup()
     config = TrainingConfig(steps=12, batch_size=4, learning_rate=1e-2, log_every=1000, checkpoint_every=5)
-    calls = {"n": 0}
-
-    def crashing(generator, batch_size):
-        calls["n"] += 1
-        if calls["n"] == 8:
-            raise Crash("killed")
-        return batches(generator, batch_size)
-
     with pytest.raises(Crash):
-        fit(build, crashing, config, torch.device("cpu"), tmp_path / "c.pt", "old", lambda m: None)
+        fit(build, _crashing_at(batches, 8), config, torch.device("cpu"), tmp_path / "c.pt", "old", lambda m: None)
     _, result = fit(build, batches, config, torch.device("cpu"), tmp_path / "c.pt", "new", lambda m: None)
     assert result.resumed_from_step is None
 
