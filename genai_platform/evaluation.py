@@ -14,11 +14,20 @@ from genai_platform.metrics.bias import demographic_representation, gender_word_
 from genai_platform.metrics.bleu import continuation_bleu
 from genai_platform.metrics.distributions import class_histogram, total_variation
 from genai_platform.metrics.fid import fid_from_features
-from genai_platform.metrics.language import bits_per_character
+from genai_platform.metrics.language import bits_per_character, unigram_bits_per_character
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.store import MetricRow
 
 FLOOR, CEILING, TRAINING_DATA, FEATURE_EXTRACTOR = "real held-out (floor)", "uniform noise (ceiling)", "training data", "feature extractor"
+PIXEL_BASELINE = "per-pixel Gaussian (baseline)"
+UNIGRAM_BASELINE = "unigram (baseline)"
+
+
+def pixel_gaussian_samples(train_pixels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """The naive image baseline: each pixel drawn independently from N(train mean, train sd), clipped."""
+    rng = np.random.default_rng(seed)
+    mean, sd = train_pixels.mean(axis=0), train_pixels.std(axis=0)
+    return np.clip(rng.normal(mean, sd, size=(n, *train_pixels.shape[1:])), 0, 1).astype(np.float32)
 
 
 def classifier_accuracy(classifier, images: np.ndarray, labels: np.ndarray) -> float:
@@ -39,6 +48,7 @@ def evaluate_images(classifier, num_classes: int, train, heldout, samples: dict[
     noise = np.random.default_rng(seed).random((n, *heldout.pixels.shape[1:]), dtype=np.float32)
     noise_features, noise_classes = classifier.embed(torch.from_numpy(noise))
     rows.append(MetricRow(CEILING, "fid", fid_from_features(noise_features, train_features), n))
+    samples = {PIXEL_BASELINE: pixel_gaussian_samples(train.pixels, n, seed), **samples}
 
     reference = None
     if train.labels is not None and num_classes > 1:
@@ -54,6 +64,12 @@ def evaluate_images(classifier, num_classes: int, train, heldout, samples: dict[
             details["class_histograms"][family] = histogram.tolist()
             rows.append(MetricRow(family, "class_tv_distance", total_variation(histogram, reference), len(images)))
     return rows, details
+
+
+def unigram_baseline_rows(vocab: CharVocabulary, train_documents: list[str], test_documents: list[str]) -> list[MetricRow]:
+    test = vocab.encode_documents(test_documents).numpy()
+    bpc = unigram_bits_per_character(vocab.encode_documents(train_documents).numpy(), test, len(vocab))
+    return [MetricRow(UNIGRAM_BASELINE, "bits_per_character", bpc, test.size - 1)]
 
 
 def evaluate_text_family(family: str, model, vocab: CharVocabulary, test_documents: list[str],

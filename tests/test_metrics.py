@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.stats
 import torch
 from sacrebleu.metrics import BLEU
 
@@ -12,7 +13,8 @@ from genai_platform.metrics.bias import demographic_representation, gender_word_
 from genai_platform.metrics.bleu import continuation_bleu
 from genai_platform.metrics.distributions import class_histogram, total_variation
 from genai_platform.metrics.fid import feature_statistics, fid_from_features, frechet_distance
-from genai_platform.metrics.language import bits_per_character
+from genai_platform.evaluation import pixel_gaussian_samples
+from genai_platform.metrics.language import bits_per_character, unigram_bits_per_character
 
 
 def _random_covariance(rng, d):
@@ -109,3 +111,27 @@ def test_bits_per_character_of_a_uniform_model():
     assert bits_per_character(nats, n) == pytest.approx(6.0, rel=1e-6)
     with pytest.raises(ValueError):
         bits_per_character(1.0, 0)
+
+
+def test_unigram_baseline_is_the_cross_entropy_of_smoothed_training_frequencies():
+    train, test = np.array([0, 1, 1, 2, 2, 2]), np.array([2, 1, 3, 2])
+    probs = np.array([2, 3, 4, 1]) / 10  # add-one counts over a vocabulary of 4
+    by_hand = -(math.log2(0.3) + math.log2(0.1) + math.log2(0.4)) / 3
+    assert unigram_bits_per_character(train, test, 4) == pytest.approx(by_hand, rel=1e-12)
+    # on test text drawn like the training frequencies it approaches their entropy (scipy)
+    rng = np.random.default_rng(0)
+    big = rng.choice(4, size=200_000, p=probs)
+    assert unigram_bits_per_character(big, big, 4) == pytest.approx(scipy.stats.entropy(probs, base=2), abs=0.01)
+    with pytest.raises(ValueError, match="at least 2 test characters"):
+        unigram_bits_per_character(train, test[:1], 4)
+
+
+def test_pixel_baseline_matches_per_pixel_training_moments():
+    rng = np.random.default_rng(1)
+    train = rng.uniform(0.3, 0.7, size=(500, 1, 2, 2)).astype(np.float32)
+    train[:, 0, 0, 0] = 0.5  # a constant pixel stays constant
+    samples = pixel_gaussian_samples(train, 20_000, seed=0)
+    assert samples.shape == (20_000, 1, 2, 2) and samples.min() >= 0 and samples.max() <= 1
+    np.testing.assert_allclose(samples.mean(0), train.mean(0), atol=0.01)
+    np.testing.assert_allclose(samples.std(0), train.std(0), atol=0.01)
+    assert np.all(samples[:, 0, 0, 0] == 0.5)

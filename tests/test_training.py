@@ -1,6 +1,14 @@
 """The one training loop: learning, atomic checkpoints, resume, safetensors export."""
 
+import dataclasses
+import math
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+import resume_worker
 import torch
 from safetensors.torch import load_file
 
@@ -11,7 +19,8 @@ from genai_platform.models.vocab import CharVocabulary
 from genai_platform.training import TrainingConfig, select_device
 from genai_platform.training.batches import image_batches, token_windows
 from genai_platform.training.families import fit
-from genai_platform.training.loop import export_weights
+from genai_platform.models.registry import FAMILIES
+from genai_platform.training.loop import WeightAverage, export_weights, make_optimizer
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
 
@@ -44,8 +53,9 @@ def test_training_reduces_loss(tmp_path):
     build, batches = _lstm_setup()
     config = TrainingConfig(steps=60, batch_size=16, learning_rate=1e-2, log_every=1000, checkpoint_every=1000)
     _, result = fit(build, batches, config, torch.device("cpu"), tmp_path / "t.pt", "fp", lambda m: None)
-    assert len(result.loss_curve) == 60
-    assert sum(result.loss_curve[-10:]) / 10 < 0.6 * sum(result.loss_curve[:5]) / 5
+    curve = result.loss_curves["loss"]
+    assert len(curve) == 60
+    assert sum(curve[-10:]) / 10 < 0.6 * sum(curve[:5]) / 5
 
 
 def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path):
@@ -63,6 +73,40 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path):
     assert not checkpoint.exists()
     for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def _worker(tmp_path, name):
+    return subprocess.Popen([sys.executable, str(Path(__file__).with_name("resume_worker.py")),
+                             str(tmp_path / f"{name}.pt"), str(tmp_path / f"{name}.safetensors")],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_killed_training_process_resumes_to_the_same_weights(tmp_path):
+    """SIGKILL after a checkpoint, start again: the weights equal an uninterrupted run's, bit for bit."""
+    worker = _worker(tmp_path, "killed")
+    for line in worker.stdout:
+        if line.startswith("checkpoint written at step"):
+            worker.kill()
+            break
+    worker.wait(timeout=60)
+    assert worker.returncode == -signal.SIGKILL
+    killed_at = torch.load(tmp_path / "killed.pt", weights_only=True)["step"]
+    assert 0 < killed_at < resume_worker.STEPS
+
+    resumed = _worker(tmp_path, "killed")
+    out, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, out
+    assert f"resuming from checkpoint {tmp_path / 'killed.pt'} at step {killed_at}/" in out
+    assert f"finished resumed_from={killed_at}" in out
+    reference = _worker(tmp_path, "reference")
+    out, _ = reference.communicate(timeout=300)
+    assert reference.returncode == 0 and "finished resumed_from=None" in out, out
+
+    a, b = load_file(tmp_path / "killed.safetensors"), load_file(tmp_path / "reference.safetensors")
+    assert set(a) == set(b)
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert not (tmp_path / "killed.pt").exists()
 
 
 def test_checkpoint_of_another_setup_is_not_resumed(tmp_path):
@@ -105,3 +149,56 @@ def test_device_selection():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             select_device("cuda")
+
+
+def test_learning_rate_warms_up_linearly_then_follows_the_cosine():
+    config = TrainingConfig(steps=110, batch_size=1, learning_rate=1.0, lr_schedule="cosine", warmup_steps=10,
+                            min_lr_ratio=0.1)
+    assert [config.lr_factor(s) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
+    assert config.lr_factor(10) == pytest.approx(1.0)
+    assert config.lr_factor(60) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    assert config.lr_factor(110) == pytest.approx(0.1)
+    assert TrainingConfig(steps=5, batch_size=1, learning_rate=1.0).lr_factor(3) == 1.0
+    with pytest.raises(ValueError, match="lr_schedule"):
+        TrainingConfig(steps=5, batch_size=1, learning_rate=1.0, lr_schedule="linear")
+
+
+def test_weight_decay_reaches_matrices_only():
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.LayerNorm(4))
+    config = TrainingConfig(steps=1, batch_size=1, learning_rate=1e-3, weight_decay=0.1)
+    groups = make_optimizer(list(model.parameters()), config, torch.device("cpu")).param_groups
+    decayed = {id(p) for g in groups if g["weight_decay"] > 0 for p in g["params"]}
+    assert decayed == {id(model[0].weight)}
+
+
+def test_weight_average_is_the_exponential_moving_average():
+    model = torch.nn.Linear(2, 1, bias=False)
+    average = WeightAverage(model, decay=0.5)
+    start = model.weight.detach().clone()
+    with torch.no_grad():
+        model.weight.add_(2.0)
+    average.update()
+    with torch.no_grad():
+        model.weight.add_(2.0)
+    average.update()  # 0.5 * (0.5 * w0 + 0.5 * (w0 + 2)) + 0.5 * (w0 + 4)
+    average.copy_to_model()
+    assert torch.allclose(model.weight, start + 2.5)
+
+
+def test_gan_resume_restores_both_optimizers(tmp_path):
+    """Two phases, two optimizers: a crash and resume still gives the uninterrupted weights."""
+    family = FAMILIES["gan"]
+    model_config, training = family.settings("smoke")
+    training = dataclasses.replace(training, steps=12, checkpoint_every=5, log_every=1000)
+    images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    data = {"shape": {"channels": 1, "height": 8, "width": 8}}
+    build = lambda: family.build(model_config, data)  # noqa: E731
+    cpu, quiet = torch.device("cpu"), lambda m: None
+    reference, _ = fit(build, image_batches(images), training, cpu, tmp_path / "a.pt", "fp", quiet)
+    with pytest.raises(Crash):
+        fit(build, _crashing_at(image_batches(images), 8), training, cpu, tmp_path / "b.pt", "fp", quiet)
+    assert set(torch.load(tmp_path / "b.pt", weights_only=True)["optimizers"]) == {"discriminator", "generator"}
+    resumed, result = fit(build, image_batches(images), training, cpu, tmp_path / "b.pt", "fp", quiet)
+    assert result.resumed_from_step == 5 and len(result.loss_curves["generator"]) == 12
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name

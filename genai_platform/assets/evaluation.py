@@ -11,25 +11,26 @@ import dagster as dg
 import numpy as np
 import torch
 
-from genai_platform.evaluation import (FEATURE_EXTRACTOR, TRAINING_DATA, add_amplification, classifier_accuracy,
+from genai_platform.evaluation import (FEATURE_EXTRACTOR, TRAINING_DATA, add_amplification, classifier_accuracy, unigram_baseline_rows,
                                        evaluate_images, evaluate_text_family, representation_rows)
 from genai_platform.files import write_atomic
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.registry import families
+from genai_platform.models.shapes import ImageShape
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.profiles import evaluation_profile
 from genai_platform.resources import DUCKDB_WRITE_POOL, ArtifactStore, PlatformDuckDB, RunSettings, code_version
-from genai_platform.store import (ImageSplit, MetricRow, append_metrics, dataset_info, image_class_names,
+from genai_platform.store import (ImageSplit, MetricRow, append_metrics, dataset_info, image_class_names, read_char_vocabulary,
                                   read_documents, read_image_samples, read_image_split, read_text_samples)
 from genai_platform.training.batches import image_batches
-from genai_platform.training.families import fingerprint, fit, image_shape, load_trained, model_spec, save_trained
+from genai_platform.training.families import fingerprint, fit, load_family, load_trained, save_trained
 
 FEATURE_EXTRACTOR_DIR = "feature_extractor"
 
 
 def _load_classifier(artifacts: ArtifactStore, device):
     return load_trained(
-        lambda m: ImageClassifier(ClassifierConfig(**m["model_config"]), image_shape(m), m["num_classes"]),
+        lambda m: ImageClassifier(ClassifierConfig(**m["model_config"]), ImageShape(**m["data"]["shape"]), m["num_classes"]),
         artifacts.model_dir(FEATURE_EXTRACTOR_DIR), device)
 
 
@@ -39,7 +40,7 @@ def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformD
                             run_settings: RunSettings):
     """CNN classifier trained on the real train split and frozen; its features feed FID."""
     profile = evaluation_profile(run_settings.checked_profile())
-    device = run_settings.torch_device()
+    device = run_settings.setup_torch()
     with duckdb.read_connection() as con:
         train, test = read_image_split(con, "train"), read_image_split(con, "test")
         num_classes = len(image_class_names(con))
@@ -54,7 +55,7 @@ def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformD
     x = torch.from_numpy(train.pixels).to(device)
     y = torch.from_numpy(train.labels).to(device) if train.labels is not None else None
     model, result = fit(
-        lambda: ImageClassifier(profile.classifier, image_shape({"data": {"shape": shape}}), num_classes),
+        lambda: ImageClassifier(profile.classifier, ImageShape(**shape), num_classes),
         image_batches(x, y) if y is not None else image_batches(x), training, device,
         artifacts.checkpoint_path(FEATURE_EXTRACTOR_DIR),
         fingerprint("classifier", profile.classifier, training, data_version), context.log.info)
@@ -88,7 +89,7 @@ def _record(context, duckdb: PlatformDuckDB, artifacts: ArtifactStore, modality:
 def image_evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                      run_settings: RunSettings):
     """FID of every image family beside the real-vs-real floor and noise ceiling; class coverage."""
-    device = run_settings.torch_device()
+    device = run_settings.setup_torch()
     classifier, manifest = _load_classifier(artifacts, device)
     with duckdb.read_connection() as con:
         train = read_image_split(con, "train")
@@ -108,15 +109,16 @@ def image_evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, 
 def text_evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                     run_settings: RunSettings):
     """Test bits per character, continuation BLEU, and gender representation bias vs the training text."""
-    device = run_settings.torch_device()
+    device = run_settings.setup_torch()
     with duckdb.read_connection() as con:
         test_documents, train_documents = read_documents(con, "test"), read_documents(con, "train")
         samples = {f.name: read_text_samples(con, f.name) for f in families("text")}
-    rows, details = representation_rows(TRAINING_DATA, train_documents), {"bleu_signatures": {}}
+        vocab = CharVocabulary(read_char_vocabulary(con))
+    rows = representation_rows(TRAINING_DATA, train_documents)
+    rows += unigram_baseline_rows(vocab, train_documents, test_documents)
+    details = {"bleu_signatures": {}}
     for family in families("text"):
-        model, manifest = load_trained(
-            lambda m, f=family: f.build(f.config_type(**m["model_config"]), model_spec(f.modality, m["data"])),
-            artifacts.model_dir(family.name), device)
+        model, manifest = load_family(family, artifacts.model_dir(family.name), device)
         family_rows, family_details = evaluate_text_family(
             family.name, model, CharVocabulary(manifest["data"]["vocabulary"]), test_documents, samples[family.name])
         rows += family_rows

@@ -46,7 +46,7 @@ def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts
     with duckdb.read_connection() as con:
         datasets = [{"modality": m, **dataset_info(con, m)} for m in ("image", "text")]
         run = run_manifest(context.run_id, run_settings.profile, run_settings.seed,
-                           str(run_settings.torch_device()), code_version(), datasets)
+                           str(run_settings.setup_torch()), code_version(), datasets)
         report = gather(con, artifacts.model_dir, artifacts.details_path, run)
     archive = artifacts.reports / "runs" / context.run_id
     paths = {}

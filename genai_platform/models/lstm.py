@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_platform.models.sampling import next_token
+
 
 @dataclass
 class LSTMConfig:
@@ -56,27 +58,26 @@ class CharLSTM(nn.Module):
         prompts: list[torch.Tensor],
         max_new_tokens: int,
         temperature: float,
-        generator: torch.Generator,
+        generator: torch.Generator | None,
     ) -> torch.Tensor:
         """Continue each (non-empty) prompt by `max_new_tokens`; temperature 0 is greedy."""
         device = next(self.parameters()).device
-        states, last = [], []
-        for prompt in prompts:  # prompts differ in length: warm each state up alone
-            logits, (h, c) = self(prompt.to(device)[None])
-            states.append((h, c))
-            last.append(logits[:, -1])
-        h = torch.cat([s[0] for s in states], dim=1)
-        c = torch.cat([s[1] for s in states], dim=1)
-        logits = torch.cat(last)
+        if len({p.numel() for p in prompts}) == 1:
+            logits, (h, c) = self(torch.stack(prompts).to(device))
+            logits = logits[:, -1]
+        else:  # prompts differ in length: warm each state up alone
+            states, last = [], []
+            for prompt in prompts:
+                prompt_logits, state = self(prompt.to(device)[None])
+                states.append(state)
+                last.append(prompt_logits[:, -1])
+            h = torch.cat([s[0] for s in states], dim=1)
+            c = torch.cat([s[1] for s in states], dim=1)
+            logits = torch.cat(last)
         out = []
         for _ in range(max_new_tokens):
-            if temperature <= 0:
-                nxt = logits.argmax(dim=-1)
-            else:
-                probs = torch.softmax(logits.float() / temperature, dim=-1).cpu()
-                nxt = torch.multinomial(probs, 1, generator=generator)[:, 0].to(device)
-            out.append(nxt.cpu())
+            nxt = next_token(logits, temperature, generator)
+            out.append(nxt)
             step_logits, (h, c) = self(nxt[:, None], (h, c))
             logits = step_logits[:, -1]
-        return torch.stack(out, dim=1)
-
+        return torch.stack(out, dim=1).cpu()

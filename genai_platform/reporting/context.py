@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genai_platform.evaluation import CEILING, FLOOR, TRAINING_DATA
+from genai_platform.evaluation import CEILING, FLOOR, PIXEL_BASELINE, TRAINING_DATA, UNIGRAM_BASELINE
 from genai_platform.metrics.bias import gender_word_lists
 from genai_platform.metrics.catalog import info
 from genai_platform.models.registry import families
@@ -19,11 +19,12 @@ from genai_platform.reporting.plots import class_histograms, image_grid, loss_cu
 from genai_platform.store import (dataset_info, image_class_names, latest_metrics, read_image_samples,
                                   read_image_split, read_text_samples)
 from genai_platform.training.families import read_manifest
+from genai_platform.training.loop import SINGLE_PHASE
 
 PACKAGES = ("torch", "dagster", "duckdb", "numpy", "scipy", "scikit-learn", "sacrebleu", "gensim", "jinja2")
 GRID_IMAGES = 64
 TEXT_EXAMPLES = 8
-REFERENCE_ROWS = (FLOOR, CEILING, TRAINING_DATA)
+REFERENCE_ROWS = (FLOOR, PIXEL_BASELINE, CEILING, UNIGRAM_BASELINE, TRAINING_DATA)
 
 
 def package_versions() -> dict[str, str]:
@@ -72,7 +73,8 @@ def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], 
         curves = {}
         for family in group:
             manifest = read_manifest(model_dir(family.name))
-            curves[family.name] = manifest["training"]["loss_curve"]
+            for phase, curve in manifest["training"]["loss_curves"].items():
+                curves[family.name if phase == SINGLE_PHASE else f"{family.name} ({phase})"] = curve
             all_families.append({
                 "family": family, "manifest": manifest, "dataset": dataset,
                 "metrics": [r for r in rows if r["family"] == family.name],

@@ -42,16 +42,22 @@ def image_grid(images: np.ndarray, columns: int = 16, cell: int = 48) -> str:
 
 
 def loss_curves(curves: dict[str, list[float]], title: str) -> str:
-    fig, ax = plt.subplots(figsize=(6, 3))
-    for name, curve in curves.items():
+    """One small panel per curve: the families' losses are on unrelated scales."""
+    columns = min(3, max(1, len(curves)))
+    rows = -(-len(curves) // columns) or 1
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.4 * rows), squeeze=False)
+    for ax, (name, curve) in zip(axes.flat, curves.items()):
         steps = np.arange(1, len(curve) + 1)
         window = max(1, len(curve) // 50)
         smooth = np.convolve(curve, np.ones(window) / window, mode="valid")
-        ax.plot(steps[window - 1:], smooth, label=name)
-    ax.set_xlabel("step")
-    ax.set_ylabel("training loss")
-    ax.set_title(title)
-    ax.legend()
+        ax.plot(steps[window - 1:], smooth)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(curves):]:
+        ax.axis("off")
+    fig.suptitle(f"{title}: training loss", fontsize=10)
+    fig.tight_layout()
     return figure_uri(fig)
 
 

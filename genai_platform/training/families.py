@@ -13,7 +13,6 @@ from safetensors.torch import load_model
 from torch import nn
 
 from genai_platform.files import write_atomic
-from genai_platform.models.shapes import ImageShape
 from genai_platform.training.batches import BatchSampler
 from genai_platform.training.device import seed_everything
 from genai_platform.training.loop import TrainingConfig, TrainingResult, export_weights, train
@@ -39,6 +38,8 @@ def fit(
     seed_everything(config.seed)  # the model's initial weights come from the seed
     model = build()
     result = train(model, batches, config, device, checkpoint_path, run_fingerprint, log)
+    if hasattr(model, "finish_training"):  # post-training fits that are not gradient steps (a GP-LVM's mixture)
+        model.finish_training(config.seed)
     return model, result
 
 
@@ -49,8 +50,8 @@ def save_trained(model: nn.Module, out_dir: Path, manifest: dict, result: Traini
         **manifest,
         "parameters": sum(p.numel() for p in model.parameters()),
         "training": {"steps": result.steps, "seconds": result.seconds, "device": result.device,
-                     "resumed_from_step": result.resumed_from_step, "final_loss": result.final_loss,
-                     "loss_curve": result.loss_curve},
+                     "resumed_from_step": result.resumed_from_step, "final_losses": result.final_losses,
+                     "loss_curves": result.loss_curves},
     }
     write_atomic(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2, default=_jsonable))
     return out_dir / MANIFEST_FILE
@@ -77,10 +78,6 @@ def load_trained(build: Callable[[dict], nn.Module], out_dir: Path, device: torc
     return model.to(device).eval(), manifest
 
 
-def image_shape(manifest: dict) -> ImageShape:
-    return ImageShape(**manifest["data"]["shape"])
-
-
-def model_spec(modality: str, data: dict):
-    """What a family's constructor takes besides its config: image shape or vocabulary size."""
-    return ImageShape(**data["shape"]) if modality == "image" else len(data["vocabulary"])
+def load_family(family, out_dir: Path, device: torch.device) -> tuple[nn.Module, dict]:
+    """A registered family's trained model (eval mode, on `device`) and its manifest."""
+    return load_trained(lambda m: family.build(family.config_type(**m["model_config"]), m["data"]), out_dir, device)

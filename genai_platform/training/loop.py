@@ -1,7 +1,13 @@
 """One explicit training loop for every family.
 
-A family's model exposes `training_loss(batch) -> scalar tensor`; the loop owns the
-optimizer, autocast, checkpoints, resume and the loss curve.
+A family's model exposes `training_loss(batch) -> scalar tensor`. A model trained in
+alternating phases (a GAN: discriminator, then generator) also exposes
+`training_phases() -> {phase: parameters}` and `training_loss(batch, phase)`; each phase
+gets its own optimizer and steps once per training step, in order.
+
+The loop owns the optimizers (AdamW, weight decay on matrices only), the learning-rate
+schedule, gradient clipping, an optional exponential moving average of the weights,
+autocast, atomic checkpoints, exact resume and the loss curves.
 """
 
 from __future__ import annotations
@@ -19,20 +25,47 @@ from safetensors.torch import save_model
 from genai_platform.files import save_atomic
 from genai_platform.training.batches import BatchSampler
 
+SINGLE_PHASE = "loss"
+LR_SCHEDULES = ("constant", "cosine")
+
 
 @dataclass
 class TrainingConfig:
     steps: int
     batch_size: int
     learning_rate: float
-    weight_decay: float = 0.0
-    grad_clip: float = 1.0
+    weight_decay: float = 0.0  # decoupled (AdamW), on weight matrices and kernels only
+    beta1: float = 0.9
+    beta2: float = 0.999
+    grad_clip: float = 1.0  # max global gradient norm per phase; 0 turns clipping off
+    lr_schedule: str = "constant"  # "constant" or "cosine" (down to min_lr_ratio)
+    warmup_steps: int = 0
+    min_lr_ratio: float = 0.1
+    ema_decay: float = 0.0  # > 0 keeps an exponential moving average; the exported weights are the average
+    compile: bool = False  # torch.compile the loss on CUDA; ignored on CPU, where it costs more than it saves
     checkpoint_every: int = 200
     log_every: int = 50
     seed: int = 0
 
+    def __post_init__(self):
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if not 0 <= self.ema_decay < 1:
+            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
+        if self.steps < 0 or self.batch_size < 1 or self.checkpoint_every < 1 or self.log_every < 1:
+            raise ValueError("steps must be >= 0; batch_size, checkpoint_every and log_every >= 1")
+
     def as_dict(self) -> dict:
         return asdict(self)
+
+    def lr_factor(self, step: int) -> float:
+        """Multiplier of learning_rate at 0-based `step`: linear warm-up, then the schedule."""
+        if step < self.warmup_steps:
+            return (step + 1) / self.warmup_steps
+        if self.lr_schedule == "constant":
+            return 1.0
+        progress = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
+        return self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
 @dataclass
@@ -41,12 +74,56 @@ class TrainingResult:
     seconds: float
     device: str
     resumed_from_step: int | None
-    loss_curve: list[float] = field(default_factory=list)
+    loss_curves: dict[str, list[float]] = field(default_factory=dict)
 
     @property
-    def final_loss(self) -> float:
-        tail = self.loss_curve[-max(1, len(self.loss_curve) // 20):]
-        return float(sum(tail) / len(tail))
+    def final_losses(self) -> dict[str, float]:
+        """Mean of the last 5% of each curve."""
+        out = {}
+        for phase, curve in self.loss_curves.items():
+            tail = curve[-max(1, len(curve) // 20):] or [float("nan")]
+            out[phase] = float(sum(tail) / len(tail))
+        return out
+
+
+def phases(model: torch.nn.Module) -> dict[str, list[torch.nn.Parameter]]:
+    if hasattr(model, "training_phases"):
+        return {name: list(params) for name, params in model.training_phases().items()}
+    return {SINGLE_PHASE: list(model.parameters())}
+
+
+def make_optimizer(params: list[torch.nn.Parameter], config: TrainingConfig, device: torch.device):
+    """AdamW with decay on tensors of 2+ dimensions only: biases, norms and gains stay undecayed."""
+    params = [p for p in params if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=config.learning_rate,
+                             betas=(config.beta1, config.beta2), fused=device.type == "cuda")
+
+
+class WeightAverage:
+    """Exponential moving average of a model's floating-point parameters and buffers."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.tensors = [t for t in (*model.parameters(), *model.buffers()) if t.is_floating_point()]
+        self.average = [t.detach().clone() for t in self.tensors]
+
+    @torch.no_grad()
+    def update(self) -> None:
+        torch._foreach_lerp_(self.average, [t.detach() for t in self.tensors], 1 - self.decay)
+
+    @torch.no_grad()
+    def copy_to_model(self) -> None:
+        for tensor, average in zip(self.tensors, self.average):
+            tensor.copy_(average)
+
+    def state_dict(self) -> list[torch.Tensor]:
+        return self.average
+
+    def load_state_dict(self, state: list[torch.Tensor]) -> None:
+        for average, saved in zip(self.average, state):
+            average.copy_(saved)
 
 
 def _rng_state(generator: torch.Generator) -> dict:
@@ -73,6 +150,38 @@ def load_checkpoint(path: Path, fingerprint: str) -> dict | None:
     return state
 
 
+def _loss_function(model: torch.nn.Module, config: TrainingConfig, device: torch.device, log):
+    if config.compile and device.type == "cuda":
+        log("compiling the training loss with torch.compile")
+        return torch.compile(model.training_loss)
+    if config.compile:
+        log(f"torch.compile is off on {device.type}: it is only used on CUDA")
+    return model.training_loss
+
+
+class _CurveRecorder:
+    """Keeps step losses on the device and reads them back only at log points (no per-step sync)."""
+
+    def __init__(self, curves: dict[str, list[float]]):
+        self.curves, self.pending = curves, {phase: [] for phase in curves}
+
+    def add(self, phase: str, loss: torch.Tensor) -> None:
+        self.pending[phase].append(loss.detach().float())
+
+    def flush(self, last_step: int) -> None:
+        for phase, losses in self.pending.items():
+            if not losses:
+                continue
+            values = torch.stack(losses).tolist()
+            first = last_step - len(values) + 1
+            for offset, value in enumerate(values):
+                if not math.isfinite(value):
+                    where = f" ({phase})" if phase != SINGLE_PHASE else ""
+                    raise FloatingPointError(f"training loss{where} became {value} at step {first + offset}")
+            self.curves[phase].extend(values)
+            losses.clear()
+
+
 def train(
     model: torch.nn.Module,
     batches: BatchSampler,
@@ -84,59 +193,80 @@ def train(
 ) -> TrainingResult:
     """Train `model` in place; resume from `checkpoint_path` when it matches `fingerprint`.
 
-    The checkpoint (model, optimizer, step, RNG states, loss curve) is written atomically
-    every `checkpoint_every` steps and removed once training completes.
+    The checkpoint (model, optimizers, weight average, step, RNG states, loss curves) is
+    written atomically every `checkpoint_every` steps and removed once training completes.
     """
     model.to(device)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
-    )
+    if device.type == "cuda":
+        # TF32 matrix units for the float32 work autocast leaves (the new API; mixing it with allow_tf32 errors)
+        torch.backends.cuda.matmul.fp32_precision = "tf32"
+        torch.backends.cudnn.conv.fp32_precision = "tf32"
+    param_groups = phases(model)
+    optimizers = {name: make_optimizer(params, config, device) for name, params in param_groups.items()}
+    average = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
     generator = torch.Generator().manual_seed(config.seed)
-    start_step, loss_curve, resumed_from = 0, [], None
+    start_step, resumed_from = 0, None
+    curves: dict[str, list[float]] = {name: [] for name in param_groups}
 
     checkpoint = load_checkpoint(checkpoint_path, fingerprint)
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
+        for name, optimizer in optimizers.items():
+            optimizer.load_state_dict(checkpoint["optimizers"][name])
+        if average is not None:
+            average.load_state_dict(checkpoint["average"])
         _restore_rng(checkpoint["rng"], generator)
         start_step = resumed_from = int(checkpoint["step"])
-        loss_curve = list(checkpoint["loss_curve"])
+        curves = {name: list(curve) for name, curve in checkpoint["loss_curves"].items()}
         log(f"resuming from checkpoint {checkpoint_path} at step {start_step}/{config.steps}")
 
+    loss_of = _loss_function(model, config, device, log)
+    multi_phase = list(param_groups) != [SINGLE_PHASE]
     # bf16 autocast only on CUDA: CPU autocast slows these small models down.
-    autocast = (
-        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-    )
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
+    recorder = _CurveRecorder(curves)
     model.train()
     started = time.perf_counter()
     for step in range(start_step, config.steps):
         batch = batches(generator, config.batch_size)
-        with autocast:
-            loss = model.training_loss(batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if config.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
+        lr = config.learning_rate * config.lr_factor(step)
+        for name, optimizer in optimizers.items():
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            with autocast:
+                loss = loss_of(batch, name) if multi_phase else loss_of(batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(param_groups[name], config.grad_clip)
+            optimizer.step()
+            recorder.add(name, loss)
+        if average is not None:
+            average.update()
 
-        value = loss.item()
-        if not math.isfinite(value):
-            raise FloatingPointError(f"training loss became {value} at step {step + 1}")
-        loss_curve.append(value)
         done = step + 1
+        at_checkpoint = done % config.checkpoint_every == 0 and done < config.steps
+        if done % config.log_every == 0 or done == config.steps or at_checkpoint:
+            recorder.flush(done)
         if done % config.log_every == 0 or done == config.steps:
             rate = (done - start_step) / max(time.perf_counter() - started, 1e-9)
-            log(f"step {done}/{config.steps} loss {value:.4f} ({rate:.1f} steps/s)")
-        if done % config.checkpoint_every == 0 and done < config.steps:
+            losses = " ".join(f"{name} {curve[-1]:.4f}" for name, curve in curves.items())
+            log(f"step {done}/{config.steps} {losses} lr {lr:.2e} ({rate:.1f} steps/s)")
+        if at_checkpoint:
             state = {
                 "fingerprint": fingerprint,
                 "step": done,
                 "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
+                "optimizers": {name: optimizer.state_dict() for name, optimizer in optimizers.items()},
+                "average": average.state_dict() if average is not None else None,
                 "rng": _rng_state(generator),
-                "loss_curve": loss_curve,
+                "loss_curves": curves,
             }
             save_atomic(checkpoint_path, lambda tmp: torch.save(state, tmp))
+            log(f"checkpoint written at step {done}")
+    recorder.flush(config.steps)
+    if average is not None:
+        average.copy_to_model()
     model.eval()
     checkpoint_path.unlink(missing_ok=True)
     return TrainingResult(
@@ -144,7 +274,7 @@ def train(
         seconds=time.perf_counter() - started,
         device=str(device),
         resumed_from_step=resumed_from,
-        loss_curve=loss_curve,
+        loss_curves=curves,
     )
 
 

@@ -1,0 +1,33 @@
+"""Trains the smoke diffusion model (EMA, cosine schedule, warm-up) in its own process,
+so that tests can kill it for real: python tests/resume_worker.py CHECKPOINT WEIGHTS."""
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import torch
+
+from genai_platform.models.registry import FAMILIES
+from genai_platform.training.batches import image_batches
+from genai_platform.training.families import fit
+from genai_platform.training.loop import export_weights
+
+STEPS, CHECKPOINT_EVERY = 200, 20
+
+
+def main(checkpoint: Path, weights: Path) -> None:
+    torch.set_num_threads(1)  # the same arithmetic in every process
+    family = FAMILIES["diffusion"]
+    model_config, training = family.settings("smoke")
+    training = dataclasses.replace(training, steps=STEPS, checkpoint_every=CHECKPOINT_EVERY, log_every=10,
+                                   lr_schedule="cosine", warmup_steps=10, ema_decay=0.9)
+    images = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(7))
+    model, result = fit(lambda: family.build(model_config, {"shape": {"channels": 1, "height": 8, "width": 8}}),
+                        image_batches(images), training, torch.device("cpu"), checkpoint, "resume-test",
+                        lambda message: print(message, flush=True))
+    export_weights(model, weights)
+    print(f"finished resumed_from={result.resumed_from_step}", flush=True)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))

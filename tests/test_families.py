@@ -1,0 +1,272 @@
+"""Every registered family: trains through the one loop, samples, round-trips through
+safetensors; and each model's mathematics against an independent reference."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import multivariate_normal
+
+from genai_platform.generation import image_samples
+from genai_platform.models.diffusion import DDPM, DiffusionConfig, beta_schedule
+from genai_platform.models.gan import DCGAN, GANConfig
+from genai_platform.models.gplvm import GPLVM, GPLVMConfig
+from genai_platform.models.lstm import CharLSTM, LSTMConfig
+from genai_platform.models.registry import FAMILIES
+from genai_platform.models.shapes import ImageShape
+from genai_platform.models.textgan import TextGAN, TextGANConfig
+from genai_platform.models.transformer import CharTransformer, TransformerConfig
+from genai_platform.models.vocab import CharVocabulary
+from genai_platform.training.families import fit, load_family, save_trained
+
+CPU = torch.device("cpu")
+TEXT = "a cat sat on the mat. the dog ran to the cat. " * 30
+VOCAB = CharVocabulary(sorted(set(TEXT)))
+
+
+def _quiet(_message):
+    pass
+
+
+def _family_data(family):
+    """A small data set in the shape the family's asset hands it: (data description, tensor)."""
+    if family.modality == "image":
+        images = torch.rand(48, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+        return {"shape": {"channels": 1, "height": 8, "width": 8}, "count": 48}, images
+    return {"vocabulary": VOCAB.characters}, VOCAB.encode_documents([TEXT])
+
+
+def _fit_family(name, tmp_path, steps=6):
+    family = FAMILIES[name]
+    model_config, training = family.settings("smoke")
+    training = dataclasses.replace(training, steps=steps, checkpoint_every=1000, log_every=1000)
+    data, tensor = _family_data(family)
+    pretrained = None
+    if family.pretrained:
+        base = FAMILIES[family.pretrained]
+        pretrained = base.build(base.settings("smoke")[0], data)
+        model_config = dataclasses.replace(model_config, generator=pretrained.config)
+
+    def build():
+        model = family.build(model_config, data)
+        if hasattr(model, "initialize"):
+            model.initialize(tensor)
+        if pretrained is not None:
+            model.initialize_from(pretrained)
+        return model
+
+    model, result = fit(build, family.batch_sampler(tensor, model_config), training, CPU, tmp_path / "c.pt", "fp",
+                        _quiet)
+    return family, model, result, model_config, data
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_family_trains_samples_and_round_trips_through_safetensors(name, tmp_path):
+    family, model, result, model_config, data = _fit_family(name, tmp_path)
+    assert set(result.loss_curves) and all(len(c) == 6 and all(map(math.isfinite, c))
+                                            for c in result.loss_curves.values())
+    save_trained(model, tmp_path / name, {"model_config": model_config, "data": data}, result)
+    loaded, manifest = load_family(family, tmp_path / name, CPU)
+    assert manifest["training"]["steps"] == 6
+    if family.modality == "image":
+        a, b = image_samples(model, 7, seed=3), image_samples(loaded, 7, seed=3)
+        assert a.shape == (7, 1, 8, 8) and a.min() >= 0 and a.max() <= 1
+    else:
+        prompts = [VOCAB.encode("\nthe c"), VOCAB.encode("\na")]
+        a = model.generate(prompts, 5, 1.0, torch.Generator().manual_seed(3))
+        b = loaded.generate(prompts, 5, 1.0, torch.Generator().manual_seed(3))
+        assert a.shape == (2, 5) and a.min() >= 0 and a.max() < len(VOCAB)
+        assert loaded.negative_log_likelihood(VOCAB.encode(TEXT[:200])) > 0
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+@pytest.mark.parametrize("name", ["gan", "textgan"])
+def test_each_adversarial_phase_moves_only_its_own_network(name, tmp_path):
+    family, model, *_ = _fit_family(name, tmp_path, steps=1)
+    data, tensor = _family_data(family)
+    batch = family.batch_sampler(tensor, model.config)(torch.Generator().manual_seed(0), 4)
+    model.train()
+    for phase, params in model.training_phases().items():
+        model.zero_grad(set_to_none=True)
+        model.training_loss(batch, phase).backward()
+        own = {id(p) for p in params}
+        assert all(p.grad is not None for p in params), phase
+        other = [p for p in model.parameters() if id(p) not in own]
+        if phase == "discriminator":  # the generator's sample is detached from its loss
+            assert all(p.grad is None for p in other)
+
+
+def test_dcgan_weights_start_from_n_0_002():
+    model = DCGAN(GANConfig(latent_dim=16, generator_channels=32, discriminator_channels=32), ImageShape(1, 8, 8))
+    conv = model.discriminator[2].weight
+    assert abs(conv.mean().item()) < 2e-3 and abs(conv.std().item() - 0.02) < 2e-3
+
+
+def test_cosine_and_linear_beta_schedules_match_their_definitions():
+    linear = beta_schedule(DiffusionConfig(timesteps=10, beta_schedule="linear", beta_start=0.1, beta_end=0.2,
+                                             sampling_steps=5))
+    np.testing.assert_allclose(linear.numpy(), np.linspace(0.1, 0.2, 10))
+    t = 50
+    cosine = beta_schedule(DiffusionConfig(timesteps=t, beta_schedule="cosine", sampling_steps=10))
+    f = np.cos((np.arange(t + 1) / t + 0.008) / 1.008 * np.pi / 2) ** 2
+    np.testing.assert_allclose(np.cumprod(1 - cosine.numpy())[:-1], (f / f[0])[1:-1], rtol=1e-9)
+    assert cosine[-1].item() == 0.999  # clipped, as Nichol & Dhariwal do, so the last step is not singular
+
+
+def test_ddim_with_eta_one_over_all_steps_is_ddpm_ancestral_sampling():
+    """One reverse step with eta = 1 must have DDPM's posterior mean and variance (Ho et al. eq. 7)."""
+    config = DiffusionConfig(timesteps=20, beta_schedule="linear", beta_start=0.01, beta_end=0.2, channels=8,
+                             sampling_steps=20, ddim_eta=1.0)
+    betas = beta_schedule(config).numpy()
+    alpha_bar = np.cumprod(1 - betas)
+    t = 10
+    a, a_prev = alpha_bar[t], alpha_bar[t - 1]
+    x_t, x0 = 0.3, -0.4
+    eps = (x_t - math.sqrt(a) * x0) / math.sqrt(1 - a)
+    sigma = math.sqrt((1 - a_prev) / (1 - a) * (1 - a / a_prev))
+    ddim_mean = math.sqrt(a_prev) * x0 + math.sqrt(1 - a_prev - sigma**2) * eps
+    beta = betas[t]
+    ddpm_mean = (math.sqrt(a_prev) * beta / (1 - a) * x0 + math.sqrt(1 - beta) * (1 - a_prev) / (1 - a) * x_t)
+    assert ddim_mean == pytest.approx(ddpm_mean, rel=1e-9)
+    assert sigma**2 == pytest.approx((1 - a_prev) / (1 - a) * beta, rel=1e-9)
+    model = DDPM(config, ImageShape(1, 4, 4))
+    out = model.sample(3, torch.Generator().manual_seed(0))
+    assert out.shape == (3, 1, 4, 4) and torch.isfinite(out).all()
+
+
+def _tiny_gplvm(count=6, pixels=3, inducing=6):
+    model = GPLVM(GPLVMConfig(latent_dim=2, inducing_points=inducing, mixture_components=2),
+                  ImageShape(1, 1, pixels), count)
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        model.latents.copy_(torch.randn(count, 2, generator=generator))
+        model.inducing.copy_(model.latents[:inducing] if inducing <= count else torch.randn(inducing, 2))
+        model.log_lengthscales.copy_(torch.tensor([0.2, -0.3]))
+        model.log_signal_variance.fill_(0.4)
+        model.log_noise_variance.fill_(math.log(0.3))
+        model.posterior_mean.copy_(torch.randn(inducing, pixels, generator=generator))
+        model.posterior_scale_lower.copy_(torch.randn(inducing, inducing, generator=generator) * 0.3)
+        model.posterior_log_diagonal.copy_(torch.randn(inducing, generator=generator) * 0.2)
+    return model
+
+
+def _rbf(a, b, lengthscales, variance):
+    d = (a[:, None, :] - b[None, :, :]) / lengthscales
+    return variance * np.exp(-0.5 * (d**2).sum(-1))
+
+
+def test_gplvm_predictive_and_kl_match_the_textbook_formulas():
+    model = _tiny_gplvm()
+    x = np.random.default_rng(0).normal(size=(4, 2))
+    z = model.inducing.detach().double().numpy()
+    ls, var = np.exp([0.2, -0.3]), math.exp(0.4)
+    k_mm = _rbf(z, z, ls, var) + 1e-5 * np.eye(len(z))
+    k_xm = _rbf(x, z, ls, var)
+    chol = np.linalg.cholesky(k_mm)
+    s = model._posterior_scale().detach().numpy()
+    u_mean = chol @ model.posterior_mean.detach().double().numpy()  # unwhitened q(u)
+    u_cov = chol @ s @ s.T @ chol.T
+    solve = np.linalg.solve(k_mm, k_xm.T)
+    mean = solve.T @ u_mean
+    variance = var - np.einsum("ij,ji->i", k_xm, solve) + np.einsum("ij,jk,ki->i", solve.T, u_cov, solve)
+    got_mean, got_var = model.predictive(torch.from_numpy(x))
+    np.testing.assert_allclose(got_mean.detach().numpy(), mean, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(got_var.detach().numpy(), variance, rtol=1e-6)
+    m, pixels = u_mean.shape
+    cov = s @ s.T
+    kl_reference = sum(0.5 * (np.trace(cov) + w @ w - m - np.linalg.slogdet(cov)[1])
+                       for w in model.posterior_mean.detach().double().numpy().T)
+    assert model.kl_divergence().item() == pytest.approx(kl_reference, rel=1e-9)
+
+
+def test_gplvm_bound_equals_the_exact_marginal_likelihood_at_the_optimal_posterior():
+    """With inducing points on the latents and q(v) at its optimum the bound is tight (Titsias, 2009)."""
+    model = _tiny_gplvm()
+    y = torch.randn(6, 1, 1, 3, generator=torch.Generator().manual_seed(5))
+    x = model.latents.detach().double().numpy()
+    ls, var, noise = np.exp([0.2, -0.3]), math.exp(0.4), 0.3
+    k = _rbf(x, x, ls, var)
+    chol = np.linalg.cholesky(k + 1e-5 * np.eye(6))
+    covariance = np.linalg.inv(np.eye(6) + chol.T @ chol / noise)  # q(v) optimum
+    centred = y.reshape(6, 3).double().numpy()
+    with torch.no_grad():
+        model.posterior_mean.copy_(torch.from_numpy(covariance @ chol.T @ centred / noise))
+        s = np.linalg.cholesky(covariance)
+        model.posterior_scale_lower.copy_(torch.from_numpy(np.tril(s, -1)))
+        model.posterior_log_diagonal.copy_(torch.from_numpy(np.log(np.diag(s))))
+    loss = model.training_loss((y, torch.arange(6))).item()
+    exact = sum(multivariate_normal(np.zeros(6), k + 1e-5 * np.eye(6) + noise * np.eye(6)).logpdf(centred[:, d])
+                for d in range(3))
+    log_prior = -0.5 * (x**2).sum()
+    assert -loss * 6 * 3 == pytest.approx(exact + log_prior, rel=1e-4)
+    with torch.no_grad():  # any other posterior gives a lower bound
+        model.posterior_mean.add_(0.1)
+    assert -model.training_loss((y, torch.arange(6))).item() * 18 < exact + log_prior
+
+
+def test_gplvm_samples_come_from_the_fitted_latent_mixture():
+    model = _tiny_gplvm(count=40, inducing=8)
+    model.finish_training(seed=0)
+    assert model.mixture_weights.sum().item() == pytest.approx(1.0, rel=1e-5)
+    # at an EM fixed point the weighted component means average to the data mean
+    weighted = (model.mixture_weights[:, None] * model.mixture_means).sum(0)
+    np.testing.assert_allclose(weighted.numpy(), model.latents.detach().mean(0).numpy(), atol=1e-4)
+    samples = model.sample(5, torch.Generator().manual_seed(0))
+    assert samples.shape == (5, 1, 1, 3) and samples.min() >= 0 and samples.max() <= 1
+
+
+def _transformer():
+    torch.manual_seed(0)
+    return CharTransformer(TransformerConfig(context_length=16, embedding_dim=16, num_layers=2, num_heads=2),
+                           len(VOCAB)).eval()
+
+
+def test_transformer_attention_is_causal_and_embeddings_are_tied():
+    model = _transformer()
+    ids = VOCAB.encode(TEXT[:16])[None]
+    changed = ids.clone()
+    changed[0, 10] = (changed[0, 10] + 1) % len(VOCAB)
+    with torch.no_grad():
+        np.testing.assert_allclose(model(ids)[0, :10], model(changed)[0, :10], atol=1e-6)
+        assert not torch.allclose(model(ids)[0, 10:], model(changed)[0, 10:])
+    assert model.head.weight.data_ptr() == model.token_embedding.weight.data_ptr()
+
+
+def test_left_padded_generation_matches_each_prompt_alone():
+    model = _transformer()
+    short, long = VOCAB.encode("\nthe"), VOCAB.encode("\na cat sat on the m")
+    together = model.generate([short, long], 8, 0.0, None)
+    assert torch.equal(together[0], model.generate([short], 8, 0.0, None)[0])
+    assert torch.equal(together[1], model.generate([long], 8, 0.0, None)[0])
+
+
+def test_transformer_sliding_likelihood_equals_plain_cross_entropy_within_one_context():
+    model = _transformer()
+    ids = VOCAB.encode(TEXT[:17])
+    with torch.no_grad():
+        logits = model(ids[:-1][None])[0]
+    expected = torch.nn.functional.cross_entropy(logits, ids[1:], reduction="sum").item()
+    assert model.negative_log_likelihood(ids) == pytest.approx(expected, rel=1e-6)
+    longer = VOCAB.encode(TEXT[:100])  # windows overlap: every one of the 99 targets is scored once
+    assert model.negative_log_likelihood(longer) / 99 == pytest.approx(
+        model.negative_log_likelihood(longer[:60]) / 59, rel=0.2)
+
+
+def test_lstm_batched_and_one_by_one_generation_agree():
+    torch.manual_seed(0)
+    model = CharLSTM(LSTMConfig(embedding_dim=8, hidden_size=16, num_layers=1), len(VOCAB)).eval()
+    a, b = VOCAB.encode("\nthe "), VOCAB.encode("\ncat ")
+    together = model.generate([a, b], 6, 0.0, None)
+    assert torch.equal(together[1], model.generate([b, VOCAB.encode("\nx")], 6, 0.0, None)[0])
+
+
+def test_textgan_starts_from_the_maximum_likelihood_weights():
+    lstm = CharLSTM(LSTMConfig(embedding_dim=8, hidden_size=16, num_layers=1, context_length=16), len(VOCAB))
+    gan = TextGAN(TextGANConfig(generator=lstm.config, context_length=16, prompt_length=4), len(VOCAB))
+    gan.initialize_from(lstm)
+    ids = VOCAB.encode(TEXT[:50])
+    assert gan.negative_log_likelihood(ids) == pytest.approx(lstm.negative_log_likelihood(ids), rel=1e-7)
+    with pytest.raises(ValueError, match="generator is unset"):
+        TextGAN(TextGANConfig(), len(VOCAB))
