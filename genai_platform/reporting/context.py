@@ -57,6 +57,21 @@ def _metric_table(rows: list[dict], family_names: list[str]) -> dict:
     }
 
 
+def against_base(rows: list[dict], family, base: str) -> dict:
+    """An experimental family beside the family it starts from, metric by metric, winner named."""
+    values = {(r["family"], r["metric"]): r["value"] for r in rows}
+    lines = []
+    for metric in sorted({r["metric"] for r in rows if r["family"] == family.name}):
+        if (base, metric) not in values or metric.startswith("gender_mentions"):
+            continue
+        mine, theirs = values[(family.name, metric)], values[(base, metric)]
+        better = mine > theirs if info(metric).higher_is_better else mine < theirs
+        lines.append({"label": info(metric).label, "higher_is_better": info(metric).higher_is_better,
+                      "value": mine, "base_value": theirs, "winner": family.name if better else base})
+    wins = sum(line["winner"] == family.name for line in lines)
+    return {"family": family.name, "title": family.title, "base": base, "lines": lines, "wins": wins}
+
+
 def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], Path], run: dict) -> dict:
     """The shared context of the comparison and ethics reports."""
     modalities, all_families = [], []
@@ -87,6 +102,7 @@ def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], 
                     "continuations": [s for s in samples if s["kind"] == "continuation"][:TEXT_EXAMPLES],
                     "free": [s for s in samples if s["kind"] == "free"][:TEXT_EXAMPLES]}
         section["plots"]["loss"] = loss_curves(curves, f"{modality} families")
+        section["experiments"] = [against_base(rows, f, f.pretrained) for f in group if f.experimental and f.pretrained]
         if modality == "image":
             real = read_image_split(con, "train").pixels[:GRID_IMAGES]
             section["grids"] = {"Real (train split)": image_grid(real), **section["grids"]}

@@ -1,0 +1,75 @@
+"""Quality of every family at the default profile on the bundled data, as one table.
+
+    # the job on the bundled data (README, Quick start line 1), then:
+    .venv/bin/python bench/quality.py [--home .genai]
+
+Reads the latest evaluation of each modality from metrics_history. Image families: FID in
+the feature classifier's space beside the real-vs-real floor, the naive baseline (each
+pixel drawn independently from its training mean and sd) and the uniform-noise ceiling.
+Text families: test bits per character beside the unigram baseline. Checks the targets:
+each family beats its naive baseline; the best image family is within 3x of the floor.
+Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from genai_platform.evaluation import CEILING, FLOOR, PIXEL_BASELINE, UNIGRAM_BASELINE  # noqa: E402
+from genai_platform.models.registry import families  # noqa: E402
+from genai_platform.resources import PlatformDuckDB  # noqa: E402
+from genai_platform.store import latest_metrics  # noqa: E402
+
+FLOOR_FACTOR = 3.0
+
+
+def table(rows: list[dict], metric: str) -> dict[str, dict]:
+    return {r["family"]: r for r in rows if r["metric"] == metric}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--home", default=".genai", help="GENAI_HOME of the run")
+    args = parser.parse_args()
+    duckdb = PlatformDuckDB(database=str(Path(args.home).resolve() / "genai.duckdb"))
+    with duckdb.read_connection() as con:
+        image_rows, text_rows = latest_metrics(con, "image"), latest_metrics(con, "text")
+    failures = []
+
+    fid = table(image_rows, "fid")
+    floor, baseline = fid[FLOOR]["value"], fid[PIXEL_BASELINE]["value"]
+    print(f"run {image_rows[0]['run_id']}, code {image_rows[0]['code_version']}, data {image_rows[0]['data_version']}")
+    print("\n| image model | FID | x floor | beats baseline | n |\n|---|---|---|---|---|")
+    for name in [FLOOR, *[f.name for f in families("image")], PIXEL_BASELINE, CEILING]:
+        row = fid[name]
+        beats = "" if name in (FLOOR, PIXEL_BASELINE, CEILING) else ("yes" if row["value"] < baseline else "NO")
+        print(f"| {name} | {row['value']:.1f} | {row['value'] / floor:.2f} | {beats} | {row['sample_count']} |")
+        if beats == "NO":
+            failures.append(f"{name} FID {row['value']:.1f} does not beat the pixel baseline {baseline:.1f}")
+    best = min((fid[f.name]["value"], f.name) for f in families("image"))
+    if best[0] > FLOOR_FACTOR * floor:
+        failures.append(f"best image family {best[1]} FID {best[0]:.1f} is over {FLOOR_FACTOR}x the floor {floor:.1f}")
+
+    bpc = table(text_rows, "bits_per_character")
+    unigram = bpc[UNIGRAM_BASELINE]["value"]
+    print("\n| text model | test bits/char | beats unigram | characters |\n|---|---|---|---|")
+    for name in [*[f.name for f in families("text")], UNIGRAM_BASELINE]:
+        row = bpc[name]
+        beats = "" if name == UNIGRAM_BASELINE else ("yes" if row["value"] < unigram else "NO")
+        print(f"| {name} | {row['value']:.3f} | {beats} | {row['sample_count']} |")
+        if beats == "NO":
+            failures.append(f"{name} bits/char {row['value']:.3f} does not beat the unigram {unigram:.3f}")
+
+    print(f"\nbest image family: {best[1]} at {best[0] / floor:.2f}x the floor (target <= {FLOOR_FACTOR}x)")
+    for failure in failures:
+        print("MISSED:", failure)
+    print("all targets met" if not failures else f"{len(failures)} target(s) missed")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
