@@ -8,7 +8,8 @@ the feature classifier's space beside the real-vs-real floor, the naive baseline
 pixel drawn independently from its training mean and sd) and the uniform-noise ceiling.
 Text families: test bits per character beside the unigram baseline. Checks the targets:
 each family beats its naive baseline; the best image family is within 3x of the floor.
-Exits 1 when a target is missed.
+Exits 1 when a target is missed. With --metrics, also prints every recorded metric of the
+run (one row per metric, one column per model, 95% intervals in brackets).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genai_platform.evaluation import CEILING, FLOOR, PIXEL_BASELINE, UNIGRAM_BASELINE  # noqa: E402
+from genai_platform.evaluation import CEILING, FLOOR, PIXEL_BASELINE, TRAINING_DATA, UNIGRAM_BASELINE  # noqa: E402
+from genai_platform.metrics.catalog import METRICS  # noqa: E402
 from genai_platform.models.registry import families  # noqa: E402
 from genai_platform.resources import PlatformDuckDB  # noqa: E402
 from genai_platform.store import latest_metrics  # noqa: E402
@@ -31,9 +33,26 @@ def table(rows: list[dict], metric: str) -> dict[str, dict]:
     return {r["family"]: r for r in rows if r["metric"] == metric}
 
 
+def _cell(row: dict | None) -> str:
+    if row is None:
+        return ""
+    interval = "" if row["ci_low"] is None else f" [{row['ci_low']:.3g}, {row['ci_high']:.3g}]"
+    return f"{row['value']:.4g}{interval}"
+
+
+def print_metric_table(rows: list[dict], models: list[str]) -> None:
+    cells = {(r["family"], r["metric"]): r for r in rows}
+    models = [m for m in models if any(r["family"] == m for r in rows)]
+    print(f"\n| metric | {' | '.join(models)} |\n|---|{'---|' * len(models)}")
+    for metric, entry in METRICS.items():
+        if any((m, metric) in cells for m in models):
+            print(f"| {entry.label} {entry.arrow} | {' | '.join(_cell(cells.get((m, metric))) for m in models)} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--home", default=".genai", help="GENAI_HOME of the run")
+    parser.add_argument("--metrics", action="store_true", help="also print every metric of the run")
     args = parser.parse_args()
     duckdb = PlatformDuckDB(database=str(Path(args.home).resolve() / "genai.duckdb"))
     with duckdb.read_connection() as con:
@@ -64,6 +83,9 @@ def main() -> int:
         if beats == "NO":
             failures.append(f"{name} bits/char {row['value']:.3f} does not beat the unigram {unigram:.3f}")
 
+    if args.metrics:
+        print_metric_table(image_rows, [f.name for f in families("image")] + [FLOOR, PIXEL_BASELINE, CEILING])
+        print_metric_table(text_rows, [f.name for f in families("text")] + [TRAINING_DATA, UNIGRAM_BASELINE])
     print(f"\nbest image family: {best[1]} at {best[0] / floor:.2f}x the floor (target <= {FLOOR_FACTOR}x)")
     for failure in failures:
         print("MISSED:", failure)

@@ -32,7 +32,7 @@ def continuation_prompts(sentences: list[str], limit: int) -> list[tuple[str, st
     return pairs
 
 
-def _first_sentence(text: str) -> str:
+def first_sentence(text: str) -> str:
     text = text.split(DOCUMENT_BREAK, 1)[0]
     match = SENTENCE_END.search(text)
     return (text[: match.end()] if match else text).strip()
@@ -48,10 +48,43 @@ def text_samples(model, vocab: CharVocabulary, prompts: list[tuple[str, str]], f
         ids = model.generate([vocab.encode(DOCUMENT_BREAK + p) for p, _ in prompts], longest, 0.0, generator)
         for (prompt, reference), out in zip(prompts, ids):
             rows.append({"kind": "continuation", "prompt": prompt, "reference": reference,
-                         "text": _first_sentence(vocab.decode(out))})
+                         "text": first_sentence(vocab.decode(out))})
     if free_samples:
-        starts = [vocab.encode(DOCUMENT_BREAK)] * free_samples
-        for out in model.generate(starts, free_chars, 1.0, generator):
-            rows.append({"kind": "free", "prompt": None, "reference": None,
-                         "text": vocab.decode(out).split(DOCUMENT_BREAK, 1)[0].strip()})
+        for text in free_documents(model, vocab, free_samples, free_chars, 1.0, generator):
+            rows.append({"kind": "free", "prompt": None, "reference": None, "text": text})
     return rows
+
+
+def free_documents(model, vocab: CharVocabulary, n: int, chars: int, temperature: float,
+                   generator: torch.Generator) -> list[str]:
+    """n documents sampled from a document start, cut at the first document break."""
+    outs = model.generate([vocab.encode(DOCUMENT_BREAK)] * n, chars, temperature, generator)
+    return [vocab.decode(out).split(DOCUMENT_BREAK, 1)[0].strip() for out in outs]
+
+
+def sampled_continuations(model, vocab: CharVocabulary, prompt: str, n: int, chars: int,
+                          generator: torch.Generator) -> list[str]:
+    """n continuations of one prompt at temperature 1, each cut at its first sentence end."""
+    outs = model.generate([vocab.encode(DOCUMENT_BREAK + prompt)] * n, chars, 1.0, generator)
+    return [first_sentence(vocab.decode(out)) for out in outs]
+
+
+def extraction_pairs(documents: list[str], n: int, prefix_chars: int, target_chars: int,
+                     seed: int) -> list[tuple[str, str]]:
+    """(prefix, true next characters) at seeded random offsets of documents long enough to hold both."""
+    long_enough = [d for d in documents if len(d) >= prefix_chars + target_chars]
+    if not long_enough:
+        return []
+    rng = np.random.default_rng(seed)
+    pairs = []
+    for doc in rng.choice(len(long_enough), size=n, replace=True):
+        text = long_enough[doc]
+        start = int(rng.integers(0, len(text) - prefix_chars - target_chars + 1))
+        pairs.append((text[start : start + prefix_chars], text[start + prefix_chars : start + prefix_chars + target_chars]))
+    return pairs
+
+
+def greedy_continuations(model, vocab: CharVocabulary, prefixes: list[str], chars: int) -> list[str]:
+    """Greedy continuation of each prefix, `chars` characters long (prefixes of one length batch together)."""
+    outs = model.generate([vocab.encode(p) for p in prefixes], chars, 0.0, None)
+    return [vocab.decode(out) for out in outs]

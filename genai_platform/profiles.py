@@ -14,6 +14,9 @@ class EvaluationProfile:
     prompts: int
     free_samples: int
     free_sample_chars: int
+    gap_samples: int  # sampled continuations per paired bias prompt
+    extraction_prefixes: int  # training prefixes for the extraction rate
+    sweep_samples: int  # free samples per temperature of the quality-diversity sweep
     classifier: ClassifierConfig
     classifier_training: TrainingConfig
 
@@ -21,16 +24,19 @@ class EvaluationProfile:
 EVALUATION_PROFILES = {
     "smoke": EvaluationProfile(
         image_samples=200, prompts=10, free_samples=5, free_sample_chars=80,
+        gap_samples=2, extraction_prefixes=4, sweep_samples=3,
         classifier=ClassifierConfig(channels=8, feature_dim=16),
         classifier_training=TrainingConfig(steps=20, batch_size=64, learning_rate=2e-3, log_every=10, checkpoint_every=10),
     ),
     "default": EvaluationProfile(
         image_samples=1000, prompts=100, free_samples=50, free_sample_chars=300,
+        gap_samples=20, extraction_prefixes=100, sweep_samples=20,
         classifier=ClassifierConfig(channels=32, feature_dim=64),
         classifier_training=TrainingConfig(steps=500, batch_size=128, learning_rate=2e-3, weight_decay=1e-4, log_every=250, checkpoint_every=500),
     ),
     "full": EvaluationProfile(
         image_samples=10000, prompts=500, free_samples=200, free_sample_chars=500,
+        gap_samples=100, extraction_prefixes=500, sweep_samples=100,
         classifier=ClassifierConfig(channels=64, feature_dim=128),
         classifier_training=TrainingConfig(steps=5000, batch_size=256, learning_rate=2e-3, weight_decay=1e-4, log_every=500, checkpoint_every=1000),
     ),

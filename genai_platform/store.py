@@ -14,6 +14,7 @@ import numpy as np
 from genai_platform.datasets.images import RawImages
 from genai_platform.datasets.provenance import Provenance
 from genai_platform.datasets.text import RawDocuments
+from genai_platform.metrics.intervals import Estimate
 from genai_platform.sql import named_queries, sql
 
 
@@ -44,6 +45,12 @@ class MetricRow:
     metric: str
     value: float
     sample_count: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    @classmethod
+    def of(cls, family: str, metric: str, estimate: Estimate) -> MetricRow:
+        return cls(family, metric, estimate.value, estimate.count, estimate.ci_low, estimate.ci_high)
 
 
 def write_raw_images(con: duckdb.DuckDBPyConnection, raw: RawImages) -> None:
@@ -163,11 +170,12 @@ def append_metrics(con, run_id: str, modality: str, dataset: str, data_version: 
     con.execute(sql("metrics_history"))
     con.execute(query("insert_metrics"), {"run_id": run_id, "modality": modality, "dataset": dataset, "data_version": data_version, "code_version": code_version,
          "family": [r.family for r in rows], "metric": [r.metric for r in rows],
-         "value": [float(r.value) for r in rows], "count": [int(r.sample_count) for r in rows]})
+         "value": [float(r.value) for r in rows], "count": [int(r.sample_count) for r in rows],
+         "ci_low": [r.ci_low for r in rows], "ci_high": [r.ci_high for r in rows]})
 
 
 def latest_metrics(con, modality: str) -> list[dict]:
     """Rows of the latest run that evaluated `modality`."""
     return [dict(zip(("run_id", "recorded_at", "modality", "dataset", "family", "metric", "value", "sample_count",
-                      "data_version", "code_version"), r)) for r in con.execute(
+                      "data_version", "code_version", "ci_low", "ci_high"), r)) for r in con.execute(
         query("latest_metrics"), {"modality": modality}).fetchall()]

@@ -9,5 +9,10 @@ CREATE TABLE IF NOT EXISTS metrics_history (
     value        DOUBLE NOT NULL,
     sample_count INTEGER NOT NULL,
     data_version VARCHAR NOT NULL,
-    code_version VARCHAR NOT NULL
+    code_version VARCHAR NOT NULL,
+    ci_low       DOUBLE,  -- 95% interval where the value is an estimate, else NULL
+    ci_high      DOUBLE
 );
+-- tables made before intervals were recorded gain the columns
+ALTER TABLE metrics_history ADD COLUMN IF NOT EXISTS ci_low DOUBLE;
+ALTER TABLE metrics_history ADD COLUMN IF NOT EXISTS ci_high DOUBLE;

@@ -46,10 +46,14 @@ INSERT INTO text_samples SELECT $family, $run_id, unnest($index), unnest($kind),
 -- name: text_samples
 SELECT kind, prompt, reference, text FROM text_samples WHERE family = $family ORDER BY sample_index;
 -- name: insert_metrics
-INSERT INTO metrics_history SELECT $run_id, now()::TIMESTAMP, $modality, $dataset, unnest($family), unnest($metric),
-       unnest($value), unnest($count), $data_version, $code_version;
+INSERT INTO metrics_history (run_id, recorded_at, modality, dataset, family, metric, value, sample_count,
+                             data_version, code_version, ci_low, ci_high)
+SELECT $run_id, now()::TIMESTAMP, $modality, $dataset, unnest($family), unnest($metric), unnest($value),
+       unnest($count), $data_version, $code_version, unnest($ci_low), unnest($ci_high);
 -- name: latest_metrics
-SELECT * FROM metrics_history
+SELECT run_id, recorded_at, modality, dataset, family, metric, value, sample_count, data_version, code_version,
+       ci_low, ci_high
+FROM metrics_history
 WHERE modality = $modality
   AND run_id = (SELECT run_id FROM metrics_history WHERE modality = $modality ORDER BY recorded_at DESC LIMIT 1)
 ORDER BY family, metric;

@@ -88,8 +88,10 @@ def test_sacrebleu_documented_example():
 
 
 def test_demographic_representation_hand_counts():
-    groups, source = gender_word_lists()
-    assert "HELM" in source and "she" in groups["female"] and "he" in groups["male"]
+    lists = gender_word_lists()
+    groups = lists.groups
+    assert "HELM" in lists.source and "she" in groups["female"] and "he" in groups["male"]
+    assert len(lists.targets["profession"]) == 288 and len(lists.targets["adjective"]) == 422
     skewed = demographic_representation(["She told her mother.", "The cat sat."], groups)
     assert skewed.counts == {"female": 3, "male": 0}
     assert skewed.tv_from_uniform == pytest.approx(0.5)

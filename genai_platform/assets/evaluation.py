@@ -11,8 +11,9 @@ import dagster as dg
 import numpy as np
 import torch
 
-from genai_platform.evaluation import (FEATURE_EXTRACTOR, TRAINING_DATA, add_amplification, classifier_accuracy, unigram_baseline_rows,
-                                       evaluate_images, evaluate_text_family, representation_rows)
+from genai_platform.evaluation import (FEATURE_EXTRACTOR, TRAINING_DATA, add_amplification, bias_rows, classifier_accuracy,
+                                       evaluate_images, evaluate_text_family, unigram_baseline_rows)
+from genai_platform.metrics.bleu import tokenize
 from genai_platform.files import write_atomic
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.registry import families
@@ -21,7 +22,7 @@ from genai_platform.models.vocab import CharVocabulary
 from genai_platform.profiles import evaluation_profile
 from genai_platform.resources import DUCKDB_WRITE_POOL, ArtifactStore, PlatformDuckDB, RunSettings, code_version
 from genai_platform.store import (ImageSplit, MetricRow, append_metrics, dataset_info, image_class_names, read_char_vocabulary,
-                                  read_documents, read_image_samples, read_image_split, read_text_samples)
+                                  read_documents, read_image_samples, read_image_split, read_sentences, read_text_samples)
 from genai_platform.training.batches import image_batches
 from genai_platform.training.families import fingerprint, fit, load_family, load_trained, save_trained
 
@@ -70,17 +71,21 @@ def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformD
                                           "seconds": round(result.seconds, 2)})
 
 
+def _interval(row: MetricRow) -> str:
+    return "" if row.ci_low is None else f"[{row.ci_low:.4g}, {row.ci_high:.4g}]"
+
+
 def _record(context, duckdb: PlatformDuckDB, artifacts: ArtifactStore, modality: str, rows: list[MetricRow],
             details: dict) -> dg.MaterializeResult:
     with duckdb.transaction() as con:
         info = dataset_info(con, modality)
         append_metrics(con, context.run_id, modality, info["source"], info["data_version"], code_version(), rows)
     write_atomic(artifacts.details_path(modality), json.dumps({**details, "run_id": context.run_id}, indent=2))
-    table = "\n".join(f"| {r.family} | {r.metric} | {r.value:.4g} | {r.sample_count} |" for r in rows)
+    table = "\n".join(f"| {r.family} | {r.metric} | {r.value:.4g} | {_interval(r)} | {r.sample_count} |" for r in rows)
     for r in rows:
-        context.log.info(f"{r.family} {r.metric} = {r.value:.4f} (n={r.sample_count})")
+        context.log.info(f"{r.family} {r.metric} = {r.value:.4f} {_interval(r)} (n={r.sample_count})")
     return dg.MaterializeResult(metadata={
-        "metrics": dg.MetadataValue.md(f"| model | metric | value | n |\n|---|---|---|---|\n{table}"),
+        "metrics": dg.MetadataValue.md(f"| model | metric | value | 95% interval | n |\n|---|---|---|---|---|\n{table}"),
         "rows": len(rows)})
 
 
@@ -108,19 +113,26 @@ def image_evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, 
           deps=["text_corpus"] + [f"samples_{f.name}" for f in families("text")])
 def text_evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                     run_settings: RunSettings):
-    """Test bits per character, continuation BLEU, and gender representation bias vs the training text."""
+    """Per text family: test bits/char, continuation and Texygen BLEU, Self-BLEU, distinct-2, HELM gender
+    bias against the training text's, sentiment gaps of paired prompts, memorization, temperature sweep."""
     device = run_settings.setup_torch()
+    profile = evaluation_profile(run_settings.checked_profile())
     with duckdb.read_connection() as con:
         test_documents, train_documents = read_documents(con, "test"), read_documents(con, "train")
+        test_sentences = [tokens for tokens in map(tokenize, read_sentences(con, "test")) if tokens]
         samples = {f.name: read_text_samples(con, f.name) for f in families("text")}
         vocab = CharVocabulary(read_char_vocabulary(con))
-    rows = representation_rows(TRAINING_DATA, train_documents)
+    rows = bias_rows(TRAINING_DATA, train_documents)
     rows += unigram_baseline_rows(vocab, train_documents, test_documents)
-    details = {"bleu_signatures": {}}
+    details = {"bleu_signatures": {}, "sentiment_prompts": {}, "quality_diversity": {}}
     for family in families("text"):
+        context.log.info(f"evaluating {family.name}")
         model, manifest = load_family(family, artifacts.model_dir(family.name), device)
         family_rows, family_details = evaluate_text_family(
-            family.name, model, CharVocabulary(manifest["data"]["vocabulary"]), test_documents, samples[family.name])
+            family.name, model, CharVocabulary(manifest["data"]["vocabulary"]), test_documents, train_documents,
+            test_sentences, samples[family.name], profile, run_settings.seed)
         rows += family_rows
         details["bleu_signatures"][family.name] = family_details["bleu_signature"]
+        details["sentiment_prompts"][family.name] = family_details["sentiment_prompts"]
+        details["quality_diversity"][family.name] = family_details["quality_diversity"]
     return _record(context, duckdb, artifacts, "text", add_amplification(rows), details)

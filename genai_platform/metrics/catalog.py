@@ -1,35 +1,121 @@
-"""What each recorded metric is: label, direction, definition. Reports take their labels from here."""
+"""The metric registry: what each recorded metric is. Reports take labels, arrows and
+explanations from here, so a metric is described once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+ARROWS = {"higher": "↑", "lower": "↓", "zero": "→0", "none": ""}
+
 
 @dataclass(frozen=True)
 class MetricInfo:
     label: str
-    higher_is_better: bool
+    direction: str  # "higher" / "lower" is better, "zero": closer to 0 is better, "none": descriptive
     definition: str
+    reference: str
 
+    @property
+    def arrow(self) -> str:
+        return ARROWS[self.direction]
+
+    def sort_key(self, value: float) -> float:
+        """Smaller is better; None for a descriptive metric."""
+        return {"higher": -value, "lower": value, "zero": abs(value)}.get(self.direction)
+
+    def better(self, value: float, other: float) -> bool:
+        return self.direction != "none" and self.sort_key(value) < self.sort_key(other)
+
+
+HEUSEL = "Heusel et al. (2017), GANs trained by a two time-scale update rule, arXiv:1706.08500"
+BINKOWSKI = "Bińkowski et al. (2018), Demystifying MMD GANs, arXiv:1801.01401"
+KYNKAANNIEMI = "Kynkäänniemi et al. (2019), Improved precision and recall metric, arXiv:1904.06991"
+NAEEM = "Naeem et al. (2020), Reliable fidelity and diversity metrics, arXiv:2002.09797"
+TEXYGEN = "Zhu et al. (2018), Texygen, arXiv:1802.01886; Papineni et al. (2002), BLEU"
+HELM = "Liang et al. (2022), Holistic Evaluation of Language Models, arXiv:2211.09110, bias metrics"
+SHENG = "Sheng et al. (2019), The Woman Worked as a Babysitter, arXiv:1909.01326; VADER (Hutto & Gilbert, 2014)"
+CARLINI = "Carlini et al. (2021), Extracting training data from large language models, arXiv:2012.07805"
+SOMEPALLI = "Somepalli et al. (2023), Diffusion art or digital forgery?, arXiv:2212.03860"
 
 METRICS = {
-    "fid": MetricInfo("FID", False, "Fréchet distance between Gaussians fitted to classifier features of the "
-                      "samples and of the real train split (Heusel et al., 2017), at the held-out sample size."),
-    "class_tv_distance": MetricInfo("Class TV", False, "Total variation distance between the generated images' "
-                                    "predicted-class histogram and the training label histogram (mode coverage)."),
-    "test_accuracy": MetricInfo("Test accuracy", True, "Accuracy of the feature classifier on the real test split."),
-    "bits_per_character": MetricInfo("Test bits/char", False, "Mean negative log2-likelihood per character of the "
-                                     "held-out test documents."),
-    "continuation_bleu": MetricInfo("Continuation BLEU", True, "sacrebleu corpus BLEU of greedy continuations of "
-                                    "held-out sentence prompts against the true continuations."),
-    "gender_representation_tv": MetricInfo("Gender repr. TV", False, "HELM demographic representation: total "
-                                           "variation distance of female/male word counts from uniform."),
-    "gender_bias_amplification": MetricInfo("Bias amplification", False, "Model's gender representation TV divided "
-                                            "by the training text's; above 1 the model amplifies the skew."),
-    "gender_mentions_female": MetricInfo("Female words", True, "Count of HELM female-group words in the text."),
-    "gender_mentions_male": MetricInfo("Male words", True, "Count of HELM male-group words in the text."),
+    # images: fidelity and diversity in classifier feature space
+    "fid": MetricInfo("FID", "lower", "Fréchet distance between Gaussians fitted to the feature-extractor features of "
+                      "the samples and of the real train split, at one fixed sample size N for every model; interval: "
+                      "bootstrap over the samples, shifted by the bootstrap bias.", HEUSEL),
+    "kid": MetricInfo("KID", "lower", "Unbiased squared MMD with the cubic polynomial kernel between sample and train "
+                      "features, averaged over 100 random subsets; interval: spread of the subset estimates.", BINKOWSKI),
+    "precision": MetricInfo("Precision", "higher", "Share of samples inside the real manifold (k=3 nearest-neighbour "
+                            "balls around train features): fidelity.", KYNKAANNIEMI),
+    "recall": MetricInfo("Recall", "higher", "Share of train features inside the samples' manifold (k=3): how much "
+                         "of the real variety the model reaches.", KYNKAANNIEMI),
+    "density": MetricInfo("Density", "higher", "Mean number of real k=5 balls holding a sample, over k: about 1 when "
+                          "samples are distributed like the real data, above 1 when they crowd dense regions.", NAEEM),
+    "coverage": MetricInfo("Coverage", "higher", "Share of real k=5 balls that hold at least one sample: about "
+                           "1 - 2^-5 = 0.97 for as many samples from the real distribution as real images, lower "
+                           "with fewer samples (compare with the floor row).", NAEEM),
+    # images: representation bias over the classes the feature extractor predicts
+    "class_tv_distance": MetricInfo("Class TV", "lower", "Total variation distance between the samples' predicted-class "
+                                    "histogram and the training labels' (mode coverage).", "Hand-defined; TV distance"),
+    "class_tv_uniform": MetricInfo("Class TV to uniform", "none", "Total variation distance between the samples' "
+                                   "predicted-class histogram and the uniform distribution over classes.",
+                                   "Hand-defined; TV distance"),
+    "class_entropy": MetricInfo("Class entropy", "higher", "Entropy of the predicted-class histogram divided by "
+                                "log(classes): 1 when every class is equally frequent.", "Shannon (1948)"),
+    "missing_modes": MetricInfo("Missing modes", "lower", "Classes whose share of the samples is below a quarter of "
+                                "their share of the training labels.", "Hand-defined threshold (0.25)"),
+    "low_confidence_rate": MetricInfo("Low confidence", "lower", "Share of samples whose most likely class has "
+                                      "softmax probability below 0.5: samples the classifier cannot place.",
+                                      "Hand-defined threshold (0.5)"),
+    "worst_class_fid": MetricInfo("Worst class FID", "lower", "Largest FID between the samples predicted as one class "
+                                  "and the train images labelled with it, over classes with at least 10 of each.",
+                                  HEUSEL),
+    "copy_rate": MetricInfo("Copy rate", "lower", "Share of samples whose nearest training image (pixels) is less than "
+                            "a third as far as the second nearest: likely copies.", SOMEPALLI),
+    "test_accuracy": MetricInfo("Test accuracy", "higher", "Accuracy of the feature classifier on the real test split.",
+                                "Held-out accuracy"),
+    # text: likelihood, quality and diversity
+    "bits_per_character": MetricInfo("Test bits/char", "lower", "Mean negative log2-likelihood per character of the "
+                                     "held-out test documents, each scored on its own; interval: bootstrap over "
+                                     "documents.", "Shannon (1951); cross-entropy"),
+    "continuation_bleu": MetricInfo("Continuation BLEU", "higher", "sacrebleu corpus BLEU of greedy continuations of "
+                                    "held-out sentence prompts against the true continuations.", "Post (2018), sacreBLEU"),
+    **{f"bleu_{n}": MetricInfo(f"BLEU-{n}", "higher", f"Texygen BLEU-{n}: mean sentence BLEU (nltk, smoothing method1) "
+                               f"of each sampled sentence against all test sentences: quality.", TEXYGEN)
+       for n in range(2, 6)},
+    **{f"self_bleu_{n}": MetricInfo(f"Self-BLEU-{n}", "lower", f"Texygen Self-BLEU-{n}: mean sentence BLEU of each "
+                                    f"sampled sentence against the other samples; lower is more diverse.", TEXYGEN)
+       for n in range(2, 6)},
+    "distinct_2": MetricInfo("Distinct-2", "higher", "Unique word bigrams over all word bigrams of the free samples.",
+                             "Li et al. (2016), arXiv:1510.03055"),
+    # text: bias
+    "gender_representation_tv": MetricInfo("Gender repr. TV", "lower", "HELM demographic representation: TV distance "
+                                           "from uniform of female/male word counts.", HELM),
+    "gender_profession_association": MetricInfo("Profession assoc. TV", "lower", "HELM stereotypical association: "
+                                                "TV from uniform of each profession's co-occurrence with female/male "
+                                                "words, averaged over professions that occur.", HELM),
+    "gender_adjective_association": MetricInfo("Adjective assoc. TV", "lower", "HELM stereotypical association for "
+                                               "adjectives (Garg et al., 2018 list).", HELM),
+    **{f"{base}_amplification": MetricInfo(f"{label} amplification", "lower", f"The model's {label.lower()} divided by "
+                                           f"the training text's; above 1 the model amplifies the skew.", HELM)
+       for base, label in (("gender_representation_tv", "Gender repr. TV"),
+                           ("gender_profession_association", "Profession assoc. TV"),
+                           ("gender_adjective_association", "Adjective assoc. TV"))},
+    "sentiment_gap_occupation": MetricInfo("Occupation sentiment gap", "zero", "Mean VADER compound of sampled "
+                                           "continuations of 'The man worked as' and 4 other occupation templates "
+                                           "minus that of 'The woman ...'; interval: bootstrap per group.", SHENG),
+    "sentiment_gap_respect": MetricInfo("Respect sentiment gap", "zero", "As the occupation gap, for the respect "
+                                        "templates ('The man was known for', ...).", SHENG),
+    "gender_mentions_female": MetricInfo("Female words", "none", "Count of HELM female-group words in the text.", HELM),
+    "gender_mentions_male": MetricInfo("Male words", "none", "Count of HELM male-group words in the text.", HELM),
+    # text: memorization
+    "training_8gram_overlap": MetricInfo("Train 8-gram overlap", "lower", "Share of the free samples' word 8-grams "
+                                         "that occur verbatim in the training split.", CARLINI),
+    "extraction_rate": MetricInfo("Extraction rate", "lower", "Share of greedy continuations of 64-character training "
+                                  "prefixes that reproduce the next 32 characters exactly.", CARLINI),
 }
 
 
 def info(metric: str) -> MetricInfo:
-    return METRICS.get(metric, MetricInfo(metric, True, metric))
+    if metric not in METRICS:
+        raise KeyError(f"metric {metric!r} has no entry in genai_platform.metrics.catalog.METRICS")
+    return METRICS[metric]

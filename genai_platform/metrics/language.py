@@ -25,3 +25,9 @@ def unigram_bits_per_character(train_ids: np.ndarray, test_ids: np.ndarray, voca
     counts = np.bincount(train_ids, minlength=vocab_size).astype(np.float64) + 1.0
     log_probs = np.log(counts / counts.sum())
     return bits_per_character(float(-log_probs[test_ids[1:]].sum()), test_ids.size - 1)
+
+
+def distinct_n(token_lists: list[list[str]], n: int) -> float | None:
+    """Distinct-n (Li et al., 2016): unique n-grams over all n-grams of the samples (None: no n-grams)."""
+    grams = [tuple(tokens[i : i + n]) for tokens in token_lists for i in range(len(tokens) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -48,12 +49,12 @@ class ImageClassifier(nn.Module):
         return F.cross_entropy(self(images).float(), labels)
 
     @torch.no_grad()
-    def embed(self, images: torch.Tensor, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
-        """(features float64, predicted class) for every image, in batches."""
+    def embed(self, images: torch.Tensor, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
+        """(features, class probabilities), float64, for every image, in batches."""
         device = next(self.parameters()).device
-        feats, preds = [], []
+        feats, probs = [], []
         for chunk in images.split(batch_size):
             f = self.features(chunk.to(device).float())
             feats.append(f.double().cpu())
-            preds.append(self.head(f).argmax(dim=1).cpu())
-        return torch.cat(feats), torch.cat(preds)
+            probs.append(torch.softmax(self.head(f).double(), dim=1).cpu())
+        return torch.cat(feats).numpy(), torch.cat(probs).numpy()

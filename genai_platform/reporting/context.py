@@ -13,7 +13,7 @@ import numpy as np
 
 from genai_platform.evaluation import CEILING, FLOOR, PIXEL_BASELINE, TRAINING_DATA, UNIGRAM_BASELINE
 from genai_platform.metrics.bias import gender_word_lists
-from genai_platform.metrics.catalog import info
+from genai_platform.metrics.catalog import METRICS, info
 from genai_platform.models.registry import families
 from genai_platform.reporting.plots import class_histograms, image_grid, loss_curves
 from genai_platform.store import (dataset_info, image_class_names, latest_metrics, read_image_samples,
@@ -38,19 +38,19 @@ def package_versions() -> dict[str, str]:
 
 
 def _metric_table(rows: list[dict], family_names: list[str]) -> dict:
-    metrics = sorted({r["metric"] for r in rows if not r["metric"].startswith("gender_mentions")})
+    present = {r["metric"] for r in rows}
+    metrics = [m for m in METRICS if m in present] + sorted(m for m in present if m not in METRICS)
     models = [f for f in family_names if any(r["family"] == f for r in rows)]
     models += sorted({r["family"] for r in rows} - set(models))
     cells = {(r["family"], r["metric"]): r for r in rows}
     best = {}
     for metric in metrics:
-        candidates = [(cells[(m, metric)]["value"], m) for m in family_names if (m, metric) in cells]
-        if len(candidates) > 1:
-            pick = max if info(metric).higher_is_better else min
-            best[metric] = pick(candidates)[1]
+        candidates = [(info(metric).sort_key(cells[(m, metric)]["value"]), m) for m in family_names if (m, metric) in cells]
+        if len(candidates) > 1 and info(metric).direction != "none":
+            best[metric] = min(candidates)[1]
     return {
-        "metrics": [{"name": m, "label": info(m).label, "higher_is_better": info(m).higher_is_better,
-                     "definition": info(m).definition} for m in metrics],
+        "metrics": [{"name": m, "label": info(m).label, "arrow": info(m).arrow, "direction": info(m).direction,
+                     "definition": info(m).definition, "reference": info(m).reference} for m in metrics],
         "rows": [{"model": model, "reference": model not in family_names,
                   "cells": {m: cells.get((model, m)) for m in metrics},
                   "best": {m for m in metrics if best.get(m) == model}} for model in models],
@@ -62,12 +62,12 @@ def against_base(rows: list[dict], family, base: str) -> dict:
     values = {(r["family"], r["metric"]): r["value"] for r in rows}
     lines = []
     for metric in sorted({r["metric"] for r in rows if r["family"] == family.name}):
-        if (base, metric) not in values or metric.startswith("gender_mentions"):
+        if (base, metric) not in values or info(metric).direction == "none":
             continue
         mine, theirs = values[(family.name, metric)], values[(base, metric)]
-        better = mine > theirs if info(metric).higher_is_better else mine < theirs
-        lines.append({"label": info(metric).label, "higher_is_better": info(metric).higher_is_better,
-                      "value": mine, "base_value": theirs, "winner": family.name if better else base})
+        lines.append({"label": info(metric).label, "arrow": info(metric).arrow,
+                      "value": mine, "base_value": theirs,
+                      "winner": family.name if info(metric).better(mine, theirs) else base})
     wins = sum(line["winner"] == family.name for line in lines)
     return {"family": family.name, "title": family.title, "base": base, "lines": lines, "wins": wins}
 
@@ -111,9 +111,10 @@ def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], 
             if histograms and names:
                 section["plots"]["classes"] = class_histograms(histograms, names)
         modalities.append(section)
-    groups, source = gender_word_lists()
+    lists = gender_word_lists()
     return {"run": run, "modalities": modalities, "families": all_families,
-            "bias_lists": {"groups": {g: sorted(w) for g, w in groups.items()}, "source": source},
+            "bias_lists": {"groups": {g: sorted(w) for g, w in lists.groups.items()},
+                           "targets": {t: len(w) for t, w in lists.targets.items()}, "source": lists.source},
             "reference_rows": REFERENCE_ROWS}
 
 
@@ -133,7 +134,6 @@ def headline(context: dict) -> dict[str, float]:
         for metric in section["table"]["metrics"]:
             values = [r["cells"][metric["name"]]["value"] for r in section["table"]["rows"]
                       if not r["reference"] and r["cells"][metric["name"]]]
-            if values:
-                out[f'{section["name"]} {metric["label"]}'] = float(
-                    (np.max if metric["higher_is_better"] else np.min)(values))
+            if values and metric["direction"] != "none":
+                out[f'{section["name"]} {metric["label"]}'] = float(min(values, key=info(metric["name"]).sort_key))
     return out

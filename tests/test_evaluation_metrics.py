@@ -1,0 +1,279 @@
+"""Issue 4's metrics against independent references (nltk, scipy, brute-force loops, hand counts,
+documented examples) and against hostile input."""
+
+import math
+import random
+
+import numpy as np
+import pytest
+import scipy.spatial.distance
+import scipy.stats
+from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
+
+from genai_platform.metrics.bias import (gap_prompts, gender_word_lists, group_counts_to_bias, sentiment,
+                                         stereotypical_association)
+from genai_platform.metrics.bleu import bleu_against_corpus, bleu_scores, self_bleu, self_bleu_scores, tokenize
+from genai_platform.metrics.catalog import METRICS, info
+from genai_platform.metrics.distributions import low_confidence, missing_modes, normalized_entropy
+from genai_platform.metrics.fid import fid_estimate, kid_estimate, polynomial_kernel, unbiased_mmd2
+from genai_platform.metrics.intervals import difference_estimate, mean_estimate, ratio_estimate
+from genai_platform.metrics.language import distinct_n
+from genai_platform.metrics.manifold import RealManifold
+from genai_platform.metrics.memorization import (copy_rate, extraction_rate, nearest_training_neighbours,
+                                                 training_ngram_overlap)
+
+SMOOTH = SmoothingFunction().method1
+
+
+def _random_sentences(rng, count, vocabulary="a b c d e f g h i".split(), longest=14):
+    return [[rng.choice(vocabulary) for _ in range(rng.randint(0, longest))] for _ in range(count)]
+
+
+# ---- BLEU (Texygen protocol) against nltk's sentence_bleu loop
+
+@pytest.mark.parametrize("max_n", [1, 2, 3, 4, 5])
+def test_texygen_bleu_equals_nltk_sentence_bleu(max_n):
+    rng = random.Random(max_n)
+    hypotheses, references = _random_sentences(rng, 80), _random_sentences(rng, 50)
+    references[0] = []  # an empty reference and empty hypotheses are legal inputs to nltk too
+    weights = (1 / max_n,) * max_n
+    expected = [sentence_bleu(references, h, weights, smoothing_function=SMOOTH) for h in hypotheses]
+    assert np.max(np.abs(bleu_scores(hypotheses, references, max_n) - expected)) < 1e-9
+    assert bleu_against_corpus(hypotheses, references, max_n) == pytest.approx(np.mean(expected), abs=1e-9)
+
+
+@pytest.mark.parametrize("max_n", [2, 3, 4, 5])
+def test_self_bleu_equals_nltk_loop_over_the_others(max_n):
+    rng = random.Random(10 + max_n)
+    sentences = _random_sentences(rng, 70) + [["a", "b", "c"]] * 3  # exact duplicates: each matches the others
+    weights = (1 / max_n,) * max_n
+    expected = [sentence_bleu(sentences[:i] + sentences[i + 1:], s, weights, smoothing_function=SMOOTH)
+                for i, s in enumerate(sentences)]
+    assert np.max(np.abs(self_bleu_scores(sentences, max_n) - expected)) < 1e-9
+    assert self_bleu(sentences, max_n) == pytest.approx(np.mean(expected), abs=1e-9)
+
+
+def test_self_bleu_separates_repetitive_from_diverse_text():
+    same = [tokenize("the cat sat on the mat today")] * 10
+    rng = random.Random(3)
+    varied = _random_sentences(rng, 10, vocabulary=[f"w{i}" for i in range(500)], longest=8)
+    assert self_bleu(same, 4) == pytest.approx(1.0)
+    assert self_bleu(varied, 4) < 0.2
+
+
+def test_bleu_hostile_inputs_are_clear_errors():
+    with pytest.raises(ValueError, match="hypothesis list is empty"):
+        bleu_scores([], [["a"]], 4)
+    with pytest.raises(ValueError, match="reference list is empty"):
+        bleu_scores([["a"]], [], 4)
+    with pytest.raises(ValueError, match="at least 2 sentences"):
+        self_bleu_scores([["only", "one"]], 4)
+    with pytest.raises(ValueError, match="max_n"):
+        bleu_scores([["a"]], [["a"]], 0)
+
+
+def test_tokenize_needs_no_downloaded_data():
+    assert tokenize("Don't panic, she said.") == ["don't", "panic", ",", "she", "said", "."]
+
+
+# ---- KID, FID interval
+
+def test_unbiased_mmd2_equals_a_double_loop():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(7, 3)), rng.normal(0.5, 1, size=(9, 3))
+    k = lambda a, b: (a @ b / 3 + 1) ** 3  # noqa: E731
+    xx = sum(k(x[i], x[j]) for i in range(7) for j in range(7) if i != j) / (7 * 6)
+    yy = sum(k(y[i], y[j]) for i in range(9) for j in range(9) if i != j) / (9 * 8)
+    xy = sum(k(a, b) for a in x for b in y) / (7 * 9)
+    assert unbiased_mmd2(x, y) == pytest.approx(xx + yy - 2 * xy, abs=1e-9)
+    assert polynomial_kernel(x, y).shape == (7, 9)
+
+
+def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(600, 8)), rng.normal(size=(600, 8))
+    same = kid_estimate(a, b, seed=0)
+    assert abs(same.value) < 0.01 and same.ci_low <= 0 <= same.ci_high
+    shifted = kid_estimate(a + 1.0, b, seed=0)
+    assert shifted.value > 0.5 and shifted.ci_low > 0
+    with pytest.raises(ValueError, match="at least 4"):
+        kid_estimate(a[:3], b, seed=0)
+
+
+def test_fid_estimate_interval_brackets_the_value_and_rejects_bad_input():
+    rng = np.random.default_rng(2)
+    reference, samples = rng.normal(size=(800, 4)), rng.normal(0.3, 1, size=(300, 4))
+    estimate = fid_estimate(samples, reference, seed=0)
+    # resamples hold duplicates, which inflate FID: the shifted interval must still hold the estimate
+    assert estimate.count == 300 and estimate.ci_low < estimate.value < estimate.ci_high
+    constant = np.ones((50, 4))
+    assert fid_estimate(constant, constant, seed=0).value == pytest.approx(0.0, abs=1e-9)
+    bad = samples.copy()
+    bad[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fid_estimate(bad, reference, seed=0)
+    with pytest.raises(ValueError, match="N >= 1|N >= 2"):
+        fid_estimate(samples[:0], reference, seed=0)
+    with pytest.raises(ValueError, match="N >= 2"):
+        fid_estimate(samples[:1], reference, seed=0)
+
+
+# ---- precision / recall / density / coverage
+
+def _prdc_reference(real, fake, k_pr, k_dc):
+    """Brute force with scipy's cdist, written from the papers' definitions."""
+    rr, ff, rf = (scipy.spatial.distance.cdist(a, b) for a, b in ((real, real), (fake, fake), (real, fake)))
+    real_r_pr, real_r_dc = np.sort(rr, axis=1)[:, k_pr], np.sort(rr, axis=1)[:, k_dc]
+    fake_r = np.sort(ff, axis=1)[:, k_pr]
+    precision = np.mean([any(rf[i, j] < real_r_pr[i] for i in range(len(real))) for j in range(len(fake))])
+    recall = np.mean([any(rf[i, j] < fake_r[j] for j in range(len(fake))) for i in range(len(real))])
+    density = np.sum(rf < real_r_dc[:, None]) / (k_dc * len(fake))
+    coverage = np.mean(rf.min(axis=1) < real_r_dc)
+    return precision, recall, density, coverage
+
+
+def test_manifold_metrics_equal_the_brute_force_definition():
+    rng = np.random.default_rng(3)
+    real, fake = rng.normal(size=(120, 5)), rng.normal(0.4, 1.2, size=(90, 5))
+    got = RealManifold(real).metrics(fake, seed=0)
+    expected = _prdc_reference(real, fake, 3, 5)
+    for name, value in zip(("precision", "recall", "density", "coverage"), expected):
+        assert got[name].value == pytest.approx(value, abs=1e-12), name
+        assert got[name].ci_low <= got[name].value <= got[name].ci_high
+
+
+def test_manifold_same_distribution_anchors():
+    """Naeem et al.: for one distribution, density ~ 1 and coverage ~ 1 - 2^-k (k=5: 0.969)."""
+    rng = np.random.default_rng(4)
+    real, fake = rng.normal(size=(3000, 8)), rng.normal(size=(3000, 8))
+    got = RealManifold(real).metrics(fake, seed=0)
+    assert got["density"].value == pytest.approx(1.0, abs=0.08)
+    assert got["coverage"].value == pytest.approx(1 - 2 ** -5, abs=0.02)
+    assert got["precision"].value > 0.8 and got["recall"].value > 0.8
+    far = RealManifold(real).metrics(fake + 100.0, seed=0)
+    assert far["precision"].value == far["recall"].value == far["coverage"].value == far["density"].value == 0.0
+
+
+def test_manifold_rejects_mismatched_and_tiny_sets():
+    rng = np.random.default_rng(5)
+    with pytest.raises(ValueError, match="more than k"):
+        RealManifold(rng.normal(size=(4, 2)))
+    with pytest.raises(ValueError, match="widths differ"):
+        RealManifold(rng.normal(size=(20, 2))).metrics(rng.normal(size=(20, 3)), seed=0)
+
+
+# ---- representation bias of images
+
+def test_class_distribution_metrics_hand_computed():
+    assert normalized_entropy([5, 5, 5, 5]) == pytest.approx(1.0)
+    assert normalized_entropy([1, 0, 0]) == pytest.approx(0.0)
+    counts = np.array([3, 1, 0, 4])
+    assert normalized_entropy(counts) == pytest.approx(scipy.stats.entropy(counts) / math.log(4), abs=1e-12)
+    assert missing_modes([10, 10, 1, 0], [1, 1, 1, 0]) == [2]  # class 3 absent from training: not missing
+    probabilities = np.array([[0.9, 0.1], [0.45, 0.55], [0.3, 0.7], [0.49, 0.51]])
+    assert low_confidence(np.array([[0.4, 0.3, 0.3], [0.6, 0.2, 0.2]])).tolist() == [1.0, 0.0]
+    assert low_confidence(probabilities).tolist() == [0, 0, 0, 0]
+    with pytest.raises(ValueError, match="finite"):
+        low_confidence(np.array([[np.nan, 1.0]]))
+
+
+# ---- memorization
+
+def test_nearest_neighbours_match_brute_force_and_catch_copies():
+    rng = np.random.default_rng(6)
+    train = rng.random((200, 1, 8, 8))
+    samples = np.concatenate([train[:5] + rng.normal(0, 1e-3, size=train[:5].shape), rng.random((45, 1, 8, 8))])
+    nn = nearest_training_neighbours(samples, train)
+    d = scipy.spatial.distance.cdist(samples.reshape(50, -1), train.reshape(200, -1))
+    order = np.sort(d, axis=1)
+    np.testing.assert_allclose(nn.d1, order[:, 0], atol=1e-9)
+    np.testing.assert_allclose(nn.d2, order[:, 1], atol=1e-9)
+    assert nn.nearest[:5].tolist() == [0, 1, 2, 3, 4]
+    rate = copy_rate(nn, seed=0)
+    assert rate.value == pytest.approx(5 / 50) and rate.count == 50
+    constant = np.full((3, 1, 8, 8), 0.5)  # constant images are legal; one copy of a constant training image
+    assert copy_rate(nearest_training_neighbours(constant, np.concatenate([constant[:1], train])), seed=0).value == 1.0
+    with pytest.raises(ValueError, match="NaN"):
+        nearest_training_neighbours(np.full((2, 4), np.nan), train.reshape(200, -1)[:, :4])
+    with pytest.raises(ValueError, match="at least one sample"):
+        nearest_training_neighbours(np.zeros((0, 4)), train.reshape(200, -1)[:, :4])
+
+
+def test_text_memorization_hand_counts():
+    train = [tokenize("one two three four five six seven eight nine ten")]
+    generated = [tokenize("one two three four five six seven eight nine"),  # 2 of 2 8-grams seen
+                 tokenize("zero one two three four five six seven eight"),  # 1 of 2
+                 tokenize("too short")]  # no 8-gram: does not count
+    overlap = training_ngram_overlap(generated, train, seed=0)
+    assert overlap.value == pytest.approx(3 / 4) and overlap.count == 4
+    assert training_ngram_overlap([tokenize("short")], train, seed=0) is None
+    assert extraction_rate(["abcdef", "abx", "ab"], ["abc", "abc", "abc"], seed=0).value == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="one continuation per target"):
+        extraction_rate([], [], seed=0)
+
+
+# ---- text diversity and bias
+
+def test_distinct_n_hand_computed():
+    assert distinct_n([["a", "b", "a", "b"], ["a", "b"]], 2) == pytest.approx(2 / 4)  # ab, ba, ab | ab -> {ab, ba}
+    assert distinct_n([["a", "b", "c"]], 1) == 1.0
+    assert distinct_n([["a"]], 2) is None
+
+
+def test_stereotypical_association_follows_helm():
+    groups = gender_word_lists().groups
+    texts = ["She is a nurse. Her sister is a nurse.",  # nurse x2, female words 3 -> nurse: female 6
+             "He is a nurse.",  # nurse x1, male 1 -> nurse: male 1
+             "He is an engineer and a doctor. His doctor."]  # doctor x2, male 2 -> doctor: male 4
+    result = stereotypical_association(texts, groups, ("nurse", "doctor", "pilot"))
+    nurse = 0.5 * (abs(6 / 7 - 0.5) + abs(1 / 7 - 0.5))
+    assert result.value == pytest.approx((nurse + 0.5) / 2) and result.targets_seen == 2
+    assert stereotypical_association(["no words here"], groups, ("nurse",)).value is None
+    # per-group normalisation by list length (HELM step 1)
+    assert group_counts_to_bias({"a": 2, "b": 1}, {"a": frozenset("xy"), "b": frozenset("z")}) == 0.0
+
+
+def test_vader_documented_examples_and_gap_prompts():
+    """vaderSentiment's README: 'VADER is smart, handsome, and funny.' has compound 0.8316."""
+    scores = sentiment(["VADER is smart, handsome, and funny.", "VADER is not smart, handsome, nor funny."])
+    assert scores[0] == pytest.approx(0.8316, abs=1e-4) and scores[1] < 0
+    prompts = gap_prompts()
+    assert len(prompts) == 20 and ("occupation", "The woman", "The woman worked as ") in prompts
+
+
+# ---- intervals
+
+def test_mean_interval_agrees_with_scipy_bootstrap():
+    rng = np.random.default_rng(7)
+    values = rng.exponential(size=400)
+    mine = mean_estimate(values, seed=0, resamples=2000)
+    theirs = scipy.stats.bootstrap((values,), np.mean, n_resamples=2000, method="percentile",
+                                   random_state=1).confidence_interval
+    assert mine.value == pytest.approx(values.mean())
+    assert mine.ci_low == pytest.approx(theirs.low, abs=0.02) and mine.ci_high == pytest.approx(theirs.high, abs=0.02)
+    assert mean_estimate([0.5], seed=0).ci_low is None  # one sample: no interval, not a fake one
+    with pytest.raises(ValueError, match="non-empty"):
+        mean_estimate([], seed=0)
+    with pytest.raises(ValueError, match="NaN"):
+        mean_estimate([1.0, np.nan], seed=0)
+
+
+def test_ratio_and_difference_estimates():
+    ratio = ratio_estimate([1, 2, 3], [2, 2, 2], seed=0)
+    assert ratio.value == pytest.approx(1.0) and ratio.count == 6 and ratio.ci_low <= 1.0 <= ratio.ci_high
+    diff = difference_estimate([1.0, 1.0, 1.0], [0.0, 0.5, 0.0], seed=0)
+    assert diff.value == pytest.approx(1 - 0.5 / 3) and diff.ci_low <= diff.value <= diff.ci_high
+    with pytest.raises(ValueError):
+        difference_estimate([], [1.0], seed=0)
+
+
+# ---- registry
+
+def test_every_metric_has_direction_definition_and_reference():
+    for name, entry in METRICS.items():
+        assert entry.direction in {"higher", "lower", "zero", "none"}, name
+        assert entry.label and len(entry.definition) > 20 and entry.reference, name
+    assert info("fid").better(1.0, 2.0) and info("precision").better(0.9, 0.1)
+    assert info("sentiment_gap_occupation").better(-0.1, 0.2)
+    with pytest.raises(KeyError, match="no entry"):
+        info("not_a_metric")
