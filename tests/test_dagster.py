@@ -52,8 +52,10 @@ def test_whole_graph_on_smoke_profile(smoke_resources, smoke_env, tmp_path):
     index = (reports / "index.html").read_text()
     for family in families():
         assert family.title in comparison and f"card-{family.name}" in ethics
-    for label in ("FID", "Class TV", "Test bits/char", "Continuation BLEU", "Gender repr. TV",
-                  "real held-out (floor)", "uniform noise (ceiling)", "nrefs:1"):
+    for label in ("FID", "KID", "Precision", "Coverage", "Class TV", "Copy rate", "Test bits/char",
+                  "Continuation BLEU", "BLEU-4", "Self-BLEU-4", "Gender repr. TV", "Occupation sentiment gap",
+                  "Extraction rate", "Closest to a training image", "real held-out (floor)",
+                  "uniform noise (ceiling)", "nrefs:1"):
         assert label in comparison, label
     assert "Datasheets" in ethics and "sklearn:digits" in ethics and "gensim:lee" in ethics
     assert "<script" not in comparison and "http://" not in comparison.replace("http://www.w3.org", "")
@@ -63,7 +65,12 @@ def test_whole_graph_on_smoke_profile(smoke_resources, smoke_env, tmp_path):
     con = duckdb.connect(str(tmp_path / "home" / "genai.duckdb"), read_only=True)
     rows = con.execute("SELECT family, metric, value, sample_count, data_version, code_version "
                        "FROM metrics_history").fetchall()
+    intervals = dict(((f, m), (lo, hi)) for f, m, lo, hi in con.execute(
+        "SELECT family, metric, ci_low, ci_high FROM metrics_history").fetchall())
     con.close()
+    for key in (("vae", "fid"), ("vae", "precision"), ("lstm", "bits_per_character")):
+        low, high = intervals[key]
+        assert low is not None and low <= dict(((f, m), v) for f, m, v, *_ in rows)[key] <= high, key
     metrics = {(f, m): v for f, m, v, *_ in rows}
     assert all(r[4] and r[5] for r in rows)
     floor, ceiling = metrics[("real held-out (floor)", "fid")], metrics[("uniform noise (ceiling)", "fid")]

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from genai_platform.evaluation import CEILING, FLOOR, PIXEL_BASELINE, TRAINING_DATA, UNIGRAM_BASELINE
+from genai_platform.evaluation import CEILING, FLOOR, PIXEL_BASELINE, SWEEP_BLEU, TRAINING_DATA, UNIGRAM_BASELINE
 from genai_platform.metrics.bias import gender_word_lists
 from genai_platform.metrics.catalog import METRICS, info
 from genai_platform.models.registry import families
-from genai_platform.reporting.plots import class_histograms, image_grid, loss_curves
+from genai_platform.reporting.plots import class_histograms, image_grid, loss_curves, quality_diversity
 from genai_platform.store import (dataset_info, image_class_names, latest_metrics, read_image_samples,
                                   read_image_split, read_text_samples)
 from genai_platform.training.families import read_manifest
@@ -72,6 +72,19 @@ def against_base(rows: list[dict], family, base: str) -> dict:
     return {"family": family.name, "title": family.title, "base": base, "lines": lines, "wins": wins}
 
 
+def closest_pair_grids(con, pairs: dict[str, list[dict]], train: np.ndarray, group) -> dict[str, dict]:
+    """Per family: its samples most like one training image (top row) above that image (bottom row)."""
+    grids = {}
+    for family in group:
+        picked = pairs.get(family.name)
+        if picked:
+            samples = read_image_samples(con, family.name)
+            images = np.concatenate([samples[[p["sample"] for p in picked]], train[[p["train"] for p in picked]]])
+            grids[family.title] = {"grid": image_grid(images, columns=len(picked)),
+                                   "ratios": [p["ratio"] for p in picked]}
+    return grids
+
+
 def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], Path], run: dict) -> dict:
     """The shared context of the comparison and ethics reports."""
     modalities, all_families = [], []
@@ -102,10 +115,13 @@ def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], 
                     "continuations": [s for s in samples if s["kind"] == "continuation"][:TEXT_EXAMPLES],
                     "free": [s for s in samples if s["kind"] == "free"][:TEXT_EXAMPLES]}
         section["plots"]["loss"] = loss_curves(curves, f"{modality} families")
+        if details.get("quality_diversity"):
+            section["plots"]["quality_diversity"] = quality_diversity(details["quality_diversity"], SWEEP_BLEU)
         section["experiments"] = [against_base(rows, f, f.pretrained) for f in group if f.experimental and f.pretrained]
         if modality == "image":
-            real = read_image_split(con, "train").pixels[:GRID_IMAGES]
-            section["grids"] = {"Real (train split)": image_grid(real), **section["grids"]}
+            train = read_image_split(con, "train").pixels
+            section["grids"] = {"Real (train split)": image_grid(train[:GRID_IMAGES]), **section["grids"]}
+            section["closest_pairs"] = closest_pair_grids(con, details.get("closest_pairs", {}), train, group)
             histograms = details.get("class_histograms") or {}
             names = image_class_names(con)
             if histograms and names:

@@ -73,3 +73,20 @@ def class_histograms(histograms: dict[str, list[float]], class_names: list[str])
     ax.set_title("Class histogram (predicted by the feature classifier)")
     ax.legend()
     return figure_uri(fig)
+
+
+def quality_diversity(sweeps: dict[str, list[dict]], bleu_order: int) -> str:
+    """Per family, BLEU against the test set (quality) against Self-BLEU (lower: more diverse),
+    one point per sampling temperature."""
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    for name, points in sweeps.items():
+        shown = [p for p in points if p["bleu"] is not None and p["self_bleu"] is not None]
+        ax.plot([p["self_bleu"] for p in shown], [p["bleu"] for p in shown], marker="o", label=name)
+        for p in shown:
+            ax.annotate(f"T={p['temperature']:g}", (p["self_bleu"], p["bleu"]), fontsize=7,
+                        textcoords="offset points", xytext=(3, 3))
+    ax.set_xlabel(f"Self-BLEU-{bleu_order} (lower = more diverse)")
+    ax.set_ylabel(f"BLEU-{bleu_order} against test")
+    ax.set_title("Quality against diversity over sampling temperature", fontsize=10)
+    ax.legend(fontsize=8)
+    return figure_uri(fig)
