@@ -136,7 +136,7 @@ def document_bits_per_character(model, vocab: CharVocabulary, documents: list[st
                     to_bits(per_character.ci_high))
 
 
-def _sentences(documents: list[str]) -> list[list[str]]:
+def sentence_tokens(documents: list[str]) -> list[list[str]]:
     """Word tokens of every sentence of the documents (split after . ! ?), empty ones dropped."""
     tokens = (tokenize(sentence) for document in documents for sentence in SENTENCE_SPLIT.split(document))
     return [t for t in tokens if t]
@@ -144,7 +144,7 @@ def _sentences(documents: list[str]) -> list[list[str]]:
 
 def quality_diversity(name: str, documents: list[str], references: list[list[str]], seed: int) -> list[MetricRow]:
     """Texygen BLEU-2..5 against the test sentences, Self-BLEU-2..5, distinct-2, of sampled documents."""
-    sentences = _sentences(documents)
+    sentences = sentence_tokens(documents)
     if not sentences:
         return []
     rows = [MetricRow.of(name, f"bleu_{n}", mean_estimate(bleu_scores(sentences, references, n), seed))
@@ -225,7 +225,7 @@ def temperature_sweep(model, vocab: CharVocabulary, references: list[list[str]],
     generator = torch.Generator().manual_seed(seed)
     points = []
     for temperature in SWEEP_TEMPERATURES:
-        sentences = _sentences(free_documents(model, vocab, samples, chars, temperature, generator))
+        sentences = sentence_tokens(free_documents(model, vocab, samples, chars, temperature, generator))
         points.append({"temperature": temperature, "sentences": len(sentences),
                        "bleu": float(bleu_scores(sentences, references, SWEEP_BLEU).mean()) if sentences else None,
                        "self_bleu": float(self_bleu_scores(sentences, SWEEP_BLEU).mean()) if len(sentences) > 1 else None,

@@ -31,13 +31,16 @@ def pairwise_distances(a: np.ndarray, b: np.ndarray):
         yield rows, torch.cdist(torch.from_numpy(a[rows]), tb).numpy()
 
 
-def kth_neighbour_distances(x: np.ndarray, k: int) -> np.ndarray:
-    """Distance from each row to its k-th nearest other row (the row itself is neighbour 0)."""
-    if len(x) <= k:
-        raise ValueError(f"k-th neighbour distances need more than k={k} rows, got {len(x)}")
-    out = np.empty(len(x))
+def kth_neighbour_distances(x: np.ndarray, *ks: int) -> list[np.ndarray]:
+    """For each k: distance from each row to its k-th nearest other row (the row itself is
+    neighbour 0). One pass over the distances serves every k."""
+    if len(x) <= max(ks):
+        raise ValueError(f"k-th neighbour distances need more than k={max(ks)} rows, got {len(x)}")
+    out = [np.empty(len(x)) for _ in ks]
     for rows, d in pairwise_distances(x, x):
-        out[rows] = np.partition(d, k, axis=1)[:, k]
+        ordered = np.partition(d, ks, axis=1)
+        for radius, k in zip(out, ks):
+            radius[rows] = ordered[:, k]
     return out
 
 
@@ -47,15 +50,14 @@ class RealManifold:
     def __init__(self, real, k_precision_recall: int = 3, k_density_coverage: int = 5):
         self.real = finite_matrix(real, "real features")
         self.k_pr, self.k_dc = k_precision_recall, k_density_coverage
-        self.radius_pr = kth_neighbour_distances(self.real, k_precision_recall)
-        self.radius_dc = kth_neighbour_distances(self.real, k_density_coverage)
+        self.radius_pr, self.radius_dc = kth_neighbour_distances(self.real, k_precision_recall, k_density_coverage)
 
     def metrics(self, fake, seed: int) -> dict[str, Estimate]:
         """precision, recall (k=3), density, coverage (k=5), each with its bootstrap interval."""
         fake = finite_matrix(fake, "generated features")
         if self.real.shape[1] != fake.shape[1]:
             raise ValueError(f"feature widths differ: real {self.real.shape[1]}, generated {fake.shape[1]}")
-        fake_radius = kth_neighbour_distances(fake, self.k_pr)
+        (fake_radius,) = kth_neighbour_distances(fake, self.k_pr)
         inside_real = np.zeros(len(fake), dtype=bool)
         density = np.zeros(len(fake))
         nearest_fake = np.empty(len(self.real))
