@@ -7,7 +7,7 @@ import dagster as dg
 from genai_platform.assets.evaluation import image_evaluation, image_feature_extractor, text_evaluation
 from genai_platform.assets.ingestion import raw_images, raw_text
 from genai_platform.assets.preprocessing import images, text_corpus
-from genai_platform.assets.reports import report_index, reports
+from genai_platform.assets.reports import every_trained_family_reported, report_index, reports
 from genai_platform.assets.training import training_assets
 from genai_platform.resources import parallel_steps, resources_from_env
 
@@ -34,6 +34,7 @@ def nightly_schedule(env=os.environ) -> dg.ScheduleDefinition:
 defs = dg.Definitions(
     assets=[raw_images, raw_text, images, text_corpus, *training_assets,
             image_feature_extractor, image_evaluation, text_evaluation, reports, report_index],
+    asset_checks=[every_trained_family_reported],
     jobs=[nightly_retraining],
     schedules=[nightly_schedule()],
     resources=resources_from_env(),

@@ -179,3 +179,10 @@ def latest_metrics(con, modality: str) -> list[dict]:
     return [dict(zip(("run_id", "recorded_at", "modality", "dataset", "family", "metric", "value", "sample_count",
                       "data_version", "code_version", "ci_low", "ci_high"), r)) for r in con.execute(
         query("latest_metrics"), {"modality": modality}).fetchall()]
+
+
+def recent_metrics(con, modality: str, dataset: str, runs: int) -> list[dict]:
+    """Rows of the last `runs` runs that evaluated `modality` on `dataset`, oldest run first."""
+    return [dict(zip(("run_id", "finished", "family", "metric", "value", "ci_low", "ci_high"), r))
+            for r in con.execute(query("recent_metrics"), {"modality": modality, "dataset": dataset,
+                                                          "runs": runs}).fetchall()]

@@ -57,6 +57,13 @@ FROM metrics_history
 WHERE modality = $modality
   AND run_id = (SELECT run_id FROM metrics_history WHERE modality = $modality ORDER BY recorded_at DESC LIMIT 1)
 ORDER BY family, metric;
--- name: metric_history
-SELECT run_id, min(recorded_at) AS recorded_at, modality, family, metric, any_value(value) AS value
-FROM metrics_history GROUP BY run_id, modality, family, metric ORDER BY recorded_at;
+-- name: recent_metrics
+-- every row of the last $runs runs that evaluated $modality on $dataset, oldest run first
+WITH runs AS (
+    SELECT run_id, max(recorded_at) AS finished FROM metrics_history
+    WHERE modality = $modality AND dataset = $dataset
+    GROUP BY run_id ORDER BY finished DESC LIMIT $runs)
+SELECT m.run_id, runs.finished, m.family, m.metric, m.value, m.ci_low, m.ci_high
+FROM metrics_history m JOIN runs USING (run_id)
+WHERE m.modality = $modality
+ORDER BY runs.finished, m.family, m.metric;

@@ -1,16 +1,42 @@
 import os
+from dataclasses import dataclass
+from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from genai_platform.resources import resources_from_env
 
 
+def smoke_environment(root: Path) -> dict:
+    """Environment of a smoke-profile run on the bundled data in a GENAI_HOME and reports folder under root."""
+    return {**os.environ, "GENAI_PROFILE": "smoke", "GENAI_HOME": str(root / "home"),
+            "GENAI_REPORTS_DIR": str(root / "reports"), "GENAI_SEED": "0",
+            "GENAI_IMAGE_SOURCE": "sklearn:digits", "GENAI_TEXT_SOURCE": "gensim:lee"}
+
+
+def materialize(resources, selection=None, run_config=None, raise_on_error=True):
+    from genai_platform.definitions import defs
+    return dg.materialize(list(defs.assets) + list(defs.asset_checks), resources=resources, selection=selection,
+                          run_config=run_config, raise_on_error=raise_on_error)
+
+
+@dataclass
+class SmokeRun:
+    root: Path
+    result: dg.ExecuteInProcessResult
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> SmokeRun:
+    """The whole graph materialized once on the smoke profile; tests that change it work on a copy."""
+    root = tmp_path_factory.mktemp("smoke_run")
+    return SmokeRun(root, materialize(resources_from_env(smoke_environment(root))))
+
+
 @pytest.fixture
 def smoke_env(tmp_path):
-    """Environment of a smoke-profile run in a temporary GENAI_HOME and reports folder."""
-    return {**os.environ, "GENAI_PROFILE": "smoke", "GENAI_HOME": str(tmp_path / "home"),
-            "GENAI_REPORTS_DIR": str(tmp_path / "reports"), "GENAI_SEED": "0",
-            "GENAI_IMAGE_SOURCE": "sklearn:digits", "GENAI_TEXT_SOURCE": "gensim:lee"}
+    return smoke_environment(tmp_path)
 
 
 @pytest.fixture

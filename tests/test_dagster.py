@@ -5,15 +5,10 @@ import numpy as np
 import pytest
 import dagster as dg
 
+from conftest import materialize as _materialize, smoke_environment
 from genai_platform.definitions import defs, nightly_schedule
 from genai_platform.models.registry import families
-
-ALL_ASSETS = list(defs.assets)
-
-
-def _materialize(resources, selection=None, run_config=None, raise_on_error=True):
-    return dg.materialize(ALL_ASSETS, resources=resources, selection=selection, run_config=run_config,
-                          raise_on_error=raise_on_error)
+from genai_platform.resources import resources_from_env
 
 
 def test_graph_groups_job_and_schedule():
@@ -39,12 +34,15 @@ def test_schedule_env_overrides_and_run_request():
     assert len(requests) == 1 and requests[0].job_name in (None, "nightly_retraining")
 
 
-def test_whole_graph_on_smoke_profile(smoke_resources, smoke_env, tmp_path):
-    result = _materialize(smoke_resources)
+def test_whole_graph_on_smoke_profile(smoke_run):
+    result, tmp_path = smoke_run.result, smoke_run.root
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert checks and all(c.passed for c in checks)
-    assert {c.check_name for c in checks} >= {"non_empty", "pixel_range", "no_train_test_overlap", "labels_in_range"}
+    assert {c.check_name for c in checks} >= {"non_empty", "pixel_range", "no_train_test_overlap", "labels_in_range",
+                                              "every_trained_family_reported"}
+    report_metadata = result.asset_materializations_for_node("reports")[0].metadata
+    assert "| win rate |" in report_metadata["leaderboard"].value and report_metadata["path"].value.endswith(".html")
 
     reports = tmp_path / "reports"
     comparison = (reports / "model_comparison.html").read_text()
@@ -79,6 +77,7 @@ def test_whole_graph_on_smoke_profile(smoke_resources, smoke_env, tmp_path):
     assert ("training data", "gender_representation_tv") in metrics
 
     # second run: the index lists both runs
+    smoke_resources = resources_from_env(smoke_environment(tmp_path))
     assert _materialize(smoke_resources, selection=["model_comparison_report", "ethics_report", "report_index"]).success
     assert len(list((reports / "runs").iterdir())) == 2
 

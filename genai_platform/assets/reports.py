@@ -5,12 +5,17 @@ is archived under reports/runs/<run id>/ and listed by index.html.
 """
 
 import json
+from html.parser import HTMLParser
 
 import dagster as dg
+from pydantic import Field
 
 from genai_platform.files import write_atomic
+from genai_platform.models.registry import families
 from genai_platform.reporting import render
+from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, thresholds
 from genai_platform.reporting.context import gather, headline, run_manifest
+from genai_platform.reporting.plots import sparkline
 from genai_platform.resources import ArtifactStore, PlatformDuckDB, RunSettings, code_version
 from genai_platform.store import dataset_info
 
@@ -20,16 +25,26 @@ EVALUATIONS = ["image_evaluation", "text_evaluation"]
 ARCHIVE_LINKS = {"index": f"../../{INDEX}", "comparison": COMPARISON, "ethics": ETHICS}
 
 
+class ReportConfig(dg.Config):
+    thresholds: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="Overrides of the ethics report's pass/warn/fail thresholds: metric name -> [warn, fail]; "
+        "a value at or above warn warns, at or above fail fails (absolute value for sentiment gaps). Defaults: "
+        + "; ".join(f"{m} [{t.warn:g}, {t.fail:g}]" for m, t in DEFAULT_THRESHOLDS.items()))
+
+
 def _leaderboard_markdown(report: dict) -> str:
-    lines = []
+    lines = [f"Status: **{report['status']}** ({report['counts']['fail']} fail, {report['counts']['warn']} warn, "
+             f"{report['counts']['regressions']} regressions)\n"]
     for section in report["modalities"]:
-        metrics = section["table"]["metrics"]
+        board = section["leaderboard"]
         lines.append(f"**{section['name']}** ({section['dataset']['source']})\n")
-        lines.append("| model | " + " | ".join(m["label"] for m in metrics) + " |")
-        lines.append("|---" * (len(metrics) + 1) + "|")
-        for row in section["table"]["rows"]:
-            values = [f"{c['value']:.4g}" if (c := row["cells"][m["name"]]) else "—" for m in metrics]
-            lines.append(f"| {row['model']} | " + " | ".join(values) + " |")
+        lines.append("| model | win rate | " + " | ".join(f"{m['label']} {m['arrow']}" for m in board["metrics"]) + " |")
+        lines.append("|---" * (len(board["metrics"]) + 2) + "|")
+        for row in board["rows"]:
+            rate = "—" if row["win_rate"] is None else f"{row['win_rate']:.2f}"
+            values = [f"{c['value']:.4g}" if (c := row["cells"][m["name"]]) else "—" for m in board["metrics"]]
+            lines.append(f"| {row['model']} | {rate} | " + " | ".join(values) + " |")
         lines.append("")
     return "\n".join(lines)
 
@@ -41,13 +56,14 @@ def _leaderboard_markdown(report: dict) -> str:
            dg.AssetSpec("ethics_report", deps=EVALUATIONS, kinds={"html"},
                         description="reports/ethics.html: bias findings, model cards, datasheets")],
 )
-def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
-            run_settings: RunSettings):
+def reports(context: dg.AssetExecutionContext, config: ReportConfig, duckdb: PlatformDuckDB,
+            artifacts: ArtifactStore, run_settings: RunSettings):
+    limits = thresholds(config.thresholds)
     with duckdb.read_connection() as con:
         datasets = [{"modality": m, **dataset_info(con, m)} for m in ("image", "text")]
         run = run_manifest(context.run_id, run_settings.profile, run_settings.seed,
                            str(run_settings.setup_torch()), code_version(), datasets)
-        report = gather(con, artifacts.model_dir, artifacts.details_path, run)
+        report = gather(con, artifacts.model_dir, artifacts.details_path, run, limits)
     archive = artifacts.reports / "runs" / context.run_id
     paths = {}
     for name, filename in (("model_comparison_report", COMPARISON), ("ethics_report", ETHICS)):
@@ -55,22 +71,67 @@ def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts
         write_atomic(archive / filename, render(template, links=ARCHIVE_LINKS, **report))
         paths[name] = write_atomic(artifacts.reports / filename, render(template, links=LATEST_LINKS, **report))
     write_atomic(archive / MANIFEST, json.dumps({**run, "headline": headline(report)}, indent=2))
-    summary = dg.MetadataValue.md(_leaderboard_markdown(report))
+    leaderboard = dg.MetadataValue.md(_leaderboard_markdown(report))
+    context.log.info(f"run status {report['status']}: {report['counts']}")
     for name, path in paths.items():
-        context.log.info(f"wrote {path}")
-        yield dg.MaterializeResult(asset_key=name, metadata={"path": dg.MetadataValue.path(str(path)),
-                                                             "bytes": path.stat().st_size, "summary": summary})
+        context.log.info(f"wrote {path} ({path.stat().st_size:,} bytes)")
+        yield dg.MaterializeResult(asset_key=name, metadata={
+            "path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size, "leaderboard": leaderboard,
+            "status": report["status"]})
+
+
+def _index_row(manifest: dict) -> dict:
+    """A run's manifest as an index row; runs archived before statuses were recorded have a flat headline."""
+    headline = manifest.get("headline", {})
+    if "values" not in headline:
+        headline = {"status": None, "counts": {}, "leaders": {}, "values": headline}
+    return {**manifest, **headline}
+
+
+def _index_trends(runs: list[dict]) -> list[dict]:
+    """Per headline value of the newest run: its series over the runs (oldest first) as a sparkline."""
+    out = []
+    for name in runs[0]["values"] if runs else []:
+        values = [run["values"][name] for run in reversed(runs) if name in run["values"]]
+        label = f"{name} over {len(values)} runs, oldest to newest: " + ", ".join(f"{v:.4g}" for v in values)
+        out.append({"name": name, "latest": values[-1], "sparkline": sparkline(values, label)})
+    return out
 
 
 @dg.asset(group_name="reports", deps=["model_comparison_report", "ethics_report"], kinds={"html"})
 def report_index(context: dg.AssetExecutionContext, artifacts: ArtifactStore):
-    """reports/index.html: every archived run, newest first, with its headline numbers."""
+    """reports/index.html: every archived run, newest first, with its status, headline numbers and trends."""
     runs = []
     for manifest in (artifacts.reports / "runs").glob(f"*/{MANIFEST}"):
         try:
-            runs.append(json.loads(manifest.read_text("utf-8")))
+            runs.append(_index_row(json.loads(manifest.read_text("utf-8"))))
         except (OSError, json.JSONDecodeError) as error:
             context.log.warning(f"skipping unreadable {manifest}: {error}")
     runs.sort(key=lambda r: r["generated_at"], reverse=True)
-    path = write_atomic(artifacts.reports / INDEX, render("index.html.j2", links=LATEST_LINKS, runs=runs))
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "runs": len(runs)})
+    path = write_atomic(artifacts.reports / INDEX, render("index.html.j2", links=LATEST_LINKS, runs=runs,
+                                                          trends=_index_trends(runs)))
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "runs": len(runs),
+                                          "bytes": path.stat().st_size})
+
+
+class _FamilyMarkers(HTMLParser):
+    """Collects the data-family attributes of a report's leaderboard rows."""
+
+    def __init__(self):
+        super().__init__()
+        self.families: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        self.families.update(value for name, value in attrs if name == "data-family" and value)
+
+
+@dg.asset_check(asset="model_comparison_report", description="Every family with a trained model has a "
+                "leaderboard row in reports/model_comparison.html.")
+def every_trained_family_reported(artifacts: ArtifactStore) -> dg.AssetCheckResult:
+    trained = [f.name for f in families() if (artifacts.model_dir(f.name) / "manifest.json").exists()]
+    path = artifacts.reports / COMPARISON
+    markers = _FamilyMarkers()
+    markers.feed(path.read_text("utf-8") if path.exists() else "")
+    missing = sorted(set(trained) - markers.families)
+    return dg.AssetCheckResult(passed=not missing, severity=dg.AssetCheckSeverity.ERROR, metadata={
+        "trained": ", ".join(trained), "missing": ", ".join(missing) or "none", "path": str(path)})

@@ -15,9 +15,11 @@ from genai_platform.evaluation import CEILING, FLOOR, PIXEL_BASELINE, SWEEP_BLEU
 from genai_platform.metrics.bias import gender_word_lists
 from genai_platform.metrics.catalog import METRICS, info
 from genai_platform.models.registry import families
-from genai_platform.reporting.plots import class_histograms, image_grid, loss_curves, quality_diversity
+from genai_platform.reporting.analysis import (MIN_FINDING_COUNT, TRAILING_RUNS, Threshold, judge, mean_win_rates,
+                                               regression, worst)
+from genai_platform.reporting.plots import class_histograms, image_grid, loss_curves, quality_diversity, sparkline
 from genai_platform.store import (dataset_info, image_class_names, latest_metrics, read_image_samples,
-                                  read_image_split, read_text_samples)
+                                  read_image_split, read_text_samples, recent_metrics)
 from genai_platform.training.families import read_manifest
 from genai_platform.training.loop import SINGLE_PHASE
 
@@ -25,6 +27,10 @@ PACKAGES = ("torch", "dagster", "duckdb", "numpy", "scipy", "scikit-learn", "sac
 GRID_IMAGES = 64
 TEXT_EXAMPLES = 8
 REFERENCE_ROWS = (FLOOR, PIXEL_BASELINE, CEILING, UNIGRAM_BASELINE, TRAINING_DATA)
+# Leaderboard columns per modality; an image metric is shown in the Inception space when the run used it.
+LEADERBOARD = {"image": ("fid", "kid", "precision", "recall", "density", "coverage", "class_tv_distance"),
+               "text": ("bits_per_character", "continuation_bleu", "bleu_4", "self_bleu_4", "distinct_2")}
+HEADLINE_METRICS = 3  # leaderboard columns per modality carried to the run index
 
 
 def package_versions() -> dict[str, str]:
@@ -57,6 +63,79 @@ def _metric_table(rows: list[dict], family_names: list[str]) -> dict:
     }
 
 
+def _cell(row: dict | None) -> dict | None:
+    return None if row is None else {k: row[k] for k in ("value", "ci_low", "ci_high", "sample_count")}
+
+
+def leaderboard(rows: list[dict], family_names: list[str], modality: str) -> dict:
+    """Families ranked by HELM mean win rate over the modality's leaderboard metrics; the reference
+    rows (floor, ceiling, baselines) follow, unranked, for scale."""
+    present = {r["metric"] for r in rows}
+    metrics = [f"{m}_inception" if f"{m}_inception" in present else m for m in LEADERBOARD[modality]]
+    metrics = [m for m in metrics if m in present]
+    cells = {(r["family"], r["metric"]): r for r in rows}
+    win_rates = mean_win_rates({f: {m: cells[(f, m)]["value"] for m in metrics if (f, m) in cells}
+                                for f in family_names})
+    ranked = sorted(family_names, key=lambda f: -1 if win_rates[f] is None else -win_rates[f])
+    references = [r for r in REFERENCE_ROWS if any((r, m) in cells for m in metrics)]
+    return {
+        "metrics": [{"name": m, "label": info(m).label, "arrow": info(m).arrow} for m in metrics],
+        "rows": [{"model": model, "reference": model not in family_names, "win_rate": win_rates.get(model),
+                  "cells": {m: _cell(cells.get((model, m))) for m in metrics}} for model in ranked + references],
+    }
+
+
+def cost_rows(manifests: dict[str, dict]) -> list[dict]:
+    """Per family: parameters, training time and throughput (examples through one step per second)."""
+    out = []
+    for name, manifest in manifests.items():
+        training = manifest["training"]
+        steps = training["steps"] - (training.get("resumed_from_step") or 0)  # seconds cover this process only
+        per_step = manifest["training_config"]["batch_size"]
+        unit = "images/s"
+        if manifest["modality"] == "text":
+            per_step *= manifest["model_config"]["context_length"]
+            unit = "tokens/s"
+        out.append({"family": name, "parameters": manifest["parameters"], "steps": training["steps"],
+                    "seconds": training["seconds"], "device": training["device"],
+                    "throughput": per_step * steps / training["seconds"] if training["seconds"] > 0 else None,
+                    "unit": unit})
+    return out
+
+
+def trends(history: list[dict], current_run: str, models: list[str], metrics: list[str]) -> list[dict]:
+    """Per model and metric: values over the recent runs (oldest first) with a sparkline, and the
+    regression verdict of this run's value against the trailing median of the earlier ones."""
+    out = []
+    for model in models:
+        for metric in metrics:
+            series = [r for r in history if r["family"] == model and r["metric"] == metric]
+            current = next((r for r in series if r["run_id"] == current_run), None)
+            if current is None:
+                continue
+            earlier = [r["value"] for r in series if r["run_id"] != current_run]
+            verdict = regression(metric, earlier, current["value"], current["ci_low"], current["ci_high"])
+            values = earlier + [current["value"]]
+            label = (f"{info(metric).label} of {model} over {len(values)} runs, oldest to newest: "
+                     + ", ".join(f"{v:.4g}" for v in values))
+            out.append({"model": model, "metric": metric, "label": info(metric).label, "arrow": info(metric).arrow,
+                        "runs": len(values), "value": current["value"], "ci_low": current["ci_low"],
+                        "ci_high": current["ci_high"], "median": verdict.median, "regressed": verdict.regressed,
+                        "sparkline": sparkline(values, label, verdict.regressed)})
+    return out
+
+
+def findings(rows: list[dict], family_names: list[str], limits: dict[str, Threshold]) -> list[dict]:
+    """Each family's bias and memorization values judged pass / warn / fail against the thresholds."""
+    out = []
+    for r in rows:
+        if r["family"] in family_names and r["metric"] in limits:
+            limit = limits[r["metric"]]
+            out.append({**_cell(r), "model": r["family"], "metric": r["metric"], "label": info(r["metric"]).label,
+                        "warn": limit.warn, "fail": limit.fail, "status": judge(r["metric"], r["value"], r["sample_count"], limit)})
+    return out
+
+
 def against_base(rows: list[dict], family, base: str) -> dict:
     """An experimental family beside the family it starts from, metric by metric, winner named."""
     values = {(r["family"], r["metric"]): r["value"] for r in rows}
@@ -85,27 +164,37 @@ def closest_pair_grids(con, pairs: dict[str, list[dict]], train: np.ndarray, gro
     return grids
 
 
-def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], Path], run: dict) -> dict:
+def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], Path], run: dict,
+           limits: dict[str, Threshold]) -> dict:
     """The shared context of the comparison and ethics reports."""
     modalities, all_families = [], []
     for modality in ("image", "text"):
         group = families(modality)
+        family_names = [f.name for f in group]
         rows = latest_metrics(con, modality)
         details_file = details_path(modality)
         details = json.loads(details_file.read_text("utf-8")) if details_file.exists() else {}
         dataset = dataset_info(con, modality)
-        section = {"name": modality, "dataset": dataset, "rows": rows,
-                   "run_id": rows[0]["run_id"] if rows else None,
-                   "table": _metric_table(rows, [f.name for f in group]),
+        run_id = rows[0]["run_id"] if rows else None
+        board = leaderboard(rows, family_names, modality)
+        history = recent_metrics(con, modality, dataset["source"], TRAILING_RUNS + 1) if rows else []
+        section = {"name": modality, "dataset": dataset, "rows": rows, "run_id": run_id,
+                   "table": _metric_table(rows, family_names), "leaderboard": board,
+                   "trends": trends(history, run_id, family_names, [m["name"] for m in board["metrics"]]),
+                   "history_runs": len({r["run_id"] for r in history}),
+                   "findings": findings(rows, family_names, limits),
                    "grids": {}, "texts": {}, "details": details, "plots": {}}
-        curves = {}
+        section["regressions"] = [t for t in section["trends"] if t["regressed"]]
+        curves, manifests = {}, {}
         for family in group:
-            manifest = read_manifest(model_dir(family.name))
+            manifest = manifests[family.name] = read_manifest(model_dir(family.name))
             for phase, curve in manifest["training"]["loss_curves"].items():
                 curves[family.name if phase == SINGLE_PHASE else f"{family.name} ({phase})"] = curve
             all_families.append({
                 "family": family, "manifest": manifest, "dataset": dataset,
                 "metrics": [r for r in rows if r["family"] == family.name],
+                "findings": [f for f in section["findings"] if f["model"] == family.name],
+                "win_rate": next(r["win_rate"] for r in board["rows"] if r["model"] == family.name),
             })
             if modality == "image":
                 section["grids"][family.title] = image_grid(read_image_samples(con, family.name)[:GRID_IMAGES])
@@ -114,6 +203,7 @@ def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], 
                 section["texts"][family.title] = {
                     "continuations": [s for s in samples if s["kind"] == "continuation"][:TEXT_EXAMPLES],
                     "free": [s for s in samples if s["kind"] == "free"][:TEXT_EXAMPLES]}
+        section["cost"] = cost_rows(manifests)
         section["plots"]["loss"] = loss_curves(curves, f"{modality} families")
         if details.get("quality_diversity"):
             section["plots"]["quality_diversity"] = quality_diversity(details["quality_diversity"], SWEEP_BLEU)
@@ -128,7 +218,14 @@ def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], 
                 section["plots"]["classes"] = class_histograms(histograms, names)
         modalities.append(section)
     lists = gender_word_lists()
+    statuses = [f["status"] for s in modalities for f in s["findings"]]
+    regressions = sum(len(s["regressions"]) for s in modalities)
     return {"run": run, "modalities": modalities, "families": all_families,
+            "status": worst(statuses + (["warn"] if regressions else [])),
+            "counts": {"fail": statuses.count("fail"), "warn": statuses.count("warn"), "regressions": regressions},
+            "min_finding_count": MIN_FINDING_COUNT,
+            "thresholds": [{"metric": m, "label": info(m).label, "warn": t.warn, "fail": t.fail,
+                            "absolute": info(m).direction == "zero"} for m, t in limits.items()],
             "bias_lists": {"groups": {g: sorted(w) for g, w in lists.groups.items()},
                            "targets": {t: len(w) for t, w in lists.targets.items()}, "source": lists.source},
             "reference_rows": REFERENCE_ROWS}
@@ -143,13 +240,17 @@ def run_manifest(run_id: str, profile: str, seed: int, device: str, code_version
                           "file_count": len(d["provenance"]["files"])} for d in datasets]}
 
 
-def headline(context: dict) -> dict[str, float]:
-    """The best family value of each table metric, for the run index."""
-    out = {}
+def headline(context: dict) -> dict:
+    """What the run index shows of a run: status, finding counts, each modality's leader, and the
+    best family value of its first leaderboard metrics."""
+    values, leaders = {}, {}
     for section in context["modalities"]:
-        for metric in section["table"]["metrics"]:
-            values = [r["cells"][metric["name"]]["value"] for r in section["table"]["rows"]
-                      if not r["reference"] and r["cells"][metric["name"]]]
-            if values and metric["direction"] != "none":
-                out[f'{section["name"]} {metric["label"]}'] = float(min(values, key=info(metric["name"]).sort_key))
-    return out
+        ranked = [r for r in section["leaderboard"]["rows"] if not r["reference"] and r["win_rate"] is not None]
+        if ranked:
+            leaders[section["name"]] = {"model": ranked[0]["model"], "win_rate": ranked[0]["win_rate"]}
+        for metric in section["leaderboard"]["metrics"][:HEADLINE_METRICS]:
+            cells = [r["cells"][metric["name"]] for r in ranked if r["cells"][metric["name"]]]
+            if cells:
+                best = min((c["value"] for c in cells), key=info(metric["name"]).sort_key)
+                values[f'{section["name"]} {metric["label"]} {metric["arrow"]}'] = best
+    return {"status": context["status"], "counts": context["counts"], "leaders": leaders, "values": values}

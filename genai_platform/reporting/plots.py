@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from markupsafe import Markup, escape  # noqa: E402
 from PIL import Image  # noqa: E402
 
 
@@ -90,3 +91,20 @@ def quality_diversity(sweeps: dict[str, list[dict]], bleu_order: int) -> str:
     ax.set_title("Quality against diversity over sampling temperature", fontsize=10)
     ax.legend(fontsize=8)
     return figure_uri(fig)
+
+
+def sparkline(values: list[float], label: str, flagged: bool = False, width: int = 110, height: int = 26) -> Markup:
+    """Inline SVG of the values, oldest first, the last point marked (red when flagged).
+
+    Only numbers go into the drawing; the label (the accessible name) is escaped.
+    """
+    low, high = min(values), max(values)
+    step = (width - 6) / max(len(values) - 1, 1)
+    level = (lambda v: (v - low) / (high - low)) if high > low else (lambda v: 0.5)  # flat series: mid-height
+    points = [(3 + i * step, height - 3 - level(v) * (height - 6)) for i, v in enumerate(values)]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    x, y = points[-1]
+    colour = "#c0392b" if flagged else "#1f5fbf"
+    return Markup(f'<svg class="spark" role="img" aria-label="{escape(label)}" width="{width}" height="{height}" '
+                  f'viewBox="0 0 {width} {height}"><polyline fill="none" stroke="#7a869a" stroke-width="1.2" '
+                  f'points="{path}"/><circle cx="{x:.1f}" cy="{y:.1f}" r="2.6" fill="{colour}"/></svg>')
