@@ -7,7 +7,7 @@ import dagster as dg
 from genai_platform.assets.evaluation import image_evaluation, image_feature_extractor, text_evaluation
 from genai_platform.assets.ingestion import raw_images, raw_text
 from genai_platform.assets.preprocessing import images, text_corpus
-from genai_platform.assets.reports import every_trained_family_reported, report_index, reports
+from genai_platform.assets.reports import every_trained_family_reported, failed_runs_in_index, report_index, reports
 from genai_platform.assets.training import training_assets
 from genai_platform.resources import parallel_steps, resources_from_env
 
@@ -37,6 +37,7 @@ defs = dg.Definitions(
     asset_checks=[every_trained_family_reported],
     jobs=[nightly_retraining],
     schedules=[nightly_schedule()],
+    sensors=[failed_runs_in_index],
     resources=resources_from_env(),
     # forkserver with the code location preloaded: a step starts in well under a second instead of
     # the seconds a fresh interpreter takes to import dagster and torch

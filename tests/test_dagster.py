@@ -6,6 +6,7 @@ import pytest
 import dagster as dg
 
 from conftest import materialize as _materialize, smoke_environment
+from genai_platform.assets.reports import failed_runs_in_index
 from genai_platform.definitions import defs, nightly_schedule
 from genai_platform.models.registry import families
 from genai_platform.resources import resources_from_env
@@ -104,6 +105,15 @@ def test_bad_input_fails_loudly_and_keeps_the_good_tables(smoke_resources, tmp_p
     assert failure.cause.cls_name == "DataError"
     assert "train-images-idx3-ubyte: truncated" in failure.cause.message
     assert count() == before
+
+    # the failure sensor lists the failed run in the index, with its error
+    context = dg.build_run_status_sensor_context(
+        sensor_name="failed_runs_in_index", dagster_event=result.get_run_failure_event(),
+        dagster_instance=dg.DagsterInstance.ephemeral(), dagster_run=result.dagster_run,
+        resources={"artifacts": smoke_resources["artifacts"]}).for_run_failure()
+    failed_runs_in_index(context)
+    index = (tmp_path / "reports" / "index.html").read_text("utf-8")
+    assert result.dagster_run.run_id in index and "run failed" in index and "raw_images" in index
 
     # out-of-range pixels pass ingestion but fail the blocking check inside the transaction
     bright = tmp_path / "bright.npz"

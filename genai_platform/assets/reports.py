@@ -5,7 +5,9 @@ is archived under reports/runs/<run id>/ and listed by index.html.
 """
 
 import json
+from datetime import datetime, timezone
 from html.parser import HTMLParser
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
@@ -22,6 +24,7 @@ from genai_platform.store import dataset_info
 COMPARISON, ETHICS, INDEX, MANIFEST = "model_comparison.html", "ethics.html", "index.html", "manifest.json"
 LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}
 EVALUATIONS = ["image_evaluation", "text_evaluation"]
+FAILURE_CHARS = 600  # of the run's failure message kept for the index
 ARCHIVE_LINKS = {"index": f"../../{INDEX}", "comparison": COMPARISON, "ethics": ETHICS}
 
 
@@ -85,7 +88,7 @@ def _index_row(manifest: dict) -> dict:
     headline = manifest.get("headline", {})
     if "values" not in headline:
         headline = {"status": None, "counts": {}, "leaders": {}, "values": headline}
-    return {**manifest, **headline}
+    return {"failure": None, "profile": None, "seed": None, **manifest, **headline}
 
 
 def _index_trends(runs: list[dict]) -> list[dict]:
@@ -98,20 +101,40 @@ def _index_trends(runs: list[dict]) -> list[dict]:
     return out
 
 
-@dg.asset(group_name="reports", deps=["model_comparison_report", "ethics_report"], kinds={"html"})
-def report_index(context: dg.AssetExecutionContext, artifacts: ArtifactStore):
-    """reports/index.html: every archived run, newest first, with its status, headline numbers and trends."""
+def write_index(artifacts: ArtifactStore, log) -> tuple[Path, int]:
+    """Render reports/index.html from every archived run manifest, newest first."""
     runs = []
     for manifest in (artifacts.reports / "runs").glob(f"*/{MANIFEST}"):
         try:
             runs.append(_index_row(json.loads(manifest.read_text("utf-8"))))
         except (OSError, json.JSONDecodeError) as error:
-            context.log.warning(f"skipping unreadable {manifest}: {error}")
+            log.warning(f"skipping unreadable {manifest}: {error}")
     runs.sort(key=lambda r: r["generated_at"], reverse=True)
+    reported = [r for r in runs if r["values"]]
     path = write_atomic(artifacts.reports / INDEX, render("index.html.j2", links=LATEST_LINKS, runs=runs,
-                                                          trends=_index_trends(runs)))
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "runs": len(runs),
+                                                          trends=_index_trends(reported)))
+    return path, len(runs)
+
+
+@dg.asset(group_name="reports", deps=["model_comparison_report", "ethics_report"], kinds={"html"})
+def report_index(context: dg.AssetExecutionContext, artifacts: ArtifactStore):
+    """reports/index.html: every archived run, newest first, with its status, headline numbers and trends."""
+    path, runs = write_index(artifacts, context.log)
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "runs": runs,
                                           "bytes": path.stat().st_size})
+
+
+@dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="Lists a failed run in reports/index.html with its error, so the morning "
+                       "page shows failed nights too (needs the daemon, which dagster dev starts).")
+def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: ArtifactStore):
+    run = context.dagster_run
+    manifest_path = artifacts.reports / "runs" / run.run_id / MANIFEST
+    manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {
+        "run_id": run.run_id, "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
+    manifest["failure"] = {"job": run.job_name, "message": (context.failure_event.message or "")[:FAILURE_CHARS]}
+    write_atomic(manifest_path, json.dumps(manifest, indent=2))
+    write_index(artifacts, context.log)
 
 
 class _FamilyMarkers(HTMLParser):
