@@ -227,8 +227,7 @@ def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], 
             "thresholds": [{"metric": m, "label": info(m).label, "warn": t.warn, "fail": t.fail,
                             "absolute": info(m).direction == "zero"} for m, t in limits.items()],
             "bias_lists": {"groups": {g: sorted(w) for g, w in lists.groups.items()},
-                           "targets": {t: len(w) for t, w in lists.targets.items()}, "source": lists.source},
-            "reference_rows": REFERENCE_ROWS}
+                           "targets": {t: len(w) for t, w in lists.targets.items()}, "source": lists.source}}
 
 
 def run_manifest(run_id: str, profile: str, seed: int, device: str, code_version: str, datasets: list[dict]) -> dict:
