@@ -80,6 +80,7 @@ def _open(browser, path: Path, shots: Path):
     outside = [url for url in requests if url != path.as_uri() and not url.startswith("data:")]
     assert outside == [], f"{path.name} made requests: {outside}"
     assert page.evaluate("window.__pwned") is None, f"{path.name} ran injected script"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280, f"{path.name} is wider than the window"
     images = page.locator("img")
     for i in range(images.count()):
         image = images.nth(i)
