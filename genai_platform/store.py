@@ -183,6 +183,7 @@ def latest_metrics(con, modality: str) -> list[dict]:
 
 def recent_metrics(con, modality: str, dataset: str, runs: int) -> list[dict]:
     """Rows of the last `runs` runs that evaluated `modality` on `dataset`, oldest run first."""
-    return [dict(zip(("run_id", "finished", "family", "metric", "value", "ci_low", "ci_high"), r))
+    return [dict(zip(("run_id", "finished", "family", "metric", "value", "ci_low", "ci_high", "code_version",
+                      "data_version"), r))
             for r in con.execute(query("recent_metrics"), {"modality": modality, "dataset": dataset,
                                                           "runs": runs}).fetchall()]

@@ -63,7 +63,7 @@ WITH runs AS (
     SELECT run_id, max(recorded_at) AS finished FROM metrics_history
     WHERE modality = $modality AND dataset = $dataset
     GROUP BY run_id ORDER BY finished DESC LIMIT $runs)
-SELECT m.run_id, runs.finished, m.family, m.metric, m.value, m.ci_low, m.ci_high
+SELECT m.run_id, runs.finished, m.family, m.metric, m.value, m.ci_low, m.ci_high, m.code_version, m.data_version
 FROM metrics_history m JOIN runs USING (run_id)
 WHERE m.modality = $modality
 ORDER BY runs.finished, m.family, m.metric;

@@ -5,7 +5,7 @@ import pytest
 from genai_platform.models.registry import FAMILIES
 from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Regression, Threshold,
                                                judge, mean_win_rates, regression, thresholds, worst)
-from genai_platform.reporting.context import against_base
+from genai_platform.reporting.context import against_base, trends
 from genai_platform.reporting.plots import sparkline
 
 
@@ -86,3 +86,16 @@ def test_sparkline_is_numbers_only_with_an_escaped_label():
     assert "<script>" not in svg and "&lt;script&gt;" in svg and "&amp; co" in svg
     assert svg.count("<polyline") == 1 and "#c0392b" in svg
     assert "nan" not in str(sparkline([5.0], "one run")).lower()  # a single point and a flat series draw
+
+
+def test_trends_flag_regressions_and_name_code_or_data_changes():
+    def row(run, value, code="c1", data="d1", ci=(None, None)):
+        return {"run_id": run, "family": "vae", "metric": "fid", "value": value, "ci_low": ci[0], "ci_high": ci[1],
+                "code_version": code, "data_version": data}
+
+    history = [row("r1", 10.0), row("r2", 11.0, code="c0"), row("r3", 20.0, ci=(15.0, 25.0))]
+    (trend,) = trends(history, "r3", ["vae", "gan"], ["fid"])  # gan has no rows: no trend
+    assert trend["regressed"] and trend["median"] == 10.5 and trend["changed"] == ["code"]
+    assert "over 3 runs, oldest to newest: 10, 11, 20" in str(trend["sparkline"])
+    (steady,) = trends([row("r1", 10.0), row("r2", 10.2), row("r3", 10.1, ci=(9.0, 11.0))], "r3", ["vae"], ["fid"])
+    assert not steady["regressed"] and steady["changed"] == []

@@ -113,14 +113,19 @@ def trends(history: list[dict], current_run: str, models: list[str], metrics: li
             current = next((r for r in series if r["run_id"] == current_run), None)
             if current is None:
                 continue
-            earlier = [r["value"] for r in series if r["run_id"] != current_run]
+            before = [r for r in series if r["run_id"] != current_run]
+            earlier = [r["value"] for r in before]
             verdict = regression(metric, earlier, current["value"], current["ci_low"], current["ci_high"])
             values = earlier + [current["value"]]
+            # a step may come from a new metric definition or new data rather than the model
+            changed = [what for what in ("code", "data")
+                       if any(r[f"{what}_version"] != current[f"{what}_version"] for r in before)]
             label = (f"{info(metric).label} of {model} over {len(values)} runs, oldest to newest: "
                      + ", ".join(f"{v:.4g}" for v in values))
             out.append({"model": model, "metric": metric, "label": info(metric).label, "arrow": info(metric).arrow,
                         "runs": len(values), "value": current["value"], "ci_low": current["ci_low"],
                         "ci_high": current["ci_high"], "median": verdict.median, "regressed": verdict.regressed,
+                        "changed": changed,
                         "sparkline": sparkline(values, label, verdict.regressed)})
     return out
 
