@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from genai_platform.models.registry import FAMILIES  # noqa: E402
 from genai_platform.models.transformer import CharTransformer, TransformerConfig  # noqa: E402
 from genai_platform.models.vocab import CharVocabulary  # noqa: E402
+from genai_platform.training.batches import examples_per_step  # noqa: E402
 from genai_platform.training.device import seed_everything  # noqa: E402
 from genai_platform.training.loop import TrainingConfig, train  # noqa: E402
 
@@ -77,9 +78,10 @@ def family_throughput(name: str, data: dict, device: torch.device, steps: int) -
     if hasattr(model, "initialize"):
         model.initialize(tensor)
     seconds = _time(model, family.batch_sampler(tensor, model_config), training, device, warmup=max(2, steps // 10))
-    per_step = training.batch_size * (model_config.context_length if family.modality == "text" else 1)
+    per_step, unit = examples_per_step(family.modality, training.batch_size,
+                                       getattr(model_config, "context_length", None))
     return {"family": name, "device": str(device), "steps": steps, "seconds": seconds,
-            "unit": "images/s" if family.modality == "image" else "tokens/s", "rate": per_step * steps / seconds}
+            "unit": unit, "rate": per_step * steps / seconds}
 
 
 def transformer_mfu(vocabulary: int, steps: int) -> dict:

@@ -18,7 +18,7 @@ from genai_platform.evaluation import (FEATURE_EXTRACTOR, TRAINING_DATA, add_amp
 from genai_platform.metrics.bleu import tokenize
 from genai_platform.files import write_atomic
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
-from genai_platform.models.inception import InceptionFeatures, check_image_shape
+from genai_platform.models.inception import InceptionFeatures
 from genai_platform.models.registry import families
 from genai_platform.models.shapes import ImageShape
 from genai_platform.models.vocab import CharVocabulary
@@ -122,10 +122,8 @@ def image_evaluation(context: dg.AssetExecutionContext, config: ImageEvaluationC
     heldout = ImageSplit(np.concatenate([val.pixels, test.pixels]),
                          None if test.labels is None else np.concatenate([val.labels, test.labels]),
                          val.content_hashes + test.content_hashes)
-    extractor = None
-    if space == "inception":
-        check_image_shape(train.pixels.shape)
-        extractor = InceptionFeatures(device, log=context.log.info)
+    # InceptionFeatures checks the image size (>= 28 px) on the first images it embeds, the train split
+    extractor = InceptionFeatures(device, log=context.log.info) if space == "inception" else None
     context.log.info(f"distribution metrics in the {space} feature space")
     rows, details = evaluate_images(classifier, manifest["num_classes"], train, heldout, samples, run_settings.seed,
                                     extractor)

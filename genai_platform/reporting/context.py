@@ -20,6 +20,7 @@ from genai_platform.reporting.analysis import (MIN_FINDING_COUNT, TRAILING_RUNS,
 from genai_platform.reporting.plots import class_histograms, image_grid, loss_curves, quality_diversity, sparkline
 from genai_platform.store import (dataset_info, image_class_names, latest_metrics, read_image_samples,
                                   read_image_split, read_text_samples, recent_metrics)
+from genai_platform.training.batches import examples_per_step
 from genai_platform.training.families import read_manifest
 from genai_platform.training.loop import SINGLE_PHASE
 
@@ -91,11 +92,8 @@ def cost_rows(manifests: dict[str, dict]) -> list[dict]:
     for name, manifest in manifests.items():
         training = manifest["training"]
         steps = training["steps"] - (training.get("resumed_from_step") or 0)  # seconds cover this process only
-        per_step = manifest["training_config"]["batch_size"]
-        unit = "images/s"
-        if manifest["modality"] == "text":
-            per_step *= manifest["model_config"]["context_length"]
-            unit = "tokens/s"
+        per_step, unit = examples_per_step(manifest["modality"], manifest["training_config"]["batch_size"],
+                                           manifest["model_config"].get("context_length"))
         out.append({"family": name, "parameters": manifest["parameters"], "steps": training["steps"],
                     "seconds": training["seconds"], "device": training["device"],
                     "throughput": per_step * steps / training["seconds"] if training["seconds"] > 0 else None,
@@ -120,13 +118,11 @@ def trends(history: list[dict], current_run: str, models: list[str], metrics: li
             # a step may come from a new metric definition or new data rather than the model
             changed = [what for what in ("code", "data")
                        if any(r[f"{what}_version"] != current[f"{what}_version"] for r in before)]
-            label = (f"{info(metric).label} of {model} over {len(values)} runs, oldest to newest: "
-                     + ", ".join(f"{v:.4g}" for v in values))
             out.append({"model": model, "metric": metric, "label": info(metric).label, "arrow": info(metric).arrow,
                         "runs": len(values), "value": current["value"], "ci_low": current["ci_low"],
                         "ci_high": current["ci_high"], "median": verdict.median, "regressed": verdict.regressed,
                         "changed": changed,
-                        "sparkline": sparkline(values, label, verdict.regressed)})
+                        "sparkline": sparkline(values, f"{info(metric).label} of {model}", verdict.regressed)})
     return out
 
 

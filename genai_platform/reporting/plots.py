@@ -93,11 +93,12 @@ def quality_diversity(sweeps: dict[str, list[dict]], bleu_order: int) -> str:
     return figure_uri(fig)
 
 
-def sparkline(values: list[float], label: str, flagged: bool = False, width: int = 110, height: int = 26) -> Markup:
+def sparkline(values: list[float], name: str, flagged: bool = False, width: int = 110, height: int = 26) -> Markup:
     """Inline SVG of the values, oldest first, the last point marked (red when flagged).
 
-    Only numbers go into the drawing; the label (the accessible name) is escaped.
+    Only numbers go into the drawing; the accessible name (`name` and the values) is escaped.
     """
+    label = f"{name} over {len(values)} runs, oldest to newest: " + ", ".join(f"{v:.4g}" for v in values)
     low, high = min(values), max(values)
     step = (width - 6) / max(len(values) - 1, 1)
     level = (lambda v: (v - low) / (high - low)) if high > low else (lambda v: 0.5)  # flat series: mid-height
