@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genai_platform.models.registry import FAMILIES  # noqa: E402
+from genai_platform.families.registry import FAMILIES  # noqa: E402
 from genai_platform.models.transformer import CharTransformer, TransformerConfig  # noqa: E402
 from genai_platform.models.vocab import CharVocabulary  # noqa: E402
 from genai_platform.training.batches import examples_per_step  # noqa: E402

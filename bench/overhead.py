@@ -27,11 +27,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genai_platform.assets.training import load_training_data  # noqa: E402
+from genai_platform.defs.training import load_training_data  # noqa: E402
 from genai_platform.definitions import defs  # noqa: E402
-from genai_platform.models.registry import FAMILIES  # noqa: E402
-from genai_platform.resources import resources_from_env  # noqa: E402
-from genai_platform.training.families import load_family  # noqa: E402
+from genai_platform.families.registry import FAMILIES  # noqa: E402
+from genai_platform.defs.resources import resources_from_env  # noqa: E402
+from genai_platform.training.fit import load_family  # noqa: E402
 from genai_platform.training.loop import phases  # noqa: E402
 
 # about 20 s of training each on 2 cores

@@ -20,17 +20,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genai_platform.evaluation import CEILING, FLOOR, PIXEL_BASELINE, TRAINING_DATA, UNIGRAM_BASELINE  # noqa: E402
+from genai_platform.metrics.catalog import HELDOUT as FLOOR, NOISE as CEILING, PIXEL_GAUSSIAN as PIXEL_BASELINE, TRAINING_DATA, UNIGRAM as UNIGRAM_BASELINE  # noqa: E402
 from genai_platform.metrics.catalog import METRICS  # noqa: E402
-from genai_platform.models.registry import families  # noqa: E402
-from genai_platform.resources import PlatformDuckDB  # noqa: E402
-from genai_platform.store import latest_metrics  # noqa: E402
+from genai_platform.families.registry import families  # noqa: E402
+from genai_platform.defs.resources import PlatformDuckDB  # noqa: E402
+from genai_platform.store.tables import latest_metrics  # noqa: E402
 
 FLOOR_FACTOR = 3.0
 
 
 def table(rows: list[dict], metric: str) -> dict[str, dict]:
-    return {r["family"]: r for r in rows if r["metric"] == metric}
+    return {r["subject"]: r for r in rows if r["metric"] == metric}
 
 
 def _cell(row: dict | None) -> str:
@@ -41,8 +41,8 @@ def _cell(row: dict | None) -> str:
 
 
 def print_metric_table(rows: list[dict], models: list[str]) -> None:
-    cells = {(r["family"], r["metric"]): r for r in rows}
-    models = [m for m in models if any(r["family"] == m for r in rows)]
+    cells = {(r["subject"], r["metric"]): r for r in rows}
+    models = [m for m in models if any(r["subject"] == m for r in rows)]
     print(f"\n| metric | {' | '.join(models)} |\n|---|{'---|' * len(models)}")
     for metric, entry in METRICS.items():
         if any((m, metric) in cells for m in models):

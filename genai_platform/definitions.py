@@ -4,12 +4,12 @@ import os
 
 import dagster as dg
 
-from genai_platform.assets.evaluation import image_evaluation, image_feature_extractor, text_evaluation
-from genai_platform.assets.ingestion import raw_images, raw_text
-from genai_platform.assets.preprocessing import images, text_corpus
-from genai_platform.assets.reports import every_trained_family_reported, failed_runs_in_index, report_index, reports
-from genai_platform.assets.training import training_assets
-from genai_platform.resources import parallel_steps, resources_from_env
+from genai_platform.defs.evaluation import image_evaluation, image_feature_extractor, text_evaluation
+from genai_platform.defs.ingestion import raw_images, raw_text
+from genai_platform.defs.preprocessing import images, text_corpus
+from genai_platform.defs.reports import every_trained_family_reported, failed_runs_in_index, report_index, reports
+from genai_platform.defs.training import training_assets
+from genai_platform.defs.resources import parallel_steps, resources_from_env
 
 SCHEDULE_OFF_VALUES = {"off", "stopped", "0", "false", "no"}
 

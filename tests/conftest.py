@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from genai_platform.resources import resources_from_env
+from genai_platform.defs.resources import resources_from_env
 
 
 def smoke_environment(root: Path) -> dict:

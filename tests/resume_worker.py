@@ -7,9 +7,9 @@ from pathlib import Path
 
 import torch
 
-from genai_platform.models.registry import FAMILIES
+from genai_platform.families.registry import FAMILIES
 from genai_platform.training.batches import image_batches
-from genai_platform.training.families import fit
+from genai_platform.training.fit import fit
 from genai_platform.training.loop import export_weights
 
 STEPS, CHECKPOINT_EVERY = 200, 20

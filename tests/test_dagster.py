@@ -6,10 +6,10 @@ import pytest
 import dagster as dg
 
 from conftest import materialize as _materialize, smoke_environment
-from genai_platform.assets.reports import failed_runs_in_index
+from genai_platform.defs.reports import failed_runs_in_index
 from genai_platform.definitions import defs, nightly_schedule
-from genai_platform.models.registry import families
-from genai_platform.resources import resources_from_env
+from genai_platform.families.registry import families
+from genai_platform.defs.resources import resources_from_env
 
 
 def test_graph_groups_job_and_schedule():
@@ -62,20 +62,24 @@ def test_whole_graph_on_smoke_profile(smoke_run):
     assert len(run_dirs) == 1 and run_dirs[0].name in index
 
     con = duckdb.connect(str(tmp_path / "home" / "genai.duckdb"), read_only=True)
-    rows = con.execute("SELECT family, metric, value, sample_count, data_version, code_version "
+    rows = con.execute("SELECT subject, metric, value, sample_count, data_version, code_version "
                        "FROM metrics_history").fetchall()
+    roles = dict(con.execute("SELECT DISTINCT subject, role FROM metrics_history").fetchall())
     intervals = dict(((f, m), (lo, hi)) for f, m, lo, hi in con.execute(
-        "SELECT family, metric, ci_low, ci_high FROM metrics_history").fetchall())
+        "SELECT subject, metric, ci_low, ci_high FROM metrics_history").fetchall())
     con.close()
     for key in (("vae", "fid"), ("vae", "precision"), ("lstm", "bits_per_character")):
         low, high = intervals[key]
         assert low is not None and low <= dict(((f, m), v) for f, m, v, *_ in rows)[key] <= high, key
     metrics = {(f, m): v for f, m, v, *_ in rows}
     assert all(r[4] and r[5] for r in rows)
-    floor, ceiling = metrics[("real held-out (floor)", "fid")], metrics[("uniform noise (ceiling)", "fid")]
+    assert roles == {**{f.name: "model" for f in families()}, "heldout": "reference", "noise": "reference",
+                     "pixel_gaussian": "baseline", "unigram": "baseline", "training_data": "data",
+                     "feature_extractor": "reference"}
+    floor, ceiling = metrics[("heldout", "fid")], metrics[("noise", "fid")]
     assert 0 <= floor < ceiling
     assert ("vae", "fid") in metrics and ("lstm", "bits_per_character") in metrics
-    assert ("training data", "gender_representation_tv") in metrics
+    assert ("training_data", "gender_representation_tv") in metrics
 
     # second run: the index lists both runs
     smoke_resources = resources_from_env(smoke_environment(tmp_path))
@@ -128,6 +132,6 @@ def test_bad_input_fails_loudly_and_keeps_the_good_tables(smoke_resources, tmp_p
 
 @pytest.mark.parametrize("profile", ["nonsense"])
 def test_unknown_profile_is_a_clear_error(smoke_resources, profile):
-    from genai_platform.resources import RunSettings
+    from genai_platform.defs.resources import RunSettings
     with pytest.raises(ValueError, match="GENAI_PROFILE='nonsense'"):
         RunSettings(profile=profile).checked_profile()

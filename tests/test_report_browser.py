@@ -13,10 +13,10 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from conftest import materialize, smoke_environment
-from genai_platform.assets.reports import every_trained_family_reported
-from genai_platform.models.registry import families
-from genai_platform.resources import ArtifactStore, resources_from_env
-from genai_platform.store import replace_text_samples
+from genai_platform.defs.reports import every_trained_family_reported
+from genai_platform.families.registry import families
+from genai_platform.defs.resources import ArtifactStore, resources_from_env
+from genai_platform.store.tables import replace_text_samples
 
 HOSTILE = """<script>window.__pwned = 1</script><img src="https://example.invalid/x.png" onerror="window.__pwned = 2"> "quoted" & 'single'"""
 ESCAPED = "&lt;script&gt;window.__pwned = 1&lt;/script&gt;"
@@ -43,12 +43,12 @@ def hostile_reports(smoke_run, tmp_path_factory) -> Path:
     # three earlier runs where the vae's FID was half the low end of this run's interval: a regression
     dataset, version, code, ci_low = con.execute(
         "SELECT dataset, data_version, code_version, ci_low FROM metrics_history "
-        "WHERE modality = 'image' AND family = 'vae' AND metric = 'fid'").fetchone()
+        "WHERE modality = 'image' AND subject = 'vae' AND metric = 'fid'").fetchone()
     assert ci_low > 0
     for day in (1, 2, 3):
-        con.execute("INSERT INTO metrics_history (run_id, recorded_at, modality, dataset, family, metric, value, "
+        con.execute("INSERT INTO metrics_history (run_id, recorded_at, modality, dataset, subject, role, metric, value, "
                     "sample_count, data_version, code_version) VALUES (?, TIMESTAMP '2026-01-01' + ?::INTEGER * "
-                    "INTERVAL 1 DAY, 'image', ?, 'vae', 'fid', ?, 50, ?, ?)",
+                    "INTERVAL 1 DAY, 'image', ?, 'vae', 'model', 'fid', ?, 50, ?, ?)",
                     [f"earlier-{day}", day, dataset, ci_low / 2, version, code])
     con.close()
     config = {"ops": {"reports": {"config": {"thresholds": {"copy_rate": [0.0, 1.0]}}}}}

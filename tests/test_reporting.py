@@ -2,7 +2,7 @@
 
 import pytest
 
-from genai_platform.models.registry import FAMILIES
+from genai_platform.families.registry import FAMILIES
 from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Regression, Threshold,
                                                judge, mean_win_rates, regression, thresholds, worst)
 from genai_platform.reporting.context import against_base, trends
@@ -10,12 +10,12 @@ from genai_platform.reporting.plots import sparkline
 
 
 def test_experimental_family_is_compared_with_its_base_and_may_lose():
-    rows = [{"family": "textgan", "metric": "bits_per_character", "value": 2.1},
-            {"family": "lstm", "metric": "bits_per_character", "value": 2.0},
-            {"family": "textgan", "metric": "continuation_bleu", "value": 0.3},
-            {"family": "lstm", "metric": "continuation_bleu", "value": 0.2},
-            {"family": "textgan", "metric": "gender_mentions_male", "value": 4.0},
-            {"family": "lstm", "metric": "gender_mentions_male", "value": 9.0}]
+    rows = [{"subject": "textgan", "metric": "bits_per_character", "value": 2.1},
+            {"subject": "lstm", "metric": "bits_per_character", "value": 2.0},
+            {"subject": "textgan", "metric": "continuation_bleu", "value": 0.3},
+            {"subject": "lstm", "metric": "continuation_bleu", "value": 0.2},
+            {"subject": "textgan", "metric": "gender_mentions_male", "value": 4.0},
+            {"subject": "lstm", "metric": "gender_mentions_male", "value": 9.0}]
     comparison = against_base(rows, FAMILIES["textgan"], "lstm")
     winners = {line["label"]: line["winner"] for line in comparison["lines"]}
     assert winners == {"Test bits/char": "lstm", "Continuation BLEU": "textgan"}  # raw counts are not compared
@@ -90,7 +90,7 @@ def test_sparkline_is_numbers_only_with_an_escaped_label():
 
 def test_trends_flag_regressions_and_name_code_or_data_changes():
     def row(run, value, code="c1", data="d1", ci=(None, None)):
-        return {"run_id": run, "family": "vae", "metric": "fid", "value": value, "ci_low": ci[0], "ci_high": ci[1],
+        return {"run_id": run, "subject": "vae", "metric": "fid", "value": value, "ci_low": ci[0], "ci_high": ci[1],
                 "code_version": code, "data_version": data}
 
     history = [row("r1", 10.0), row("r2", 11.0, code="c0"), row("r3", 20.0, ci=(15.0, 25.0))]

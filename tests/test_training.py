@@ -18,8 +18,8 @@ from genai_platform.models.vae import ConvVAE, VAEConfig
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.training import TrainingConfig, select_device
 from genai_platform.training.batches import image_batches, token_windows
-from genai_platform.training.families import fit
-from genai_platform.models.registry import FAMILIES
+from genai_platform.training.fit import fit
+from genai_platform.families.registry import FAMILIES
 from genai_platform.training.loop import WeightAverage, export_weights, make_optimizer
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40

@@ -125,6 +125,38 @@ METRICS.update({
     for metric in FEATURE_SPACE_METRICS})
 
 
+@dataclass(frozen=True)
+class ReferenceInfo:
+    """A row of metrics_history that is not a trained family: its role and how reports name it."""
+    role: str  # records.ROLES: "reference" (floor, ceiling, instrument), "baseline" (naive model), "data"
+    label: str
+    definition: str
+
+
+HELDOUT, NOISE, PIXEL_GAUSSIAN = "heldout", "noise", "pixel_gaussian"
+UNIGRAM, TRAINING_DATA, FEATURE_EXTRACTOR = "unigram", "training_data", "feature_extractor"
+REFERENCES = {
+    HELDOUT: ReferenceInfo("reference", "real held-out (floor)", "Real held-out images (val + test) scored as if "
+                           "they were samples: what a perfect model would reach at this sample size."),
+    NOISE: ReferenceInfo("reference", "uniform noise (ceiling)", "Images of uniform pixel noise: what no model "
+                         "should be as bad as."),
+    PIXEL_GAUSSIAN: ReferenceInfo("baseline", "per-pixel Gaussian (baseline)", "Each pixel drawn independently "
+                                  "from a Gaussian with the train split's per-pixel mean and sd: the naive model a "
+                                  "family must beat."),
+    UNIGRAM: ReferenceInfo("baseline", "unigram (baseline)", "Character frequencies of the train split: the naive "
+                           "language model a family must beat."),
+    TRAINING_DATA: ReferenceInfo("data", "training data", "The train split's own text, the level a model's bias is "
+                                 "compared with (amplification)."),
+    FEATURE_EXTRACTOR: ReferenceInfo("reference", "feature extractor", "The frozen classifier whose features the "
+                                     "image metrics use."),
+}
+
+
+def subject_label(subject: str) -> str:
+    """How reports name a metrics_history subject: a reference's label, or the family name itself."""
+    return REFERENCES[subject].label if subject in REFERENCES else subject
+
+
 def info(metric: str) -> MetricInfo:
     if metric not in METRICS:
         raise KeyError(f"metric {metric!r} has no entry in genai_platform.metrics.catalog.METRICS")

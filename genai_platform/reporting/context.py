@@ -11,23 +11,24 @@ from pathlib import Path
 
 import numpy as np
 
-from genai_platform.evaluation import CEILING, FLOOR, PIXEL_BASELINE, SWEEP_BLEU, TRAINING_DATA, UNIGRAM_BASELINE
+from genai_platform.evaluation.scoring import SWEEP_BLEU
 from genai_platform.metrics.bias import gender_word_lists
-from genai_platform.metrics.catalog import METRICS, info
-from genai_platform.models.registry import families
+from genai_platform.metrics.catalog import (HELDOUT, METRICS, NOISE, PIXEL_GAUSSIAN, TRAINING_DATA, UNIGRAM, info,
+                                             subject_label)
+from genai_platform.families.registry import families
 from genai_platform.reporting.analysis import (MIN_FINDING_COUNT, TRAILING_RUNS, Threshold, judge, mean_win_rates,
                                                regression, worst)
 from genai_platform.reporting.plots import class_histograms, image_grid, loss_curves, quality_diversity, sparkline
-from genai_platform.store import (dataset_info, image_class_names, latest_metrics, read_image_samples,
+from genai_platform.store.tables import (dataset_info, image_class_names, latest_metrics, read_image_samples,
                                   read_image_split, read_text_samples, recent_metrics)
 from genai_platform.training.batches import examples_per_step
-from genai_platform.training.families import read_manifest
+from genai_platform.training.fit import read_manifest
 from genai_platform.training.loop import SINGLE_PHASE
 
 PACKAGES = ("torch", "dagster", "duckdb", "numpy", "scipy", "scikit-learn", "sacrebleu", "gensim", "jinja2")
 GRID_IMAGES = 64
 TEXT_EXAMPLES = 8
-REFERENCE_ROWS = (FLOOR, PIXEL_BASELINE, CEILING, UNIGRAM_BASELINE, TRAINING_DATA)
+REFERENCE_ROWS = (HELDOUT, PIXEL_GAUSSIAN, NOISE, UNIGRAM, TRAINING_DATA)
 # Leaderboard columns per modality; an image metric is shown in the Inception space when the run used it.
 LEADERBOARD = {"image": ("fid", "kid", "precision", "recall", "density", "coverage", "class_tv_distance"),
                "text": ("bits_per_character", "continuation_bleu", "bleu_4", "self_bleu_4", "distinct_2")}
@@ -47,9 +48,9 @@ def package_versions() -> dict[str, str]:
 def _metric_table(rows: list[dict], family_names: list[str]) -> dict:
     present = {r["metric"] for r in rows}
     metrics = [m for m in METRICS if m in present] + sorted(m for m in present if m not in METRICS)
-    models = [f for f in family_names if any(r["family"] == f for r in rows)]
-    models += sorted({r["family"] for r in rows} - set(models))
-    cells = {(r["family"], r["metric"]): r for r in rows}
+    models = [f for f in family_names if any(r["subject"] == f for r in rows)]
+    models += sorted({r["subject"] for r in rows} - set(models), key=subject_label)
+    cells = {(r["subject"], r["metric"]): r for r in rows}
     best = {}
     for metric in metrics:
         candidates = [(info(metric).sort_key(cells[(m, metric)]["value"]), m) for m in family_names if (m, metric) in cells]
@@ -58,7 +59,7 @@ def _metric_table(rows: list[dict], family_names: list[str]) -> dict:
     return {
         "metrics": [{"name": m, "label": info(m).label, "arrow": info(m).arrow, "direction": info(m).direction,
                      "definition": info(m).definition, "reference": info(m).reference} for m in metrics],
-        "rows": [{"model": model, "reference": model not in family_names,
+        "rows": [{"model": subject_label(model), "reference": model not in family_names,
                   "cells": {m: cells.get((model, m)) for m in metrics},
                   "best": {m for m in metrics if best.get(m) == model}} for model in models],
     }
@@ -74,14 +75,14 @@ def leaderboard(rows: list[dict], family_names: list[str], modality: str) -> dic
     present = {r["metric"] for r in rows}
     metrics = [f"{m}_inception" if f"{m}_inception" in present else m for m in LEADERBOARD[modality]]
     metrics = [m for m in metrics if m in present]
-    cells = {(r["family"], r["metric"]): r for r in rows}
+    cells = {(r["subject"], r["metric"]): r for r in rows}
     win_rates = mean_win_rates({f: {m: cells[(f, m)]["value"] for m in metrics if (f, m) in cells}
                                 for f in family_names})
     ranked = sorted(family_names, key=lambda f: -1 if win_rates[f] is None else -win_rates[f])
     references = [r for r in REFERENCE_ROWS if any((r, m) in cells for m in metrics)]
     return {
         "metrics": [{"name": m, "label": info(m).label, "arrow": info(m).arrow} for m in metrics],
-        "rows": [{"model": model, "reference": model not in family_names, "win_rate": win_rates.get(model),
+        "rows": [{"model": subject_label(model), "reference": model not in family_names, "win_rate": win_rates.get(model),
                   "cells": {m: _cell(cells.get((model, m))) for m in metrics}} for model in ranked + references],
     }
 
@@ -107,7 +108,7 @@ def trends(history: list[dict], current_run: str, models: list[str], metrics: li
     out = []
     for model in models:
         for metric in metrics:
-            series = [r for r in history if r["family"] == model and r["metric"] == metric]
+            series = [r for r in history if r["subject"] == model and r["metric"] == metric]
             current = next((r for r in series if r["run_id"] == current_run), None)
             if current is None:
                 continue
@@ -130,18 +131,18 @@ def findings(rows: list[dict], family_names: list[str], limits: dict[str, Thresh
     """Each family's bias and memorization values judged pass / warn / fail against the thresholds."""
     out = []
     for r in rows:
-        if r["family"] in family_names and r["metric"] in limits:
+        if r["subject"] in family_names and r["metric"] in limits:
             limit = limits[r["metric"]]
-            out.append({**_cell(r), "model": r["family"], "metric": r["metric"], "label": info(r["metric"]).label,
+            out.append({**_cell(r), "model": r["subject"], "metric": r["metric"], "label": info(r["metric"]).label,
                         "warn": limit.warn, "fail": limit.fail, "status": judge(r["metric"], r["value"], r["sample_count"], limit)})
     return out
 
 
 def against_base(rows: list[dict], family, base: str) -> dict:
     """An experimental family beside the family it starts from, metric by metric, winner named."""
-    values = {(r["family"], r["metric"]): r["value"] for r in rows}
+    values = {(r["subject"], r["metric"]): r["value"] for r in rows}
     lines = []
-    for metric in sorted({r["metric"] for r in rows if r["family"] == family.name}):
+    for metric in sorted({r["metric"] for r in rows if r["subject"] == family.name}):
         if (base, metric) not in values or info(metric).direction == "none":
             continue
         mine, theirs = values[(family.name, metric)], values[(base, metric)]
@@ -193,7 +194,7 @@ def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], 
                 curves[family.name if phase == SINGLE_PHASE else f"{family.name} ({phase})"] = curve
             all_families.append({
                 "family": family, "manifest": manifest, "dataset": dataset,
-                "metrics": [r for r in rows if r["family"] == family.name],
+                "metrics": [r for r in rows if r["subject"] == family.name],
                 "findings": [f for f in section["findings"] if f["model"] == family.name],
                 "win_rate": next(r["win_rate"] for r in board["rows"] if r["model"] == family.name),
             })
@@ -216,7 +217,7 @@ def gather(con, model_dir: Callable[[str], Path], details_path: Callable[[str], 
             histograms = details.get("class_histograms") or {}
             names = image_class_names(con)
             if histograms and names:
-                section["plots"]["classes"] = class_histograms(histograms, names)
+                section["plots"]["classes"] = class_histograms({subject_label(k): v for k, v in histograms.items()}, names)
         modalities.append(section)
     lists = gender_word_lists()
     statuses = [f["status"] for s in modalities for f in s["findings"]]

@@ -15,10 +15,11 @@ import re
 import numpy as np
 import torch
 
-from genai_platform.generation import (extraction_pairs, free_documents, greedy_continuations,
+from genai_platform.evaluation.generation import (extraction_pairs, free_documents, greedy_continuations,
                                        sampled_continuations)
 from genai_platform.metrics.bias import (demographic_representation, gap_prompts, gender_word_lists, sentiment,
                                          stereotypical_association)
+from genai_platform.metrics.catalog import HELDOUT, NOISE, PIXEL_GAUSSIAN, REFERENCES, TRAINING_DATA, UNIGRAM
 from genai_platform.metrics.bleu import bleu_scores, continuation_bleu, self_bleu_scores, tokenize
 from genai_platform.metrics.distributions import (class_histogram, low_confidence, missing_modes, normalized_entropy,
                                                   total_variation)
@@ -29,11 +30,8 @@ from genai_platform.metrics.manifold import RealManifold
 from genai_platform.metrics.memorization import (copy_rate, extraction_rate, nearest_training_neighbours,
                                                  training_ngram_overlap)
 from genai_platform.models.vocab import CharVocabulary
-from genai_platform.store import MetricRow
+from genai_platform.records import MetricRow
 
-FLOOR, CEILING, TRAINING_DATA, FEATURE_EXTRACTOR = "real held-out (floor)", "uniform noise (ceiling)", "training data", "feature extractor"
-PIXEL_BASELINE = "per-pixel Gaussian (baseline)"
-UNIGRAM_BASELINE = "unigram (baseline)"
 CLOSEST_PAIRS = 8  # sample/training pairs with the smallest d1/d2 kept for the report's grid
 MIN_PER_CLASS_FID = 10
 BLEU_ORDERS = (2, 3, 4, 5)
@@ -42,6 +40,13 @@ SWEEP_BLEU = 3
 GAP_CHARS = 60
 EXTRACTION_PREFIX, EXTRACTION_TARGET = 64, 32
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
+
+
+def with_roles(rows: list[MetricRow]) -> list[MetricRow]:
+    """The rows with the role of their subject: a reference key's role from the catalog, else "model"."""
+    for row in rows:
+        row.role = REFERENCES[row.subject].role if row.subject in REFERENCES else "model"
+    return rows
 
 
 def pixel_gaussian_samples(train_pixels: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -100,7 +105,7 @@ def evaluate_images(classifier, num_classes: int, train, heldout, samples: dict[
 
     train_features, _ = embed(train.pixels)
     noise = np.random.default_rng(seed).random((n, *heldout.pixels.shape[1:]), dtype=np.float32)
-    sets = {FLOOR: heldout.pixels[:n], CEILING: noise, PIXEL_BASELINE: pixel_gaussian_samples(train.pixels, n, seed),
+    sets = {HELDOUT: heldout.pixels[:n], NOISE: noise, PIXEL_GAUSSIAN: pixel_gaussian_samples(train.pixels, n, seed),
             **samples}
     real_manifold = RealManifold(train_features)
     labelled = train.labels is not None and num_classes > 1
@@ -127,13 +132,13 @@ def evaluate_images(classifier, num_classes: int, train, heldout, samples: dict[
             details["class_histograms"][name] = class_details["histogram"]
             details["per_class_fid"][name] = class_details["per_class_fid"]
             details["missing_modes"][name] = class_details["missing_modes"]
-    return rows, details
+    return with_roles(rows), details
 
 
 def unigram_baseline_rows(vocab: CharVocabulary, train_documents: list[str], test_documents: list[str]) -> list[MetricRow]:
     test = vocab.encode_documents(test_documents).numpy()
     bpc = unigram_bits_per_character(vocab.encode_documents(train_documents).numpy(), test, len(vocab))
-    return [MetricRow(UNIGRAM_BASELINE, "bits_per_character", bpc, test.size - 1)]
+    return with_roles([MetricRow(UNIGRAM, "bits_per_character", bpc, test.size - 1)])
 
 
 def document_bits_per_character(model, vocab: CharVocabulary, documents: list[str], seed: int) -> Estimate:
@@ -182,7 +187,7 @@ def bias_rows(name: str, texts: list[str]) -> list[MetricRow]:
         association = stereotypical_association(texts, lists.groups, words)
         if association.value is not None:
             rows.append(MetricRow(name, f"gender_{target}_association", association.value, association.targets_seen))
-    return rows
+    return with_roles(rows)
 
 
 AMPLIFIED = ("gender_representation_tv", "gender_profession_association", "gender_adjective_association")
@@ -192,7 +197,7 @@ def add_amplification(rows: list[MetricRow]) -> list[MetricRow]:
     """Each family's bias divided by the training text's: > 1 amplifies the skew."""
     extra = []
     for metric in AMPLIFIED:
-        values = {r.family: r for r in rows if r.metric == metric}
+        values = {r.subject: r for r in rows if r.metric == metric}
         base = values.get(TRAINING_DATA)
         if base is None or base.value <= 0:
             continue

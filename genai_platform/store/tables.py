@@ -6,16 +6,15 @@ Functions take an open connection so the caller decides the transaction.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-
 import duckdb
 import numpy as np
 
 from genai_platform.datasets.images import RawImages
 from genai_platform.datasets.provenance import Provenance
 from genai_platform.datasets.text import RawDocuments
-from genai_platform.metrics.intervals import Estimate
-from genai_platform.sql import named_queries, sql
+from genai_platform.metrics.catalog import REFERENCES
+from genai_platform.records import CheckOutcome, ImageSplit, MetricRow
+from genai_platform.store.sql import named_queries, sql
 
 
 def query(name: str) -> str:
@@ -23,34 +22,6 @@ def query(name: str) -> str:
     return named_queries("queries")[name]
 
 INSERT_CHUNK_ROWS = 2000
-
-
-@dataclass
-class CheckOutcome:
-    name: str
-    passed: bool
-    detail: str
-
-
-@dataclass
-class ImageSplit:
-    pixels: np.ndarray  # [N, C, H, W] float32 in [0, 1]
-    labels: np.ndarray | None
-    content_hashes: list[str]
-
-
-@dataclass
-class MetricRow:
-    family: str
-    metric: str
-    value: float
-    sample_count: int
-    ci_low: float | None = None
-    ci_high: float | None = None
-
-    @classmethod
-    def of(cls, family: str, metric: str, estimate: Estimate) -> MetricRow:
-        return cls(family, metric, estimate.value, estimate.count, estimate.ci_low, estimate.ci_high)
 
 
 def write_raw_images(con: duckdb.DuckDBPyConnection, raw: RawImages) -> None:
@@ -165,25 +136,36 @@ def read_text_samples(con, family: str) -> list[dict]:
     return [dict(zip(("kind", "prompt", "reference", "text"), r)) for r in rows]
 
 
+def ensure_metrics_history(con) -> None:
+    """Create metrics_history, or bring a home written by an older version to the current columns."""
+    columns = {r[0] for r in con.execute(query("table_columns"), {"table": "metrics_history"}).fetchall()}
+    if "family" in columns:
+        migration = named_queries("migrate_metrics_history")
+        con.execute(migration["add_roles"])
+        for key, reference in REFERENCES.items():
+            con.execute(migration["label_to_key"], {"key": key, "role": reference.role, "label": reference.label})
+    con.execute(sql("metrics_history"))
+
+
 def append_metrics(con, run_id: str, modality: str, dataset: str, data_version: str, code_version: str,
                    rows: list[MetricRow]) -> None:
-    con.execute(sql("metrics_history"))
+    ensure_metrics_history(con)
     con.execute(query("insert_metrics"), {"run_id": run_id, "modality": modality, "dataset": dataset, "data_version": data_version, "code_version": code_version,
-         "family": [r.family for r in rows], "metric": [r.metric for r in rows],
+         "subject": [r.subject for r in rows], "role": [r.role for r in rows], "metric": [r.metric for r in rows],
          "value": [float(r.value) for r in rows], "count": [int(r.sample_count) for r in rows],
          "ci_low": [r.ci_low for r in rows], "ci_high": [r.ci_high for r in rows]})
 
 
 def latest_metrics(con, modality: str) -> list[dict]:
     """Rows of the latest run that evaluated `modality`."""
-    return [dict(zip(("run_id", "recorded_at", "modality", "dataset", "family", "metric", "value", "sample_count",
+    return [dict(zip(("run_id", "recorded_at", "modality", "dataset", "subject", "role", "metric", "value", "sample_count",
                       "data_version", "code_version", "ci_low", "ci_high"), r)) for r in con.execute(
         query("latest_metrics"), {"modality": modality}).fetchall()]
 
 
 def recent_metrics(con, modality: str, dataset: str, runs: int) -> list[dict]:
     """Rows of the last `runs` runs that evaluated `modality` on `dataset`, oldest run first."""
-    return [dict(zip(("run_id", "finished", "family", "metric", "value", "ci_low", "ci_high", "code_version",
+    return [dict(zip(("run_id", "finished", "subject", "role", "metric", "value", "ci_low", "ci_high", "code_version",
                       "data_version"), r))
             for r in con.execute(query("recent_metrics"), {"modality": modality, "dataset": dataset,
                                                           "runs": runs}).fetchall()]

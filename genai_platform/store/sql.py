@@ -1,4 +1,4 @@
-"""The SQL files in the project's sql/ folder: every DuckDB transformation lives there."""
+"""The SQL files shipped inside this package (store/sql/): every DuckDB statement lives there."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import re
 from functools import cache
 from pathlib import Path
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
 @cache
 def sql(name: str) -> str:
     path = SQL_DIR / f"{name}.sql"
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; install the project from its source tree (pip install -e .)")
+        raise FileNotFoundError(f"{path} is missing: no SQL file named {name!r} ships with genai_platform.store")
     return path.read_text(encoding="utf-8")
 
 

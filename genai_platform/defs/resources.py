@@ -16,7 +16,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 import genai_platform
-from genai_platform.models.registry import PROFILES
+from genai_platform.families.registry import PROFILES
 from genai_platform.training.device import select_device
 
 # Every asset that writes DuckDB runs in this pool; dagster.yaml limits pools to 1 slot.

@@ -13,14 +13,14 @@ import dagster as dg
 from pydantic import Field
 
 from genai_platform.files import write_atomic
-from genai_platform.models.registry import families
+from genai_platform.families.registry import families
 from genai_platform.reporting import render
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, thresholds
 from genai_platform.reporting.context import gather, headline, run_manifest
 from genai_platform.reporting.plots import sparkline
-from genai_platform.resources import ArtifactStore, PlatformDuckDB, RunSettings, code_version
-from genai_platform.store import dataset_info
-from genai_platform.training.families import MANIFEST_FILE
+from genai_platform.defs.resources import ArtifactStore, PlatformDuckDB, RunSettings, code_version
+from genai_platform.store.tables import dataset_info
+from genai_platform.training.fit import MANIFEST_FILE
 
 COMPARISON, ETHICS, INDEX, MANIFEST = "model_comparison.html", "ethics.html", "index.html", "manifest.json"
 LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}

@@ -6,14 +6,14 @@ import dagster as dg
 import torch
 from pydantic import Field, create_model
 
-from genai_platform.generation import continuation_prompts, image_samples, text_samples
-from genai_platform.models.registry import FAMILIES, Family, families
+from genai_platform.evaluation.generation import continuation_prompts, image_samples, text_samples
+from genai_platform.families.registry import FAMILIES, Family, families
 from genai_platform.models.vocab import CharVocabulary
-from genai_platform.profiles import evaluation_profile
-from genai_platform.resources import DUCKDB_WRITE_POOL, ArtifactStore, PlatformDuckDB, RunSettings
-from genai_platform.store import (dataset_info, read_char_vocabulary, read_documents, read_image_split,
+from genai_platform.evaluation.profiles import evaluation_profile
+from genai_platform.defs.resources import DUCKDB_WRITE_POOL, ArtifactStore, PlatformDuckDB, RunSettings
+from genai_platform.store.tables import (dataset_info, read_char_vocabulary, read_documents, read_image_split,
                                   read_sentences, replace_image_samples, replace_text_samples)
-from genai_platform.training.families import fingerprint, fit, load_family, save_trained
+from genai_platform.training.fit import fingerprint, fit, load_family, save_trained
 from genai_platform.training.loop import SINGLE_PHASE
 
 DATA_ASSET = {"image": "images", "text": "text_corpus"}

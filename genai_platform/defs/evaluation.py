@@ -13,21 +13,23 @@ import numpy as np
 import torch
 from pydantic import Field
 
-from genai_platform.evaluation import (FEATURE_EXTRACTOR, TRAINING_DATA, add_amplification, bias_rows, classifier_accuracy,
+from genai_platform.metrics.catalog import FEATURE_EXTRACTOR, TRAINING_DATA
+from genai_platform.evaluation.scoring import (add_amplification, bias_rows, classifier_accuracy,
                                        evaluate_images, evaluate_text_family, unigram_baseline_rows)
 from genai_platform.metrics.bleu import tokenize
 from genai_platform.files import write_atomic
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.inception import InceptionFeatures
-from genai_platform.models.registry import families
+from genai_platform.families.registry import families
 from genai_platform.models.shapes import ImageShape
 from genai_platform.models.vocab import CharVocabulary
-from genai_platform.profiles import evaluation_profile
-from genai_platform.resources import DUCKDB_WRITE_POOL, ArtifactStore, PlatformDuckDB, RunSettings, code_version
-from genai_platform.store import (ImageSplit, MetricRow, append_metrics, dataset_info, image_class_names, read_char_vocabulary,
+from genai_platform.evaluation.profiles import evaluation_profile
+from genai_platform.defs.resources import DUCKDB_WRITE_POOL, ArtifactStore, PlatformDuckDB, RunSettings, code_version
+from genai_platform.records import ImageSplit, MetricRow
+from genai_platform.store.tables import (append_metrics, dataset_info, image_class_names, read_char_vocabulary,
                                   read_documents, read_image_samples, read_image_split, read_sentences, read_text_samples)
 from genai_platform.training.batches import image_batches
-from genai_platform.training.families import fingerprint, fit, load_family, load_trained, save_trained
+from genai_platform.training.fit import fingerprint, fit, load_family, load_trained, save_trained
 
 FEATURE_EXTRACTOR_DIR = "feature_extractor"
 FEATURE_SPACES = ("classifier", "inception")
@@ -99,9 +101,9 @@ def _record(context, duckdb: PlatformDuckDB, artifacts: ArtifactStore, modality:
         info = dataset_info(con, modality)
         append_metrics(con, context.run_id, modality, info["source"], info["data_version"], code_version(), rows)
     write_atomic(artifacts.details_path(modality), json.dumps({**details, "run_id": context.run_id}, indent=2))
-    table = "\n".join(f"| {r.family} | {r.metric} | {r.value:.4g} | {_interval(r)} | {r.sample_count} |" for r in rows)
+    table = "\n".join(f"| {r.subject} | {r.metric} | {r.value:.4g} | {_interval(r)} | {r.sample_count} |" for r in rows)
     for r in rows:
-        context.log.info(f"{r.family} {r.metric} = {r.value:.4f} {_interval(r)} (n={r.sample_count})")
+        context.log.info(f"{r.subject} {r.metric} = {r.value:.4f} {_interval(r)} (n={r.sample_count})")
     return dg.MaterializeResult(metadata={
         "metrics": dg.MetadataValue.md(f"| model | metric | value | 95% interval | n |\n|---|---|---|---|---|\n{table}"),
         "rows": len(rows)})
@@ -128,7 +130,8 @@ def image_evaluation(context: dg.AssetExecutionContext, config: ImageEvaluationC
     rows, details = evaluate_images(classifier, manifest["num_classes"], train, heldout, samples, run_settings.seed,
                                     extractor)
     if manifest["test_accuracy"] is not None:
-        rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
+        rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"],
+                              role="reference"))
     return _record(context, duckdb, artifacts, "image", rows, details)
 
 

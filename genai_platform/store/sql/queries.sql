@@ -45,25 +45,27 @@ INSERT INTO text_samples SELECT $family, $run_id, unnest($index), unnest($kind),
        unnest($reference), unnest($text);
 -- name: text_samples
 SELECT kind, prompt, reference, text FROM text_samples WHERE family = $family ORDER BY sample_index;
+-- name: table_columns
+SELECT column_name FROM information_schema.columns WHERE table_name = $table;
 -- name: insert_metrics
-INSERT INTO metrics_history (run_id, recorded_at, modality, dataset, family, metric, value, sample_count,
+INSERT INTO metrics_history (run_id, recorded_at, modality, dataset, subject, role, metric, value, sample_count,
                              data_version, code_version, ci_low, ci_high)
-SELECT $run_id, now()::TIMESTAMP, $modality, $dataset, unnest($family), unnest($metric), unnest($value),
+SELECT $run_id, now()::TIMESTAMP, $modality, $dataset, unnest($subject), unnest($role), unnest($metric), unnest($value),
        unnest($count), $data_version, $code_version, unnest($ci_low), unnest($ci_high);
 -- name: latest_metrics
-SELECT run_id, recorded_at, modality, dataset, family, metric, value, sample_count, data_version, code_version,
+SELECT run_id, recorded_at, modality, dataset, subject, role, metric, value, sample_count, data_version, code_version,
        ci_low, ci_high
 FROM metrics_history
 WHERE modality = $modality
   AND run_id = (SELECT run_id FROM metrics_history WHERE modality = $modality ORDER BY recorded_at DESC LIMIT 1)
-ORDER BY family, metric;
+ORDER BY subject, metric;
 -- name: recent_metrics
 -- every row of the last $runs runs that evaluated $modality on $dataset, oldest run first
 WITH runs AS (
     SELECT run_id, max(recorded_at) AS finished FROM metrics_history
     WHERE modality = $modality AND dataset = $dataset
     GROUP BY run_id ORDER BY finished DESC LIMIT $runs)
-SELECT m.run_id, runs.finished, m.family, m.metric, m.value, m.ci_low, m.ci_high, m.code_version, m.data_version
+SELECT m.run_id, runs.finished, m.subject, m.role, m.metric, m.value, m.ci_low, m.ci_high, m.code_version, m.data_version
 FROM metrics_history m JOIN runs USING (run_id)
 WHERE m.modality = $modality
-ORDER BY runs.finished, m.family, m.metric;
+ORDER BY runs.finished, m.subject, m.metric;

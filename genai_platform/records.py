@@ -1,0 +1,51 @@
+"""Small types shared by every layer: metric rows, image splits, check outcomes, profiles.
+
+Nothing here imports the rest of the package, so the pure evaluation code and the store
+can both use these without depending on each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PROFILES = ("smoke", "default", "full")  # smoke: seconds, for tests; default: 2 CPU cores; full: a GPU nightly
+
+# What a metrics_history row describes: a trained family, or a reference beside the families
+# (catalog.REFERENCES names each reference key and its label).
+ROLES = ("model", "reference", "baseline", "data")
+
+
+@dataclass
+class MetricRow:
+    subject: str  # a family name (role "model") or a reference key of the catalog
+    metric: str
+    value: float
+    sample_count: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+    role: str = "model"
+
+    def __post_init__(self):
+        if self.role not in ROLES:
+            raise ValueError(f"metric row role {self.role!r} is not one of {', '.join(ROLES)}")
+
+    @classmethod
+    def of(cls, subject: str, metric: str, estimate, role: str = "model") -> MetricRow:
+        """From an estimate (value, count, ci_low, ci_high), e.g. metrics.intervals.Estimate."""
+        return cls(subject, metric, estimate.value, estimate.count, estimate.ci_low, estimate.ci_high, role)
+
+
+@dataclass
+class ImageSplit:
+    pixels: np.ndarray  # [N, C, H, W] float32 in [0, 1]
+    labels: np.ndarray | None
+    content_hashes: list[str]
+
+
+@dataclass
+class CheckOutcome:
+    name: str
+    passed: bool
+    detail: str
