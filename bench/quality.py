@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from genai_platform.metrics.catalog import HELDOUT as FLOOR, NOISE as CEILING, PIXEL_GAUSSIAN as PIXEL_BASELINE, TRAINING_DATA, UNIGRAM as UNIGRAM_BASELINE  # noqa: E402
 from genai_platform.metrics.catalog import METRICS  # noqa: E402
 from genai_platform.families.registry import families  # noqa: E402
-from genai_platform.defs.resources import PlatformDuckDB  # noqa: E402
+from genai_platform.defs.database import PlatformDuckDB  # noqa: E402
 from genai_platform.store.tables import latest_metrics  # noqa: E402
 
 FLOOR_FACTOR = 3.0

@@ -24,7 +24,8 @@ from genai_platform.families.registry import families
 from genai_platform.models.shapes import ImageShape
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.evaluation.profiles import evaluation_profile
-from genai_platform.defs.resources import DUCKDB_WRITE_POOL, ArtifactStore, PlatformDuckDB, RunSettings, code_version
+from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
+from genai_platform.defs.resources import ArtifactStore, RunSettings, code_version
 from genai_platform.records import ImageSplit, MetricRow
 from genai_platform.store.tables import (append_metrics, dataset_info, image_class_names, read_char_vocabulary,
                                   read_documents, read_image_samples, read_image_split, read_sentences, read_text_samples)

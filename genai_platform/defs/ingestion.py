@@ -7,7 +7,7 @@ from pydantic import Field
 
 from genai_platform.datasets.images import DEFAULT_IMAGE_SOURCE, load_images
 from genai_platform.datasets.text import DEFAULT_TEXT_SOURCE, load_documents
-from genai_platform.defs.resources import DUCKDB_WRITE_POOL, PlatformDuckDB
+from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.store.tables import record_dataset, write_raw_documents, write_raw_images
 
 

@@ -7,7 +7,7 @@ transaction rolls back, so the previous good tables stay, and the asset fails lo
 import dagster as dg
 
 from genai_platform.errors import DataValidationError
-from genai_platform.defs.resources import DUCKDB_WRITE_POOL, PlatformDuckDB
+from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.store.sql import named_queries, sql
 from genai_platform.store.tables import query, run_checks
 

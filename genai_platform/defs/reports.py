@@ -18,7 +18,8 @@ from genai_platform.reporting import render
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, thresholds
 from genai_platform.reporting.context import gather, headline, run_manifest
 from genai_platform.reporting.plots import sparkline
-from genai_platform.defs.resources import ArtifactStore, PlatformDuckDB, RunSettings, code_version
+from genai_platform.defs.database import PlatformDuckDB
+from genai_platform.defs.resources import ArtifactStore, RunSettings, code_version
 from genai_platform.store.tables import dataset_info
 from genai_platform.training.fit import MANIFEST_FILE
 

@@ -10,7 +10,8 @@ from genai_platform.evaluation.generation import continuation_prompts, image_sam
 from genai_platform.families.registry import FAMILIES, Family, families
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.evaluation.profiles import evaluation_profile
-from genai_platform.defs.resources import DUCKDB_WRITE_POOL, ArtifactStore, PlatformDuckDB, RunSettings
+from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
+from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.store.tables import (dataset_info, read_char_vocabulary, read_documents, read_image_split,
                                   read_sentences, replace_image_samples, replace_text_samples)
 from genai_platform.training.fit import fingerprint, fit, load_family, save_trained
