@@ -25,10 +25,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genai_platform.families.registry import FAMILIES  # noqa: E402
+from genai_platform.evaluation.modality import TrainingData  # noqa: E402
+from genai_platform.families.registry import FAMILIES, build_model  # noqa: E402
 from genai_platform.models.transformer import CharTransformer, TransformerConfig  # noqa: E402
 from genai_platform.models.vocab import CharVocabulary  # noqa: E402
-from genai_platform.training.batches import examples_per_step  # noqa: E402
 from genai_platform.training.device import seed_everything  # noqa: E402
 from genai_platform.training.loop import TrainingConfig, train  # noqa: E402
 
@@ -64,7 +64,7 @@ def family_throughput(name: str, data: dict, device: torch.device, steps: int) -
     family = FAMILIES[name]
     model_config, training = family.settings("default")
     training = dataclasses.replace(training, steps=steps, checkpoint_every=10**9, log_every=10**9)
-    if family.modality == "image":
+    if family.modality.name == "image":
         tensor = torch.from_numpy(data["images"]).to(device)
         description = {"shape": dict(zip(("channels", "height", "width"), data["images"].shape[1:])),
                        "count": len(tensor)}
@@ -72,14 +72,11 @@ def family_throughput(name: str, data: dict, device: torch.device, steps: int) -
         tensor = torch.from_numpy(data["tokens"]).long().to(device)
         description = {"vocabulary": list(data["vocabulary"])}
     if family.pretrained:  # throughput only: the generator starts from the base family's untrained weights
-        model_config = dataclasses.replace(model_config, generator=FAMILIES[family.pretrained].settings("default")[0])
+        model_config = family.pretrained.configure(model_config, FAMILIES[family.pretrained.family].settings("default")[0])
     seed_everything(0)
-    model = family.build(model_config, description)
-    if hasattr(model, "initialize"):
-        model.initialize(tensor)
+    model = build_model(family, model_config, TrainingData(description, tensor, "bench"))
     seconds = _time(model, family.batch_sampler(tensor, model_config), training, device, warmup=max(2, steps // 10))
-    per_step, unit = examples_per_step(family.modality, training.batch_size,
-                                       getattr(model_config, "context_length", None))
+    per_step, unit = family.modality.examples_per_step(training.batch_size, dataclasses.asdict(model_config))
     return {"family": name, "device": str(device), "steps": steps, "seconds": seconds,
             "unit": unit, "rate": per_step * steps / seconds}
 

@@ -27,12 +27,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genai_platform.defs.training import load_training_data  # noqa: E402
 from genai_platform.definitions import defs  # noqa: E402
-from genai_platform.families.registry import FAMILIES  # noqa: E402
 from genai_platform.defs.resources import resources_from_env  # noqa: E402
-from genai_platform.training.fit import load_family  # noqa: E402
-from genai_platform.training.loop import phases  # noqa: E402
+from genai_platform.families.registry import FAMILIES, build_model, load_family, pretrained_config  # noqa: E402
 
 # about 20 s of training each on 2 cores
 BENCH_STEPS = {"vae": 2400, "gan": 1000, "diffusion": 300, "gplvm": 2500, "lstm": 400, "transformer": 200,
@@ -56,23 +53,18 @@ def bare_loop(name: str, steps: int, duckdb, artifacts) -> float:
     family = FAMILIES[name]
     model_config, training = family.settings("default")
     with duckdb.read_connection() as con:
-        data, tensor, _ = load_training_data(con, family.modality)
-    pretrained = load_family(FAMILIES[family.pretrained], artifacts.model_dir(family.pretrained),
-                             torch.device("cpu"))[0] if family.pretrained else None
-    if pretrained is not None:
-        model_config = dataclasses.replace(model_config, generator=pretrained.config)
+        data = family.modality.load_training_data(con)
+    base = family.pretrained.family if family.pretrained else None
+    pretrained = load_family(FAMILIES[base], artifacts.model_dir(base), torch.device("cpu"))[0] if base else None
+    model_config = pretrained_config(family, model_config, pretrained)
     started = time.perf_counter()
     torch.manual_seed(training.seed)
-    model = family.build(model_config, data)
-    if hasattr(model, "initialize"):
-        model.initialize(tensor)
-    if pretrained is not None:
-        model.initialize_from(pretrained)
-    groups = phases(model)
+    model = build_model(family, model_config, data, pretrained)
+    groups = model.training_phases()
     optimizers = {phase: torch.optim.AdamW(params, lr=training.learning_rate, weight_decay=training.weight_decay,
                                            betas=(training.beta1, training.beta2)) for phase, params in groups.items()}
     average = [p.detach().clone() for p in model.parameters()] if training.ema_decay else None
-    sampler, generator = family.batch_sampler(tensor, model_config), torch.Generator().manual_seed(training.seed)
+    sampler, generator = family.batch_sampler(data.tensor, model_config), torch.Generator().manual_seed(training.seed)
     losses = []
     model.train()
     for step in range(steps):
@@ -80,7 +72,7 @@ def bare_loop(name: str, steps: int, duckdb, artifacts) -> float:
         for phase, optimizer in optimizers.items():
             for group in optimizer.param_groups:
                 group["lr"] = training.learning_rate * training.lr_factor(step)
-            loss = model.training_loss(batch, phase) if len(groups) > 1 else model.training_loss(batch)
+            loss = model.training_loss(batch, phase)
             optimizer.zero_grad()
             loss.backward()
             if training.grad_clip:
@@ -89,8 +81,7 @@ def bare_loop(name: str, steps: int, duckdb, artifacts) -> float:
             losses.append(loss.detach())
         if average is not None:
             torch._foreach_lerp_(average, [p.detach() for p in model.parameters()], 1 - training.ema_decay)
-    if hasattr(model, "finish_training"):
-        model.finish_training(training.seed)
+    model.finish_training(training.seed)
     torch.stack(losses).tolist()
     return time.perf_counter() - started
 

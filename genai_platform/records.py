@@ -1,4 +1,4 @@
-"""Small types shared by every layer: metric rows, image splits, check outcomes, profiles.
+"""Small types shared by every layer: metric rows, image splits, profiles.
 
 Nothing here imports the rest of the package, so the pure evaluation code and the store
 can both use these without depending on each other.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 PROFILES = ("smoke", "default", "full")  # smoke: seconds, for tests; default: 2 CPU cores; full: a GPU nightly
+FEATURE_SPACES = ("classifier", "inception")  # image distribution metrics: the in-project CNN or Inception-v3
 
 # What a metrics_history row describes: a trained family, or a reference beside the families
 # (catalog.REFERENCES names each reference key and its label).
@@ -42,10 +43,3 @@ class ImageSplit:
     pixels: np.ndarray  # [N, C, H, W] float32 in [0, 1]
     labels: np.ndarray | None
     content_hashes: list[str]
-
-
-@dataclass
-class CheckOutcome:
-    name: str
-    passed: bool
-    detail: str

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import torch
 
-from genai_platform.families.registry import FAMILIES
-from genai_platform.training.batches import image_batches
-from genai_platform.training.fit import fit
+from genai_platform.evaluation.modality import TrainingData
+from genai_platform.families.registry import FAMILIES, train_family
 from genai_platform.training.loop import export_weights
 
 STEPS, CHECKPOINT_EVERY = 200, 20
@@ -22,9 +21,9 @@ def main(checkpoint: Path, weights: Path) -> None:
     training = dataclasses.replace(training, steps=STEPS, checkpoint_every=CHECKPOINT_EVERY, log_every=10,
                                    lr_schedule="cosine", warmup_steps=10, ema_decay=0.9)
     images = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(7))
-    model, result = fit(lambda: family.build(model_config, {"shape": {"channels": 1, "height": 8, "width": 8}}),
-                        image_batches(images), training, torch.device("cpu"), checkpoint, "resume-test",
-                        lambda message: print(message, flush=True))
+    data = TrainingData({"shape": {"channels": 1, "height": 8, "width": 8}, "count": 64}, images, "v")
+    model, result = train_family(family, model_config, training, data, torch.device("cpu"), checkpoint, "resume-test",
+                                 lambda message: print(message, flush=True))
     export_weights(model, weights)
     print(f"finished resumed_from={result.resumed_from_step}", flush=True)
 

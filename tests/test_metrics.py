@@ -13,7 +13,7 @@ from genai_platform.metrics.bias import demographic_representation, gender_word_
 from genai_platform.metrics.bleu import continuation_bleu
 from genai_platform.metrics.distributions import class_histogram, total_variation
 from genai_platform.metrics.fid import FrechetToReference, feature_statistics, fid_from_features, frechet_distance
-from genai_platform.evaluation.scoring import pixel_gaussian_samples
+from genai_platform.evaluation.image import pixel_gaussian_samples
 from genai_platform.metrics.language import bits_per_character, unigram_bits_per_character
 
 

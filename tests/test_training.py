@@ -19,7 +19,8 @@ from genai_platform.models.vocab import CharVocabulary
 from genai_platform.training import TrainingConfig, select_device
 from genai_platform.training.batches import image_batches, token_windows
 from genai_platform.training.fit import fit
-from genai_platform.families.registry import FAMILIES
+from genai_platform.evaluation.modality import TrainingData
+from genai_platform.families.registry import FAMILIES, build_model
 from genai_platform.training.loop import WeightAverage, export_weights, make_optimizer
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
@@ -191,8 +192,8 @@ def test_gan_resume_restores_both_optimizers(tmp_path):
     model_config, training = family.settings("smoke")
     training = dataclasses.replace(training, steps=12, checkpoint_every=5, log_every=1000)
     images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    data = {"shape": {"channels": 1, "height": 8, "width": 8}}
-    build = lambda: family.build(model_config, data)  # noqa: E731
+    data = TrainingData({"shape": {"channels": 1, "height": 8, "width": 8}, "count": 32}, images, "v")
+    build = lambda: build_model(family, model_config, data)  # noqa: E731
     cpu, quiet = torch.device("cpu"), lambda m: None
     reference, _ = fit(build, image_batches(images), training, cpu, tmp_path / "a.pt", "fp", quiet)
     with pytest.raises(Crash):

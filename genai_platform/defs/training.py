@@ -3,21 +3,15 @@
 import dataclasses
 
 import dagster as dg
-import torch
 from pydantic import Field, create_model
 
-from genai_platform.evaluation.generation import continuation_prompts, image_samples, text_samples
-from genai_platform.families.registry import FAMILIES, Family, families
-from genai_platform.models.vocab import CharVocabulary
-from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, RunSettings
-from genai_platform.store.tables import (dataset_info, read_char_vocabulary, read_documents, read_image_split,
-                                  read_sentences, replace_image_samples, replace_text_samples)
-from genai_platform.training.fit import fingerprint, fit, load_family, save_trained
-from genai_platform.training.loop import SINGLE_PHASE
+from genai_platform.evaluation.profiles import evaluation_profile
+from genai_platform.families.registry import FAMILIES, Family, families, load_family, pretrained_config, train_family
+from genai_platform.models.base import SINGLE_PHASE
+from genai_platform.training.fit import fingerprint, save_trained
 
-DATA_ASSET = {"image": "images", "text": "text_corpus"}
 TRAINING_RETRIES = dg.RetryPolicy(max_retries=2, delay=5)
 
 
@@ -34,7 +28,7 @@ def training_config_class(family: Family) -> type[dg.Config]:
 
 
 def resolve_settings(family: Family, config: dg.Config, settings: RunSettings):
-    model_config, training_config = family.settings(settings.checked_profile())
+    model_config, training_config = family.settings(settings.profile)
     given = {k: v for k, v in config.model_dump().items() if v is not None}
     model_names = {f.name for f in dataclasses.fields(model_config)}
     model_config = dataclasses.replace(model_config, **{k: v for k, v in given.items() if k in model_names})
@@ -43,61 +37,39 @@ def resolve_settings(family: Family, config: dg.Config, settings: RunSettings):
     return model_config, dataclasses.replace(training_config, **training_given)
 
 
-def load_training_data(con, modality: str) -> tuple[dict, torch.Tensor, str]:
-    """(data description for the manifest, training tensor, data version)."""
-    version = dataset_info(con, modality)["data_version"]
-    if modality == "image":
-        train = read_image_split(con, "train")
-        n, c, h, w = train.pixels.shape
-        return {"shape": {"channels": c, "height": h, "width": w}, "count": n}, torch.from_numpy(train.pixels), version
-    vocab = CharVocabulary(read_char_vocabulary(con))
-    tokens = vocab.encode_documents(read_documents(con, "train"))
-    return {"vocabulary": vocab.characters}, tokens, version
-
-
 def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
     config_class = training_config_class(family)
-    upstream = [DATA_ASSET[family.modality]] + ([f"train_{family.pretrained}"] if family.pretrained else [])
+    upstream = [family.modality.data_asset] + ([f"train_{family.pretrained.family}"] if family.pretrained else [])
 
     @dg.asset(name=f"train_{family.name}", group_name="training", deps=upstream,
               retry_policy=TRAINING_RETRIES, kinds={"pytorch"},
               description=f"{family.title}{' (experimental)' if family.experimental else ''}: {family.description}")
-    def train_family(context: dg.AssetExecutionContext, config: config_class, duckdb: PlatformDuckDB,
-                     artifacts: ArtifactStore, run_settings: RunSettings):
+    def train_family_asset(context: dg.AssetExecutionContext, config: config_class, duckdb: PlatformDuckDB,
+                           artifacts: ArtifactStore, run_settings: RunSettings):
         model_config, training_config = resolve_settings(family, config, run_settings)
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
-            data, tensor, data_version = load_training_data(con, family.modality)
-        tensor = tensor.to(device)
+            data = family.modality.load_training_data(con)
         pretrained, lineage = None, None
         if family.pretrained:
-            pretrained, pretrained_manifest = load_family(FAMILIES[family.pretrained],
-                                                          artifacts.model_dir(family.pretrained), device)
-            if pretrained_manifest["data_version"] != data_version:
-                raise RuntimeError(f"train_{family.pretrained} was trained on data version "
-                                   f"{pretrained_manifest['data_version']}, the data is now {data_version}: "
-                                   f"materialize train_{family.pretrained} first")
-            # the pretrained family's config is this family's generator
-            model_config = dataclasses.replace(model_config, generator=pretrained.config)
-            lineage = {"family": family.pretrained, "run_id": pretrained_manifest["run_id"]}
-
-        def build():
-            model = family.build(model_config, data)
-            if hasattr(model, "initialize"):  # data-dependent start (a GP-LVM's PCA latents)
-                model.initialize(tensor)
-            if pretrained is not None:
-                model.initialize_from(pretrained)
-            return model
+            base = family.pretrained.family
+            pretrained, pretrained_manifest = load_family(FAMILIES[base], artifacts.model_dir(base), device)
+            if pretrained_manifest["data_version"] != data.version:
+                raise RuntimeError(f"train_{base} was trained on data version {pretrained_manifest['data_version']}, "
+                                   f"the data is now {data.version}: materialize train_{base} first")
+            lineage = {"family": base, "run_id": pretrained_manifest["run_id"]}
+        model_config = pretrained_config(family, model_config, pretrained)
 
         context.log.info(f"training {family.name} on {device} for {training_config.steps} steps "
                          f"({run_settings.profile} profile, seed {training_config.seed})")
-        run_fingerprint = fingerprint(family.name, model_config, training_config, data_version, lineage)
-        model, result = fit(build, family.batch_sampler(tensor, model_config), training_config, device,
-                            artifacts.checkpoint_path(family.name), run_fingerprint, context.log.info)
+        run_fingerprint = fingerprint(family.name, model_config, training_config, data.version, lineage)
+        model, result = train_family(family, model_config, training_config, data, device,
+                                     artifacts.checkpoint_path(family.name), run_fingerprint, context.log.info,
+                                     pretrained)
         manifest_path = save_trained(model, artifacts.model_dir(family.name), {
-            "family": family.name, "modality": family.modality, "profile": run_settings.profile,
-            "model_config": model_config, "training_config": training_config, "data": data,
-            "data_version": data_version, "run_id": context.run_id, "pretrained": lineage}, result)
+            "family": family.name, "modality": family.modality.name, "profile": run_settings.profile,
+            "model_config": model_config, "training_config": training_config, "data": data.description,
+            "data_version": data.version, "run_id": context.run_id, "pretrained": lineage}, result)
         final_losses = {("final_loss" if phase == SINGLE_PHASE else f"final_loss_{phase}"): value
                         for phase, value in result.final_losses.items()}
         return dg.MaterializeResult(metadata={
@@ -107,32 +79,25 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
             "parameters": sum(p.numel() for p in model.parameters()),
         })
 
-    @dg.asset(name=f"samples_{family.name}", group_name="training", deps=[train_family],
+    @dg.asset(name=f"samples_{family.name}", group_name="training", deps=[train_family_asset],
               pool=DUCKDB_WRITE_POOL, kinds={"pytorch", "duckdb"},
               description=f"Samples of {family.title}, written to DuckDB for evaluation and reports.")
     def sample_family(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                       run_settings: RunSettings):
         device = run_settings.setup_torch()
         model, manifest = load_family(family, artifacts.model_dir(family.name), device)
-        profile = evaluation_profile(run_settings.checked_profile())
-        if family.modality == "image":
-            samples = image_samples(model, profile.image_samples, run_settings.seed)
-            with duckdb.transaction() as con:
-                replace_image_samples(con, family.name, context.run_id, samples)
-            count = len(samples)
-        else:
-            vocab = CharVocabulary(manifest["data"]["vocabulary"])
-            with duckdb.read_connection() as con:
-                prompts = continuation_prompts(read_sentences(con, "test"), profile.prompts)
-            rows = text_samples(model, vocab, prompts, profile.free_samples, profile.free_sample_chars,
-                                run_settings.seed)
-            with duckdb.transaction() as con:
-                replace_text_samples(con, family.name, context.run_id, rows)
-            count = len(rows)
-        context.log.info(f"wrote {count} samples of {family.name}")
-        return dg.MaterializeResult(metadata={"samples": count})
+        with duckdb.read_connection() as con:
+            inputs = family.modality.read_sampling_inputs(con)
+        samples = family.modality.draw_samples(model, manifest, inputs, evaluation_profile(run_settings.profile),
+                                               run_settings.seed)
+        with duckdb.transaction() as con:
+            family.modality.store_samples(con, family.name, context.run_id, samples)
+        context.log.info(f"wrote {len(samples)} samples of {family.name}")
+        return dg.MaterializeResult(metadata={"samples": len(samples)})
 
-    return [train_family, sample_family]
+    return [train_family_asset, sample_family]
 
 
-training_assets = [asset for family in families() for asset in build_family_assets(family)]
+def training_assets() -> list[dg.AssetsDefinition]:
+    """train_<family> and samples_<family> for every registered family."""
+    return [asset for family in families() for asset in build_family_assets(family)]

@@ -1,19 +1,25 @@
 """The family registry: a new family is one model file plus one entry here.
 
-Each entry names its modality, its model config dataclass, how to build the model
-from that config and the data description (image shape and count, or vocabulary), how
-to draw its training batches, and its settings for each profile (smoke: seconds, for
-tests; default: learns on 2 CPU cores; full: a GPU nightly run).
+Each entry names its modality (evaluation.MODALITIES: how its data is loaded, sampled and
+scored), its model config dataclass, how to build the model from that config and the data
+description (image shape and count, or vocabulary), and its settings for each profile
+(smoke: seconds, for tests; default: learns on 2 CPU cores; full: a GPU nightly run).
+The model class subclasses models.base.ImageGenerator or TextGenerator: that is the contract.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import torch
-from torch import nn
 
+from genai_platform.evaluation.image import IMAGE
+from genai_platform.evaluation.modality import Modality, TrainingData
+from genai_platform.evaluation.text import TEXT
+from genai_platform.metrics.catalog import REFERENCES
+from genai_platform.models.base import TrainableModel
 from genai_platform.models.diffusion import DDPM, DiffusionConfig
 from genai_platform.models.gan import DCGAN, GANConfig
 from genai_platform.models.gplvm import GPLVM, GPLVMConfig
@@ -22,24 +28,30 @@ from genai_platform.models.shapes import ImageShape
 from genai_platform.models.textgan import TextGAN, TextGANConfig
 from genai_platform.models.transformer import CharTransformer, TransformerConfig
 from genai_platform.models.vae import ConvVAE, VAEConfig
-from genai_platform.training.batches import BatchSampler, image_batches, token_windows
-from genai_platform.training.loop import TrainingConfig
+from genai_platform.records import PROFILES
+from genai_platform.training.batches import BatchSampler, image_batches
+from genai_platform.training.fit import fit, load_trained
+from genai_platform.training.loop import TrainingConfig, TrainingResult
 
-PROFILES = ("smoke", "default", "full")
+@dataclass(frozen=True)
+class Pretrained:
+    """A family that starts from another family's trained model (textgan from lstm)."""
+    family: str
+    configure: Callable[[object, object], object]  # (this family's config, the trained model's config) -> config
 
 
 @dataclass(frozen=True)
 class Family:
     name: str
-    modality: str  # "image" or "text"
+    modality: Modality
     title: str
     description: str
     config_type: type
-    build: Callable[[object, dict], nn.Module]  # (model config, data description) -> untrained model
+    build: Callable[[object, dict], TrainableModel]  # (model config, data description) -> untrained model
     profiles: dict[str, tuple[object, TrainingConfig]] = field(repr=False)
     experimental: bool = False
-    pretrained: str | None = None  # a family whose trained weights this one starts from
-    batches: Callable[[torch.Tensor, object], BatchSampler] | None = None  # default: by modality
+    pretrained: Pretrained | None = None
+    batches: Callable[[torch.Tensor, object], BatchSampler] | None = None  # default: the modality's
 
     def settings(self, profile: str) -> tuple[object, TrainingConfig]:
         if profile not in self.profiles:
@@ -47,18 +59,14 @@ class Family:
         return self.profiles[profile]
 
     def batch_sampler(self, data: torch.Tensor, model_config) -> BatchSampler:
-        if self.batches is not None:
-            return self.batches(data, model_config)
-        if self.modality == "image":
-            return image_batches(data)
-        return token_windows(data, model_config.context_length)
+        return (self.batches or self.modality.batches)(data, model_config)
 
 
-def image_model(model_class) -> Callable[[object, dict], nn.Module]:
+def image_model(model_class) -> Callable[[object, dict], TrainableModel]:
     return lambda config, data: model_class(config, ImageShape(**data["shape"]))
 
 
-def text_model(model_class) -> Callable[[object, dict], nn.Module]:
+def text_model(model_class) -> Callable[[object, dict], TrainableModel]:
     return lambda config, data: model_class(config, len(data["vocabulary"]))
 
 
@@ -74,136 +82,186 @@ def _training(steps: int, batch_size: int, learning_rate: float, **settings) -> 
                           log_every=log_every, checkpoint_every=checkpoint_every, **settings)
 
 
-FAMILIES: dict[str, Family] = {
-    family.name: family
-    for family in [
-        Family(
-            name="vae",
-            modality="image",
-            title="Convolutional VAE",
-            description="Variational autoencoder with a convolutional encoder and decoder, "
-            "Bernoulli pixel likelihood, standard normal prior.",
-            config_type=VAEConfig,
-            build=image_model(ConvVAE),
-            profiles={
-                "smoke": (VAEConfig(latent_dim=4, hidden_channels=8), _training(20, 32, 2e-3)),
-                "default": (VAEConfig(latent_dim=16, hidden_channels=32), _training(2000, 128, 1e-3)),
-                "full": (VAEConfig(latent_dim=32, hidden_channels=64), _training(20000, 256, 1e-3)),
-            },
-        ),
-        Family(
-            name="gan",
-            modality="image",
-            title="DCGAN",
-            description="Deep convolutional GAN: transposed-convolution generator, strided-convolution "
-            "discriminator, batch norm, non-saturating BCE loss, Adam 2e-4 with beta1 0.5.",
-            config_type=GANConfig,
-            build=image_model(DCGAN),
-            profiles={
-                "smoke": (GANConfig(latent_dim=8, generator_channels=8, discriminator_channels=8),
-                          _training(20, 32, 2e-4, beta1=0.5, grad_clip=0.0)),
-                "default": (GANConfig(latent_dim=32, generator_channels=64, discriminator_channels=32),
-                            _training(3000, 64, 2e-4, beta1=0.5, grad_clip=0.0)),
-                "full": (GANConfig(latent_dim=64, generator_channels=128, discriminator_channels=64),
-                         _training(30000, 128, 2e-4, beta1=0.5, grad_clip=0.0)),
-            },
-        ),
-        Family(
-            name="diffusion",
-            modality="image",
-            title="DDPM diffusion",
-            description="Denoising diffusion with a small U-Net predicting the noise, cosine beta schedule, "
-            "EMA weights, sampled with DDIM.",
-            config_type=DiffusionConfig,
-            build=image_model(DDPM),
-            profiles={
-                "smoke": (DiffusionConfig(timesteps=100, channels=8, sampling_steps=10),
-                          _training(20, 32, 1e-3, ema_decay=0.9)),
-                "default": (DiffusionConfig(timesteps=1000, channels=32, sampling_steps=50),
-                            _training(3000, 64, 1e-3, ema_decay=0.995, lr_schedule="cosine", warmup_steps=100)),
-                "full": (DiffusionConfig(timesteps=1000, channels=64, sampling_steps=100),
-                         _training(50000, 256, 2e-4, ema_decay=0.9995, lr_schedule="cosine", warmup_steps=1000)),
-            },
-        ),
-        Family(
-            name="gplvm",
-            modality="image",
-            title="GP latent variable model",
-            description="Gaussian-process latent variable model: learned latents with a N(0, I) prior, "
-            "sparse variational GP with an ARD RBF kernel; samples from a Gaussian mixture on the "
-            "latents pushed through the GP predictive.",
-            config_type=GPLVMConfig,
-            build=lambda config, data: GPLVM(config, ImageShape(**data["shape"]), data["count"]),
-            batches=indexed_image_batches,
-            profiles={
-                "smoke": (GPLVMConfig(latent_dim=2, inducing_points=8, mixture_components=2),
-                          _training(20, 32, 1e-2, grad_clip=0.0)),
-                "default": (GPLVMConfig(latent_dim=4, inducing_points=64, mixture_components=10),
-                            _training(2000, 256, 1e-2, grad_clip=0.0)),
-                "full": (GPLVMConfig(latent_dim=8, inducing_points=256, mixture_components=20),
-                         _training(10000, 512, 1e-2, grad_clip=0.0)),
-            },
-        ),
-        Family(
-            name="lstm",
-            modality="text",
-            title="Character LSTM",
-            description="Character-level LSTM language model trained by maximum likelihood "
-            "(next-character cross-entropy).",
-            config_type=LSTMConfig,
-            build=text_model(CharLSTM),
-            profiles={
-                "smoke": (LSTMConfig(embedding_dim=16, hidden_size=32, num_layers=1, context_length=32),
-                          _training(20, 16, 3e-3)),
-                "default": (LSTMConfig(embedding_dim=48, hidden_size=256, num_layers=1, dropout=0.0, context_length=64),
-                            _training(1500, 32, 3e-3)),
-                "full": (LSTMConfig(embedding_dim=128, hidden_size=1024, num_layers=3, context_length=256),
-                         _training(20000, 128, 2e-3)),
-            },
-        ),
-        Family(
-            name="transformer",
-            modality="text",
-            title="Character GPT",
-            description="Small GPT over characters: causal scaled-dot-product attention, tied embeddings, "
-            "cosine learning rate with warm-up, weight decay on matrices only.",
-            config_type=TransformerConfig,
-            build=text_model(CharTransformer),
-            profiles={
-                "smoke": (TransformerConfig(context_length=32, embedding_dim=16, num_layers=1, num_heads=2),
-                          _training(20, 16, 3e-3, weight_decay=0.1, lr_schedule="cosine", warmup_steps=5)),
-                "default": (TransformerConfig(context_length=64, embedding_dim=96, num_layers=3, num_heads=4,
-                                              dropout=0.1),
-                            _training(1500, 32, 2e-3, weight_decay=0.1, beta2=0.99, lr_schedule="cosine",
-                                      warmup_steps=100)),
-                "full": (TransformerConfig(context_length=256, embedding_dim=384, num_layers=6, num_heads=6,
-                                           dropout=0.2),
-                         _training(20000, 64, 1e-3, weight_decay=0.1, beta2=0.99, lr_schedule="cosine",
-                                   warmup_steps=500, compile=True)),
-            },
-        ),
-        Family(
-            name="textgan",
-            modality="text",
-            title="Adversarial text GAN",
-            description="SeqGAN-style generator: the character LSTM, started from the maximum-likelihood "
-            "model, trained by policy gradient against a prefix discriminator, with a maximum-likelihood "
-            "term on real text.",
-            config_type=TextGANConfig,
-            build=text_model(TextGAN),
-            experimental=True,
-            pretrained="lstm",
-            profiles={
-                "smoke": (TextGANConfig(discriminator_embedding=8, discriminator_hidden=16, context_length=24,
-                                        prompt_length=8), _training(10, 8, 1e-3)),
-                "default": (TextGANConfig(), _training(300, 32, 1e-4)),
-                "full": (TextGANConfig(discriminator_hidden=256, context_length=128, prompt_length=32),
-                         _training(3000, 64, 1e-4)),
-            },
-        ),
-    ]
-}
+def register(family: Family) -> Family:
+    """Add a family; it then gets training, sampling, evaluation and report rows with no other edit."""
+    if family.name in FAMILIES or family.name in REFERENCES:
+        raise ValueError(f"family name {family.name!r} is taken (by a family or a reference row key)")
+    missing = set(PROFILES) - set(family.profiles)
+    if missing:
+        raise ValueError(f"family {family.name!r} has no settings for profile(s) {', '.join(sorted(missing))}")
+    if family.pretrained and family.pretrained.family not in FAMILIES:
+        raise ValueError(f"family {family.name!r} starts from {family.pretrained.family!r}, which is not registered")
+    FAMILIES[family.name] = family
+    return family
+
+
+FAMILIES: dict[str, Family] = {}
+for _family in [
+    Family(
+        name="vae",
+        modality=IMAGE,
+        title="Convolutional VAE",
+        description="Variational autoencoder with a convolutional encoder and decoder, "
+        "Bernoulli pixel likelihood, standard normal prior.",
+        config_type=VAEConfig,
+        build=image_model(ConvVAE),
+        profiles={
+            "smoke": (VAEConfig(latent_dim=4, hidden_channels=8), _training(20, 32, 2e-3)),
+            "default": (VAEConfig(latent_dim=16, hidden_channels=32), _training(2000, 128, 1e-3)),
+            "full": (VAEConfig(latent_dim=32, hidden_channels=64), _training(20000, 256, 1e-3)),
+        },
+    ),
+    Family(
+        name="gan",
+        modality=IMAGE,
+        title="DCGAN",
+        description="Deep convolutional GAN: transposed-convolution generator, strided-convolution "
+        "discriminator, batch norm, non-saturating BCE loss, Adam 2e-4 with beta1 0.5.",
+        config_type=GANConfig,
+        build=image_model(DCGAN),
+        profiles={
+            "smoke": (GANConfig(latent_dim=8, generator_channels=8, discriminator_channels=8),
+                      _training(20, 32, 2e-4, beta1=0.5, grad_clip=0.0)),
+            "default": (GANConfig(latent_dim=32, generator_channels=64, discriminator_channels=32),
+                        _training(3000, 64, 2e-4, beta1=0.5, grad_clip=0.0)),
+            "full": (GANConfig(latent_dim=64, generator_channels=128, discriminator_channels=64),
+                     _training(30000, 128, 2e-4, beta1=0.5, grad_clip=0.0)),
+        },
+    ),
+    Family(
+        name="diffusion",
+        modality=IMAGE,
+        title="DDPM diffusion",
+        description="Denoising diffusion with a small U-Net predicting the noise, cosine beta schedule, "
+        "EMA weights, sampled with DDIM.",
+        config_type=DiffusionConfig,
+        build=image_model(DDPM),
+        profiles={
+            "smoke": (DiffusionConfig(timesteps=100, channels=8, sampling_steps=10),
+                      _training(20, 32, 1e-3, ema_decay=0.9)),
+            "default": (DiffusionConfig(timesteps=1000, channels=32, sampling_steps=50),
+                        _training(3000, 64, 1e-3, ema_decay=0.995, lr_schedule="cosine", warmup_steps=100)),
+            "full": (DiffusionConfig(timesteps=1000, channels=64, sampling_steps=100),
+                     _training(50000, 256, 2e-4, ema_decay=0.9995, lr_schedule="cosine", warmup_steps=1000)),
+        },
+    ),
+    Family(
+        name="gplvm",
+        modality=IMAGE,
+        title="GP latent variable model",
+        description="Gaussian-process latent variable model: learned latents with a N(0, I) prior, "
+        "sparse variational GP with an ARD RBF kernel; samples from a Gaussian mixture on the "
+        "latents pushed through the GP predictive.",
+        config_type=GPLVMConfig,
+        build=lambda config, data: GPLVM(config, ImageShape(**data["shape"]), data["count"]),
+        batches=indexed_image_batches,
+        profiles={
+            "smoke": (GPLVMConfig(latent_dim=2, inducing_points=8, mixture_components=2),
+                      _training(20, 32, 1e-2, grad_clip=0.0)),
+            "default": (GPLVMConfig(latent_dim=4, inducing_points=64, mixture_components=10),
+                        _training(2000, 256, 1e-2, grad_clip=0.0)),
+            "full": (GPLVMConfig(latent_dim=8, inducing_points=256, mixture_components=20),
+                     _training(10000, 512, 1e-2, grad_clip=0.0)),
+        },
+    ),
+    Family(
+        name="lstm",
+        modality=TEXT,
+        title="Character LSTM",
+        description="Character-level LSTM language model trained by maximum likelihood "
+        "(next-character cross-entropy).",
+        config_type=LSTMConfig,
+        build=text_model(CharLSTM),
+        profiles={
+            "smoke": (LSTMConfig(embedding_dim=16, hidden_size=32, num_layers=1, context_length=32),
+                      _training(20, 16, 3e-3)),
+            "default": (LSTMConfig(embedding_dim=48, hidden_size=256, num_layers=1, dropout=0.0, context_length=64),
+                        _training(1500, 32, 3e-3)),
+            "full": (LSTMConfig(embedding_dim=128, hidden_size=1024, num_layers=3, context_length=256),
+                     _training(20000, 128, 2e-3)),
+        },
+    ),
+    Family(
+        name="transformer",
+        modality=TEXT,
+        title="Character GPT",
+        description="Small GPT over characters: causal scaled-dot-product attention, tied embeddings, "
+        "cosine learning rate with warm-up, weight decay on matrices only.",
+        config_type=TransformerConfig,
+        build=text_model(CharTransformer),
+        profiles={
+            "smoke": (TransformerConfig(context_length=32, embedding_dim=16, num_layers=1, num_heads=2),
+                      _training(20, 16, 3e-3, weight_decay=0.1, lr_schedule="cosine", warmup_steps=5)),
+            "default": (TransformerConfig(context_length=64, embedding_dim=96, num_layers=3, num_heads=4,
+                                          dropout=0.1),
+                        _training(1500, 32, 2e-3, weight_decay=0.1, beta2=0.99, lr_schedule="cosine",
+                                  warmup_steps=100)),
+            "full": (TransformerConfig(context_length=256, embedding_dim=384, num_layers=6, num_heads=6,
+                                       dropout=0.2),
+                     _training(20000, 64, 1e-3, weight_decay=0.1, beta2=0.99, lr_schedule="cosine",
+                               warmup_steps=500, compile=True)),
+        },
+    ),
+    Family(
+        name="textgan",
+        modality=TEXT,
+        title="Adversarial text GAN",
+        description="SeqGAN-style generator: the character LSTM, started from the maximum-likelihood "
+        "model, trained by policy gradient against a prefix discriminator, with a maximum-likelihood "
+        "term on real text.",
+        config_type=TextGANConfig,
+        build=text_model(TextGAN),
+        experimental=True,
+        pretrained=Pretrained("lstm", lambda config, lstm_config: replace(config, generator=lstm_config)),
+        profiles={
+            "smoke": (TextGANConfig(discriminator_embedding=8, discriminator_hidden=16, context_length=24,
+                                    prompt_length=8), _training(10, 8, 1e-3)),
+            "default": (TextGANConfig(), _training(300, 32, 1e-4)),
+            "full": (TextGANConfig(discriminator_hidden=256, context_length=128, prompt_length=32),
+                     _training(3000, 64, 1e-4)),
+        },
+    ),
+    ]:
+    register(_family)
 
 
 def families(modality: str | None = None) -> list[Family]:
-    return [f for f in FAMILIES.values() if modality is None or f.modality == modality]
+    return [f for f in FAMILIES.values() if modality is None or f.modality.name == modality]
+
+
+def build_model(family: Family, model_config, data: TrainingData, pretrained: TrainableModel | None = None
+                ) -> TrainableModel:
+    """The family's untrained model, started from the data (and from the model it builds on)."""
+    model = family.build(model_config, data.description)
+    contract = family.modality.generator_type
+    if not isinstance(model, contract):
+        raise TypeError(f"family {family.name!r} built a {type(model).__name__}, which is not a {contract.__name__}")
+    model.initialize(data.tensor)
+    if pretrained is not None:
+        model.initialize_from(pretrained)
+    return model
+
+
+def pretrained_config(family: Family, model_config, pretrained: TrainableModel | None):
+    """The model config with the pretrained model's config applied, for a family that builds on another."""
+    if family.pretrained is None:
+        return model_config
+    if pretrained is None:
+        raise ValueError(f"family {family.name!r} starts from a trained {family.pretrained.family!r} model; none given")
+    return family.pretrained.configure(model_config, pretrained.config)
+
+
+def train_family(family: Family, model_config, training_config: TrainingConfig, data: TrainingData,
+                 device: torch.device, checkpoint_path: Path, run_fingerprint: str, log: Callable[[str], None],
+                 pretrained: TrainableModel | None = None) -> tuple[TrainableModel, TrainingResult]:
+    """Build and train a family's model with the one loop (seeded, resumable from its checkpoint).
+
+    `model_config` must already hold the pretrained model's config (pretrained_config)."""
+    data = replace(data, tensor=data.tensor.to(device))  # batches are drawn on the device, no DataLoader
+    return fit(lambda: build_model(family, model_config, data, pretrained), family.batch_sampler(data.tensor, model_config),
+               training_config, device, checkpoint_path, run_fingerprint, log)
+
+
+def load_family(family: Family, out_dir: Path, device: torch.device) -> tuple[TrainableModel, dict]:
+    """A registered family's trained model (eval mode, on `device`) and its manifest."""
+    return load_trained(lambda m: family.build(family.config_type(**m["model_config"]), m["data"]), out_dir, device)

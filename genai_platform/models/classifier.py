@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_platform.models.base import SINGLE_PHASE, TrainableModel
 from genai_platform.models.shapes import ImageShape, padded_size
 
 
@@ -22,7 +23,7 @@ class ClassifierConfig:
     feature_dim: int = 64
 
 
-class ImageClassifier(nn.Module):
+class ImageClassifier(TrainableModel):
     def __init__(self, config: ClassifierConfig, shape: ImageShape, num_classes: int):
         super().__init__()
         self.shape = shape
@@ -44,7 +45,7 @@ class ImageClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x))
 
-    def training_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def training_loss(self, batch: tuple[torch.Tensor, torch.Tensor], phase: str = SINGLE_PHASE) -> torch.Tensor:
         images, labels = batch
         return F.cross_entropy(self(images).float(), labels)
 

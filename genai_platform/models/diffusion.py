@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_platform.models.base import SINGLE_PHASE, ImageGenerator
 from genai_platform.models.shapes import ImageShape, padded_size
 
 BETA_SCHEDULES = ("linear", "cosine")
@@ -101,7 +102,7 @@ class UNet(nn.Module):
         return self.head(h)
 
 
-class DDPM(nn.Module):
+class DDPM(ImageGenerator):
     def __init__(self, config: DiffusionConfig, shape: ImageShape):
         super().__init__()
         self.config, self.shape = config, shape
@@ -114,7 +115,7 @@ class DDPM(nn.Module):
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
         return F.pad(x, (0, self.padded_w - self.shape.width, 0, self.padded_h - self.shape.height))
 
-    def training_loss(self, x: torch.Tensor) -> torch.Tensor:
+    def training_loss(self, x: torch.Tensor, phase: str = SINGLE_PHASE) -> torch.Tensor:
         x0 = self._pad(x) * 2 - 1
         t = torch.randint(self.config.timesteps, (x0.shape[0],), device=x0.device)
         noise = torch.randn_like(x0)

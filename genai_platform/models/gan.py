@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_platform.models.base import ImageGenerator
 from genai_platform.models.shapes import ImageShape, padded_size
 
 
@@ -24,7 +25,7 @@ class GANConfig:
     discriminator_channels: int = 32
 
 
-class DCGAN(nn.Module):
+class DCGAN(ImageGenerator):
     def __init__(self, config: GANConfig, shape: ImageShape):
         super().__init__()
         self.config, self.shape = config, shape

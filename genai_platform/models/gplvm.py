@@ -21,6 +21,7 @@ import torch
 from sklearn.mixture import GaussianMixture
 from torch import nn
 
+from genai_platform.models.base import SINGLE_PHASE, ImageGenerator
 from genai_platform.models.shapes import ImageShape
 
 JITTER = 1e-5
@@ -33,7 +34,7 @@ class GPLVMConfig:
     mixture_components: int = 10
 
 
-class GPLVM(nn.Module):
+class GPLVM(ImageGenerator):
     def __init__(self, config: GPLVMConfig, shape: ImageShape, count: int):
         super().__init__()
         if count < 2:
@@ -100,7 +101,7 @@ class GPLVM(nn.Module):
         log_det = 2 * torch.log(torch.diagonal(scale)).sum()
         return 0.5 * (pixels * scale.pow(2).sum() + mean.pow(2).sum() - pixels * m - pixels * log_det)
 
-    def training_loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def training_loss(self, batch: tuple[torch.Tensor, torch.Tensor], phase: str = SINGLE_PHASE) -> torch.Tensor:
         """Negative evidence lower bound (plus the latents' prior) per training pixel, in nats."""
         images, index = batch
         y = images.reshape(images.shape[0], -1).double() - self.pixel_mean.double()

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_platform.models.base import SINGLE_PHASE, TextGenerator
 from genai_platform.models.sampling import next_token
 
 
@@ -20,7 +21,7 @@ class LSTMConfig:
     context_length: int = 128
 
 
-class CharLSTM(nn.Module):
+class CharLSTM(TextGenerator):
     def __init__(self, config: LSTMConfig, vocab_size: int):
         super().__init__()
         self.config, self.vocab_size = config, vocab_size
@@ -35,7 +36,7 @@ class CharLSTM(nn.Module):
         out, state = self.lstm(self.embedding(ids), state)
         return self.head(out), state
 
-    def training_loss(self, windows: torch.Tensor) -> torch.Tensor:
+    def training_loss(self, windows: torch.Tensor, phase: str = SINGLE_PHASE) -> torch.Tensor:
         logits, _ = self(windows[:, :-1])
         return F.cross_entropy(logits.float().reshape(-1, self.vocab_size), windows[:, 1:].reshape(-1))
 

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_platform.models.base import TextGenerator
 from genai_platform.models.lstm import CharLSTM, LSTMConfig
 
 
@@ -56,7 +57,7 @@ class PrefixDiscriminator(nn.Module):
         return self.head(out)[..., 0]
 
 
-class TextGAN(nn.Module):
+class TextGAN(TextGenerator):
     def __init__(self, config: TextGANConfig, vocab_size: int):
         super().__init__()
         if config.generator is None:

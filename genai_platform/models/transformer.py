@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_platform.models.base import SINGLE_PHASE, TextGenerator
 from genai_platform.models.sampling import next_token
 
 PAD = 0  # the vocabulary's unknown-character id; padded positions are masked out of attention
@@ -56,7 +57,7 @@ class Block(nn.Module):
         return x + self.mlp(self.mlp_norm(x))
 
 
-class CharTransformer(nn.Module):
+class CharTransformer(TextGenerator):
     def __init__(self, config: TransformerConfig, vocab_size: int):
         super().__init__()
         self.config, self.vocab_size = config, vocab_size
@@ -89,7 +90,7 @@ class CharTransformer(nn.Module):
             x = block(x, mask)
         return self.head(self.final_norm(x))
 
-    def training_loss(self, windows: torch.Tensor) -> torch.Tensor:
+    def training_loss(self, windows: torch.Tensor, phase: str = SINGLE_PHASE) -> torch.Tensor:
         logits = self(windows[:, :-1])
         return F.cross_entropy(logits.float().reshape(-1, self.vocab_size), windows[:, 1:].reshape(-1))
 

@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genai_platform.models.base import SINGLE_PHASE, ImageGenerator
 from genai_platform.models.shapes import ImageShape, padded_size
 
 
@@ -22,7 +23,7 @@ class VAEConfig:
     beta: float = 1.0
 
 
-class ConvVAE(nn.Module):
+class ConvVAE(ImageGenerator):
     def __init__(self, config: VAEConfig, shape: ImageShape):
         super().__init__()
         self.config, self.shape = config, shape
@@ -51,7 +52,7 @@ class ConvVAE(nn.Module):
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z)[:, :, : self.shape.height, : self.shape.width]
 
-    def training_loss(self, x: torch.Tensor) -> torch.Tensor:
+    def training_loss(self, x: torch.Tensor, phase: str = SINGLE_PHASE) -> torch.Tensor:
         """Negative ELBO per image (nats): Bernoulli reconstruction + beta * KL."""
         mean, log_var = self.encode(x)
         z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)

@@ -13,11 +13,6 @@ import torch
 BatchSampler = Callable[[torch.Generator, int], object]
 
 
-def examples_per_step(modality: str, batch_size: int, context_length: int | None) -> tuple[int, str]:
-    """What one training step consumes, for throughput: images, or tokens (windows x context)."""
-    return (batch_size * context_length, "tokens/s") if modality == "text" else (batch_size, "images/s")
-
-
 def image_batches(images: torch.Tensor, labels: torch.Tensor | None = None) -> BatchSampler:
     """Random rows of `images` (and the matching `labels`, when given)."""
 

@@ -1,11 +1,11 @@
-"""Fit, save and load any registered family (or the feature classifier) with the one loop."""
+"""Fit, save and load a trainable model (a family's, or the feature classifier) with the one loop."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, is_dataclass
 from pathlib import Path
 
 import torch
@@ -13,6 +13,7 @@ from safetensors.torch import load_model
 from torch import nn
 
 from genai_platform.files import write_atomic
+from genai_platform.models.base import TrainableModel
 from genai_platform.training.batches import BatchSampler
 from genai_platform.training.device import seed_everything
 from genai_platform.training.loop import TrainingConfig, TrainingResult, export_weights, train
@@ -27,19 +28,18 @@ def fingerprint(*parts) -> str:
 
 
 def fit(
-    build: Callable[[], nn.Module],
+    build: Callable[[], TrainableModel],
     batches: BatchSampler,
     config: TrainingConfig,
     device: torch.device,
     checkpoint_path: Path,
     run_fingerprint: str,
     log: Callable[[str], None],
-) -> tuple[nn.Module, TrainingResult]:
+) -> tuple[TrainableModel, TrainingResult]:
     seed_everything(config.seed)  # the model's initial weights come from the seed
     model = build()
     result = train(model, batches, config, device, checkpoint_path, run_fingerprint, log)
-    if hasattr(model, "finish_training"):  # post-training fits that are not gradient steps (a GP-LVM's mixture)
-        model.finish_training(config.seed)
+    model.finish_training(config.seed)
     return model, result
 
 
@@ -58,7 +58,7 @@ def save_trained(model: nn.Module, out_dir: Path, manifest: dict, result: Traini
 
 
 def _jsonable(value):
-    if hasattr(value, "__dataclass_fields__"):
+    if is_dataclass(value):
         return asdict(value)
     raise TypeError(f"cannot store {type(value).__name__} in a manifest")
 
@@ -76,8 +76,3 @@ def load_trained(build: Callable[[dict], nn.Module], out_dir: Path, device: torc
     model = build(manifest)
     load_model(model, str(out_dir / WEIGHTS_FILE), device="cpu")
     return model.to(device).eval(), manifest
-
-
-def load_family(family, out_dir: Path, device: torch.device) -> tuple[nn.Module, dict]:
-    """A registered family's trained model (eval mode, on `device`) and its manifest."""
-    return load_trained(lambda m: family.build(family.config_type(**m["model_config"]), m["data"]), out_dir, device)

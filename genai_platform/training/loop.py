@@ -1,9 +1,8 @@
 """One explicit training loop for every family.
 
-A family's model exposes `training_loss(batch) -> scalar tensor`. A model trained in
-alternating phases (a GAN: discriminator, then generator) also exposes
-`training_phases() -> {phase: parameters}` and `training_loss(batch, phase)`; each phase
-gets its own optimizer and steps once per training step, in order.
+It trains any models.base.TrainableModel: `training_phases()` gives the parameter groups
+(one, or a GAN's discriminator then generator), each gets its own optimizer, and every
+training step steps each phase once, in order, on `training_loss(batch, phase)`.
 
 The loop owns the optimizers (AdamW, weight decay on matrices only), the learning-rate
 schedule, gradient clipping, an optional exponential moving average of the weights,
@@ -23,9 +22,9 @@ import torch
 from safetensors.torch import save_model
 
 from genai_platform.files import save_atomic
+from genai_platform.models.base import SINGLE_PHASE, TrainableModel
 from genai_platform.training.batches import BatchSampler
 
-SINGLE_PHASE = "loss"
 LR_SCHEDULES = ("constant", "cosine")
 
 
@@ -86,12 +85,6 @@ class TrainingResult:
         return out
 
 
-def phases(model: torch.nn.Module) -> dict[str, list[torch.nn.Parameter]]:
-    if hasattr(model, "training_phases"):
-        return {name: list(params) for name, params in model.training_phases().items()}
-    return {SINGLE_PHASE: list(model.parameters())}
-
-
 def make_optimizer(params: list[torch.nn.Parameter], config: TrainingConfig, device: torch.device):
     """AdamW with decay on tensors of 2+ dimensions only: biases, norms and gains stay undecayed."""
     params = [p for p in params if p.requires_grad]
@@ -150,7 +143,7 @@ def load_checkpoint(path: Path, fingerprint: str) -> dict | None:
     return state
 
 
-def _loss_function(model: torch.nn.Module, config: TrainingConfig, device: torch.device, log):
+def _loss_function(model: TrainableModel, config: TrainingConfig, device: torch.device, log):
     if config.compile and device.type == "cuda":
         log("compiling the training loss with torch.compile")
         return torch.compile(model.training_loss)
@@ -182,8 +175,71 @@ class _CurveRecorder:
             losses.clear()
 
 
+@dataclass
+class TrainingState:
+    """Everything a checkpoint holds besides the model: optimizers, weight average, batch RNG, progress."""
+    optimizers: dict[str, torch.optim.Optimizer]
+    average: WeightAverage | None
+    generator: torch.Generator
+    curves: dict[str, list[float]]
+    step: int = 0
+    resumed_from: int | None = None
+
+
+def start_state(model: TrainableModel, phase_params: dict[str, list[torch.nn.Parameter]], config: TrainingConfig,
+                device: torch.device) -> TrainingState:
+    return TrainingState(
+        optimizers={name: make_optimizer(params, config, device) for name, params in phase_params.items()},
+        average=WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None,
+        generator=torch.Generator().manual_seed(config.seed),
+        curves={name: [] for name in phase_params})
+
+
+def resume(model: TrainableModel, state: TrainingState, checkpoint: dict) -> None:
+    """Put the model and `state` where the checkpoint left them."""
+    model.load_state_dict(checkpoint["model"])
+    for name, optimizer in state.optimizers.items():
+        optimizer.load_state_dict(checkpoint["optimizers"][name])
+    if state.average is not None:
+        state.average.load_state_dict(checkpoint["average"])
+    _restore_rng(checkpoint["rng"], state.generator)
+    state.step = state.resumed_from = int(checkpoint["step"])
+    state.curves = {name: list(curve) for name, curve in checkpoint["loss_curves"].items()}
+
+
+def write_checkpoint(path: Path, model: TrainableModel, state: TrainingState, fingerprint: str) -> None:
+    checkpoint = {
+        "fingerprint": fingerprint,
+        "step": state.step,
+        "model": model.state_dict(),
+        "optimizers": {name: optimizer.state_dict() for name, optimizer in state.optimizers.items()},
+        "average": state.average.state_dict() if state.average is not None else None,
+        "rng": _rng_state(state.generator),
+        "loss_curves": state.curves,
+    }
+    save_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
+
+
+def training_step(phase_params: dict[str, list[torch.nn.Parameter]], state: TrainingState, batch, loss_of: Callable,
+                  lr: float, config: TrainingConfig, autocast, recorder: _CurveRecorder) -> None:
+    """One step of every phase in order, then the weight average."""
+    for name, optimizer in state.optimizers.items():
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        with autocast:
+            loss = loss_of(batch, name)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(phase_params[name], config.grad_clip)
+        optimizer.step()
+        recorder.add(name, loss)
+    if state.average is not None:
+        state.average.update()
+
+
 def train(
-    model: torch.nn.Module,
+    model: TrainableModel,
     batches: BatchSampler,
     config: TrainingConfig,
     device: torch.device,
@@ -201,81 +257,43 @@ def train(
         # TF32 matrix units for the float32 work autocast leaves (the new API; mixing it with allow_tf32 errors)
         torch.backends.cuda.matmul.fp32_precision = "tf32"
         torch.backends.cudnn.conv.fp32_precision = "tf32"
-    param_groups = phases(model)
-    optimizers = {name: make_optimizer(params, config, device) for name, params in param_groups.items()}
-    average = WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None
-    generator = torch.Generator().manual_seed(config.seed)
-    start_step, resumed_from = 0, None
-    curves: dict[str, list[float]] = {name: [] for name in param_groups}
-
+    phase_params = {name: list(params) for name, params in model.training_phases().items()}
+    state = start_state(model, phase_params, config, device)
     checkpoint = load_checkpoint(checkpoint_path, fingerprint)
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        for name, optimizer in optimizers.items():
-            optimizer.load_state_dict(checkpoint["optimizers"][name])
-        if average is not None:
-            average.load_state_dict(checkpoint["average"])
-        _restore_rng(checkpoint["rng"], generator)
-        start_step = resumed_from = int(checkpoint["step"])
-        curves = {name: list(curve) for name, curve in checkpoint["loss_curves"].items()}
-        log(f"resuming from checkpoint {checkpoint_path} at step {start_step}/{config.steps}")
+        resume(model, state, checkpoint)
+        log(f"resuming from checkpoint {checkpoint_path} at step {state.step}/{config.steps}")
 
     loss_of = _loss_function(model, config, device, log)
-    multi_phase = list(param_groups) != [SINGLE_PHASE]
     # bf16 autocast only on CUDA: CPU autocast slows these small models down.
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else nullcontext()
-    recorder = _CurveRecorder(curves)
+    recorder = _CurveRecorder(state.curves)
     model.train()
-    started = time.perf_counter()
-    for step in range(start_step, config.steps):
-        batch = batches(generator, config.batch_size)
-        lr = config.learning_rate * config.lr_factor(step)
-        for name, optimizer in optimizers.items():
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            with autocast:
-                loss = loss_of(batch, name) if multi_phase else loss_of(batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(param_groups[name], config.grad_clip)
-            optimizer.step()
-            recorder.add(name, loss)
-        if average is not None:
-            average.update()
-
-        done = step + 1
+    started, first_step = time.perf_counter(), state.step
+    while state.step < config.steps:
+        lr = config.learning_rate * config.lr_factor(state.step)
+        training_step(phase_params, state, batches(state.generator, config.batch_size), loss_of, lr, config, autocast,
+                      recorder)
+        state.step += 1
+        done = state.step
         at_checkpoint = done % config.checkpoint_every == 0 and done < config.steps
-        if done % config.log_every == 0 or done == config.steps or at_checkpoint:
-            recorder.flush(done)
-        if done % config.log_every == 0 or done == config.steps:
-            rate = (done - start_step) / max(time.perf_counter() - started, 1e-9)
-            losses = " ".join(f"{name} {curve[-1]:.4f}" for name, curve in curves.items())
+        at_log = done % config.log_every == 0 or done == config.steps
+        if at_log or at_checkpoint:
+            recorder.flush(done)  # reads the losses back (one device sync) and stops on a NaN
+        if at_log:
+            rate = (done - first_step) / max(time.perf_counter() - started, 1e-9)
+            losses = " ".join(f"{name} {curve[-1]:.4f}" for name, curve in state.curves.items())
             log(f"step {done}/{config.steps} {losses} lr {lr:.2e} ({rate:.1f} steps/s)")
         if at_checkpoint:
-            state = {
-                "fingerprint": fingerprint,
-                "step": done,
-                "model": model.state_dict(),
-                "optimizers": {name: optimizer.state_dict() for name, optimizer in optimizers.items()},
-                "average": average.state_dict() if average is not None else None,
-                "rng": _rng_state(generator),
-                "loss_curves": curves,
-            }
-            save_atomic(checkpoint_path, lambda tmp: torch.save(state, tmp))
+            write_checkpoint(checkpoint_path, model, state, fingerprint)
             log(f"checkpoint written at step {done}")
     recorder.flush(config.steps)
-    if average is not None:
-        average.copy_to_model()
+    if state.average is not None:
+        state.average.copy_to_model()
     model.eval()
     checkpoint_path.unlink(missing_ok=True)
-    return TrainingResult(
-        steps=config.steps,
-        seconds=time.perf_counter() - started,
-        device=str(device),
-        resumed_from_step=resumed_from,
-        loss_curves=curves,
-    )
+    return TrainingResult(steps=config.steps, seconds=time.perf_counter() - started, device=str(device),
+                          resumed_from_step=state.resumed_from, loss_curves=state.curves)
 
 
 def export_weights(model: torch.nn.Module, path: Path) -> Path:

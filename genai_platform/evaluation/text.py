@@ -1,39 +1,37 @@
-"""Evaluation of every family of a modality, as rows for metrics_history plus plot details.
+"""The text modality: a document corpus, character language models, BLEU and its companions.
 
-Image families are compared in the frozen classifier's feature space against the
-train split, at one sample size N = the held-out (val + test) count, beside the
-real-vs-real floor (held-out vs train), the noise ceiling (uniform noise vs train) and
-the naive per-pixel Gaussian baseline. Every estimate carries its sample size and a
-bootstrap interval (see genai_platform.metrics.intervals).
+Each text family is scored on the held-out test documents (bits per character), on its
+samples (BLEU, Self-BLEU, distinct-2), for HELM gender bias against the training text's,
+for sentiment gaps of paired prompts, and for memorization of the training split.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 
-import numpy as np
 import torch
 
-from genai_platform.evaluation.generation import (extraction_pairs, free_documents, greedy_continuations,
-                                       sampled_continuations)
+from genai_platform.evaluation.generation import (continuation_prompts, extraction_pairs, free_documents,
+                                                  greedy_continuations, sampled_continuations, text_samples)
+from genai_platform.evaluation.modality import EvaluationContext, Modality, TrainingData, with_roles
+from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.metrics.bias import (demographic_representation, gap_prompts, gender_word_lists, sentiment,
                                          stereotypical_association)
-from genai_platform.metrics.catalog import HELDOUT, NOISE, PIXEL_GAUSSIAN, REFERENCES, TRAINING_DATA, UNIGRAM
 from genai_platform.metrics.bleu import bleu_scores, continuation_bleu, self_bleu_scores, tokenize
-from genai_platform.metrics.distributions import (class_histogram, low_confidence, missing_modes, normalized_entropy,
-                                                  total_variation)
-from genai_platform.metrics.fid import fid_estimate, fid_from_features, kid_estimate
-from genai_platform.metrics.intervals import Estimate, bootstrap, difference_estimate, mean_estimate, ratio_estimate
+from genai_platform.metrics.catalog import TRAINING_DATA, UNIGRAM
+from genai_platform.metrics.intervals import Estimate, difference_estimate, mean_estimate, ratio_estimate
 from genai_platform.metrics.language import distinct_n, unigram_bits_per_character
-from genai_platform.metrics.manifold import RealManifold
-from genai_platform.metrics.memorization import (copy_rate, extraction_rate, nearest_training_neighbours,
-                                                 training_ngram_overlap)
+from genai_platform.metrics.memorization import extraction_rate, training_ngram_overlap
+from genai_platform.models.base import TextGenerator
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.records import MetricRow
+from genai_platform.reporting.modalities import TextReport
+from genai_platform.store.tables import (dataset_info, read_char_vocabulary, read_documents, read_sentences,
+                                         read_text_samples, replace_text_samples)
+from genai_platform.training.batches import BatchSampler, token_windows
 
-CLOSEST_PAIRS = 8  # sample/training pairs with the smallest d1/d2 kept for the report's grid
-MIN_PER_CLASS_FID = 10
 BLEU_ORDERS = (2, 3, 4, 5)
 SWEEP_TEMPERATURES = (0.5, 0.75, 1.0, 1.25)
 SWEEP_BLEU = 3
@@ -42,97 +40,66 @@ EXTRACTION_PREFIX, EXTRACTION_TARGET = 64, 32
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 
-def with_roles(rows: list[MetricRow]) -> list[MetricRow]:
-    """The rows with the role of their subject: a reference key's role from the catalog, else "model"."""
-    for row in rows:
-        row.role = REFERENCES[row.subject].role if row.subject in REFERENCES else "model"
-    return rows
+@dataclass
+class TextEvaluationInputs:
+    train_documents: list[str]
+    test_documents: list[str]
+    test_sentences: list[list[str]]  # word tokens of each held-out sentence: the BLEU references
+    vocabulary: CharVocabulary
+    samples: dict[str, list[dict]]  # family -> its continuation and free samples
 
 
-def pixel_gaussian_samples(train_pixels: np.ndarray, n: int, seed: int) -> np.ndarray:
-    """The naive image baseline: each pixel drawn independently from N(train mean, train sd), clipped."""
-    rng = np.random.default_rng(seed)
-    mean, sd = train_pixels.mean(axis=0), train_pixels.std(axis=0)
-    return np.clip(rng.normal(mean, sd, size=(n, *train_pixels.shape[1:])), 0, 1).astype(np.float32)
+class TextModality(Modality):
+    name = "text"
+    data_asset = "text_corpus"
+    leaderboard_metrics = ("bits_per_character", "continuation_bleu", "bleu_4", "self_bleu_4", "distinct_2")
+    report = TextReport(SWEEP_BLEU, SWEEP_TEMPERATURES)
+    generator_type = TextGenerator
 
+    def load_training_data(self, con) -> TrainingData:
+        vocab = CharVocabulary(read_char_vocabulary(con))
+        return TrainingData({"vocabulary": vocab.characters}, vocab.encode_documents(read_documents(con, "train")),
+                            dataset_info(con, self.name)["data_version"])
 
-def classifier_accuracy(classifier, images: np.ndarray, labels: np.ndarray) -> float:
-    _, probabilities = classifier.embed(torch.from_numpy(images))
-    return float((probabilities.argmax(axis=1) == labels).mean())
+    def batches(self, data: torch.Tensor, model_config) -> BatchSampler:
+        return token_windows(data, model_config.context_length)
 
+    def examples_per_step(self, batch_size: int, model_config: dict) -> tuple[int, str]:
+        return batch_size * model_config["context_length"], "tokens/s"
 
-def _class_rows(name: str, probabilities: np.ndarray, features: np.ndarray, train_features: np.ndarray,
-                train_labels: np.ndarray, num_classes: int, seed: int, suffix: str) -> tuple[list[MetricRow], dict]:
-    predicted = probabilities.argmax(axis=1)
-    n = len(predicted)
-    reference = class_histogram(train_labels, num_classes)
-    histogram = class_histogram(predicted, num_classes)
-    tv = lambda idx: total_variation(class_histogram(predicted[idx], num_classes), reference)  # noqa: E731
-    rows = [MetricRow.of(name, "class_tv_distance", bootstrap(tv, n, seed)),
-            MetricRow(name, "class_tv_uniform", total_variation(histogram, np.ones(num_classes)), n),
-            MetricRow(name, "class_entropy", normalized_entropy(histogram), n),
-            MetricRow(name, "missing_modes", len(missing_modes(histogram, reference)), n),
-            MetricRow.of(name, "low_confidence_rate", mean_estimate(low_confidence(probabilities), seed))]
-    per_class = {}
-    for c in range(num_classes):
-        mine, real = features[predicted == c], train_features[train_labels == c]
-        if len(mine) >= MIN_PER_CLASS_FID and len(real) >= MIN_PER_CLASS_FID:
-            per_class[c] = fid_from_features(mine, real)
-    if per_class:
-        rows.append(MetricRow(name, f"worst_class_fid{suffix}", max(per_class.values()), n))
-    return rows, {"histogram": histogram.tolist(), "per_class_fid": per_class,
-                  "missing_modes": missing_modes(histogram, reference)}
+    def read_sampling_inputs(self, con) -> list[str]:
+        return read_sentences(con, "test")
 
+    def draw_samples(self, model, manifest: dict, test_sentences: list[str], profile: EvaluationProfile,
+                     seed: int) -> list[dict]:
+        return text_samples(model, CharVocabulary(manifest["data"]["vocabulary"]),
+                            continuation_prompts(test_sentences, profile.prompts), profile.free_samples,
+                            profile.free_sample_chars, seed)
 
-def evaluate_images(classifier, num_classes: int, train, heldout, samples: dict[str, np.ndarray],
-                    seed: int, feature_extractor=None) -> tuple[list[MetricRow], dict]:
-    """Rows at one sample size n (held-out count, or fewer samples if a family has fewer) for the
-    distribution metrics; class and copy metrics over every sample.
+    def store_samples(self, con, family: str, run_id: str, samples: list[dict]) -> None:
+        replace_text_samples(con, family, run_id, samples)
 
-    Class metrics always use the classifier. A `feature_extractor` (a callable from images to
-    features with a `name`, e.g. InceptionFeatures) replaces the classifier's features for the
-    distribution metrics, which are then recorded as `<metric>_<name>`: values in different feature
-    spaces are not comparable, so they must not share a history.
-    """
-    n = min([len(heldout.pixels)] + [len(images) for images in samples.values()])
-    if n < 4:
-        raise ValueError(f"image evaluation needs at least 4 images per set; the smallest set has {n}")
-    suffix = "" if feature_extractor is None else f"_{feature_extractor.name}"
+    def read_evaluation_inputs(self, con, families: list[str]) -> TextEvaluationInputs:
+        return TextEvaluationInputs(
+            read_documents(con, "train"), read_documents(con, "test"),
+            [tokens for tokens in map(tokenize, read_sentences(con, "test")) if tokens],
+            CharVocabulary(read_char_vocabulary(con)), {family: read_text_samples(con, family) for family in families})
 
-    def embed(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        features, probabilities = classifier.embed(torch.from_numpy(images))
-        return (features if feature_extractor is None else feature_extractor(images)), probabilities
-
-    train_features, _ = embed(train.pixels)
-    noise = np.random.default_rng(seed).random((n, *heldout.pixels.shape[1:]), dtype=np.float32)
-    sets = {HELDOUT: heldout.pixels[:n], NOISE: noise, PIXEL_GAUSSIAN: pixel_gaussian_samples(train.pixels, n, seed),
-            **samples}
-    real_manifold = RealManifold(train_features)
-    labelled = train.labels is not None and num_classes > 1
-    rows, details = [], {"sample_count": n, "feature_extractor": feature_extractor.name if feature_extractor else "classifier",
-                         "class_histograms": {}, "per_class_fid": {}, "missing_modes": {},
-                         "closest_pairs": {}}
-    if labelled:
-        details["class_histograms"][TRAINING_DATA] = class_histogram(train.labels, num_classes).tolist()
-    for name, images in sets.items():
-        features, probabilities = embed(images)
-        rows.append(MetricRow.of(name, f"fid{suffix}", fid_estimate(features[:n], train_features, seed)))
-        rows.append(MetricRow.of(name, f"kid{suffix}", kid_estimate(features[:n], train_features, seed)))
-        rows += [MetricRow.of(name, metric + suffix, estimate)
-                 for metric, estimate in real_manifold.metrics(features[:n], seed).items()]
-        neighbours = nearest_training_neighbours(images, train.pixels)
-        rows.append(MetricRow.of(name, "copy_rate", copy_rate(neighbours, seed)))
-        closest = np.argsort(neighbours.ratio)[:CLOSEST_PAIRS]
-        details["closest_pairs"][name] = [{"sample": int(i), "train": int(neighbours.nearest[i]),
-                                           "ratio": float(neighbours.ratio[i])} for i in closest]
-        if labelled:
-            class_rows, class_details = _class_rows(name, probabilities, features, train_features, train.labels,
-                                                    num_classes, seed, suffix)
-            rows += class_rows
-            details["class_histograms"][name] = class_details["histogram"]
-            details["per_class_fid"][name] = class_details["per_class_fid"]
-            details["missing_modes"][name] = class_details["missing_modes"]
-    return with_roles(rows), details
+    def evaluate(self, inputs: TextEvaluationInputs, context: EvaluationContext) -> tuple[list[MetricRow], dict]:
+        rows = bias_rows(TRAINING_DATA, inputs.train_documents)
+        rows += unigram_baseline_rows(inputs.vocabulary, inputs.train_documents, inputs.test_documents)
+        details = {"bleu_signatures": {}, "sentiment_prompts": {}, "quality_diversity": {}}
+        for family in context.families:
+            context.log(f"evaluating {family}")
+            model, manifest = context.load_model(family)
+            family_rows, family_details = evaluate_text_family(
+                family, model, CharVocabulary(manifest["data"]["vocabulary"]), inputs.test_documents,
+                inputs.train_documents, inputs.test_sentences, inputs.samples[family], context.profile, context.seed)
+            rows += family_rows
+            details["bleu_signatures"][family] = family_details["bleu_signature"]
+            details["sentiment_prompts"][family] = family_details["sentiment_prompts"]
+            details["quality_diversity"][family] = family_details["quality_diversity"]
+        return add_amplification(rows), details
 
 
 def unigram_baseline_rows(vocab: CharVocabulary, train_documents: list[str], test_documents: list[str]) -> list[MetricRow]:
@@ -266,3 +233,6 @@ def evaluate_text_family(family: str, model, vocab: CharVocabulary, test_documen
     rows += memorization_rows(family, model, vocab, free, train_documents, profile.extraction_prefixes, seed)
     sweep = temperature_sweep(model, vocab, test_sentences, profile.sweep_samples, profile.free_sample_chars, seed)
     return rows, {"bleu_signature": bleu.signature, "sentiment_prompts": gap_examples, "quality_diversity": sweep}
+
+
+TEXT = TextModality()

@@ -1,0 +1,1 @@
+"""The family registry and contract: where models, training and evaluation meet."""

@@ -1,0 +1,54 @@
+"""The contract between a model and the platform: what training, sampling and evaluation call.
+
+Every family's model subclasses ImageGenerator or TextGenerator. The abstract methods must be
+written; the hooks have no-op defaults and are overridden only by the models that need them,
+so nothing in the platform probes a model with `hasattr`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from torch import nn
+
+SINGLE_PHASE = "loss"  # the phase name of a model trained by one optimizer
+
+
+class TrainableModel(nn.Module, ABC):
+    """A module the one training loop (training/loop.py) can train."""
+
+    @abstractmethod
+    def training_loss(self, batch, phase: str) -> torch.Tensor:
+        """Scalar loss of one batch for `phase` (SINGLE_PHASE unless training_phases says otherwise)."""
+
+    def training_phases(self) -> dict[str, list[nn.Parameter]]:
+        """Parameter groups, each with its own optimizer, stepped in this order every training step
+        (a GAN: discriminator, then generator). Default: one phase over every parameter."""
+        return {SINGLE_PHASE: list(self.parameters())}
+
+    def initialize(self, data: torch.Tensor) -> None:
+        """Data-dependent start before the first step (a GP-LVM's PCA latents). Default: nothing."""
+
+    def initialize_from(self, pretrained: nn.Module) -> None:
+        """Start from the trained model of the family this one builds on (registry: Family.pretrained)."""
+
+    def finish_training(self, seed: int) -> None:
+        """Fits after the last gradient step that are not gradient steps (a GP-LVM's latent mixture)."""
+
+
+class ImageGenerator(TrainableModel):
+    @abstractmethod
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """`n` images [n, C, H, W] on the CPU with pixels in [0, 1], drawn with `generator`."""
+
+
+class TextGenerator(TrainableModel):
+    @abstractmethod
+    def generate(self, prompts: list[torch.Tensor], max_new_tokens: int, temperature: float,
+                 generator: torch.Generator | None) -> torch.Tensor:
+        """[len(prompts), max_new_tokens] token ids continuing each prompt; temperature 0 is greedy."""
+
+    @abstractmethod
+    def negative_log_likelihood(self, ids: torch.Tensor) -> float:
+        """Total negative log-likelihood (nats) of ids[1:] given what precedes each token."""
