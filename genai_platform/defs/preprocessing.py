@@ -1,15 +1,16 @@
-"""Preprocessing: the SQL in sql/ turns raw tables into clean, split tables.
+"""Preprocessing: the SQL in store/sql/ turns raw tables into clean, split tables.
 
-The checks run inside the same transaction as the transformation: when one fails the
-transaction rolls back, so the previous good tables stay, and the asset fails loudly.
+Each asset builds staging tables, runs every check on them, and swaps them in only when all
+pass, in one transaction: when a check fails the transaction rolls back, so yesterday's tables
+stay, every check result is recorded, and the asset fails loudly.
 """
 
 import dagster as dg
 
 from genai_platform.errors import DataValidationError
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
-from genai_platform.store.sql import named_queries, sql
-from genai_platform.store.tables import query, run_checks
+from genai_platform.store.sql import sql, statement_names
+from genai_platform.store.tables import CheckOutcome, run_checks
 
 CHECK_DESCRIPTIONS = {
     "non_empty": "train and test splits both have rows",
@@ -25,37 +26,51 @@ CHECK_DESCRIPTIONS = {
 
 def _check_specs(asset_name: str, checks_file: str) -> list[dg.AssetCheckSpec]:
     return [dg.AssetCheckSpec(name, asset=asset_name, blocking=True, description=CHECK_DESCRIPTIONS[name])
-            for name in named_queries(checks_file)]
+            for name in statement_names(checks_file)]
 
 
-def _transform_and_check(context, duckdb: PlatformDuckDB, script: str, checks_file: str, stats_query: str):
+def _check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(check_name=outcome.name, passed=outcome.passed, metadata={
+        "detail": outcome.detail, "offending_count": outcome.offending_count,
+        "examples": dg.MetadataValue.json(outcome.examples)})
+
+
+def _stage_check_and_swap_in(duckdb: PlatformDuckDB, script: str, checks_file: str):
+    """Yields the materialization and every check result, or every check result and then raises.
+
+    Why a generator that raises rather than returning failed blocking checks: Dagster records a
+    materialization for an asset that returns, and only afterwards fails the step for a failed
+    blocking check, which would claim tables that were never swapped in. Yielding the check
+    results first records every evaluation (failed ones too, for the UI), and the raise rolls
+    the transaction back and fails the step with no materialization.
+    """
     with duckdb.transaction() as con:
-        con.execute(sql(script))
+        con.execute(sql(script, "stage"))
         outcomes = run_checks(con, checks_file)
         failed = [o for o in outcomes if not o.passed]
         if failed:
-            listing = "; ".join(f"{o.name}: {o.detail}" for o in failed)
+            yield from (_check_result(o) for o in outcomes)
+            listing = "; ".join(f"{o.name}: {o.detail}" + (f" (e.g. {', '.join(o.examples)})" if o.examples else "")
+                                for o in failed)
             raise DataValidationError(
-                f"{script} failed {len(failed)} check(s), nothing was committed and the previous "
-                f"tables are kept: {listing}")
-        stats = dict(zip([d[0] for d in con.execute(stats_query).description], con.fetchone()))
-    for o in outcomes:
-        context.log.info(f"check {o.name}: {o.detail}")
-    return stats, [dg.AssetCheckResult(check_name=o.name, passed=True, metadata={"detail": o.detail})
-                   for o in outcomes]
+                f"{script} failed {len(failed)} of {len(outcomes)} checks, so nothing was committed and "
+                f"yesterday's tables are kept: {listing}")
+        con.execute(sql(script, "swap_in"))
+        cursor = con.execute(sql(script, "stats"))
+        stats = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+    yield dg.MaterializeResult(metadata=stats)
+    yield from (_check_result(o) for o in outcomes)
 
 
 @dg.asset(group_name="preprocessing", deps=["raw_images"], pool=DUCKDB_WRITE_POOL, kinds={"duckdb", "sql"},
           check_specs=_check_specs("images", "images_checks"))
-def images(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB):
-    """Images in [0, 1], content-hashed, deduplicated, split 80/10/10 by hash (sql/images.sql)."""
-    stats, checks = _transform_and_check(context, duckdb, "images", "images_checks", query("image_stats"))
-    return dg.MaterializeResult(metadata=stats, check_results=checks)
+def images(duckdb: PlatformDuckDB):
+    """Images in [0, 1], content-hashed, deduplicated, split 80/10/10 by hash (store/sql/images.sql)."""
+    yield from _stage_check_and_swap_in(duckdb, "images", "images_checks")
 
 
 @dg.asset(group_name="preprocessing", deps=["raw_text"], pool=DUCKDB_WRITE_POOL, kinds={"duckdb", "sql"},
           check_specs=_check_specs("text_corpus", "text_checks"))
-def text_corpus(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB):
-    """Documents (NFC, whitespace), sentences, vocabularies, split by document (sql/text_corpus.sql)."""
-    stats, checks = _transform_and_check(context, duckdb, "text_corpus", "text_checks", query("text_stats"))
-    return dg.MaterializeResult(metadata=stats, check_results=checks)
+def text_corpus(duckdb: PlatformDuckDB):
+    """Documents (NFC, whitespace), sentences, vocabularies, split by document (store/sql/text_corpus.sql)."""
+    yield from _stage_check_and_swap_in(duckdb, "text_corpus", "text_checks")

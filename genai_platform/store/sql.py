@@ -1,24 +1,45 @@
-"""The SQL files shipped inside this package (store/sql/): every DuckDB statement lives there."""
+"""Every DuckDB statement of the platform, read from the .sql files shipped in genai_platform/store/sql/.
+
+A file runs whole (`sql("schema")`), or is split at `-- name: NAME` lines into named statements
+(`sql("queries", "dataset_info")`). Files are read through importlib.resources, so an installed
+wheel finds them as a checkout does.
+"""
 
 from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
+from importlib import resources
 
-SQL_DIR = Path(__file__).resolve().parent / "sql"
+NAME_MARKER = re.compile(r"^-- name: (\w+)\s*$", flags=re.MULTILINE)
+
+
+def sql(file: str, name: str | None = None) -> str:
+    """The text of store/sql/<file>.sql, or of its statement marked `-- name: <name>`."""
+    if name is None:
+        return _file_text(file)
+    statements = _named_statements(file)
+    if name not in statements:
+        raise LookupError(f"genai_platform/store/sql/{file}.sql has no statement named {name!r}; "
+                          f"it names {', '.join(statements) or 'none'}")
+    return statements[name]
+
+
+def statement_names(file: str) -> list[str]:
+    """The named statements of store/sql/<file>.sql, in file order."""
+    return list(_named_statements(file))
 
 
 @cache
-def sql(name: str) -> str:
-    path = SQL_DIR / f"{name}.sql"
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: no SQL file named {name!r} ships with genai_platform.store")
+def _file_text(file: str) -> str:
+    path = resources.files("genai_platform.store") / "sql" / f"{file}.sql"
+    if not path.is_file():
+        raise FileNotFoundError(f"genai_platform/store/sql/{file}.sql is missing: no SQL file named {file!r} "
+                                "ships with genai_platform")
     return path.read_text(encoding="utf-8")
 
 
 @cache
-def named_queries(name: str) -> dict[str, str]:
-    """Queries of a file split at `-- name: NAME` markers, in file order."""
-    parts = re.split(r"^-- name: (\w+)\s*$", sql(name), flags=re.MULTILINE)
+def _named_statements(file: str) -> dict[str, str]:
+    parts = NAME_MARKER.split(_file_text(file))
     return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts), 2)}

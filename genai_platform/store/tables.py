@@ -1,31 +1,28 @@
-"""Reads and writes of the platform's DuckDB tables; every statement comes from sql/.
+"""Reads and writes of the platform's DuckDB tables; every statement comes from store/sql/.
 
-Functions take an open connection so the caller decides the transaction.
+Functions take an open connection so the caller decides the transaction; the persistent tables
+exist already (store/schema.py, run by the DuckDB resource).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
 
 from genai_platform.datasets.images import RawImages
 from genai_platform.datasets.provenance import Provenance
 from genai_platform.datasets.text import RawDocuments
-from genai_platform.metrics.catalog import REFERENCES
-from genai_platform.records import CheckOutcome, ImageSplit, MetricRow
-from genai_platform.store.sql import named_queries, sql
-
-
-def query(name: str) -> str:
-    """A named statement of sql/queries.sql."""
-    return named_queries("queries")[name]
+from genai_platform.records import ImageSplit, MetricRow
+from genai_platform.store.sql import sql, statement_names
 
 INSERT_CHUNK_ROWS = 2000
 
 
 def write_raw_images(con: duckdb.DuckDBPyConnection, raw: RawImages) -> None:
-    con.execute(sql("raw_images"))
+    con.execute(sql("raw_images", "create"))
     n, c, h, w = raw.pixels.shape
     flat = raw.pixels.reshape(n, -1)
     labels = raw.labels.tolist() if raw.labels is not None else [None] * n
@@ -33,7 +30,7 @@ def write_raw_images(con: duckdb.DuckDBPyConnection, raw: RawImages) -> None:
              else None for i in labels]
     for start in range(0, n, INSERT_CHUNK_ROWS):
         end = min(start + INSERT_CHUNK_ROWS, n)
-        con.execute(sql("raw_images_insert"), {
+        con.execute(sql("raw_images", "insert"), {
             "row_id": list(range(start, end)), "label": labels[start:end], "class_name": names[start:end],
             "source_file": raw.row_files[start:end], "pixels": flat[start:end].tolist(),
             "channels": c, "height": h, "width": w, "scale": raw.scale,
@@ -47,7 +44,7 @@ def write_raw_documents(con: duckdb.DuckDBPyConnection, raw: RawDocuments) -> No
 
 
 def record_dataset(con: duckdb.DuckDBPyConnection, modality: str, provenance: Provenance) -> None:
-    con.execute(sql("datasets"), {
+    con.execute(sql("queries", "record_dataset"), {
         "modality": modality, "source": provenance.source, "description": provenance.description,
         "data_version": provenance.version, "row_count": provenance.rows,
         "provenance": provenance.to_json(),
@@ -55,7 +52,7 @@ def record_dataset(con: duckdb.DuckDBPyConnection, modality: str, provenance: Pr
 
 
 def dataset_info(con: duckdb.DuckDBPyConnection, modality: str) -> dict:
-    row = con.execute(query("dataset_info"), {"modality": modality}).fetchone()
+    row = con.execute(sql("queries", "dataset_info"), {"modality": modality}).fetchone()
     if row is None:
         raise LookupError(f"no {modality} dataset has been ingested yet; materialize raw_{'images' if modality == 'image' else 'text'} first")
     keys = ("source", "description", "data_version", "row_count", "provenance", "ingested_at")
@@ -64,16 +61,27 @@ def dataset_info(con: duckdb.DuckDBPyConnection, modality: str) -> dict:
     return info
 
 
+@dataclass
+class CheckOutcome:
+    """One data check's result: what was found, how many rows break the rule, a few of them."""
+    name: str
+    passed: bool
+    detail: str
+    offending_count: int
+    examples: list[str]
+
+
 def run_checks(con: duckdb.DuckDBPyConnection, checks_file: str) -> list[CheckOutcome]:
+    """Every check of store/sql/<checks_file>.sql, in file order."""
     outcomes = []
-    for name, query in named_queries(checks_file).items():
-        passed, detail = con.execute(query).fetchone()
-        outcomes.append(CheckOutcome(name=name, passed=bool(passed), detail=str(detail)))
+    for name in statement_names(checks_file):
+        passed, detail, offending_count, examples = con.execute(sql(checks_file, name)).fetchone()
+        outcomes.append(CheckOutcome(name, bool(passed), str(detail), int(offending_count), list(examples)))
     return outcomes
 
 
 def read_image_split(con: duckdb.DuckDBPyConnection, split: str) -> ImageSplit:
-    rows = con.execute(query("image_split"), {"split": split}).fetchall()
+    rows = con.execute(sql("queries", "image_split"), {"split": split}).fetchall()
     if not rows:
         raise LookupError(f"the images table has no {split!r} rows")
     c, h, w = rows[0][3:6]
@@ -83,7 +91,7 @@ def read_image_split(con: duckdb.DuckDBPyConnection, split: str) -> ImageSplit:
 
 
 def image_class_names(con: duckdb.DuckDBPyConnection) -> list[str]:
-    rows = con.execute(query("image_class_names")).fetchall()
+    rows = con.execute(sql("queries", "image_class_names")).fetchall()
     if not rows:
         return []
     names = {label: name for label, name in rows}
@@ -91,30 +99,30 @@ def image_class_names(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 def read_documents(con: duckdb.DuckDBPyConnection, split: str) -> list[str]:
-    return [r[0] for r in con.execute(query("documents"), {"split": split}).fetchall()]
+    return [r[0] for r in con.execute(sql("queries", "documents"), {"split": split}).fetchall()]
 
 
 def read_sentences(con: duckdb.DuckDBPyConnection, split: str) -> list[str]:
-    return [r[0] for r in con.execute(query("sentences"), {"split": split}).fetchall()]
+    return [r[0] for r in con.execute(sql("queries", "sentences"), {"split": split}).fetchall()]
 
 
 def read_char_vocabulary(con: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in con.execute(query("char_vocabulary")).fetchall()]
+    return [r[0] for r in con.execute(sql("queries", "char_vocabulary")).fetchall()]
 
 
 def replace_image_samples(con, family: str, run_id: str, images: np.ndarray) -> None:
-    con.execute(sql("samples"))
-    con.execute(query("delete_image_samples"), {"family": family})
+    con.execute(sql("queries", "delete_image_samples"), {"family": family})
     n, c, h, w = images.shape
     flat = images.reshape(n, -1)
     for start in range(0, n, INSERT_CHUNK_ROWS):
         end = min(start + INSERT_CHUNK_ROWS, n)
-        con.execute(query("insert_image_samples"), {"family": family, "run_id": run_id, "index": list(range(start, end)),
-             "c": c, "h": h, "w": w, "pixels": flat[start:end].tolist()})
+        con.execute(sql("queries", "insert_image_samples"), {
+            "family": family, "run_id": run_id, "index": list(range(start, end)),
+            "c": c, "h": h, "w": w, "pixels": flat[start:end].tolist()})
 
 
 def read_image_samples(con, family: str) -> np.ndarray:
-    rows = con.execute(query("image_samples"), {"family": family}).fetchall()
+    rows = con.execute(sql("queries", "image_samples"), {"family": family}).fetchall()
     if not rows:
         raise LookupError(f"no image samples for family {family!r}; materialize samples_{family} first")
     c, h, w = rows[0][1:]
@@ -122,50 +130,40 @@ def read_image_samples(con, family: str) -> np.ndarray:
 
 
 def replace_text_samples(con, family: str, run_id: str, rows: list[dict]) -> None:
-    con.execute(sql("samples"))
-    con.execute(query("delete_text_samples"), {"family": family})
-    con.execute(query("insert_text_samples"), {"family": family, "run_id": run_id, "index": list(range(len(rows))),
-         "kind": [r["kind"] for r in rows], "prompt": [r.get("prompt") for r in rows],
-         "reference": [r.get("reference") for r in rows], "text": [r["text"] for r in rows]})
+    con.execute(sql("queries", "delete_text_samples"), {"family": family})
+    con.execute(sql("queries", "insert_text_samples"), {
+        "family": family, "run_id": run_id, "index": list(range(len(rows))),
+        "kind": [r["kind"] for r in rows], "prompt": [r.get("prompt") for r in rows],
+        "reference": [r.get("reference") for r in rows], "text": [r["text"] for r in rows]})
 
 
 def read_text_samples(con, family: str) -> list[dict]:
-    rows = con.execute(query("text_samples"), {"family": family}).fetchall()
+    rows = con.execute(sql("queries", "text_samples"), {"family": family}).fetchall()
     if not rows:
         raise LookupError(f"no text samples for family {family!r}; materialize samples_{family} first")
     return [dict(zip(("kind", "prompt", "reference", "text"), r)) for r in rows]
 
 
-def ensure_metrics_history(con) -> None:
-    """Create metrics_history, or bring a home written by an older version to the current columns."""
-    columns = {r[0] for r in con.execute(query("table_columns"), {"table": "metrics_history"}).fetchall()}
-    if "family" in columns:
-        migration = named_queries("migrate_metrics_history")
-        con.execute(migration["add_roles"])
-        for key, reference in REFERENCES.items():
-            con.execute(migration["label_to_key"], {"key": key, "role": reference.role, "label": reference.label})
-    con.execute(sql("metrics_history"))
-
-
 def append_metrics(con, run_id: str, modality: str, dataset: str, data_version: str, code_version: str,
                    rows: list[MetricRow]) -> None:
-    ensure_metrics_history(con)
-    con.execute(query("insert_metrics"), {"run_id": run_id, "modality": modality, "dataset": dataset, "data_version": data_version, "code_version": code_version,
-         "subject": [r.subject for r in rows], "role": [r.role for r in rows], "metric": [r.metric for r in rows],
-         "value": [float(r.value) for r in rows], "count": [int(r.sample_count) for r in rows],
-         "ci_low": [r.ci_low for r in rows], "ci_high": [r.ci_high for r in rows]})
+    con.execute(sql("queries", "insert_metrics"), {
+        "run_id": run_id, "modality": modality, "dataset": dataset, "data_version": data_version,
+        "code_version": code_version, "subject": [r.subject for r in rows], "role": [r.role for r in rows],
+        "metric": [r.metric for r in rows], "value": [float(r.value) for r in rows],
+        "count": [int(r.sample_count) for r in rows], "ci_low": [r.ci_low for r in rows],
+        "ci_high": [r.ci_high for r in rows]})
 
 
 def latest_metrics(con, modality: str) -> list[dict]:
     """Rows of the latest run that evaluated `modality`."""
     return [dict(zip(("run_id", "recorded_at", "modality", "dataset", "subject", "role", "metric", "value", "sample_count",
                       "data_version", "code_version", "ci_low", "ci_high"), r)) for r in con.execute(
-        query("latest_metrics"), {"modality": modality}).fetchall()]
+        sql("queries", "latest_metrics"), {"modality": modality}).fetchall()]
 
 
 def recent_metrics(con, modality: str, dataset: str, runs: int) -> list[dict]:
     """Rows of the last `runs` runs that evaluated `modality` on `dataset`, oldest run first."""
     return [dict(zip(("run_id", "finished", "subject", "role", "metric", "value", "ci_low", "ci_high", "code_version",
                       "data_version"), r))
-            for r in con.execute(query("recent_metrics"), {"modality": modality, "dataset": dataset,
+            for r in con.execute(sql("queries", "recent_metrics"), {"modality": modality, "dataset": dataset,
                                                           "runs": runs}).fetchall()]

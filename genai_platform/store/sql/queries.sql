@@ -1,25 +1,7 @@
--- Named reads and writes used by genai_platform/store.py and the preprocessing assets.
--- name: image_stats
-SELECT (SELECT count(*) FROM raw_images) AS raw_rows,
-       count(*) AS rows,
-       (SELECT count(*) FROM raw_images) - count(*) AS duplicates_removed,
-       count(*) FILTER (split = 'train') AS train_rows,
-       count(*) FILTER (split = 'val') AS val_rows,
-       count(*) FILTER (split = 'test') AS test_rows,
-       count(DISTINCT label) AS classes
-FROM images;
--- name: text_stats
-SELECT (SELECT count(*) FROM raw_documents) AS raw_documents,
-       count(*) AS documents,
-       (SELECT count(*) FROM raw_documents) - count(*) AS removed_empty_or_duplicate,
-       count(*) FILTER (split = 'train') AS train_documents,
-       count(*) FILTER (split = 'val') AS val_documents,
-       count(*) FILTER (split = 'test') AS test_documents,
-       sum(characters) AS characters,
-       (SELECT count(*) FROM sentences) AS sentences,
-       (SELECT count(*) FROM char_vocabulary) AS char_vocabulary_size,
-       (SELECT count(*) FROM word_vocabulary) AS word_vocabulary_size
-FROM documents;
+-- Named reads and writes of genai_platform/store/tables.py and store/schema.py.
+-- name: record_dataset
+INSERT OR REPLACE INTO datasets VALUES ($modality, $source, $description, $data_version,
+                                        $row_count, $provenance, now()::TIMESTAMP);
 -- name: dataset_info
 SELECT source, description, data_version, row_count, provenance, ingested_at FROM datasets WHERE modality = $modality;
 -- name: image_split
@@ -46,7 +28,9 @@ INSERT INTO text_samples SELECT $family, $run_id, unnest($index), unnest($kind),
 -- name: text_samples
 SELECT kind, prompt, reference, text FROM text_samples WHERE family = $family ORDER BY sample_index;
 -- name: table_columns
-SELECT column_name FROM information_schema.columns WHERE table_name = $table;
+SELECT table_name, column_name, data_type FROM information_schema.columns
+WHERE table_catalog = current_database() AND table_schema = current_schema()
+ORDER BY table_name, ordinal_position;
 -- name: insert_metrics
 INSERT INTO metrics_history (run_id, recorded_at, modality, dataset, subject, role, metric, value, sample_count,
                              data_version, code_version, ci_low, ci_high)
@@ -69,3 +53,5 @@ SELECT m.run_id, runs.finished, m.subject, m.role, m.metric, m.value, m.ci_low, 
 FROM metrics_history m JOIN runs USING (run_id)
 WHERE m.modality = $modality
 ORDER BY runs.finished, m.subject, m.metric;
+-- name: database_path
+SELECT path FROM duckdb_databases() WHERE database_name = current_database();

@@ -1,4 +1,5 @@
 -- Raw images as ingested: pixel values before normalisation, with their scale.
+-- name: create
 CREATE OR REPLACE TABLE raw_images (
     row_id      INTEGER NOT NULL,
     label       INTEGER,
@@ -10,3 +11,7 @@ CREATE OR REPLACE TABLE raw_images (
     width       INTEGER NOT NULL,
     scale       FLOAT NOT NULL
 );
+-- name: insert
+INSERT INTO raw_images
+SELECT unnest($row_id), unnest($label), unnest($class_name), unnest($source_file),
+       unnest($pixels), $channels, $height, $width, $scale;

@@ -1,0 +1,64 @@
+"""The persistent tables (sql/schema.sql): created once, and homes written by older versions migrated.
+
+defs/database.py runs ensure_schema once per process and database file; writers run no DDL.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import duckdb
+
+from genai_platform.errors import DataError
+from genai_platform.metrics.catalog import REFERENCES
+from genai_platform.store.sql import sql
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the persistent tables, or bring a home written by an older version to the current columns."""
+    if "family" in _table_columns(con).get("metrics_history", {}):
+        _migrate_metrics_history(con)
+    con.execute(sql("schema"))
+    differences = schema_differences(con)
+    if differences:
+        path = con.execute(sql("queries", "database_path")).fetchone()[0]
+        raise DataError(f"DuckDB file {path} has tables this version cannot migrate: {'; '.join(differences)}")
+
+
+def schema_differences(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """What keeps the database from the current schema, one phrase per table; empty when it is current."""
+    actual = _table_columns(con)
+    differences = []
+    for table, expected in _current_schema().items():
+        if table not in actual:
+            differences.append(f"table {table} is missing")
+            continue
+        missing = [f"{name} {kind}" for name, kind in expected.items() if actual[table].get(name) != kind]
+        extra = [f"{name} {kind}" for name, kind in actual[table].items() if expected.get(name) != kind]
+        if missing or extra:
+            differences.append(f"table {table} lacks columns [{', '.join(missing)}] "
+                               f"and has unexpected [{', '.join(extra)}]")
+    return differences
+
+
+def _migrate_metrics_history(con: duckdb.DuckDBPyConnection) -> None:
+    """Homes from before roles stored reference rows under their display label in a `family` column."""
+    con.execute(sql("migrate_metrics_history", "add_roles"))
+    for key, reference in REFERENCES.items():
+        con.execute(sql("migrate_metrics_history", "label_to_key"),
+                    {"key": key, "role": reference.role, "label": reference.label})
+
+
+@cache
+def _current_schema() -> dict[str, dict[str, str]]:
+    """The columns schema.sql creates, read back from a scratch in-memory database."""
+    with duckdb.connect() as scratch:
+        scratch.execute(sql("schema"))
+        return _table_columns(scratch)
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    columns: dict[str, dict[str, str]] = {}
+    for table, column, kind in con.execute(sql("queries", "table_columns")).fetchall():
+        columns.setdefault(table, {})[column] = kind
+    return columns
