@@ -1,17 +1,23 @@
-"""The code location: every asset, check, job, schedule and resource of the platform."""
+"""The code location: every asset, check, job, schedule and resource of the platform.
+
+Every setting is read from the environment here, once, when the code location loads; a bad
+value stops it loading with an error naming the variable.
+"""
 
 import os
+from collections.abc import Mapping
 
 import dagster as dg
 
-from genai_platform.defs.evaluation import image_evaluation, image_feature_extractor, text_evaluation
-from genai_platform.defs.ingestion import raw_images, raw_text
+from genai_platform.defs.evaluation import evaluation_assets, image_feature_extractor
+from genai_platform.defs.ingestion import ingestion_assets
 from genai_platform.defs.preprocessing import images, text_corpus
 from genai_platform.defs.reports import every_trained_family_reported, failed_runs_in_index, report_index, reports
 from genai_platform.defs.training import training_assets
-from genai_platform.defs.resources import parallel_steps, resources_from_env
+from genai_platform.defs.resources import RunSettings, resources_from_env
 
-SCHEDULE_OFF_VALUES = {"off", "stopped", "0", "false", "no"}
+SCHEDULE_ON_VALUES = ("on", "running", "1", "true", "yes")
+SCHEDULE_OFF_VALUES = ("off", "stopped", "0", "false", "no")
 
 nightly_retraining = dg.define_asset_job(
     "nightly_retraining",
@@ -20,29 +26,42 @@ nightly_retraining = dg.define_asset_job(
 )
 
 
-def nightly_schedule(env=os.environ) -> dg.ScheduleDefinition:
-    running = env.get("GENAI_NIGHTLY_SCHEDULE", "on").strip().lower() not in SCHEDULE_OFF_VALUES
-    return dg.ScheduleDefinition(
-        name="nightly_retraining_schedule",
-        job=nightly_retraining,
-        cron_schedule=env.get("GENAI_NIGHTLY_CRON", "0 2 * * *"),
-        execution_timezone=env.get("GENAI_NIGHTLY_TIMEZONE", "UTC"),
-        default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+def nightly_schedule(env: Mapping[str, str]) -> dg.ScheduleDefinition:
+    status = env.get("GENAI_NIGHTLY_SCHEDULE") or "on"
+    if status.strip().lower() not in SCHEDULE_ON_VALUES + SCHEDULE_OFF_VALUES:
+        raise ValueError(f"GENAI_NIGHTLY_SCHEDULE={status!r} is not one of {', '.join(SCHEDULE_ON_VALUES)} "
+                         f"(on) or {', '.join(SCHEDULE_OFF_VALUES)} (off)")
+    running = status.strip().lower() in SCHEDULE_ON_VALUES
+    cron = env.get("GENAI_NIGHTLY_CRON") or "0 2 * * *"
+    timezone = env.get("GENAI_NIGHTLY_TIMEZONE") or "UTC"
+    try:
+        return dg.ScheduleDefinition(
+            name="nightly_retraining_schedule",
+            job=nightly_retraining,
+            cron_schedule=cron,
+            execution_timezone=timezone,
+            default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+        )
+    except dg.DagsterInvalidDefinitionError as error:  # dagster names the schedule, not the variable
+        raise ValueError(f"GENAI_NIGHTLY_CRON={cron!r} or GENAI_NIGHTLY_TIMEZONE={timezone!r}: {error}") from error
+
+
+def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*ingestion_assets(env), images, text_corpus, *training_assets(), image_feature_extractor,
+                *evaluation_assets(), reports, report_index],
+        asset_checks=[every_trained_family_reported],
+        jobs=[nightly_retraining],
+        schedules=[nightly_schedule(env)],
+        sensors=[failed_runs_in_index],
+        resources=resources_from_env(env),
+        # forkserver with the code location preloaded: a step starts in well under a second instead of
+        # the seconds a fresh interpreter takes to import dagster and torch
+        executor=dg.multiprocess_executor.configured({
+            "max_concurrent": RunSettings.checked_from_env(env).parallel_steps,
+            "start_method": {"forkserver": {"preload_modules": ["genai_platform.definitions"]}},
+        }),
     )
 
 
-defs = dg.Definitions(
-    assets=[raw_images, raw_text, images, text_corpus, *training_assets,
-            image_feature_extractor, image_evaluation, text_evaluation, reports, report_index],
-    asset_checks=[every_trained_family_reported],
-    jobs=[nightly_retraining],
-    schedules=[nightly_schedule()],
-    sensors=[failed_runs_in_index],
-    resources=resources_from_env(),
-    # forkserver with the code location preloaded: a step starts in well under a second instead of
-    # the seconds a fresh interpreter takes to import dagster and torch
-    executor=dg.multiprocess_executor.configured({
-        "max_concurrent": parallel_steps(),
-        "start_method": {"forkserver": {"preload_modules": ["genai_platform.definitions"]}},
-    }),
-)
+defs = build_definitions(os.environ)

@@ -91,15 +91,17 @@ def test_bad_input_fails_loudly_and_keeps_the_good_tables(smoke_resources, tmp_p
     assert _materialize(smoke_resources, selection=["raw_images", "images"]).success
     db = str(tmp_path / "home" / "genai.duckdb")
 
-    def count():
+    def tables():
+        """Every images row, the raw row count, and the names of the tables."""
         con = duckdb.connect(db, read_only=True)
         try:
-            return con.execute("SELECT count(*) FROM images").fetchone()[0], \
-                con.execute("SELECT count(*) FROM raw_images").fetchone()[0]
+            return (con.execute("SELECT row_id, content_hash, split, pixels FROM images ORDER BY row_id").fetchall(),
+                    con.execute("SELECT count(*) FROM raw_images").fetchone()[0],
+                    {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()})
         finally:
             con.close()
 
-    before = count()
+    before = tables()
     truncated = tmp_path / "train-images-idx3-ubyte"
     truncated.write_bytes(b"\x00\x00\x08\x03" + (10).to_bytes(4, "big") + (2).to_bytes(4, "big") * 2 + b"\x00" * 7)
     config = {"ops": {"raw_images": {"config": {"source": str(truncated)}}}}
@@ -108,7 +110,7 @@ def test_bad_input_fails_loudly_and_keeps_the_good_tables(smoke_resources, tmp_p
     failure = result.get_step_failure_events()[0].event_specific_data.error
     assert failure.cause.cls_name == "DataError"
     assert "train-images-idx3-ubyte: truncated" in failure.cause.message
-    assert count() == before
+    assert tables() == before
 
     # the failure sensor lists the failed run in the index, with its error
     context = dg.build_run_status_sensor_context(
@@ -119,19 +121,38 @@ def test_bad_input_fails_loudly_and_keeps_the_good_tables(smoke_resources, tmp_p
     index = (tmp_path / "reports" / "index.html").read_text("utf-8")
     assert result.dagster_run.run_id in index and "run failed" in index and "raw_images" in index
 
-    # out-of-range pixels pass ingestion but fail the blocking check inside the transaction
+    # two out-of-range images pass ingestion but fail pixel_range on the staged table: every check
+    # result is recorded, the failed one with what it found, and the staged table is not swapped in
+    pixels = np.random.default_rng(0).uniform(0, 1, (40, 4, 4)).astype(np.float32)
+    pixels[[3, 17]] += 1.5
     bright = tmp_path / "bright.npz"
-    np.savez(bright, images=np.full((40, 4, 4), 2.0, dtype=np.float32))
+    np.savez(bright, images=pixels)
     config = {"ops": {"raw_images": {"config": {"source": str(bright)}}}}
     result = _materialize(smoke_resources, selection=["raw_images", "images"], run_config=config, raise_on_error=False)
     assert not result.success
     message = result.get_step_failure_events()[0].event_specific_data.error.cause.message
-    assert "pixel_range" in message and "nothing was committed" in message
-    assert count()[0] == before[0]
+    assert "pixel_range" in message and "nothing was committed" in message and "row_id 3 in" in message
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert set(evaluations) == {"non_empty", "pixel_range", "no_nan", "no_train_test_overlap", "labels_in_range",
+                                "one_image_size"}
+    assert [name for name, e in evaluations.items() if not e.passed] == ["pixel_range"]
+    failed = evaluations["pixel_range"].metadata
+    assert failed["offending_count"].value == 2
+    examples = failed["examples"].value
+    assert [e.split(" in ")[0] for e in examples] == ["row_id 3", "row_id 17"]
+    assert all(str(bright) in e and "pixels span [1." in e for e in examples)
+    assert "2 images outside [0, 1]" in failed["detail"].value
+    assert evaluations["no_nan"].metadata["offending_count"].value == 0
+    assert result.asset_materializations_for_node("images") == []
+    images_rows, raw_rows, table_names = tables()
+    assert images_rows == before[0] and raw_rows == 40
+    assert "images_staging" not in table_names
 
 
-@pytest.mark.parametrize("profile", ["nonsense"])
-def test_unknown_profile_is_a_clear_error(smoke_resources, profile):
-    from genai_platform.defs.resources import RunSettings
-    with pytest.raises(ValueError, match="GENAI_PROFILE='nonsense'"):
-        RunSettings(profile=profile).checked_profile()
+def test_unknown_profile_is_a_clear_error(smoke_resources):
+    """A profile set per run in the launchpad is checked like GENAI_PROFILE, before any step's body runs."""
+    config = {"resources": {"run_settings": {"config": {"profile": "nonsense"}}}}
+    with pytest.raises(dg.DagsterResourceFunctionError) as error:
+        _materialize(smoke_resources, selection=["image_feature_extractor"], run_config=config)
+    message = str(error.value.__cause__)
+    assert "GENAI_PROFILE='nonsense'" in message and "smoke, default, full" in message

@@ -1,27 +1,79 @@
-"""Dagster resources: artifact store and run settings (DuckDB: defs/database.py)."""
+"""Dagster resources: artifact store and run settings (DuckDB: defs/database.py), from the environment."""
 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import ClassVar, Self
 
 import torch
-from dagster import ConfigurableResource
-from pydantic import Field
+from dagster import ConfigurableResource, EnvVar
+from pydantic import Field, field_validator
 
 import genai_platform
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.families.registry import PROFILES
+from genai_platform.records import FEATURE_SPACES, PROFILES
 from genai_platform.training.device import select_device
 
+DEVICES = "auto, cpu, cuda, cuda:N, mps"
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+# dagster exports EnvVar but not the class that EnvVar.int returns
+INT_ENV_VAR = type(EnvVar.int("ANY"))
 
-class ArtifactStore(ConfigurableResource):
+
+class EnvironmentResource(ConfigurableResource):
+    """A resource whose fields each default from one environment variable (VARIABLES: field -> variable)."""
+
+    VARIABLES: ClassVar[dict[str, str]]
+
+    @classmethod
+    def checked_from_env(cls, env: Mapping[str, str]) -> Self:
+        """The values env sets (unset or empty: the field's default), validated now."""
+        return cls(**{field: env[variable] for field, variable in cls.VARIABLES.items() if env.get(variable)})
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Self:
+        """checked_from_env, with each variable the process environment sets kept as a dg.EnvVar field.
+
+        The UI then names the variable rather than a copy of its value, and a run resolves it (and
+        the validators check it again) when it starts. A run resolves EnvVars from its own process
+        environment only, so any other mapping (a test's) is copied in as values.
+        """
+        checked = cls.checked_from_env(env)
+        if env is not os.environ:
+            return checked
+        return cls(**{field: EnvVar.int(variable) if cls.model_fields[field].annotation is int else EnvVar(variable)
+                      for field, variable in cls.VARIABLES.items() if env.get(variable)})
+
+    @classmethod
+    def invalid_setting(cls, field: str, value, expected: str) -> ValueError:
+        return ValueError(f"{cls.VARIABLES[field]}={value!r} ({cls.__name__}.{field}) is not {expected}")
+
+
+def _is_env_var(value) -> bool:
+    """A dg.EnvVar field before a run resolves it: the validators see the resolved value then."""
+    return isinstance(value, (EnvVar, INT_ENV_VAR))
+
+
+def _integer(value, minimum: int | None = None) -> int | None:
+    """value (an int, or a string from the environment) as an int; None if it is not a whole number >= minimum."""
+    text = str(value).strip()
+    if not re.fullmatch(r"-?\d+", text) or (minimum is not None and int(text) < minimum):
+        return None
+    return int(text)
+
+
+class ArtifactStore(EnvironmentResource):
     """Where models, checkpoints and reports live on disk."""
 
-    home: str = Field(description="GENAI_HOME: DuckDB file, models, checkpoints")
-    reports_dir: str = Field(description="GENAI_REPORTS_DIR: where the HTML reports are written")
+    VARIABLES: ClassVar[dict[str, str]] = {"home": "GENAI_HOME", "reports_dir": "GENAI_REPORTS_DIR"}
+
+    home: str = Field(default=".genai", description="GENAI_HOME: DuckDB file, models, checkpoints")
+    reports_dir: str = Field(default="reports", description="GENAI_REPORTS_DIR: where the HTML reports are written")
 
     @property
     def root(self) -> Path:
@@ -41,19 +93,61 @@ class ArtifactStore(ConfigurableResource):
         return Path(self.reports_dir).expanduser().resolve()
 
 
-class RunSettings(ConfigurableResource):
-    """Profile, seed and device for every training and evaluation step."""
+class RunSettings(EnvironmentResource):
+    """Profile, seed, device, parallelism and image feature space for every training and evaluation step."""
+
+    VARIABLES: ClassVar[dict[str, str]] = {
+        "profile": "GENAI_PROFILE", "seed": "GENAI_SEED", "device": "GENAI_DEVICE",
+        "parallel_steps": "GENAI_PARALLEL_STEPS", "feature_extractor": "GENAI_FEATURE_EXTRACTOR"}
 
     profile: str = Field(default="default", description="GENAI_PROFILE: smoke, default or full")
     seed: int = Field(default=0, description="GENAI_SEED: seeds every model, sampler and split")
-    device: str = Field(default="auto", description="GENAI_DEVICE: auto (cuda > mps > cpu), cpu, cuda, mps")
-    parallel_steps: int = Field(default=2, ge=1, description="GENAI_PARALLEL_STEPS: steps a run executes at once; "
+    device: str = Field(default="auto", description="GENAI_DEVICE: auto (cuda > mps > cpu), cpu, cuda, cuda:N, mps")
+    parallel_steps: int = Field(default=2, description="GENAI_PARALLEL_STEPS: steps a run executes at once; "
                                 "each step's torch gets CPU cores / this many threads")
+    feature_extractor: str = Field(
+        default="classifier", description="GENAI_FEATURE_EXTRACTOR: feature space of FID, KID, precision/recall "
+        "and density/coverage: classifier (the in-project CNN, any image size) or inception (Inception-v3, "
+        "images of 28 px and up; pip install 'genai-platform[inception]')")
 
-    def checked_profile(self) -> str:
-        if self.profile not in PROFILES:
-            raise ValueError(f"GENAI_PROFILE={self.profile!r} is not one of {', '.join(PROFILES)}")
-        return self.profile
+    @field_validator("profile", mode="before")
+    @classmethod
+    def _known_profile(cls, value):
+        if not _is_env_var(value) and value not in PROFILES:
+            raise cls.invalid_setting("profile", value, f"one of {', '.join(PROFILES)}")
+        return value
+
+    @field_validator("seed", mode="before")
+    @classmethod
+    def _integer_seed(cls, value):
+        if _is_env_var(value):
+            return value
+        if (seed := _integer(value)) is None:
+            raise cls.invalid_setting("seed", value, "an integer")
+        return seed
+
+    @field_validator("device", mode="before")
+    @classmethod
+    def _known_device(cls, value):
+        if not _is_env_var(value) and not (isinstance(value, str) and DEVICE_PATTERN.fullmatch(value)):
+            raise cls.invalid_setting("device", value, f"one of {DEVICES}")
+        return value
+
+    @field_validator("parallel_steps", mode="before")
+    @classmethod
+    def _positive_parallel_steps(cls, value):
+        if _is_env_var(value):
+            return value
+        if (steps := _integer(value, minimum=1)) is None:
+            raise cls.invalid_setting("parallel_steps", value, "a whole number >= 1")
+        return steps
+
+    @field_validator("feature_extractor", mode="before")
+    @classmethod
+    def _known_feature_extractor(cls, value):
+        if not _is_env_var(value) and value not in FEATURE_SPACES:
+            raise cls.invalid_setting("feature_extractor", value, f"one of {', '.join(FEATURE_SPACES)}")
+        return value
 
     def setup_torch(self) -> torch.device:
         """The step's device, with torch's CPU threads sized to this step's share of the cores.
@@ -79,21 +173,13 @@ def code_version() -> str:
         return genai_platform.__version__
 
 
-def parallel_steps(env=os.environ) -> int:
-    value = env.get("GENAI_PARALLEL_STEPS", "2")
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"GENAI_PARALLEL_STEPS must be a whole number >= 1, got {value!r}")
-    return int(value)
-
-
-def resources_from_env(env=os.environ) -> dict:
-    home = Path(env.get("GENAI_HOME", ".genai")).expanduser().resolve()
-    reports = Path(env.get("GENAI_REPORTS_DIR", "reports")).expanduser().resolve()
+def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
+    """Every resource, its settings validated now: a bad value stops the code location loading."""
+    artifacts = ArtifactStore.from_env(env)
+    # the DuckDB file's path is derived from GENAI_HOME, so it is a value fixed here, not an EnvVar
+    home = ArtifactStore.checked_from_env(env).root
     return {
         "duckdb": PlatformDuckDB(database=str(home / "genai.duckdb")),
-        "artifacts": ArtifactStore(home=str(home), reports_dir=str(reports)),
-        "run_settings": RunSettings(profile=env.get("GENAI_PROFILE", "default"),
-                                    seed=int(env.get("GENAI_SEED", "0")),
-                                    device=env.get("GENAI_DEVICE", "auto"),
-                                    parallel_steps=parallel_steps(env)),
+        "artifacts": artifacts,
+        "run_settings": RunSettings.from_env(env),
     }

@@ -1,0 +1,110 @@
+"""Settings: read and checked when the code location loads, EnvVars where set, sources as ingestion config."""
+
+import json
+
+import dagster as dg
+import numpy as np
+import pytest
+
+from genai_platform.definitions import build_definitions
+from genai_platform.defs.ingestion import ingestion_assets
+from genai_platform.defs.resources import RunSettings, resources_from_env
+
+RESOURCE_VARIABLES = ("GENAI_PROFILE", "GENAI_SEED", "GENAI_DEVICE", "GENAI_PARALLEL_STEPS", "GENAI_FEATURE_EXTRACTOR",
+                      "GENAI_HOME", "GENAI_REPORTS_DIR")
+
+
+@pytest.mark.parametrize("variable, value, allowed", [
+    ("GENAI_PROFILE", "fast", "smoke, default, full"),
+    ("GENAI_SEED", "seven", "an integer"),
+    ("GENAI_DEVICE", "tpu", "auto, cpu, cuda, cuda:N, mps"),
+    ("GENAI_PARALLEL_STEPS", "0", "a whole number >= 1"),
+    ("GENAI_PARALLEL_STEPS", "1.5", "a whole number >= 1"),
+    ("GENAI_FEATURE_EXTRACTOR", "clip", "classifier, inception"),
+    ("GENAI_NIGHTLY_SCHEDULE", "of", "on, running, 1, true, yes (on) or off, stopped, 0, false, no (off)"),
+    ("GENAI_NIGHTLY_CRON", "every night", "standard cron expressions consisting of 5 fields"),
+    ("GENAI_NIGHTLY_TIMEZONE", "Mars/Base", "Invalid execution timezone"),
+])
+def test_a_bad_setting_stops_the_code_location_loading(variable, value, allowed):
+    with pytest.raises(ValueError) as error:
+        build_definitions({variable: value})
+    assert f"{variable}={value!r}" in str(error.value) and allowed in str(error.value)
+
+
+def test_good_settings_are_parsed():
+    settings = resources_from_env({"GENAI_SEED": " -3 ", "GENAI_DEVICE": "cuda:1", "GENAI_PARALLEL_STEPS": "4",
+                                   "GENAI_FEATURE_EXTRACTOR": "inception", "GENAI_PROFILE": "full"})["run_settings"]
+    assert (settings.seed, settings.device, settings.parallel_steps, settings.feature_extractor, settings.profile) == \
+        (-3, "cuda:1", 4, "inception", "full")
+    assert resources_from_env({"GENAI_DEVICE": ""})["run_settings"].device == "auto"  # empty means unset
+
+
+def test_a_run_config_override_is_checked_like_the_variable():
+    with pytest.raises(ValueError, match="GENAI_FEATURE_EXTRACTOR='clip'"):
+        RunSettings(feature_extractor="clip")
+    with pytest.raises(dg.DagsterResourceFunctionError) as error:
+        with dg.build_resources({"run_settings": RunSettings()},
+                                resource_config={"run_settings": {"config": {"parallel_steps": 0}}}):
+            pass
+    assert "GENAI_PARALLEL_STEPS=0" in str(error.value.__cause__)
+
+
+def test_set_variables_stay_env_vars_that_each_run_resolves_and_checks(monkeypatch, tmp_path):
+    for variable in RESOURCE_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("GENAI_PROFILE", "smoke")
+    monkeypatch.setenv("GENAI_SEED", "7")
+    monkeypatch.setenv("GENAI_HOME", str(tmp_path / "home"))
+    resources = resources_from_env()
+    settings, artifacts = resources["run_settings"], resources["artifacts"]
+    assert isinstance(settings.profile, dg.EnvVar) and settings.profile.env_var_name == "GENAI_PROFILE"
+    assert settings.seed.env_var_name == "GENAI_SEED"  # dg.EnvVar.int
+    assert artifacts.home.env_var_name == "GENAI_HOME"
+    assert (settings.device, settings.parallel_steps, artifacts.reports_dir) == ("auto", 2, "reports")  # unset
+    # the DuckDB file's path is derived from GENAI_HOME, a value fixed at load
+    assert resources["duckdb"].database == str(tmp_path / "home" / "genai.duckdb")
+
+    with dg.build_resources({"run_settings": settings}) as run:
+        assert (run.run_settings.profile, run.run_settings.seed) == ("smoke", 7)
+    monkeypatch.setenv("GENAI_PROFILE", "fast")
+    with pytest.raises(dg.DagsterResourceFunctionError) as error:
+        with dg.build_resources({"run_settings": settings}):
+            pass
+    assert "GENAI_PROFILE='fast'" in str(error.value.__cause__)
+
+
+def test_a_mapping_other_than_the_process_environment_is_copied_in():
+    """A run resolves EnvVars from its own process environment, which a test's mapping is not."""
+    settings = resources_from_env({"GENAI_PROFILE": "smoke", "GENAI_SEED": "7"})["run_settings"]
+    assert (type(settings.profile), settings.profile, type(settings.seed), settings.seed) == (str, "smoke", int, 7)
+
+
+def test_ingestion_sources_default_from_the_environment_at_load():
+    defs = build_definitions({"GENAI_IMAGE_SOURCE": "/data/digits.npz", "GENAI_TEXT_SOURCE": "/data/news.jsonl",
+                              "GENAI_TEXT_FIELD": "body"})
+    assert defs.get_assets_def("raw_images").op.config_schema.default_value == {"source": "/data/digits.npz"}
+    assert defs.get_assets_def("raw_text").op.config_schema.default_value == {"source": "/data/news.jsonl",
+                                                                             "text_field": "body"}
+    unset = build_definitions({})
+    assert unset.get_assets_def("raw_images").op.config_schema.default_value == {"source": "sklearn:digits"}
+    assert unset.get_assets_def("raw_text").op.config_schema.default_value == {"source": "gensim:lee",
+                                                                              "text_field": "text"}
+
+
+def test_ingestion_reads_its_config_not_the_environment_of_the_run(smoke_resources, monkeypatch, tmp_path):
+    images, documents = tmp_path / "images.npz", tmp_path / "news.jsonl"
+    np.savez(images, images=np.random.default_rng(0).random((40, 4, 4), dtype=np.float32))
+    documents.write_text("".join(json.dumps({"body": f"document {i}"}) + "\n" for i in range(12)))
+    assets = ingestion_assets({"GENAI_IMAGE_SOURCE": str(images), "GENAI_TEXT_SOURCE": str(documents),
+                               "GENAI_TEXT_FIELD": "body"})
+    # after the code location loaded, the process environment names other sources
+    monkeypatch.setenv("GENAI_IMAGE_SOURCE", "sklearn:digits")
+    monkeypatch.setenv("GENAI_TEXT_SOURCE", "gensim:lee")
+    monkeypatch.setenv("GENAI_TEXT_FIELD", "text")
+
+    result = dg.materialize(assets, resources=smoke_resources)
+    assert result.success
+    image_metadata = result.asset_materializations_for_node("raw_images")[0].metadata
+    text_metadata = result.asset_materializations_for_node("raw_text")[0].metadata
+    assert (image_metadata["source"].value, image_metadata["rows"].value) == (str(images), 40)
+    assert (text_metadata["source"].value, text_metadata["rows"].value) == (str(documents), 12)
