@@ -13,7 +13,7 @@ from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 from genai_platform.metrics.bias import (gap_prompts, gender_word_lists, group_counts_to_bias, sentiment,
                                          stereotypical_association)
 from genai_platform.metrics.bleu import bleu_against_corpus, bleu_scores, self_bleu, self_bleu_scores, tokenize
-from genai_platform.metrics.catalog import METRICS, info
+from genai_platform.metrics.catalog import CATEGORIES, METRICS, info
 from genai_platform.metrics.distributions import low_confidence, missing_modes, normalized_entropy
 from genai_platform.metrics.fid import fid_estimate, kid_estimate, polynomial_kernel, unbiased_mmd2
 from genai_platform.metrics.intervals import difference_estimate, mean_estimate, ratio_estimate
@@ -273,6 +273,7 @@ def test_every_metric_has_direction_definition_and_reference():
     for name, entry in METRICS.items():
         assert entry.direction in {"higher", "lower", "zero", "none"}, name
         assert entry.label and len(entry.definition) > 20 and entry.reference, name
+        assert entry.category in CATEGORIES, name
     assert info("fid").better(1.0, 2.0) and info("precision").better(0.9, 0.1)
     assert info("sentiment_gap_occupation").better(-0.1, 0.2)
     with pytest.raises(KeyError, match="no entry"):

@@ -1,25 +1,156 @@
-"""Report logic: the experimental comparison, HELM win rates, regressions, findings, sparklines."""
+"""Report logic without DuckDB: the builder from hand-made inputs to typed reports, the experimental
+comparison, HELM win rates, regressions, findings, sparklines."""
 
+from datetime import datetime
+
+import numpy as np
 import pytest
 
-from genai_platform.families.registry import FAMILIES
+from genai_platform.datasets.images import DEFAULT_IMAGE_DISTRIBUTION
+from genai_platform.datasets.provenance import USER_SOURCE_DISTRIBUTION
+from genai_platform.evaluation import MODALITIES
+from genai_platform.metrics.bias import gender_word_lists
+from genai_platform.records import MetricRow
+from genai_platform.reporting import render
 from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Regression, Threshold,
                                                judge, mean_win_rates, regression, thresholds, worst)
-from genai_platform.reporting.context import against_base, trends
+from genai_platform.reporting.build import against_base, build_report, report_data, trends
+from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
+                                             RunInfo, TrainedModel)
+from genai_platform.reporting.modalities import ImageGalleryInputs, TextGalleryInputs, TextSample
 from genai_platform.reporting.plots import sparkline
+
+LINKS = {"index": "index.html", "comparison": "model_comparison.html", "ethics": "ethics.html"}
+
+
+def _family(name: str, modality: str, experimental: bool = False, base: str | None = None) -> FamilyDescription:
+    return FamilyDescription(name, modality, f"The {name}", f"{name} described.", experimental, base)
+
+
+def _model(batch_size: int = 8) -> TrainedModel:
+    return TrainedModel(parameters=1234, profile="smoke", data_version="d1", model_config={"context_length": 16},
+                        training_config={"batch_size": batch_size, "seed": 0}, steps=10, seconds=2.0, device="cpu",
+                        resumed_from_step=None, loss_curves={"loss": [3.0, 2.0, 1.5]})
+
+
+def _dataset(source: str) -> Dataset:
+    return Dataset(source, f"{source} described.", "d1", 100, datetime(2026, 1, 1), [("data.bin", "ab" * 32)])
+
+
+def _history(subject: str, metric: str, values: list[float]) -> list[HistoryPoint]:
+    return [HistoryPoint(f"r{i}", subject, metric, v, None, None, "c1", "d1") for i, v in enumerate(values, 1)]
+
+
+@pytest.fixture(scope="module")
+def report():
+    """Two image families beside three reference rows, one text family on a user's file; run r3."""
+    image_rows = [
+        MetricRow("gan", "fid", 2.0, 50, 1.8, 2.2), MetricRow("vae", "fid", 1.0, 50, 0.8, 1.2),
+        MetricRow("vae", "precision", 0.9, 50), MetricRow("gan", "precision", 0.5, 50),
+        MetricRow("noise", "fid", 300.0, 50, role="reference"), MetricRow("heldout", "fid", 0.1, 50, role="reference"),
+        MetricRow("pixel_gaussian", "fid", 40.0, 50, role="baseline"),
+        MetricRow("feature_extractor", "test_accuracy", 0.9, 40, role="reference"),
+        MetricRow("vae", "copy_rate", 0.5, 100, 0.4, 0.6), MetricRow("gan", "copy_rate", 0.0, 100, 0.0, 0.0)]
+    # the vae's FID was 0.4 in two earlier runs: this run's 1.0, interval [0.8, 1.2], is a regression
+    image_history = _history("vae", "fid", [0.4, 0.4, 1.0])
+    image = ModalityInputs(
+        MODALITIES["image"], [_family("vae", "image"), _family("gan", "image")], {"vae": _model(), "gan": _model()},
+        _dataset("sklearn:digits"), "r3", "c1", image_rows, image_history[:2] + [
+            HistoryPoint("r3", "vae", "fid", 1.0, 0.8, 1.2, "c1", "d1")],
+        ImageGalleryInputs(np.zeros((4, 1, 8, 8), np.float32), {"vae": np.ones((2, 1, 8, 8), np.float32),
+                                                                "gan": np.ones((2, 1, 8, 8), np.float32)},
+                           {}, {}, [], 50, "classifier"))
+    text = ModalityInputs(
+        MODALITIES["text"], [_family("lstm", "text")], {"lstm": _model()}, _dataset("my_notes.txt"), "r3", "c1",
+        [MetricRow("lstm", "bits_per_character", 2.0, 30, 1.9, 2.1), MetricRow("unigram", "bits_per_character", 4.5,
+                                                                                 30, role="baseline"),
+         MetricRow("lstm", "gender_representation_tv", 0.2, 12),
+         MetricRow("lstm", "gender_representation_tv_amplification", 1.2, 12),
+         MetricRow("training_data", "gender_representation_tv", 0.1, 300, role="data")],
+        [], TextGalleryInputs({"lstm": [TextSample("The ", "cat sat.", "dog ran.")]}, {"lstm": ["a free sample"]},
+                              {}, {}))
+    run = RunInfo("r3", "2026-01-02 00:00:00 UTC", "smoke", 0, "cpu", "c1", {"python": "3"})
+    return build_report(Inputs(run, [image, text], dict(DEFAULT_THRESHOLDS), gender_word_lists()))
+
+
+def test_leaderboard_ranks_families_by_win_rate_then_lists_reference_rows_in_order(report):
+    board = report.modalities[0].leaderboard
+    assert [(r.subject, r.rank) for r in board.rows] == [("vae", 1), ("gan", 2), ("heldout", None),
+                                                        ("pixel_gaussian", None), ("noise", None)]
+    assert [r.win_rate for r in board.ranked] == [1.0, 0.0]
+    assert [r.label for r in board.rows[2:]] == ["real held-out (floor)", "per-pixel Gaussian (baseline)",
+                                                 "uniform noise (ceiling)"]
+    assert [m.name for m in board.metrics] == ["fid", "precision"]
+    assert board.rows[0].cells["fid"].ci_low == 0.8 and board.rows[2].cells["precision"] is None
+    text_board = report.modalities[1].leaderboard
+    assert [(r.subject, r.role) for r in text_board.rows] == [("lstm", "model"), ("unigram", "baseline")]
+
+
+def test_findings_status_and_regressions(report):
+    image = report.modalities[0]
+    assert {(f.model, f.metric): f.status for f in image.findings} == {("vae", "copy_rate"): "fail",
+                                                                        ("gan", "copy_rate"): "pass"}
+    assert [f.model for f in image.flagged] == ["vae"]
+    (regressed,) = image.regressions
+    assert (regressed.model, regressed.metric, regressed.median) == ("vae", "fid", 0.4)
+    assert [row.model for row in image.trends] == ["vae", "gan"] and image.trends[1].cells == [None, None]
+    # 12 words are enough to judge the amplification (1.2: between warn 1.1 and fail 1.5)
+    assert [(f.model, f.status) for f in report.modalities[1].findings] == [("lstm", "warn")]
+    assert report.status == "fail" and (report.counts.fail, report.counts.warn, report.counts.regressions) == (1, 1, 1)
+
+
+def test_ethics_tables_select_metrics_by_category(report):
+    image, text = report.modalities
+    assert [(t.title, [m.name for m in t.metrics]) for t in image.ethics_tables] == [("Memorization", ["copy_rate"])]
+    assert [(t.title, [m.name for m in t.metrics]) for t in text.ethics_tables] == [
+        ("Bias", ["gender_representation_tv", "gender_representation_tv_amplification"])]
+    assert [r.label for r in text.ethics_tables[0].rows] == ["lstm", "training data", "unigram (baseline)"]
+
+
+def test_model_cards_and_datasheets_take_their_texts_from_the_modality_and_the_source(report):
+    cards = {card.family.name: card for card in report.cards}
+    assert list(cards) == ["vae", "gan", "lstm"]
+    assert "classifier's feature space" in cards["vae"].texts.limitations
+    assert cards["lstm"].texts.misinformation == "generated news-like text can read as factual; it is not."
+    assert cards["vae"].texts.judged_nightly == "amplification and class coverage"
+    assert cards["vae"].win_rate == 1.0 and [f.status for f in cards["vae"].findings] == ["fail"]
+    assert [m.label for m in cards["lstm"].metrics] == ["Test bits/char ↓", "Gender repr. TV ↓",
+                                                        "Gender repr. TV amplification ↓"]
+    image, text = (section.datasheet for section in report.modalities)
+    assert image.distribution == DEFAULT_IMAGE_DISTRIBUTION and "BSD-3-Clause" in image.distribution
+    assert text.distribution == USER_SOURCE_DISTRIBUTION
+    assert image.preprocessing.startswith("Pixels scaled") and text.preprocessing.startswith("Unicode NFC")
+
+
+def test_gallery_cost_and_report_data(report):
+    image, text = report.modalities
+    assert [g.caption for g in image.parts.grids] == ["Real (train split)", "The vae", "The gan"]
+    assert image.parts.evaluation_note.startswith("50 images per row") and image.parts.representation is None
+    assert [(t.title, t.free) for t in text.parts.texts] == [("The lstm", ["a free sample"])]
+    assert text.parts.figures == [] and text.parts.signatures is None  # no sweep or signature in the details
+    assert image.cost[0].throughput == pytest.approx(8 * 10 / 2.0) and image.cost[0].unit == "images/s"
+    data = report_data(report)
+    rows = data["modalities"][0]["leaderboard"]["rows"]
+    assert [(r["subject"], r["role"], r["rank"]) for r in rows][:2] == [("vae", "model", 1), ("gan", "model", 2)]
+    assert rows[0]["cells"]["fid"] == {"value": 1.0, "ci_low": 0.8, "ci_high": 1.2, "sample_count": 50}
+
+
+def test_templates_render_the_built_report(report):
+    ethics = render("ethics.html.j2", links=LINKS, report=report)
+    comparison = render("model_comparison.html.j2", links=LINKS, report=report)
+    assert "Shipped with scikit-learn (BSD-3-Clause)" in ethics and "the user&#39;s to check" in ethics
+    assert 'data-family="vae"' in comparison and 'data-family="heldout"' not in comparison
+    assert "<td>dog ran.</td>" in comparison and "1 regression(s):</strong> vae FID 1" in comparison
 
 
 def test_experimental_family_is_compared_with_its_base_and_may_lose():
-    rows = [{"subject": "textgan", "metric": "bits_per_character", "value": 2.1},
-            {"subject": "lstm", "metric": "bits_per_character", "value": 2.0},
-            {"subject": "textgan", "metric": "continuation_bleu", "value": 0.3},
-            {"subject": "lstm", "metric": "continuation_bleu", "value": 0.2},
-            {"subject": "textgan", "metric": "gender_mentions_male", "value": 4.0},
-            {"subject": "lstm", "metric": "gender_mentions_male", "value": 9.0}]
-    comparison = against_base(rows, FAMILIES["textgan"], "lstm")
-    winners = {line["label"]: line["winner"] for line in comparison["lines"]}
+    rows = [MetricRow("textgan", "bits_per_character", 2.1, 10), MetricRow("lstm", "bits_per_character", 2.0, 10),
+            MetricRow("textgan", "continuation_bleu", 0.3, 10), MetricRow("lstm", "continuation_bleu", 0.2, 10),
+            MetricRow("textgan", "gender_mentions_male", 4.0, 10), MetricRow("lstm", "gender_mentions_male", 9.0, 10)]
+    comparison = against_base(rows, _family("textgan", "text", experimental=True, base="lstm"))
+    winners = {line.label: line.winner for line in comparison.lines}
     assert winners == {"Test bits/char": "lstm", "Continuation BLEU": "textgan"}  # raw counts are not compared
-    assert comparison["wins"] == 1
+    assert comparison.wins == 1
 
 
 # ---- leaderboard win rates: the cases of HELM's own tests (helm/benchmark/presentation/test_summarize.py)
@@ -89,13 +220,13 @@ def test_sparkline_is_numbers_only_with_an_escaped_label():
 
 
 def test_trends_flag_regressions_and_name_code_or_data_changes():
-    def row(run, value, code="c1", data="d1", ci=(None, None)):
-        return {"run_id": run, "subject": "vae", "metric": "fid", "value": value, "ci_low": ci[0], "ci_high": ci[1],
-                "code_version": code, "data_version": data}
+    def point(run, value, code="c1", data="d1", ci=(None, None)):
+        return HistoryPoint(run, "vae", "fid", value, ci[0], ci[1], code, data)
 
-    history = [row("r1", 10.0), row("r2", 11.0, code="c0"), row("r3", 20.0, ci=(15.0, 25.0))]
+    history = [point("r1", 10.0), point("r2", 11.0, code="c0"), point("r3", 20.0, ci=(15.0, 25.0))]
     (trend,) = trends(history, "r3", ["vae", "gan"], ["fid"])  # gan has no rows: no trend
-    assert trend["regressed"] and trend["median"] == 10.5 and trend["changed"] == ["code"]
-    assert "over 3 runs, oldest to newest: 10, 11, 20" in str(trend["sparkline"])
-    (steady,) = trends([row("r1", 10.0), row("r2", 10.2), row("r3", 10.1, ci=(9.0, 11.0))], "r3", ["vae"], ["fid"])
-    assert not steady["regressed"] and steady["changed"] == []
+    assert trend.regressed and trend.median == 10.5 and trend.changed == ["code"]
+    assert "over 3 runs, oldest to newest: 10, 11, 20" in str(trend.sparkline)
+    (steady,) = trends([point("r1", 10.0), point("r2", 10.2), point("r3", 10.1, ci=(9.0, 11.0))], "r3", ["vae"],
+                       ["fid"])
+    assert not steady.regressed and steady.changed == []

@@ -18,6 +18,8 @@ from genai_platform.datasets.provenance import Provenance, SourceFile, resolve_u
 from genai_platform.errors import DataError
 
 DEFAULT_IMAGE_SOURCE = "sklearn:digits"
+DEFAULT_IMAGE_DISTRIBUTION = ("Shipped with scikit-learn (BSD-3-Clause); originally the UCI Optical Recognition "
+                              "of Handwritten Digits data.")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 IDX_PATTERN = re.compile(r"idx3-ubyte(\.gz)?$")
 

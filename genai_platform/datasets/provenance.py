@@ -11,6 +11,10 @@ from genai_platform.errors import DataError
 from genai_platform.files import sha256_file
 
 
+# How a source other than the bundled defaults (DEFAULT_*_DISTRIBUTION) may be distributed.
+USER_SOURCE_DISTRIBUTION = "A user-supplied source; its licence is the user's to check."
+
+
 @dataclass
 class SourceFile:
     path: str

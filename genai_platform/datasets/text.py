@@ -13,6 +13,7 @@ from genai_platform.datasets.provenance import Provenance, SourceFile, resolve_u
 from genai_platform.errors import DataError
 
 DEFAULT_TEXT_SOURCE = "gensim:lee"
+DEFAULT_TEXT_DISTRIBUTION = "Shipped with gensim (LGPL-2.1); Lee, Pincombe & Welsh (2005) news articles."
 
 
 @dataclass

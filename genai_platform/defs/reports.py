@@ -1,31 +1,33 @@
 """Report assets: the comparison and ethics reports of the latest evaluations, and the run index.
 
-Each HTML file is self-contained and written atomically; a copy of every run's reports
-is archived under reports/runs/<run id>/ and listed by index.html.
+Each HTML file is self-contained and written atomically; a copy of every run's reports, with the
+run manifest and the report data (JSON), is archived under reports/runs/<run id>/ and listed by
+index.html.
 """
 
 import json
 from datetime import datetime, timezone
-from html.parser import HTMLParser
 from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
-from genai_platform.files import write_atomic
-from genai_platform.families.registry import families
-from genai_platform.reporting import render
-from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, thresholds
-from genai_platform.reporting.context import gather, headline, run_manifest
-from genai_platform.reporting.plots import sparkline
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, RunSettings, code_version
-from genai_platform.store.tables import dataset_info
+from genai_platform.evaluation import MODALITIES
+from genai_platform.families.registry import families
+from genai_platform.files import write_atomic
+from genai_platform.reporting import render
+from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, thresholds
+from genai_platform.reporting.build import Report, build_index, build_report, report_data, run_manifest
+from genai_platform.reporting.inputs import (FamilyDescription, read_inputs, read_reported_families, read_run,
+                                             read_run_manifests)
 from genai_platform.training.fit import MANIFEST_FILE
 
-COMPARISON, ETHICS, INDEX, MANIFEST = "model_comparison.html", "ethics.html", "index.html", "manifest.json"
+COMPARISON, ETHICS, INDEX = "model_comparison.html", "ethics.html", "index.html"
+MANIFEST, DATA = "manifest.json", "report.json"  # per run: the index reads the manifest, the coverage check the data
 LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}
-EVALUATIONS = ["image_evaluation", "text_evaluation"]
+EVALUATIONS = [f"{name}_evaluation" for name in MODALITIES]
 FAILURE_CHARS = 600  # of the run's failure message kept for the index
 ARCHIVE_LINKS = {"index": f"../../{INDEX}", "comparison": COMPARISON, "ethics": ETHICS}
 
@@ -38,20 +40,25 @@ class ReportConfig(dg.Config):
         + "; ".join(f"{m} [{t.warn:g}, {t.fail:g}]" for m, t in DEFAULT_THRESHOLDS.items()))
 
 
-def _leaderboard_markdown(report: dict) -> str:
-    lines = [f"Status: **{report['status']}** ({report['counts']['fail']} fail, {report['counts']['warn']} warn, "
-             f"{report['counts']['regressions']} regressions)\n"]
-    for section in report["modalities"]:
-        board = section["leaderboard"]
-        lines.append(f"**{section['name']}** ({section['dataset']['source']})\n")
-        lines.append("| model | win rate | " + " | ".join(f"{m['label']} {m['arrow']}" for m in board["metrics"]) + " |")
-        lines.append("|---" * (len(board["metrics"]) + 2) + "|")
-        for row in board["rows"]:
-            rate = "—" if row["win_rate"] is None else f"{row['win_rate']:.2f}"
-            values = [f"{c['value']:.4g}" if (c := row["cells"][m["name"]]) else "—" for m in board["metrics"]]
-            lines.append(f"| {row['model']} | {rate} | " + " | ".join(values) + " |")
+def _leaderboard_markdown(report: Report) -> str:
+    lines = [f"Status: **{report.status}** ({report.counts.fail} fail, {report.counts.warn} warn, "
+             f"{report.counts.regressions} regressions)\n"]
+    for section in report.modalities:
+        board = section.leaderboard
+        lines.append(f"**{section.name}** ({section.dataset.source})\n")
+        lines.append("| model | win rate | " + " | ".join(f"{m.label} {m.arrow}" for m in board.metrics) + " |")
+        lines.append("|---" * (len(board.metrics) + 2) + "|")
+        for row in board.rows:
+            rate = "—" if row.win_rate is None else f"{row.win_rate:.2f}"
+            values = [f"{c.value:.4g}" if (c := row.cells[m.name]) else "—" for m in board.metrics]
+            lines.append(f"| {row.label} | {rate} | " + " | ".join(values) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def _described(family) -> FamilyDescription:
+    return FamilyDescription(family.name, family.modality.name, family.title, family.description, family.experimental,
+                             family.pretrained.family if family.pretrained else None)
 
 
 @dg.multi_asset(
@@ -63,58 +70,36 @@ def _leaderboard_markdown(report: dict) -> str:
 )
 def reports(context: dg.AssetExecutionContext, config: ReportConfig, duckdb: PlatformDuckDB,
             artifacts: ArtifactStore, run_settings: RunSettings):
-    limits = thresholds(config.thresholds)
+    run = read_run(context.run_id, run_settings.profile, run_settings.seed, str(run_settings.setup_torch()),
+                   code_version())
     with duckdb.read_connection() as con:
-        datasets = [{"modality": m, **dataset_info(con, m)} for m in ("image", "text")]
-        run = run_manifest(context.run_id, run_settings.profile, run_settings.seed,
-                           str(run_settings.setup_torch()), code_version(), datasets)
-        report = gather(con, artifacts.model_dir, artifacts.details_path, run, limits)
+        inputs = read_inputs(con, run, list(MODALITIES.values()), [_described(f) for f in families()],
+                             artifacts.model_dir, artifacts.details_path, thresholds(config.thresholds))
+    report = build_report(inputs)
     archive = artifacts.reports / "runs" / context.run_id
     paths = {}
     for name, filename in (("model_comparison_report", COMPARISON), ("ethics_report", ETHICS)):
         template = filename.replace(".html", ".html.j2")
-        write_atomic(archive / filename, render(template, links=ARCHIVE_LINKS, **report))
-        paths[name] = write_atomic(artifacts.reports / filename, render(template, links=LATEST_LINKS, **report))
-    write_atomic(archive / MANIFEST, json.dumps({**run, "headline": headline(report)}, indent=2))
+        write_atomic(archive / filename, render(template, links=ARCHIVE_LINKS, report=report))
+        paths[name] = write_atomic(artifacts.reports / filename, render(template, links=LATEST_LINKS, report=report))
+    data = json.dumps(report_data(report), indent=2)
+    write_atomic(archive / DATA, data)
+    write_atomic(artifacts.reports / DATA, data)
+    write_atomic(archive / MANIFEST, json.dumps(run_manifest(report), indent=2))
     leaderboard = dg.MetadataValue.md(_leaderboard_markdown(report))
-    context.log.info(f"run status {report['status']}: {report['counts']}")
+    context.log.info(f"run status {report.status}: {report.counts}")
     for name, path in paths.items():
         context.log.info(f"wrote {path} ({path.stat().st_size:,} bytes)")
         yield dg.MaterializeResult(asset_key=name, metadata={
             "path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size, "leaderboard": leaderboard,
-            "status": report["status"]})
-
-
-def _index_row(manifest: dict) -> dict:
-    """A run's manifest as an index row; runs archived before statuses were recorded have a flat headline."""
-    headline = manifest.get("headline", {})
-    if "values" not in headline:
-        headline = {"status": None, "counts": {}, "leaders": {}, "values": headline}
-    return {"failure": None, "profile": None, "seed": None, **manifest, **headline}
-
-
-def _index_trends(runs: list[dict]) -> list[dict]:
-    """Per headline value of the newest run: its series over the runs (oldest first) as a sparkline."""
-    out = []
-    for name in runs[0]["values"] if runs else []:
-        values = [run["values"][name] for run in reversed(runs) if name in run["values"]]
-        out.append({"name": name, "latest": values[-1], "sparkline": sparkline(values, name)})
-    return out
+            "status": report.status})
 
 
 def write_index(artifacts: ArtifactStore, log) -> tuple[Path, int]:
     """Render reports/index.html from every archived run manifest, newest first."""
-    runs = []
-    for manifest in (artifacts.reports / "runs").glob(f"*/{MANIFEST}"):
-        try:
-            runs.append(_index_row(json.loads(manifest.read_text("utf-8"))))
-        except (OSError, json.JSONDecodeError) as error:
-            log.warning(f"skipping unreadable {manifest}: {error}")
-    runs.sort(key=lambda r: r["generated_at"], reverse=True)
-    reported = [r for r in runs if r["values"]]
-    path = write_atomic(artifacts.reports / INDEX, render("index.html.j2", links=LATEST_LINKS, runs=runs,
-                                                          trends=_index_trends(reported)))
-    return path, len(runs)
+    index = build_index(read_run_manifests(artifacts.reports / "runs", MANIFEST, log.warning))
+    path = write_atomic(artifacts.reports / INDEX, render("index.html.j2", links=LATEST_LINKS, index=index))
+    return path, len(index.runs)
 
 
 @dg.asset(group_name="reports", deps=["model_comparison_report", "ethics_report"], kinds={"html"})
@@ -138,24 +123,11 @@ def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: Artifac
     write_index(artifacts, context.log)
 
 
-class _FamilyMarkers(HTMLParser):
-    """Collects the data-family attributes of a report's leaderboard rows."""
-
-    def __init__(self):
-        super().__init__()
-        self.families: set[str] = set()
-
-    def handle_starttag(self, tag, attrs):
-        self.families.update(value for name, value in attrs if name == "data-family" and value)
-
-
 @dg.asset_check(asset="model_comparison_report", description="Every family with a trained model has a "
-                "leaderboard row in reports/model_comparison.html.")
+                "leaderboard row in the comparison report's data (reports/report.json).")
 def every_trained_family_reported(artifacts: ArtifactStore) -> dg.AssetCheckResult:
     trained = [f.name for f in families() if (artifacts.model_dir(f.name) / MANIFEST_FILE).exists()]
-    path = artifacts.reports / COMPARISON
-    markers = _FamilyMarkers()
-    markers.feed(path.read_text("utf-8") if path.exists() else "")
-    missing = sorted(set(trained) - markers.families)
+    path = artifacts.reports / DATA
+    missing = sorted(set(trained) - read_reported_families(path))
     return dg.AssetCheckResult(passed=not missing, severity=dg.AssetCheckSeverity.ERROR, metadata={
         "trained": ", ".join(trained), "missing": ", ".join(missing) or "none", "path": str(path)})

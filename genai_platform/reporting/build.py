@@ -1,0 +1,499 @@
+"""The reports' content built from the inputs, reading nothing: leaderboards ranked by mean win rate,
+trends and regressions, findings, model cards and datasheets, as typed objects that the templates
+only render, plus the JSON that the run index and the coverage check read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from markupsafe import Markup
+
+from genai_platform.metrics.catalog import (HELDOUT, METRICS, NOISE, PIXEL_GAUSSIAN, TRAINING_DATA, UNIGRAM, info,
+                                             subject_label)
+from genai_platform.models.base import SINGLE_PHASE
+from genai_platform.records import MetricRow
+from genai_platform.reporting.analysis import MIN_FINDING_COUNT, Threshold, judge, mean_win_rates, regression, worst
+from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
+                                             RunInfo, TrainedModel)
+from genai_platform.reporting.modalities import CardTexts, ModalityParts
+from genai_platform.reporting.plots import loss_curves, sparkline
+
+# Reference rows below the ranked families: floor, naive baseline, ceiling (best to worst), then the data.
+REFERENCE_ORDER = (HELDOUT, PIXEL_GAUSSIAN, NOISE, UNIGRAM, TRAINING_DATA)
+ETHICS_TABLES = (("Bias", "bias"), ("Memorization", "memorization"))  # (title, metric category)
+HEADLINE_METRICS = 3  # leaderboard columns per modality carried to the run index
+MANIFEST_FILES = 20  # source files listed per dataset in the run manifest
+
+
+@dataclass(frozen=True)
+class Estimate:
+    value: float
+    ci_low: float | None  # 95% interval, where the metric has one
+    ci_high: float | None
+    sample_count: int
+
+    @classmethod
+    def of(cls, row: MetricRow) -> Estimate:
+        return cls(row.value, row.ci_low, row.ci_high, row.sample_count)
+
+
+@dataclass(frozen=True)
+class MetricColumn:
+    name: str
+    label: str
+    arrow: str
+    definition: str
+    reference: str
+    category: str
+
+    @classmethod
+    def of(cls, metric: str) -> MetricColumn:
+        entry = info(metric)
+        return cls(metric, entry.label, entry.arrow, entry.definition, entry.reference, entry.category)
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    subject: str  # a family name or a reference key
+    label: str
+    role: str  # records.ROLES
+    rank: int | None  # families only, 1 = best
+    win_rate: float | None
+    cells: dict[str, Estimate | None]  # metric -> value
+
+    @property
+    def reference(self) -> bool:
+        return self.role != "model"
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    metrics: list[MetricColumn]
+    rows: list[LeaderboardRow]  # the families ranked, then the reference rows
+
+    @property
+    def ranked(self) -> list[LeaderboardRow]:
+        return [row for row in self.rows if not row.reference]
+
+
+@dataclass(frozen=True)
+class TableRow:
+    label: str
+    reference: bool
+    cells: dict[str, Estimate | None]
+    best: frozenset[str]  # metrics where this family has the best value
+
+
+@dataclass(frozen=True)
+class MetricTable:
+    title: str
+    metrics: list[MetricColumn]
+    rows: list[TableRow]
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A model's values of a metric over the recent runs, and the regression verdict of this run's."""
+    model: str
+    metric: str
+    label: str
+    runs: int
+    value: float
+    median: float | None  # of the earlier runs; None with too few
+    regressed: bool
+    changed: list[str]  # "code" and/or "data": versions that differ in earlier runs of the series
+    sparkline: Markup
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    model: str
+    cells: list[Trend | None]  # one per leaderboard metric
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A family's bias or memorization value judged against its threshold."""
+    model: str
+    metric: str
+    label: str
+    estimate: Estimate
+    status: str  # analysis.STATUSES or analysis.TOO_FEW
+
+
+@dataclass(frozen=True)
+class CostRow:
+    family: str
+    parameters: int
+    steps: int
+    seconds: float
+    device: str
+    throughput: float | None  # examples through one step per second
+    unit: str
+
+
+@dataclass(frozen=True)
+class ExperimentLine:
+    label: str
+    arrow: str
+    value: float
+    base_value: float
+    winner: str
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """An experimental family beside the family it starts from, metric by metric."""
+    family: str
+    title: str
+    base: str
+    lines: list[ExperimentLine]
+    wins: int
+
+
+@dataclass(frozen=True)
+class SampleSize:
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Datasheet:
+    modality: str
+    dataset: Dataset
+    preprocessing: str
+    distribution: str
+
+
+@dataclass(frozen=True)
+class CardMetric:
+    label: str
+    estimate: Estimate
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    family: FamilyDescription
+    model: TrainedModel
+    dataset: Dataset
+    win_rate: float | None
+    findings: list[Finding]
+    metrics: list[CardMetric]
+    texts: CardTexts
+
+
+@dataclass(frozen=True)
+class ModalitySection:
+    name: str
+    dataset: Dataset
+    run_id: str | None  # of the evaluation shown
+    code_version: str | None
+    leaderboard: Leaderboard
+    history_runs: int
+    trends: list[TrendRow]  # the ranked families over the leaderboard metrics
+    regressions: list[Trend]
+    findings: list[Finding]
+    cost: list[CostRow]
+    table: MetricTable  # every metric
+    ethics_tables: list[MetricTable]  # the bias and memorization metrics
+    experiments: list[Experiment]
+    loss_curves: str
+    sample_sizes: list[SampleSize]  # behind each leaderboard column
+    parts: ModalityParts
+    datasheet: Datasheet
+
+    @property
+    def flagged(self) -> list[Finding]:
+        """The findings that warn or fail."""
+        return [f for f in self.findings if f.status in ("warn", "fail")]
+
+
+@dataclass(frozen=True)
+class Counts:
+    fail: int
+    warn: int
+    regressions: int
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    label: str
+    warn: float
+    fail: float
+    absolute: bool  # judged by the absolute value
+
+
+@dataclass(frozen=True)
+class WordListSummary:
+    source: str
+    groups: dict[str, list[str]]  # group -> its words, sorted
+    targets: dict[str, int]  # "profession" / "adjective" -> how many
+
+
+@dataclass(frozen=True)
+class ManifestDataset:
+    modality: str
+    source: str
+    data_version: str
+    files: list[tuple[str, str]]  # the first MANIFEST_FILES (path, SHA-256)
+    file_count: int
+
+
+@dataclass(frozen=True)
+class Report:
+    """The shared content of the comparison and ethics reports."""
+    run: RunInfo
+    datasets: list[ManifestDataset]
+    status: str  # the worst finding status, warn at least when something regressed
+    counts: Counts
+    modalities: list[ModalitySection]
+    cards: list[ModelCard]
+    thresholds: list[ThresholdRow]
+    min_finding_count: int
+    word_lists: WordListSummary
+
+
+def build_report(inputs: Inputs) -> Report:
+    sections = [_section(m, inputs.thresholds) for m in inputs.modalities]
+    statuses = [f.status for s in sections for f in s.findings]
+    regressions = sum(len(s.regressions) for s in sections)
+    lists = inputs.word_lists
+    return Report(
+        run=inputs.run,
+        datasets=[ManifestDataset(m.modality.name, m.dataset.source, m.dataset.data_version,
+                                  m.dataset.files[:MANIFEST_FILES], len(m.dataset.files)) for m in inputs.modalities],
+        status=worst(statuses + (["warn"] if regressions else [])),
+        counts=Counts(statuses.count("fail"), statuses.count("warn"), regressions),
+        modalities=sections,
+        cards=[card for m, s in zip(inputs.modalities, sections) for card in _cards(m, s)],
+        thresholds=[ThresholdRow(info(m).label, t.warn, t.fail, info(m).direction == "zero")
+                    for m, t in inputs.thresholds.items()],
+        min_finding_count=MIN_FINDING_COUNT,
+        word_lists=WordListSummary(lists.source, {g: sorted(w) for g, w in lists.groups.items()},
+                                   {t: len(w) for t, w in lists.targets.items()}))
+
+
+def _section(inputs: ModalityInputs, limits: dict[str, Threshold]) -> ModalitySection:
+    family_names = [f.name for f in inputs.families]
+    board = leaderboard(inputs.rows, family_names, inputs.modality.leaderboard_metrics)
+    all_trends = trends(inputs.history, inputs.run_id, family_names, [m.name for m in board.metrics])
+    by_key = {(t.model, t.metric): t for t in all_trends}
+    table = metric_table(inputs.rows, family_names)
+    report = inputs.modality.report
+    return ModalitySection(
+        name=inputs.modality.name,
+        dataset=inputs.dataset,
+        run_id=inputs.run_id,
+        code_version=inputs.code_version,
+        leaderboard=board,
+        history_runs=len({p.run_id for p in inputs.history}),
+        trends=[TrendRow(row.label, [by_key.get((row.subject, m.name)) for m in board.metrics])
+                for row in board.ranked],
+        regressions=[t for t in all_trends if t.regressed],
+        findings=findings(inputs.rows, limits),
+        cost=[cost_row(name, model, inputs.modality.examples_per_step) for name, model in inputs.models.items()],
+        table=table,
+        ethics_tables=[MetricTable(title, shown, table.rows) for title, category in ETHICS_TABLES
+                       if (shown := [m for m in table.metrics if m.category == category])],
+        experiments=[against_base(inputs.rows, f) for f in inputs.families if f.experimental and f.base],
+        loss_curves=loss_curves({name if phase == SINGLE_PHASE else f"{name} ({phase})": curve
+                                 for name, model in inputs.models.items()
+                                 for phase, curve in model.loss_curves.items()}, f"{inputs.modality.name} families"),
+        sample_sizes=[SampleSize(m.label, cells[0].sample_count) for m in board.metrics
+                      if (cells := [row.cells[m.name] for row in board.rows if row.cells[m.name]])],
+        parts=report.build(inputs.gallery, {f.name: f.title for f in inputs.families}),
+        datasheet=Datasheet(inputs.modality.name, inputs.dataset, report.preprocessing,
+                            report.distribution(inputs.dataset.source)))
+
+
+def _cards(inputs: ModalityInputs, section: ModalitySection) -> list[ModelCard]:
+    win_rates = {row.subject: row.win_rate for row in section.leaderboard.ranked}
+    return [ModelCard(f, inputs.models[f.name], inputs.dataset, win_rates[f.name],
+                      [finding for finding in section.findings if finding.model == f.name],
+                      [CardMetric(f"{info(r.metric).label} {info(r.metric).arrow}".strip(), Estimate.of(r))
+                       for r in inputs.rows if r.subject == f.name],
+                      inputs.modality.report.card)
+            for f in inputs.families]
+
+
+def _reference_key(subject: str) -> tuple[int, str]:
+    """REFERENCE_ORDER first, any other reference after them by label."""
+    order = REFERENCE_ORDER.index(subject) if subject in REFERENCE_ORDER else len(REFERENCE_ORDER)
+    return order, subject_label(subject)
+
+
+def leaderboard(rows: list[MetricRow], family_names: list[str], columns: tuple[str, ...]) -> Leaderboard:
+    """Families ranked by HELM mean win rate over the modality's leaderboard metrics (a family without
+    one last); the reference rows (floor, ceiling, baselines) follow, unranked, for scale. An image
+    metric is shown in the Inception space when the run used it."""
+    present = {r.metric for r in rows}
+    metrics = [f"{m}_inception" if f"{m}_inception" in present else m for m in columns]
+    metrics = [m for m in metrics if m in present]
+    cells = {(r.subject, r.metric): r for r in rows}
+    win_rates = mean_win_rates({f: {m: cells[(f, m)].value for m in metrics if (f, m) in cells}
+                                for f in family_names})
+    ranked = sorted(family_names, key=lambda f: (win_rates[f] is None, -(win_rates[f] or 0)))
+    roles = {r.subject: r.role for r in rows if r.role != "model"}
+    references = sorted((s for s in roles if any((s, m) in cells for m in metrics)), key=_reference_key)
+
+    def values(subject: str) -> dict[str, Estimate | None]:
+        return {m: Estimate.of(cells[(subject, m)]) if (subject, m) in cells else None for m in metrics}
+
+    return Leaderboard(
+        [MetricColumn.of(m) for m in metrics],
+        [LeaderboardRow(f, subject_label(f), "model", rank, win_rates[f], values(f))
+         for rank, f in enumerate(ranked, 1)]
+        + [LeaderboardRow(s, subject_label(s), roles[s], None, None, values(s)) for s in references])
+
+
+def metric_table(rows: list[MetricRow], family_names: list[str]) -> MetricTable:
+    """Every metric of the run against every subject: the families in registry order, then the rest by
+    label; the best family value per metric marked."""
+    present = {r.metric for r in rows}
+    metrics = [m for m in METRICS if m in present] + sorted(m for m in present if m not in METRICS)
+    subjects = [f for f in family_names if any(r.subject == f for r in rows)]
+    subjects += sorted({r.subject for r in rows} - set(subjects), key=subject_label)
+    roles = {r.subject: r.role for r in rows}
+    cells = {(r.subject, r.metric): r for r in rows}
+    best = {}
+    for metric in metrics:
+        candidates = [(info(metric).sort_key(cells[(f, metric)].value), f)
+                      for f in family_names if (f, metric) in cells]
+        if len(candidates) > 1 and info(metric).direction != "none":
+            best[metric] = min(candidates)[1]
+    return MetricTable("All metrics", [MetricColumn.of(m) for m in metrics], [
+        TableRow(subject_label(s), roles[s] != "model",
+                 {m: Estimate.of(cells[(s, m)]) if (s, m) in cells else None for m in metrics},
+                 frozenset(m for m in metrics if best.get(m) == s)) for s in subjects])
+
+
+def cost_row(family: str, model: TrainedModel, examples_per_step: Callable[[int, dict], tuple[int, str]]) -> CostRow:
+    """Parameters, training time and throughput (examples through one step per second)."""
+    steps = model.steps - (model.resumed_from_step or 0)  # seconds cover this process only
+    per_step, unit = examples_per_step(model.training_config["batch_size"], model.model_config)
+    return CostRow(family, model.parameters, model.steps, model.seconds, model.device,
+                   per_step * steps / model.seconds if model.seconds > 0 else None, unit)
+
+
+def trends(history: list[HistoryPoint], current_run: str | None, models: list[str], metrics: list[str]) -> list[Trend]:
+    """Per model and metric: values over the recent runs (oldest first) with a sparkline, and the
+    regression verdict of this run's value against the trailing median of the earlier ones."""
+    out = []
+    for model in models:
+        for metric in metrics:
+            series = [p for p in history if p.subject == model and p.metric == metric]
+            current = next((p for p in series if p.run_id == current_run), None)
+            if current is None:
+                continue
+            before = [p for p in series if p.run_id != current_run]
+            earlier = [p.value for p in before]
+            verdict = regression(metric, earlier, current.value, current.ci_low, current.ci_high)
+            values = earlier + [current.value]
+            # a step may come from a new metric definition or new data rather than the model
+            changed = [what for what in ("code", "data")
+                       if any(getattr(p, f"{what}_version") != getattr(current, f"{what}_version") for p in before)]
+            out.append(Trend(model, metric, info(metric).label, len(values), current.value, verdict.median,
+                             verdict.regressed, changed,
+                             sparkline(values, f"{info(metric).label} of {model}", verdict.regressed)))
+    return out
+
+
+def findings(rows: list[MetricRow], limits: dict[str, Threshold]) -> list[Finding]:
+    """Each family's values of the thresholded metrics judged pass / warn / fail."""
+    return [Finding(r.subject, r.metric, info(r.metric).label, Estimate.of(r),
+                    judge(r.metric, r.value, r.sample_count, limits[r.metric]))
+            for r in rows if r.role == "model" and r.metric in limits]
+
+
+def against_base(rows: list[MetricRow], family: FamilyDescription) -> Experiment:
+    """An experimental family beside the family it starts from, metric by metric, winner named."""
+    values = {(r.subject, r.metric): r.value for r in rows}
+    lines = []
+    for metric in sorted({r.metric for r in rows if r.subject == family.name}):
+        if (family.base, metric) not in values or info(metric).direction == "none":
+            continue
+        mine, theirs = values[(family.name, metric)], values[(family.base, metric)]
+        lines.append(ExperimentLine(info(metric).label, info(metric).arrow, mine, theirs,
+                                    family.name if info(metric).better(mine, theirs) else family.base))
+    return Experiment(family.name, family.title, family.base, lines,
+                      sum(line.winner == family.name for line in lines))
+
+
+def headline(report: Report) -> dict:
+    """What the run index shows of a run: status, finding counts, each modality's leader, and the
+    best family value of its first leaderboard metrics."""
+    values, leaders = {}, {}
+    for section in report.modalities:
+        ranked = [r for r in section.leaderboard.ranked if r.win_rate is not None]
+        if ranked:
+            leaders[section.name] = {"model": ranked[0].label, "win_rate": ranked[0].win_rate}
+        for metric in section.leaderboard.metrics[:HEADLINE_METRICS]:
+            cells = [r.cells[metric.name] for r in ranked if r.cells[metric.name]]
+            if cells:
+                best = min((c.value for c in cells), key=info(metric.name).sort_key)
+                values[f"{section.name} {metric.label} {metric.arrow}"] = best
+    return {"status": report.status, "counts": asdict(report.counts), "leaders": leaders, "values": values}
+
+
+def run_manifest(report: Report) -> dict:
+    """The run's manifest.json: the run, its datasets and its headline (the run index reads it)."""
+    return {**asdict(report.run), "datasets": [asdict(d) for d in report.datasets], "headline": headline(report)}
+
+
+def report_data(report: Report) -> dict:
+    """The report's data as JSON: status, and per modality the leaderboard and the findings."""
+    return {"run_id": report.run.run_id, "status": report.status, "counts": asdict(report.counts),
+            "modalities": [{"name": s.name, "dataset": s.dataset.source, "data_version": s.dataset.data_version,
+                            "evaluation_run_id": s.run_id,
+                            "leaderboard": {"metrics": [m.name for m in s.leaderboard.metrics],
+                                            "rows": [asdict(row) for row in s.leaderboard.rows]},
+                            "findings": [asdict(f) for f in s.findings]} for s in report.modalities]}
+
+
+@dataclass(frozen=True)
+class IndexRun:
+    """A run as the index lists it, from its archived manifest."""
+    run_id: str
+    generated_at: str
+    profile: str | None
+    seed: int | None
+    failure: dict | None  # {"job", "message"} of a failed run
+    status: str | None  # None: not recorded
+    counts: dict[str, int]
+    leaders: dict[str, dict]  # modality -> {"model", "win_rate"}
+    values: dict[str, float]  # headline name -> best family value
+
+
+@dataclass(frozen=True)
+class IndexTrend:
+    name: str
+    latest: float
+    sparkline: Markup
+
+
+@dataclass(frozen=True)
+class RunIndex:
+    runs: list[IndexRun]  # newest first
+    trends: list[IndexTrend]  # per headline value of the newest reported run
+
+
+def build_index(manifests: list[dict]) -> RunIndex:
+    """Every archived run, newest first, and each headline value's series over the reported runs."""
+    runs = sorted((_index_run(m) for m in manifests), key=lambda r: r.generated_at, reverse=True)
+    reported = [r for r in runs if r.values]
+    trends = []
+    for name in reported[0].values if reported else []:
+        values = [run.values[name] for run in reversed(reported) if name in run.values]
+        trends.append(IndexTrend(name, values[-1], sparkline(values, name)))
+    return RunIndex(runs, trends)
+
+
+def _index_run(manifest: dict) -> IndexRun:
+    """Runs archived before statuses were recorded have a flat headline (name -> value)."""
+    headline = manifest.get("headline", {})
+    if "values" not in headline:
+        headline = {"status": None, "counts": {}, "leaders": {}, "values": headline}
+    return IndexRun(manifest["run_id"], manifest["generated_at"], manifest.get("profile"), manifest.get("seed"),
+                    manifest.get("failure"), headline["status"], headline["counts"], headline["leaders"],
+                    headline["values"])

@@ -1,0 +1,182 @@
+"""Everything the reports read, as plain typed inputs for build.py: DuckDB (through store.tables),
+the trained models' manifests, the evaluation details files, the installed package versions, and
+the report data and run manifests that earlier report runs wrote."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Protocol
+
+from genai_platform.metrics.bias import WordLists, gender_word_lists
+from genai_platform.records import MetricRow
+from genai_platform.reporting.analysis import TRAILING_RUNS, Threshold
+from genai_platform.reporting.modalities import ModalityReport
+from genai_platform.store.tables import dataset_info, latest_metrics, recent_metrics
+from genai_platform.training.fit import read_manifest
+
+PACKAGES = ("torch", "dagster", "duckdb", "numpy", "scipy", "scikit-learn", "sacrebleu", "gensim", "jinja2")
+
+
+class ReportedModality(Protocol):
+    """What the reports use of an evaluation modality (evaluation.MODALITIES), passed in from defs/."""
+    name: str
+    leaderboard_metrics: tuple[str, ...]  # the ranked columns, in order
+    report: ModalityReport
+
+    def examples_per_step(self, batch_size: int, model_config: dict) -> tuple[int, str]: ...
+
+
+@dataclass(frozen=True)
+class FamilyDescription:
+    """A registered family as the reports name and describe it (from families.registry, via defs/)."""
+    name: str
+    modality: str
+    title: str
+    description: str
+    experimental: bool
+    base: str | None  # the family whose trained model it starts from
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A family's trained model, from its manifest (training.fit)."""
+    parameters: int
+    profile: str
+    data_version: str
+    model_config: dict
+    training_config: dict
+    steps: int
+    seconds: float
+    device: str
+    resumed_from_step: int | None
+    loss_curves: dict[str, list[float]]  # phase -> loss per step
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The ingested dataset of a modality (the datasets table)."""
+    source: str
+    description: str
+    data_version: str
+    row_count: int
+    ingested_at: datetime
+    files: list[tuple[str, str]]  # (path, SHA-256) of every source file
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    """A metrics_history value of an earlier (or this) run, for trends."""
+    run_id: str
+    subject: str
+    metric: str
+    value: float
+    ci_low: float | None
+    ci_high: float | None
+    code_version: str
+    data_version: str
+
+
+@dataclass(frozen=True)
+class ModalityInputs:
+    modality: ReportedModality
+    families: list[FamilyDescription]
+    models: dict[str, TrainedModel]  # family name -> its trained model
+    dataset: Dataset
+    run_id: str | None  # of the latest evaluation; None before any
+    code_version: str | None
+    rows: list[MetricRow]  # the latest evaluation's metrics_history rows
+    history: list[HistoryPoint]  # of the last TRAILING_RUNS + 1 runs on this dataset, oldest run first
+    gallery: object  # what modality.report.read returned
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_id: str
+    generated_at: str
+    profile: str
+    seed: int
+    device: str
+    code_version: str
+    packages: dict[str, str]  # name -> installed version
+
+
+@dataclass(frozen=True)
+class Inputs:
+    run: RunInfo
+    modalities: list[ModalityInputs]
+    thresholds: dict[str, Threshold]
+    word_lists: WordLists
+
+
+def read_run(run_id: str, profile: str, seed: int, device: str, code_version: str) -> RunInfo:
+    """This run as the manifest records it, with the time and the installed package versions."""
+    packages = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            packages[name] = version(name)
+        except PackageNotFoundError:
+            packages[name] = "not installed"
+    return RunInfo(run_id, datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"), profile, seed, device,
+                   code_version, packages)
+
+
+def read_inputs(con, run: RunInfo, modalities: list[ReportedModality], families: list[FamilyDescription],
+                model_dir: Callable[[str], Path], details_path: Callable[[str], Path],
+                thresholds: dict[str, Threshold]) -> Inputs:
+    """What the comparison and ethics reports show, per modality in the given order."""
+    return Inputs(run, [_read_modality(con, m, [f for f in families if f.modality == m.name], model_dir,
+                                       details_path(m.name)) for m in modalities],
+                  thresholds, gender_word_lists())
+
+
+def _read_modality(con, modality: ReportedModality, families: list[FamilyDescription],
+                   model_dir: Callable[[str], Path], details_file: Path) -> ModalityInputs:
+    info = dataset_info(con, modality.name)
+    dataset = Dataset(info["source"], info["description"], info["data_version"], info["row_count"],
+                      info["ingested_at"], [(f["path"], f["sha256"]) for f in info["provenance"]["files"]])
+    latest = latest_metrics(con, modality.name)
+    rows = [MetricRow(r["subject"], r["metric"], r["value"], r["sample_count"], r["ci_low"], r["ci_high"], r["role"])
+            for r in latest]
+    history = [HistoryPoint(r["run_id"], r["subject"], r["metric"], r["value"], r["ci_low"], r["ci_high"],
+                            r["code_version"], r["data_version"])
+               for r in (recent_metrics(con, modality.name, dataset.source, TRAILING_RUNS + 1) if latest else [])]
+    details = json.loads(details_file.read_text("utf-8")) if details_file.exists() else {}
+    names = [f.name for f in families]
+    return ModalityInputs(modality, families, {name: _trained_model(read_manifest(model_dir(name))) for name in names},
+                          dataset, latest[0]["run_id"] if latest else None,
+                          latest[0]["code_version"] if latest else None, rows, history,
+                          modality.report.read(con, details, names))
+
+
+def _trained_model(manifest: dict) -> TrainedModel:
+    training = manifest["training"]
+    return TrainedModel(manifest["parameters"], manifest["profile"], manifest["data_version"],
+                        manifest["model_config"], manifest["training_config"], training["steps"],
+                        training["seconds"], training["device"], training.get("resumed_from_step"),
+                        training["loss_curves"])
+
+
+def read_reported_families(report_data: Path) -> set[str]:
+    """The families with a leaderboard row in a report's data (build.report_data); none without the file."""
+    if not report_data.exists():
+        return set()
+    data = json.loads(report_data.read_text("utf-8"))
+    return {row["subject"] for section in data["modalities"] for row in section["leaderboard"]["rows"]
+            if row["role"] == "model"}
+
+
+def read_run_manifests(runs_dir: Path, manifest_name: str, warn: Callable[[str], None]) -> list[dict]:
+    """Every archived run's manifest (runs_dir/<run id>/<manifest_name>); unreadable ones are skipped, warned of."""
+    manifests = []
+    for path in runs_dir.glob(f"*/{manifest_name}"):
+        try:
+            manifests.append(json.loads(path.read_text("utf-8")))
+        except (OSError, json.JSONDecodeError) as error:
+            warn(f"skipping unreadable {path}: {error}")
+    return manifests
