@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import dagster as dg
 
-from conftest import materialize as _materialize, smoke_environment
+from helpers import materialize as _materialize, smoke_environment
 from genai_platform.defs.reports import failed_runs_in_index
 from genai_platform.definitions import defs, nightly_schedule
 from genai_platform.families.registry import families
@@ -35,6 +35,7 @@ def test_schedule_env_overrides_and_run_request():
     assert len(requests) == 1 and requests[0].job_name in (None, "nightly_retraining")
 
 
+@pytest.mark.e2e
 def test_whole_graph_on_smoke_profile(smoke_run):
     result, tmp_path = smoke_run.result, smoke_run.root
     assert result.success

@@ -10,8 +10,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT, RUN_TIMEOUT = 180, 600

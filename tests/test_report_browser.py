@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from playwright.sync_api import sync_playwright
 
-from conftest import materialize, smoke_environment
+from helpers import materialize, smoke_environment
 from genai_platform.defs.reports import every_trained_family_reported
 from genai_platform.families.registry import families
 from genai_platform.defs.resources import ArtifactStore, resources_from_env
@@ -90,6 +90,7 @@ def _open(browser, path: Path, shots: Path):
     return page
 
 
+@pytest.mark.browser
 def test_reports_render_in_chromium_from_file_urls(hostile_reports, tmp_path):
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)"
     shots = Path(os.environ.get("GENAI_SCREENSHOT_DIR", tmp_path))

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 from toy_family import TOY_FAMILY
 
-from conftest import smoke_environment
+from helpers import smoke_environment
 from genai_platform.definitions import build_definitions
 from genai_platform.evaluation.modality import TrainingData
 from genai_platform.evaluation.text import TEXT

@@ -82,6 +82,7 @@ def _worker(tmp_path, name):
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+@pytest.mark.slow
 def test_a_killed_training_process_resumes_to_the_same_weights(tmp_path):
     """SIGKILL after a checkpoint, start again: the weights equal an uninterrupted run's, bit for bit."""
     worker = _worker(tmp_path, "killed")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import smoke_environment
+from helpers import smoke_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT = 900
@@ -22,6 +22,7 @@ def _run(command: list, **kwargs) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+@pytest.mark.e2e
 def test_wheel_installed_in_a_fresh_venv_runs_the_nightly_job(tmp_path):
     # Build from a copy so the checkout gets no build/ folder, and nothing stale in one reaches the wheel.
     source = tmp_path / "source"

@@ -142,7 +142,7 @@ class ImageReport(ModalityReport):
         "coverage.",
         judged_nightly="amplification and class coverage")
     preprocessing = ("Pixels scaled to [0, 1]; exact duplicates removed by content hash; split 80/10/10 by hash "
-                     "(sql/images.sql).")
+                     "(genai_platform/store/sql/images.sql).")
     bundled_source, bundled_distribution = DEFAULT_IMAGE_SOURCE, DEFAULT_IMAGE_DISTRIBUTION
 
     def read(self, con, details: dict, families: list[str]) -> ImageGalleryInputs:
@@ -206,7 +206,7 @@ class TextReport(ModalityReport):
         "representation, association, amplification and sentiment-gap figures.",
         judged_nightly="amplification")
     preprocessing = ("Unicode NFC, whitespace collapsed, empty and duplicate documents removed, split 80/10/10 by "
-                     "document hash (sql/text_corpus.sql).")
+                     "document hash (genai_platform/store/sql/text_corpus.sql).")
     bundled_source, bundled_distribution = DEFAULT_TEXT_SOURCE, DEFAULT_TEXT_DISTRIBUTION
 
     def read(self, con, details: dict, families: list[str]) -> TextGalleryInputs:
