@@ -490,10 +490,8 @@ def build_index(manifests: list[dict]) -> RunIndex:
 
 
 def _index_run(manifest: dict) -> IndexRun:
-    """Runs archived before statuses were recorded have a flat headline (name -> value)."""
-    headline = manifest.get("headline", {})
-    if "values" not in headline:
-        headline = {"status": None, "counts": {}, "leaders": {}, "values": headline}
+    """A run's archived manifest as an index row; a failed run that wrote no reports has no headline."""
+    headline = manifest.get("headline") or {"status": None, "counts": {}, "leaders": {}, "values": {}}
     return IndexRun(manifest["run_id"], manifest["generated_at"], manifest.get("profile"), manifest.get("seed"),
                     manifest.get("failure"), headline["status"], headline["counts"], headline["leaders"],
                     headline["values"])
