@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genai_platform.metrics.catalog import HELDOUT as FLOOR, NOISE as CEILING, PIXEL_GAUSSIAN as PIXEL_BASELINE, TRAINING_DATA, UNIGRAM as UNIGRAM_BASELINE  # noqa: E402
-from genai_platform.metrics.catalog import METRICS  # noqa: E402
+from genai_platform.metrics.catalog import (HELDOUT, METRICS, NOISE, PIXEL_GAUSSIAN, TRAINING_DATA, UNIGRAM,  # noqa: E402
+                                             subject_label)
 from genai_platform.families.registry import families  # noqa: E402
 from genai_platform.defs.database import PlatformDuckDB  # noqa: E402
 from genai_platform.store.tables import latest_metrics  # noqa: E402
@@ -43,7 +43,7 @@ def _cell(row: dict | None) -> str:
 def print_metric_table(rows: list[dict], models: list[str]) -> None:
     cells = {(r["subject"], r["metric"]): r for r in rows}
     models = [m for m in models if any(r["subject"] == m for r in rows)]
-    print(f"\n| metric | {' | '.join(models)} |\n|---|{'---|' * len(models)}")
+    print(f"\n| metric | {' | '.join(map(subject_label, models))} |\n|---|{'---|' * len(models)}")
     for metric, entry in METRICS.items():
         if any((m, metric) in cells for m in models):
             print(f"| {entry.label} {entry.arrow} | {' | '.join(_cell(cells.get((m, metric))) for m in models)} |")
@@ -60,13 +60,13 @@ def main() -> int:
     failures = []
 
     fid = table(image_rows, "fid")
-    floor, baseline = fid[FLOOR]["value"], fid[PIXEL_BASELINE]["value"]
+    floor, baseline = fid[HELDOUT]["value"], fid[PIXEL_GAUSSIAN]["value"]
     print(f"run {image_rows[0]['run_id']}, code {image_rows[0]['code_version']}, data {image_rows[0]['data_version']}")
     print("\n| image model | FID | x floor | beats baseline | n |\n|---|---|---|---|---|")
-    for name in [FLOOR, *[f.name for f in families("image")], PIXEL_BASELINE, CEILING]:
+    for name in [HELDOUT, *[f.name for f in families("image")], PIXEL_GAUSSIAN, NOISE]:
         row = fid[name]
-        beats = "" if name in (FLOOR, PIXEL_BASELINE, CEILING) else ("yes" if row["value"] < baseline else "NO")
-        print(f"| {name} | {row['value']:.1f} | {row['value'] / floor:.2f} | {beats} | {row['sample_count']} |")
+        beats = "" if name in (HELDOUT, PIXEL_GAUSSIAN, NOISE) else ("yes" if row["value"] < baseline else "NO")
+        print(f"| {subject_label(name)} | {row['value']:.1f} | {row['value'] / floor:.2f} | {beats} | {row['sample_count']} |")
         if beats == "NO":
             failures.append(f"{name} FID {row['value']:.1f} does not beat the pixel baseline {baseline:.1f}")
     best = min((fid[f.name]["value"], f.name) for f in families("image"))
@@ -74,18 +74,18 @@ def main() -> int:
         failures.append(f"best image family {best[1]} FID {best[0]:.1f} is over {FLOOR_FACTOR}x the floor {floor:.1f}")
 
     bpc = table(text_rows, "bits_per_character")
-    unigram = bpc[UNIGRAM_BASELINE]["value"]
+    unigram = bpc[UNIGRAM]["value"]
     print("\n| text model | test bits/char | beats unigram | characters |\n|---|---|---|---|")
-    for name in [*[f.name for f in families("text")], UNIGRAM_BASELINE]:
+    for name in [*[f.name for f in families("text")], UNIGRAM]:
         row = bpc[name]
-        beats = "" if name == UNIGRAM_BASELINE else ("yes" if row["value"] < unigram else "NO")
-        print(f"| {name} | {row['value']:.3f} | {beats} | {row['sample_count']} |")
+        beats = "" if name == UNIGRAM else ("yes" if row["value"] < unigram else "NO")
+        print(f"| {subject_label(name)} | {row['value']:.3f} | {beats} | {row['sample_count']} |")
         if beats == "NO":
             failures.append(f"{name} bits/char {row['value']:.3f} does not beat the unigram {unigram:.3f}")
 
     if args.metrics:
-        print_metric_table(image_rows, [f.name for f in families("image")] + [FLOOR, PIXEL_BASELINE, CEILING])
-        print_metric_table(text_rows, [f.name for f in families("text")] + [TRAINING_DATA, UNIGRAM_BASELINE])
+        print_metric_table(image_rows, [f.name for f in families("image")] + [HELDOUT, PIXEL_GAUSSIAN, NOISE])
+        print_metric_table(text_rows, [f.name for f in families("text")] + [TRAINING_DATA, UNIGRAM])
     print(f"\nbest image family: {best[1]} at {best[0] / floor:.2f}x the floor (target <= {FLOOR_FACTOR}x)")
     for failure in failures:
         print("MISSED:", failure)

@@ -21,6 +21,8 @@ from genai_platform.store.tables import replace_text_samples
 
 HOSTILE = """<script>window.__pwned = 1</script><img src="https://example.invalid/x.png" onerror="window.__pwned = 2"> "quoted" & 'single'"""
 ESCAPED = "&lt;script&gt;window.__pwned = 1&lt;/script&gt;"
+pytestmark = pytest.mark.e2e  # every test here works on the whole smoke run
+
 CHROMIUM = os.environ.get("GENAI_CHROMIUM", "/usr/bin/chromium")
 # Flags for a closed network: without the background-networking ones Chromium keeps trying Google hosts.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -124,14 +126,21 @@ def test_reports_render_in_chromium_from_file_urls(hostile_reports, tmp_path):
             browser.close()
 
 
-def test_check_fails_when_a_trained_family_is_missing_from_the_report(hostile_reports):
-    artifacts = ArtifactStore(home=str(hostile_reports.parent / "home"), reports_dir=str(hostile_reports))
-    assert every_trained_family_reported(artifacts=artifacts).passed
-    data_path = hostile_reports / "report.json"
-    data = json.loads(data_path.read_text("utf-8"))
-    for section in data["modalities"]:
-        section["leaderboard"]["rows"] = [r for r in section["leaderboard"]["rows"] if r["subject"] != "gan"]
-    data_path.write_text(json.dumps(data), "utf-8")
-    result = every_trained_family_reported(artifacts=artifacts)
-    assert not result.passed and result.metadata["missing"].value == "gan"
-    assert result.metadata["path"].value == str(data_path)
+def test_check_fails_when_a_trained_family_was_not_evaluated(smoke_run, tmp_path):
+    """gan trained but its numbers missing from the evaluation: its leaderboard row is all dashes, and the
+    check (which reads report.json) fails naming it, while the reports still render."""
+    shutil.copytree(smoke_run.root / "home", tmp_path / "home")
+    shutil.copytree(smoke_run.root / "reports", tmp_path / "reports")
+    con = duckdb.connect(str(tmp_path / "home" / "genai.duckdb"))
+    con.execute("DELETE FROM metrics_history WHERE subject = 'gan'")
+    con.close()
+    result = materialize(resources_from_env(smoke_environment(tmp_path)), raise_on_error=False,
+                         selection=["model_comparison_report", "ethics_report", "report_index"])
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "every_trained_family_reported")
+    assert not check.passed and check.metadata["missing"].value == "gan"
+    assert check.metadata["path"].value == str(tmp_path / "reports" / "report.json")
+    artifacts = ArtifactStore(home=str(tmp_path / "home"), reports_dir=str(tmp_path / "reports"))
+    data = json.loads((tmp_path / "reports" / "report.json").read_text("utf-8"))
+    gan_row = next(r for m in data["modalities"] for r in m["leaderboard"]["rows"] if r["subject"] == "gan")
+    assert all(cell is None for cell in gan_row["cells"].values())
+    assert not every_trained_family_reported(artifacts=artifacts).passed

@@ -1,6 +1,7 @@
 """Report logic without DuckDB: the builder from hand-made inputs to typed reports, the experimental
 comparison, HELM win rates, regressions, findings, sparklines."""
 
+import json
 from datetime import datetime
 
 import numpy as np
@@ -16,7 +17,7 @@ from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAI
                                                judge, mean_win_rates, regression, thresholds, worst)
 from genai_platform.reporting.build import against_base, build_report, report_data, trends
 from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
-                                             RunInfo, TrainedModel)
+                                             RunInfo, TrainedModel, read_run_manifests)
 from genai_platform.reporting.modalities import ImageGalleryInputs, TextGalleryInputs, TextSample
 from genai_platform.reporting.plots import sparkline
 
@@ -230,3 +231,20 @@ def test_trends_flag_regressions_and_name_code_or_data_changes():
     (steady,) = trends([point("r1", 10.0), point("r2", 10.2), point("r3", 10.1, ci=(9.0, 11.0))], "r3", ["vae"],
                        ["fid"])
     assert not steady.regressed and steady.changed == []
+
+
+def test_run_index_reads_archived_manifests_and_skips_what_it_cannot_list(tmp_path):
+    runs = tmp_path / "runs"
+    manifests = {"current": {"run_id": "current", "headline": {"status": "pass", "counts": {}, "leaders": {},
+                                                                "values": {"FID": 1.0}}},
+                 "failed": {"run_id": "failed", "failure": {"job": "nightly", "message": "boom"}},
+                 "pre_status": {"run_id": "pre_status", "headline": {"FID": 2.0}}}
+    for name, manifest in manifests.items():
+        (runs / name).mkdir(parents=True)
+        (runs / name / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    (runs / "torn").mkdir()
+    (runs / "torn" / "manifest.json").write_text("{", "utf-8")
+    warnings = []
+    read = read_run_manifests(runs, "manifest.json", warnings.append)
+    assert sorted(m["run_id"] for m in read) == ["current", "failed"]
+    assert len(warnings) == 2 and any("pre_status" in w for w in warnings) and any("torn" in w for w in warnings)

@@ -81,7 +81,7 @@ def test_the_resource_creates_the_schema_once_per_process_and_file(tmp_path):
     with PlatformDuckDB(database=database).transaction() as con:
         assert schema_differences(con) == []
         con.execute("DROP TABLE text_samples")
-    # a second resource on the same file does not run the schema again: writers run no DDL
+    # a second resource on the same file does not run the schema again: it runs once per process and file
     with PlatformDuckDB(database=database).transaction() as con:
         assert schema_differences(con) == ["table text_samples is missing"]
 

@@ -37,8 +37,8 @@ class PlatformDuckDB(DuckDBResource):
 
     DuckDB allows one writing process; a connection that meets another process's lock waits
     for it. Before the first connection it hands out in a process, the resource brings the
-    file to the current schema (store/schema.py), so writers run no DDL and readers of a home
-    an older version wrote see the migrated tables.
+    file to the current schema (store/schema.py), so writers never create the persistent tables
+    themselves and readers of a home an older version wrote see the migrated tables.
     """
 
     @contextmanager

@@ -11,7 +11,7 @@ import dagster as dg
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, RunSettings, code_version
 from genai_platform.evaluation import MODALITIES
-from genai_platform.evaluation.image import FEATURE_EXTRACTOR_DIR, train_feature_extractor
+from genai_platform.evaluation.image import FEATURE_EXTRACTOR_DIR, IMAGE, read_classifier_data, train_feature_extractor
 from genai_platform.evaluation.modality import EvaluationContext, Modality
 from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.families.registry import FAMILIES, families, load_family
@@ -20,16 +20,17 @@ from genai_platform.records import MetricRow
 from genai_platform.store.tables import append_metrics, dataset_info
 
 
-@dg.asset(group_name="evaluation", deps=["images"], retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
+@dg.asset(group_name="evaluation", deps=[IMAGE.data_asset], retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
           kinds={"pytorch"})
 def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                             run_settings: RunSettings):
     """CNN classifier trained on the real train split and frozen; its features feed FID."""
     device = run_settings.setup_torch()
-    with duckdb.read_connection() as con:
-        manifest = train_feature_extractor(con, evaluation_profile(run_settings.profile), run_settings.seed, device,
-                                           artifacts.model_dir(FEATURE_EXTRACTOR_DIR),
-                                           artifacts.checkpoint_path(FEATURE_EXTRACTOR_DIR), context.log.info)
+    with duckdb.read_connection() as con:  # closed before training: an open reader blocks DuckDB's writers
+        data = read_classifier_data(con)
+    manifest = train_feature_extractor(data, evaluation_profile(run_settings.profile), run_settings.seed, device,
+                                       artifacts.model_dir(FEATURE_EXTRACTOR_DIR),
+                                       artifacts.checkpoint_path(FEATURE_EXTRACTOR_DIR), context.log.info)
     return dg.MaterializeResult(metadata={"test_accuracy": manifest["test_accuracy"],
                                           "classes": manifest["num_classes"], "seconds": round(manifest["seconds"], 2)})
 
@@ -50,7 +51,7 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
             inputs = modality.read_evaluation_inputs(con, members)
-        rows, details = modality.evaluate(inputs, EvaluationContext(
+        rows, details = modality.score(inputs, EvaluationContext(
             families=members, load_model=lambda name: load_family(FAMILIES[name], artifacts.model_dir(name), device),
             model_dir=artifacts.model_dir, profile=evaluation_profile(run_settings.profile), seed=run_settings.seed,
             device=device, feature_space=run_settings.feature_extractor, log=context.log.info))

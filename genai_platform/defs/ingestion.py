@@ -8,6 +8,8 @@ from pydantic import Field
 from genai_platform.datasets.images import DEFAULT_IMAGE_SOURCE, load_images
 from genai_platform.datasets.text import DEFAULT_TEXT_SOURCE, load_documents
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
+from genai_platform.evaluation.image import IMAGE
+from genai_platform.evaluation.text import TEXT
 from genai_platform.store.tables import record_dataset, write_raw_documents, write_raw_images
 
 
@@ -54,7 +56,7 @@ def ingestion_assets(env: Mapping[str, str]) -> list[dg.AssetsDefinition]:
         raw = load_images(config.source)  # any error is raised before the database is touched
         with duckdb.transaction() as con:
             write_raw_images(con, raw)
-            record_dataset(con, "image", raw.provenance)
+            record_dataset(con, IMAGE.name, raw.provenance)
         context.log.info(f"ingested {raw.provenance.rows} images of shape {raw.pixels.shape[1:]}")
         return dg.MaterializeResult(
             metadata={**_provenance_metadata(raw.provenance), "shape": str(tuple(raw.pixels.shape[1:]))},
@@ -68,7 +70,7 @@ def ingestion_assets(env: Mapping[str, str]) -> list[dg.AssetsDefinition]:
         raw = load_documents(config.source, config.text_field)
         with duckdb.transaction() as con:
             write_raw_documents(con, raw)
-            record_dataset(con, "text", raw.provenance)
+            record_dataset(con, TEXT.name, raw.provenance)
         context.log.info(f"ingested {raw.provenance.rows} documents")
         return dg.MaterializeResult(
             metadata={**_provenance_metadata(raw.provenance),

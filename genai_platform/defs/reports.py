@@ -124,7 +124,7 @@ def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: Artifac
 
 
 @dg.asset_check(asset="model_comparison_report", description="Every family with a trained model has a "
-                "leaderboard row in the comparison report's data (reports/report.json).")
+                "leaderboard row with values in the comparison report's data (reports/report.json).")
 def every_trained_family_reported(artifacts: ArtifactStore) -> dg.AssetCheckResult:
     trained = [f.name for f in families() if (artifacts.model_dir(f.name) / MANIFEST_FILE).exists()]
     path = artifacts.reports / DATA

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from genai_platform.evaluation.generation import image_samples
-from genai_platform.evaluation.modality import EvaluationContext, Modality, TrainingData, with_roles
+from genai_platform.evaluation.modality import EvaluationContext, Modality, TrainingData
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.metrics.catalog import FEATURE_EXTRACTOR, HELDOUT, NOISE, PIXEL_GAUSSIAN, TRAINING_DATA
 from genai_platform.metrics.distributions import (class_histogram, low_confidence, missing_modes, normalized_entropy,
@@ -59,8 +59,7 @@ class ImageModality(Modality):
 
     def load_training_data(self, con) -> TrainingData:
         train = read_image_split(con, "train")
-        n, c, h, w = train.pixels.shape
-        return TrainingData({"shape": {"channels": c, "height": h, "width": w}, "count": n},
+        return TrainingData({"shape": image_shape(train.pixels), "count": len(train.pixels)},
                             torch.from_numpy(train.pixels), dataset_info(con, self.name)["data_version"])
 
     def batches(self, data: torch.Tensor, model_config) -> BatchSampler:
@@ -94,21 +93,36 @@ class ImageModality(Modality):
         rows, details = evaluate_images(classifier, manifest["num_classes"], inputs.train, inputs.heldout,
                                         inputs.samples, context.seed, extractor)
         if manifest["test_accuracy"] is not None:
-            rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"],
-                                  manifest["test_count"], role="reference"))
+            rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
         return rows, details
 
 
-def train_feature_extractor(con, profile: EvaluationProfile, seed: int, device: torch.device,
+@dataclass
+class ClassifierData:
+    """What the feature classifier trains and is tested on."""
+    train: ImageSplit
+    test: ImageSplit
+    num_classes: int
+    data_version: str
+
+
+def read_classifier_data(con) -> ClassifierData:
+    return ClassifierData(read_image_split(con, "train"), read_image_split(con, "test"), len(image_class_names(con)),
+                          dataset_info(con, ImageModality.name)["data_version"])
+
+
+def image_shape(pixels: np.ndarray) -> dict:
+    """The shape of [N, C, H, W] images as model manifests store it."""
+    return dict(zip(("channels", "height", "width"), map(int, pixels.shape[1:])))
+
+
+def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, seed: int, device: torch.device,
                             out_dir: Path, checkpoint_path: Path, log: Callable[[str], None]) -> dict:
     """Train the CNN classifier on the real train split, freeze it, save it to `out_dir`; its manifest.
 
     Without labels the classifier keeps its seeded random weights (a fixed random feature space)."""
-    train, test = read_image_split(con, "train"), read_image_split(con, "test")
-    num_classes = len(image_class_names(con))
-    data_version = dataset_info(con, ImageModality.name)["data_version"]
-    _, c, h, w = train.pixels.shape
-    shape = {"channels": c, "height": h, "width": w}
+    train, test, num_classes = data.train, data.test, data.num_classes
+    shape = image_shape(train.pixels)
     training = replace(profile.classifier_training, seed=seed)
     if train.labels is None:
         log("images have no labels: the feature extractor stays at its seeded random weights")
@@ -117,13 +131,13 @@ def train_feature_extractor(con, profile: EvaluationProfile, seed: int, device: 
     batches = image_batches(x) if train.labels is None else image_batches(x, torch.from_numpy(train.labels).to(device))
     model, result = fit(lambda: ImageClassifier(profile.classifier, ImageShape(**shape), num_classes), batches,
                         training, device, checkpoint_path,
-                        fingerprint("classifier", profile.classifier, training, data_version), log)
+                        fingerprint("classifier", profile.classifier, training, data.data_version), log)
     accuracy = classifier_accuracy(model, test.pixels, test.labels) if test.labels is not None else None
     if accuracy is not None:
         log(f"feature classifier test accuracy {accuracy:.4f} on {len(test.labels)} images")
     manifest = {"model_config": profile.classifier, "training_config": training, "data": {"shape": shape},
                 "num_classes": num_classes, "test_accuracy": accuracy, "test_count": len(test.pixels),
-                "data_version": data_version}
+                "data_version": data.data_version}
     save_trained(model, out_dir, manifest, result)
     return {**manifest, "seconds": result.seconds}
 
@@ -218,7 +232,7 @@ def evaluate_images(classifier, num_classes: int, train, heldout, samples: dict[
             details["class_histograms"][name] = class_details["histogram"]
             details["per_class_fid"][name] = class_details["per_class_fid"]
             details["missing_modes"][name] = class_details["missing_modes"]
-    return with_roles(rows), details
+    return rows, details
 
 
 IMAGE = ImageModality()

@@ -84,9 +84,10 @@ class Modality(ABC):
     def evaluate(self, inputs, context: EvaluationContext) -> tuple[list[MetricRow], dict]:
         """metrics_history rows for every family and reference, and the details the reports plot."""
 
+    def score(self, inputs, context: EvaluationContext) -> tuple[list[MetricRow], dict]:
+        """evaluate(), with each row's role set from its subject (catalog.REFERENCES, else "model")."""
+        rows, details = self.evaluate(inputs, context)
+        for row in rows:
+            row.role = REFERENCES[row.subject].role if row.subject in REFERENCES else "model"
+        return rows, details
 
-def with_roles(rows: list[MetricRow]) -> list[MetricRow]:
-    """The rows with the role of their subject: a reference key's role from the catalog, else "model"."""
-    for row in rows:
-        row.role = REFERENCES[row.subject].role if row.subject in REFERENCES else "model"
-    return rows

@@ -15,7 +15,7 @@ import torch
 
 from genai_platform.evaluation.generation import (continuation_prompts, extraction_pairs, free_documents,
                                                   greedy_continuations, sampled_continuations, text_samples)
-from genai_platform.evaluation.modality import EvaluationContext, Modality, TrainingData, with_roles
+from genai_platform.evaluation.modality import EvaluationContext, Modality, TrainingData
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.metrics.bias import (demographic_representation, gap_prompts, gender_word_lists, sentiment,
                                          stereotypical_association)
@@ -105,7 +105,7 @@ class TextModality(Modality):
 def unigram_baseline_rows(vocab: CharVocabulary, train_documents: list[str], test_documents: list[str]) -> list[MetricRow]:
     test = vocab.encode_documents(test_documents).numpy()
     bpc = unigram_bits_per_character(vocab.encode_documents(train_documents).numpy(), test, len(vocab))
-    return with_roles([MetricRow(UNIGRAM, "bits_per_character", bpc, test.size - 1)])
+    return [MetricRow(UNIGRAM, "bits_per_character", bpc, test.size - 1)]
 
 
 def document_bits_per_character(model, vocab: CharVocabulary, documents: list[str], seed: int) -> Estimate:
@@ -154,7 +154,7 @@ def bias_rows(name: str, texts: list[str]) -> list[MetricRow]:
         association = stereotypical_association(texts, lists.groups, words)
         if association.value is not None:
             rows.append(MetricRow(name, f"gender_{target}_association", association.value, association.targets_seen))
-    return with_roles(rows)
+    return rows
 
 
 AMPLIFIED = ("gender_representation_tv", "gender_profession_association", "gender_adjective_association")

@@ -18,6 +18,8 @@ SINGLE_PHASE = "loss"  # the phase name of a model trained by one optimizer
 class TrainableModel(nn.Module, ABC):
     """A module the one training loop (training/loop.py) can train."""
 
+    config: object  # the config dataclass the model was built from (a family that builds on it reads it)
+
     @abstractmethod
     def training_loss(self, batch, phase: str) -> torch.Tensor:
         """Scalar loss of one batch for `phase` (SINGLE_PHASE unless training_phases says otherwise)."""

@@ -26,7 +26,7 @@ class ClassifierConfig:
 class ImageClassifier(TrainableModel):
     def __init__(self, config: ClassifierConfig, shape: ImageShape, num_classes: int):
         super().__init__()
-        self.shape = shape
+        self.config, self.shape = config, shape
         c = config.channels
         self.padded_h, self.padded_w = padded_size(shape.height, 4), padded_size(shape.width, 4)
         flat = 2 * c * (self.padded_h // 4) * (self.padded_w // 4)

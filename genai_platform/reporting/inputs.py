@@ -163,12 +163,13 @@ def _trained_model(manifest: dict) -> TrainedModel:
 
 
 def read_reported_families(report_data: Path) -> set[str]:
-    """The families with a leaderboard row in a report's data (build.report_data); none without the file."""
+    """The families with a leaderboard row holding at least one value in a report's data (build.report_data);
+    none without the file. A family that was trained but never evaluated has a row of dashes: not reported."""
     if not report_data.exists():
         return set()
     data = json.loads(report_data.read_text("utf-8"))
     return {row["subject"] for section in data["modalities"] for row in section["leaderboard"]["rows"]
-            if row["role"] == "model"}
+            if row["role"] == "model" and any(cell is not None for cell in row["cells"].values())}
 
 
 def read_run_manifests(runs_dir: Path, manifest_name: str, warn: Callable[[str], None]) -> list[dict]:
@@ -176,7 +177,12 @@ def read_run_manifests(runs_dir: Path, manifest_name: str, warn: Callable[[str],
     manifests = []
     for path in runs_dir.glob(f"*/{manifest_name}"):
         try:
-            manifests.append(json.loads(path.read_text("utf-8")))
+            manifest = json.loads(path.read_text("utf-8"))
         except (OSError, json.JSONDecodeError) as error:
             warn(f"skipping unreadable {path}: {error}")
+            continue
+        if "values" not in manifest.get("headline", {"values": None}):
+            warn(f"skipping {path}: written by a version before run statuses were recorded")
+            continue
+        manifests.append(manifest)
     return manifests

@@ -1,6 +1,7 @@
 """The persistent tables (sql/schema.sql): created once, and homes written by older versions migrated.
 
-defs/database.py runs ensure_schema once per process and database file; writers run no DDL.
+defs/database.py runs ensure_schema once per process and database file; writers create only their own
+raw and staging tables.
 """
 
 from __future__ import annotations
