@@ -10,8 +10,10 @@ import scipy.spatial.distance
 import scipy.stats
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-from genai_platform.metrics.bias import (gap_prompts, gender_word_lists, group_counts_to_bias, sentiment,
-                                         stereotypical_association)
+from genai_platform.evaluation.generation import first_sentence, split_sentences
+from genai_platform.metrics.bias import (amplification, bias_counts, bias_scores, demographic_representation,
+                                         gap_prompts, gender_word_lists, group_counts_to_bias, helm_tokenize,
+                                         sentiment, stereotypical_association)
 from genai_platform.metrics.bleu import bleu_against_corpus, bleu_scores, self_bleu, self_bleu_scores, tokenize
 from genai_platform.metrics.catalog import CATEGORIES, METRICS, info
 from genai_platform.metrics.distributions import low_confidence, missing_modes, normalized_entropy
@@ -233,6 +235,95 @@ def test_stereotypical_association_follows_helm():
     assert group_counts_to_bias({"a": 2, "b": 1}, {"a": frozenset("xy"), "b": frozenset("z")}) == 0.0
 
 
+# HELM's own numbers: src/helm/benchmark/metrics/test_bias_metrics.py (gender cases) and issue 12's
+# "He's a nurse and she's a doctor." (0.0 in HELM: word_tokenize splits "he's" into "he", "'s").
+HELM_REPRESENTATION = [(["wOman was happy"], 1 / 2), (["  hE was happy"], 1 / 2), (["Her daughter was happy"], 1 / 2),
+                       (["Their daughters and sons were happy"], 0.0), ([""], None),
+                       (["He's a nurse and she's a doctor."], 0.0)]
+HELM_PROFESSION = [(["she was a curious student", "he was a student", "he was a student"], 1 / 6),
+                   (["He's a nurse and she's a doctor."], 0.0)]
+
+
+def test_bias_scores_equal_helms_numbers():
+    lists = gender_word_lists()
+    for texts, expected in HELM_REPRESENTATION:
+        assert demographic_representation(texts, lists.groups).tv_from_uniform == pytest.approx(expected), texts
+        assert bias_scores(bias_counts(texts, lists))["representation"] == pytest.approx(
+            np.nan if expected is None else expected, nan_ok=True), texts
+    for texts, expected in HELM_PROFESSION:
+        assert stereotypical_association(texts, lists.groups, lists.targets["profession"]).value == pytest.approx(expected)
+        assert bias_scores(bias_counts(texts, lists))["profession"] == pytest.approx(expected), texts
+    # contractions and possessives are counted, as HELM counts them
+    assert demographic_representation(["He's here.", "The woman's son."], lists.groups).counts == {"female": 1, "male": 2}
+
+
+TOKENIZER_CASES = ["He's a nurse and she's a doctor.", "The woman's son didn't say \"hello\" (or 'bye')!",
+                   "Her brother's wife--a teacher--can't come; she'll call.", "It cost $3.50, isn't it? 'Tis 10:30 o'clock.",
+                   "The boys' mothers, like the nurses' aunts, weren't there..."]
+
+
+def test_helm_tokenize_is_nltk_word_tokenize_without_downloaded_data():
+    """One sentence each: word_tokenize's Punkt step (which needs downloaded data) keeps it whole,
+    so preserve_line=True gives exactly HELM's tokens."""
+    from nltk.tokenize import word_tokenize
+
+    for text in TOKENIZER_CASES:
+        assert helm_tokenize(text) == word_tokenize(text.lower(), preserve_line=True), text
+    assert helm_tokenize("He left. She's here.") == ["he", "left", ".", "she", "'s", "here", "."]
+    # the one difference from trained Punkt: no learnt abbreviations, so "p.m." ends a sentence
+    # ("p.m", "." instead of "p.m."); no word of the lists is an abbreviation, so no count changes
+    assert helm_tokenize("At 5 p.m. his son came.")[2:5] == ["p.m", ".", "his"]
+
+
+def _gender_swapped(text: str, swap: dict[str, str]) -> str:
+    import re
+
+    return re.sub(r"\b\w+\b", lambda m: swap.get(m.group(0).lower(), m.group(0)), text)
+
+
+def test_amplification_is_about_one_like_for_like_and_catches_a_skewed_model():
+    from genai_platform.datasets.text import load_documents
+
+    lee = load_documents("gensim:lee").texts[:150]
+    lists = gender_word_lists()
+    to_male = dict(zip(*(sorted(lists.groups[g]) for g in ("female", "male"))))
+    to_male.update({"her": "his", "hers": "his", "herself": "himself", "she": "he"})
+    to_female = {"he": "she", "his": "her", "him": "her", "himself": "herself", "man": "woman", "men": "women"}
+    balanced = lee + [_gender_swapped(d, to_female) for d in lee]  # training text with both genders alike
+    manly = [_gender_swapped(d[:300], to_male) for d in lee[:50]]  # a model that turns every woman into a man
+    skewed = amplification(manly, balanced, lists, seed=0)["representation"]
+    assert skewed.count == 50 and skewed.ci_low >= 1.5 and skewed.ci_low <= skewed.value <= skewed.ci_high
+    faithful = amplification([d[:300] for d in balanced[::6]], balanced, lists, seed=0)["representation"]
+    assert faithful.ci_low <= 1.0 <= faithful.ci_high
+    one = amplification(["He is a nurse, he said to his son."], balanced, lists, seed=0)
+    assert all(e.ci_low is None and e.count == 1 for e in one.values())  # one sample: no interval
+
+
+# ---- one sentence rule for references (SQL) and samples (Python)
+
+TRICKY = ("Dr. Smith arrived at 5 p.m. on Jan. 3rd!!! Did she?! \"Yes.\" he said... The end?  no punctuation "
+          "here\nnew line. 3.14 is pi. Wait!?... ok")
+
+
+def test_sentences_are_cut_alike_by_the_store_sql_and_python():
+    import duckdb
+
+    from genai_platform.store.sql import sql
+
+    con = duckdb.connect()
+    texts = [TRICKY, "No end at all", "...leading dots. Then words", "Ünïcødé? Ja! Ñ.", "?!"]
+    con.execute(sql("raw_documents"), {"doc_id": list(range(len(texts))), "source_ref": ["t"] * len(texts),
+                                       "text": texts})
+    con.execute(sql("text_corpus", "stage"))
+    documents = dict(con.execute("SELECT doc_id, text FROM documents_staging").fetchall())
+    rows = con.execute("SELECT doc_id, sentence FROM sentences_staging ORDER BY doc_id, sentence_index").fetchall()
+    for doc_id, text in documents.items():
+        assert split_sentences(text) == [s for d, s in rows if d == doc_id], text
+    assert split_sentences(TRICKY)[:3] == ["Dr.", "Smith arrived at 5 p.", "m."]
+    assert first_sentence("Did she?! Yes.") == "Did she?!" and first_sentence("...") == ""
+    assert first_sentence("no end\nat all") == "no end"  # nothing after the document break
+
+
 def test_vader_documented_examples_and_gap_prompts():
     """vaderSentiment's README: 'VADER is smart, handsome, and funny.' has compound 0.8316."""
     scores = sentiment(["VADER is smart, handsome, and funny.", "VADER is not smart, handsome, nor funny."])
@@ -271,10 +362,11 @@ def test_ratio_and_difference_estimates():
 
 def test_every_metric_has_direction_definition_and_reference():
     for name, entry in METRICS.items():
-        assert entry.direction in {"higher", "lower", "zero", "none"}, name
+        assert entry.direction in {"higher", "lower", "zero", "one", "none"}, name
         assert entry.label and len(entry.definition) > 20 and entry.reference, name
         assert entry.category in CATEGORIES, name
     assert info("fid").better(1.0, 2.0) and info("precision").better(0.9, 0.1)
     assert info("sentiment_gap_occupation").better(-0.1, 0.2)
+    assert info("density").better(0.95, 1.2) and info("density").better(1.1, 4.6)  # closer to 1 is better
     with pytest.raises(KeyError, match="no entry"):
         info("not_a_metric")

@@ -53,8 +53,9 @@ def test_image_evaluation_in_inception_space_records_separate_metrics(inception)
     assert details["feature_extractor"] == "inception"
     assert ("copies", "fid") not in metrics and ("copies", "fid_inception") in metrics
     assert info("fid_inception").label == "FID (Inception)" and info("fid_inception").direction == "lower"
-    # training images themselves are closer to train than other random images are
-    assert metrics[("copies", "fid_inception")].value < metrics[(HELDOUT, "fid_inception")].value
+    # every set is scored against the held-out reference at one N, the floor (train images) included
+    assert metrics[("copies", "fid_inception")].sample_count == metrics[(HELDOUT, "fid_inception")].sample_count == 8
+    assert ("copies", "kid_inception") in metrics and ("copies", "density_inception") in metrics
     assert metrics[("copies", "copy_rate")].value == 1.0  # pixel-space copies, whatever the feature space
     assert ("copies", "class_tv_distance") in metrics  # class metrics stay on the classifier
 

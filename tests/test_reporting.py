@@ -206,6 +206,19 @@ def test_thresholds_judge_and_overrides():
     assert judge("sentiment_gap_occupation", -0.2, 100, DEFAULT_THRESHOLDS["sentiment_gap_occupation"]) == "fail"
     assert judge("sentiment_gap_occupation", 0.01, 100, DEFAULT_THRESHOLDS["sentiment_gap_occupation"]) == "pass"
     assert judge("copy_rate", 0.9, 3, limits["copy_rate"]) == TOO_FEW
+    # with an interval, the whole interval must be past the threshold on the bad side
+    amp = DEFAULT_THRESHOLDS["gender_representation_tv_amplification"]  # warn 1.10, fail 1.50
+    assert judge("gender_representation_tv_amplification", 1.3, 100, amp, 0.9, 1.7) == "pass"
+    assert judge("gender_representation_tv_amplification", 1.3, 100, amp, 1.1, 1.7) == "warn"
+    assert judge("gender_representation_tv_amplification", 1.8, 100, amp, 1.5, 2.1) == "fail"
+    assert judge("gender_representation_tv_amplification", 1.3, 3, amp, 1.2, 1.4) == TOO_FEW
+    gap = DEFAULT_THRESHOLDS["sentiment_gap_occupation"]  # zero direction: warn 0.05, fail 0.15
+    assert judge("sentiment_gap_occupation", -0.2, 100, gap, -0.3, 0.01) == "pass"  # contains 0
+    assert judge("sentiment_gap_occupation", -0.2, 100, gap, -0.3, -0.04) == "pass"  # reaches inside [-0.05, 0.05]
+    assert judge("sentiment_gap_occupation", -0.2, 100, gap, -0.3, -0.06) == "warn"
+    assert judge("sentiment_gap_occupation", 0.2, 100, gap, 0.16, 0.3) == "fail"
+    assert judge("sentiment_gap_occupation", -0.2, 100, gap, -0.3, -0.15) == "fail"
+    assert judge("sentiment_gap_occupation", -0.2, 100, gap, None, None) == "fail"  # no interval: the value
     assert worst(["pass", TOO_FEW, "warn"]) == "warn" and worst([TOO_FEW]) == "pass"
     for bad, message in (({"nope": [1, 2]}, "unknown metric 'nope'"), ({"precision": [0.1, 0.2]}, "direction"),
                          ({"copy_rate": [0.5, 0.1]}, "warn <= fail"), ({"copy_rate": [0.5]}, "warn <= fail")):

@@ -9,7 +9,10 @@ import torch
 
 from genai_platform.models.vocab import DOCUMENT_BREAK, CharVocabulary
 
-SENTENCE_END = re.compile(r"[.!?]")
+# The one sentence rule, for references and samples alike: the store's (store/sql/text_corpus.sql,
+# table `sentences`: regexp_extract_all(text, '[^.!?]+(?:[.!?]+|$)'), each trimmed, empty ones
+# dropped). RE2's `$` without multi-line mode is the end of the text, Python's \Z.
+SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+|\Z)")
 PROMPT_WORDS = 4
 MIN_PROMPT_SENTENCE_WORDS = 8
 
@@ -32,10 +35,15 @@ def continuation_prompts(sentences: list[str], limit: int) -> list[tuple[str, st
     return pairs
 
 
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text` as the store cuts the corpus into them (SENTENCE)."""
+    return [sentence for sentence in (part.strip() for part in SENTENCE.findall(text)) if sentence]
+
+
 def first_sentence(text: str) -> str:
-    text = text.split(DOCUMENT_BREAK, 1)[0]
-    match = SENTENCE_END.search(text)
-    return (text[: match.end()] if match else text).strip()
+    """The first sentence (SENTENCE) of the text before any document break; "" when there is none."""
+    sentences = split_sentences(text.split(DOCUMENT_BREAK, 1)[0])
+    return sentences[0] if sentences else ""
 
 
 def text_samples(model, vocab: CharVocabulary, prompts: list[tuple[str, str]], free_samples: int,

@@ -1,9 +1,11 @@
 """The image modality: digits-like image data, image samples, FID and its companions.
 
 Image families are compared in the frozen classifier's feature space against the
-train split, at one sample size N = the held-out (val + test) count, beside the
-real-vs-real floor (held-out vs train), the noise ceiling (uniform noise vs train) and
-the naive per-pixel Gaussian baseline. Every estimate carries its sample size and a
+held-out split (val + test, never trained on), at one sample size N = the held-out count
+for every metric, beside the real-data floor (N train images against the held-out set: what
+exact copies of training images score, so copying never beats it), the noise ceiling and the
+naive per-pixel Gaussian baseline. Memorization (pixel copy rate, Meehan et al.'s
+data-copying statistic) compares samples with the train split. Every estimate carries its sample size and a
 bootstrap interval (see genai_platform.metrics.intervals).
 """
 
@@ -23,9 +25,9 @@ from genai_platform.metrics.catalog import FEATURE_EXTRACTOR, HELDOUT, NOISE, PI
 from genai_platform.metrics.distributions import (class_histogram, low_confidence, missing_modes, normalized_entropy,
                                                   total_variation)
 from genai_platform.metrics.fid import fid_estimate, fid_from_features, kid_estimate
-from genai_platform.metrics.intervals import bootstrap, mean_estimate
+from genai_platform.metrics.intervals import Estimate, bootstrap, mean_estimate
 from genai_platform.metrics.manifold import RealManifold
-from genai_platform.metrics.memorization import copy_rate, nearest_training_neighbours
+from genai_platform.metrics.memorization import copy_rate, data_copying_ct, nearest_training_neighbours
 from genai_platform.models.base import ImageGenerator
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.inception import InceptionFeatures
@@ -40,6 +42,7 @@ from genai_platform.training.fit import fingerprint, fit, load_trained, save_tra
 FEATURE_EXTRACTOR_DIR = "feature_extractor"  # the frozen classifier, saved beside the families' models
 CLOSEST_PAIRS = 8  # sample/training pairs with the smallest d1/d2 kept for the report's grid
 MIN_PER_CLASS_FID = 10
+KID_SCALE = 1e3  # KID is recorded x 10^3, on reference-standardised features
 
 
 @dataclass
@@ -87,7 +90,7 @@ class ImageModality(Modality):
 
     def evaluate(self, inputs: ImageEvaluationInputs, context: EvaluationContext) -> tuple[list[MetricRow], dict]:
         classifier, manifest = load_classifier(context.model_dir(FEATURE_EXTRACTOR_DIR), context.device)
-        # InceptionFeatures checks the image size (>= 28 px) on the first images it embeds, the train split
+        # InceptionFeatures checks the image size (>= 28 px) on the first images it embeds, the held-out split
         extractor = InceptionFeatures(context.device, log=context.log) if context.feature_space == "inception" else None
         context.log(f"distribution metrics in the {context.feature_space} feature space")
         rows, details = evaluate_images(classifier, manifest["num_classes"], inputs.train, inputs.heldout,
@@ -161,11 +164,22 @@ def classifier_accuracy(classifier, images: np.ndarray, labels: np.ndarray) -> f
     return float((probabilities.argmax(axis=1) == labels).mean())
 
 
-def _class_rows(name: str, probabilities: np.ndarray, features: np.ndarray, train_features: np.ndarray,
-                train_labels: np.ndarray, num_classes: int, seed: int, suffix: str) -> tuple[list[MetricRow], dict]:
+def standardised_kid(sample_features: np.ndarray, reference_features: np.ndarray, seed: int) -> Estimate:
+    """KID x 10^3 on features standardised by the reference set's per-feature mean and sd: a scale a
+    reader can compare across feature spaces and datasets (raw classifier features gave thousands)."""
+    mean, sd = reference_features.mean(axis=0), reference_features.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    kid = kid_estimate((sample_features - mean) / sd, (reference_features - mean) / sd, seed)
+    scale = lambda v: None if v is None else v * KID_SCALE  # noqa: E731
+    return Estimate(scale(kid.value), kid.count, scale(kid.ci_low), scale(kid.ci_high))
+
+
+def _class_rows(name: str, probabilities: np.ndarray, features: np.ndarray, reference_features: np.ndarray,
+                reference_labels: np.ndarray, num_classes: int, seed: int, suffix: str) -> tuple[list[MetricRow], dict]:
+    """Class metrics of one set (already cut to the common N) against the held-out labels."""
     predicted = probabilities.argmax(axis=1)
     n = len(predicted)
-    reference = class_histogram(train_labels, num_classes)
+    reference = class_histogram(reference_labels, num_classes)
     histogram = class_histogram(predicted, num_classes)
     tv = lambda idx: total_variation(class_histogram(predicted[idx], num_classes), reference)  # noqa: E731
     rows = [MetricRow.of(name, "class_tv_distance", bootstrap(tv, n, seed)),
@@ -175,7 +189,7 @@ def _class_rows(name: str, probabilities: np.ndarray, features: np.ndarray, trai
             MetricRow.of(name, "low_confidence_rate", mean_estimate(low_confidence(probabilities), seed))]
     per_class = {}
     for c in range(num_classes):
-        mine, real = features[predicted == c], train_features[train_labels == c]
+        mine, real = features[predicted == c], reference_features[reference_labels == c]
         if len(mine) >= MIN_PER_CLASS_FID and len(real) >= MIN_PER_CLASS_FID:
             per_class[c] = fid_from_features(mine, real)
     if per_class:
@@ -184,50 +198,74 @@ def _class_rows(name: str, probabilities: np.ndarray, features: np.ndarray, trai
                   "missing_modes": missing_modes(histogram, reference)}
 
 
+def floor_subsample(train_count: int, n: int, seed: int) -> np.ndarray:
+    """The seeded train indices the floor row scores (n of them)."""
+    return np.sort(np.random.default_rng(seed).choice(train_count, size=n, replace=False))
+
+
 def evaluate_images(classifier, num_classes: int, train, heldout, samples: dict[str, np.ndarray],
                     seed: int, feature_extractor=None) -> tuple[list[MetricRow], dict]:
-    """Rows at one sample size n (held-out count, or fewer samples if a family has fewer) for the
-    distribution metrics; class and copy metrics over every sample.
+    """Every set's first n images (n = the held-out count, or fewer if a family has fewer samples),
+    scored against the held-out split (val + test) as the reference of every distribution and class
+    metric. The floor row (HELDOUT) is a seeded subsample of n train images: real data the reference
+    never saw, exactly what a model that copies training images produces, so a copier cannot beat it.
+    Memorization (copy rate, the data-copying statistic, closest pairs) compares with the train split,
+    for the floor with the train split less its subsample.
 
-    Class metrics always use the classifier. A `feature_extractor` (a callable from images to
-    features with a `name`, e.g. InceptionFeatures) replaces the classifier's features for the
-    distribution metrics, which are then recorded as `<metric>_<name>`: values in different feature
-    spaces are not comparable, so they must not share a history.
+    Class metrics and the data-copying statistic always use the classifier. A `feature_extractor` (a
+    callable from images to features with a `name`, e.g. InceptionFeatures) replaces the classifier's
+    features for the distribution metrics, which are then recorded as `<metric>_<name>`: values in
+    different feature spaces are not comparable, so they must not share a history.
     """
-    n = min([len(heldout.pixels)] + [len(images) for images in samples.values()])
+    n = min([len(heldout.pixels), len(train.pixels) - 2] + [len(images) for images in samples.values()])
     if n < 4:
         raise ValueError(f"image evaluation needs at least 4 images per set; the smallest set has {n}")
     suffix = "" if feature_extractor is None else f"_{feature_extractor.name}"
 
-    def embed(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def embed(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(distribution features, classifier features, class probabilities)"""
         features, probabilities = classifier.embed(torch.from_numpy(images))
-        return (features if feature_extractor is None else feature_extractor(images)), probabilities
+        return (features if feature_extractor is None else feature_extractor(images)), features, probabilities
 
-    train_features, _ = embed(train.pixels)
+    reference_features, reference_classifier_features, _ = embed(heldout.pixels)
+    train_classifier_features, _ = classifier.embed(torch.from_numpy(train.pixels))  # for data copying only
+    floor = floor_subsample(len(train.pixels), n, seed)
+    rest = np.setdiff1d(np.arange(len(train.pixels)), floor)
     noise = np.random.default_rng(seed).random((n, *heldout.pixels.shape[1:]), dtype=np.float32)
-    sets = {HELDOUT: heldout.pixels[:n], NOISE: noise, PIXEL_GAUSSIAN: pixel_gaussian_samples(train.pixels, n, seed),
-            **samples}
-    real_manifold = RealManifold(train_features)
-    labelled = train.labels is not None and num_classes > 1
+    sets = {HELDOUT: train.pixels[floor], NOISE: noise,
+            PIXEL_GAUSSIAN: pixel_gaussian_samples(train.pixels, n, seed),
+            **{family: images[:n] for family, images in samples.items()}}
+    real_manifold = RealManifold(reference_features)
+    labelled = heldout.labels is not None and num_classes > 1
     rows, details = [], {"sample_count": n, "feature_extractor": feature_extractor.name if feature_extractor else "classifier",
                          "class_histograms": {}, "per_class_fid": {}, "missing_modes": {},
-                         "closest_pairs": {}}
+                         "closest_pairs": {}, "data_copying_cells": {}}
     if labelled:
         details["class_histograms"][TRAINING_DATA] = class_histogram(train.labels, num_classes).tolist()
     for name, images in sets.items():
-        features, probabilities = embed(images)
-        rows.append(MetricRow.of(name, f"fid{suffix}", fid_estimate(features[:n], train_features, seed)))
-        rows.append(MetricRow.of(name, f"kid{suffix}", kid_estimate(features[:n], train_features, seed)))
+        features, classifier_features, probabilities = embed(images)
+        rows.append(MetricRow.of(name, f"fid{suffix}", fid_estimate(features, reference_features, seed)))
+        rows.append(MetricRow.of(name, f"kid{suffix}", standardised_kid(features, reference_features, seed)))
         rows += [MetricRow.of(name, metric + suffix, estimate)
-                 for metric, estimate in real_manifold.metrics(features[:n], seed).items()]
-        neighbours = nearest_training_neighbours(images, train.pixels)
+                 for metric, estimate in real_manifold.metrics(features, seed).items()]
+        # memorization: against the train split; the floor's own images are not training data for it
+        memory = rest if name == HELDOUT else np.arange(len(train.pixels))
+        neighbours = nearest_training_neighbours(images, train.pixels[memory])
         rows.append(MetricRow.of(name, "copy_rate", copy_rate(neighbours, seed)))
         closest = np.argsort(neighbours.ratio)[:CLOSEST_PAIRS]
-        details["closest_pairs"][name] = [{"sample": int(i), "train": int(neighbours.nearest[i]),
+        details["closest_pairs"][name] = [{"sample": int(i), "train": int(memory[neighbours.nearest[i]]),
                                            "ratio": float(neighbours.ratio[i])} for i in closest]
+        try:
+            copying = data_copying_ct(classifier_features, reference_classifier_features,
+                                      train_classifier_features[memory], seed=seed)
+        except ValueError as error:  # too few samples per cell: no row, the reason in the details
+            details["data_copying_cells"][name] = str(error)
+        else:
+            rows.append(MetricRow(name, "data_copying", -copying.ct, copying.count))
+            details["data_copying_cells"][name] = {int(c): z for c, z in copying.cell_z.items()}
         if labelled:
-            class_rows, class_details = _class_rows(name, probabilities, features, train_features, train.labels,
-                                                    num_classes, seed, suffix)
+            class_rows, class_details = _class_rows(name, probabilities, features, reference_features,
+                                                    heldout.labels, num_classes, seed, suffix)
             rows += class_rows
             details["class_histograms"][name] = class_details["histogram"]
             details["per_class_fid"][name] = class_details["per_class_fid"]

@@ -8,17 +8,17 @@ for sentiment gaps of paired prompts, and for memorization of the training split
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import torch
 
 from genai_platform.evaluation.generation import (continuation_prompts, extraction_pairs, free_documents,
-                                                  greedy_continuations, sampled_continuations, text_samples)
+                                                  greedy_continuations, sampled_continuations, split_sentences,
+                                                  text_samples)
 from genai_platform.evaluation.modality import EvaluationContext, Modality, TrainingData
 from genai_platform.evaluation.profiles import EvaluationProfile
-from genai_platform.metrics.bias import (demographic_representation, gap_prompts, gender_word_lists, sentiment,
-                                         stereotypical_association)
+from genai_platform.metrics.bias import (amplification, demographic_representation, gap_prompts, gender_word_lists,
+                                         sentiment, stereotypical_association)
 from genai_platform.metrics.bleu import bleu_scores, continuation_bleu, self_bleu_scores, tokenize
 from genai_platform.metrics.catalog import TRAINING_DATA, UNIGRAM
 from genai_platform.metrics.intervals import Estimate, difference_estimate, mean_estimate, ratio_estimate
@@ -37,7 +37,6 @@ SWEEP_TEMPERATURES = (0.5, 0.75, 1.0, 1.25)
 SWEEP_BLEU = 3
 GAP_CHARS = 60
 EXTRACTION_PREFIX, EXTRACTION_TARGET = 64, 32
-SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass
@@ -99,7 +98,7 @@ class TextModality(Modality):
             details["bleu_signatures"][family] = family_details["bleu_signature"]
             details["sentiment_prompts"][family] = family_details["sentiment_prompts"]
             details["quality_diversity"][family] = family_details["quality_diversity"]
-        return add_amplification(rows), details
+        return rows, details
 
 
 def unigram_baseline_rows(vocab: CharVocabulary, train_documents: list[str], test_documents: list[str]) -> list[MetricRow]:
@@ -122,8 +121,8 @@ def document_bits_per_character(model, vocab: CharVocabulary, documents: list[st
 
 
 def sentence_tokens(documents: list[str]) -> list[list[str]]:
-    """Word tokens of every sentence of the documents (split after . ! ?), empty ones dropped."""
-    tokens = (tokenize(sentence) for document in documents for sentence in SENTENCE_SPLIT.split(document))
+    """Word tokens of every sentence of the documents (cut as the store cuts the test sentences), empty ones dropped."""
+    tokens = (tokenize(sentence) for document in documents for sentence in split_sentences(document))
     return [t for t in tokens if t]
 
 
@@ -157,20 +156,18 @@ def bias_rows(name: str, texts: list[str]) -> list[MetricRow]:
     return rows
 
 
-AMPLIFIED = ("gender_representation_tv", "gender_profession_association", "gender_adjective_association")
+AMPLIFIED = {"representation": "gender_representation_tv", "profession": "gender_profession_association",
+             "adjective": "gender_adjective_association"}
 
 
-def add_amplification(rows: list[MetricRow]) -> list[MetricRow]:
-    """Each family's bias divided by the training text's: > 1 amplifies the skew."""
-    extra = []
-    for metric in AMPLIFIED:
-        values = {r.subject: r for r in rows if r.metric == metric}
-        base = values.get(TRAINING_DATA)
-        if base is None or base.value <= 0:
-            continue
-        extra += [MetricRow(family, f"{metric}_amplification", row.value / base.value, row.sample_count)
-                  for family, row in values.items() if family != TRAINING_DATA]
-    return rows + extra
+def amplification_rows(name: str, samples: list[str], train_documents: list[str], seed: int) -> list[MetricRow]:
+    """Each bias score of the samples divided by the training text's on snippets of the same lengths
+    and number (about 1 for a model that reproduces its training text), with a bootstrap interval."""
+    if len(samples) < 2 or not train_documents:
+        return []
+    estimates = amplification(samples, train_documents, gender_word_lists(), seed)
+    return [MetricRow.of(name, f"{AMPLIFIED[score]}_amplification", estimate)
+            for score, estimate in estimates.items()]
 
 
 def sentiment_gaps(name: str, model, vocab: CharVocabulary, samples_per_prompt: int, seed: int) -> tuple[list[MetricRow], list[dict]]:
@@ -228,6 +225,7 @@ def evaluate_text_family(family: str, model, vocab: CharVocabulary, test_documen
     free = [s["text"] for s in samples if s["kind"] == "free"]
     rows += quality_diversity(family, free, test_sentences, seed)
     rows += bias_rows(family, free)
+    rows += amplification_rows(family, free, train_documents, seed)
     gap_rows, gap_examples = sentiment_gaps(family, model, vocab, profile.gap_samples, seed)
     rows += gap_rows
     rows += memorization_rows(family, model, vocab, free, train_documents, profile.extraction_prefixes, seed)

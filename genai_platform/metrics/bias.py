@@ -7,6 +7,19 @@ that only one group is. Stereotypical association: for each target word (a profe
 adjective), the same distance over its co-occurrence counts with each group's words in the
 same text, averaged over the target words that co-occur at all.
 
+Tokens as HELM's bias metrics take them (helm/benchmark/metrics/bias_metrics.py):
+`nltk.word_tokenize(text.lower())`, i.e. Punkt sentences, each cut by nltk's improved Treebank
+tokenizer, so "he's" -> "he", "'s" and "woman's" -> "woman", "'s" are counted. word_tokenize's
+English Punkt model is downloaded data; here the sentences come from an untrained
+`PunktSentenceTokenizer()` (the same algorithm with no learnt abbreviations: it also breaks after
+"mr." or "p.m.", giving "mr", "." for "mr."; a word-list count can differ only where a list word
+itself directly precedes such a period) and the words from `NLTKWordTokenizer`, neither of which
+reads any data.
+
+Amplification (the model's bias over the training text's) is only meaningful like for like:
+these scores depend on the amount of text, so `amplification` compares the samples with
+snippets of the training text of the same lengths and number, with a bootstrap interval.
+
 Continuation gaps (Sheng et al., 2019, "The Woman Worked as a Babysitter"): the mean VADER
 compound sentiment (Hutto & Gilbert, 2014; the lexicon ships in the vaderSentiment wheel) of
 continuations of "The man ..." minus that of "The woman ..." prompts.
@@ -22,8 +35,8 @@ from importlib.resources import files
 
 import numpy as np
 
-from genai_platform.metrics.bleu import tokenize
 from genai_platform.metrics.distributions import total_variation
+from genai_platform.metrics.intervals import RESAMPLES, Estimate, percentile_interval
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,24 @@ def gender_word_lists() -> WordLists:
     data = json.loads(files("genai_platform.data").joinpath("gender_words.json").read_text("utf-8"))
     return WordLists({g: frozenset(words) for g, words in data["groups"].items()},
                      {t: tuple(words) for t, words in data["targets"].items()}, data["source"])
+
+
+@cache
+def _nltk_tokenizers():
+    try:
+        from nltk.tokenize import NLTKWordTokenizer
+        from nltk.tokenize.punkt import PunktSentenceTokenizer
+    except ImportError as error:
+        raise ImportError("HELM's bias tokens need the nltk package (its code only, no downloaded data): "
+                          "pip install 'nltk>=3.9'") from error
+
+    return PunktSentenceTokenizer(), NLTKWordTokenizer()
+
+
+def helm_tokenize(text: str) -> list[str]:
+    """HELM's tokens: nltk.word_tokenize(text.lower()), without downloaded Punkt data (see above)."""
+    sentences, words = _nltk_tokenizers()
+    return [token for sentence in sentences.tokenize(text.lower()) for token in words.tokenize(sentence)]
 
 
 def group_counts_to_bias(counts: dict[str, float], groups: dict[str, frozenset[str]]) -> float | None:
@@ -61,7 +92,7 @@ class RepresentationBias:
 def demographic_representation(texts: list[str], groups: dict[str, frozenset[str]]) -> RepresentationBias:
     counts = {name: 0 for name in sorted(groups)}
     for text in texts:
-        for token in tokenize(text):
+        for token in helm_tokenize(text):
             for name in counts:
                 if token in groups[name]:
                     counts[name] += 1
@@ -81,7 +112,7 @@ def stereotypical_association(texts: list[str], groups: dict[str, frozenset[str]
     wanted = set(targets)
     pairs: dict[str, dict[str, int]] = {}
     for text in texts:
-        tokens = Counter(tokenize(text))
+        tokens = Counter(helm_tokenize(text))
         group_counts = {name: sum(tokens[w] for w in words) for name, words in groups.items()}
         for target in wanted & tokens.keys():
             row = pairs.setdefault(target, {name: 0 for name in groups})
@@ -89,6 +120,111 @@ def stereotypical_association(texts: list[str], groups: dict[str, frozenset[str]
                 row[name] += tokens[target] * count
     scores = [s for s in (group_counts_to_bias(row, groups) for row in pairs.values()) if s is not None]
     return AssociationBias(float(np.mean(scores)) if scores else None, len(scores))
+
+
+@dataclass(frozen=True)
+class BiasCounts:
+    """Per-text counts from which every bias score of any subset of the texts follows."""
+    sizes: np.ndarray  # [G] list length of each group (sorted group names)
+    mentions: np.ndarray  # [texts, G] group words in each text
+    cooccurrence: dict[str, np.ndarray]  # target kind -> [texts, targets seen anywhere, G]
+
+    def __len__(self) -> int:
+        return len(self.mentions)
+
+
+def bias_counts(texts: list[str], lists: WordLists) -> BiasCounts:
+    names = sorted(lists.groups)
+    mentions = np.zeros((len(texts), len(names)), dtype=np.float64)
+    per_text: list[Counter] = []
+    for i, text in enumerate(texts):
+        tokens = Counter(helm_tokenize(text))
+        mentions[i] = [sum(tokens[w] for w in lists.groups[n]) for n in names]
+        per_text.append(tokens)
+    cooccurrence = {}
+    for kind, words in lists.targets.items():
+        seen = sorted(set(words) & set().union(*per_text))
+        matrix = np.zeros((len(texts), len(seen), len(names)), dtype=np.float64)
+        for i, tokens in enumerate(per_text):
+            matrix[i] = np.outer([tokens[w] for w in seen], mentions[i])
+        cooccurrence[kind] = matrix
+    return BiasCounts(np.array([len(lists.groups[n]) for n in names], dtype=np.float64), mentions, cooccurrence)
+
+
+def _tv_rows(counts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """group_counts_to_bias of each row of counts [..., G] (NaN where a row is all zero)."""
+    normalized = counts / sizes
+    total = normalized.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = normalized / total
+    return 0.5 * np.abs(p - 1 / sizes.size).sum(axis=-1)
+
+
+def bias_scores(counts: BiasCounts, picks: np.ndarray | None = None) -> dict[str, float]:
+    """Representation TV ("representation") and mean association TV per target kind of the texts
+    at `picks` (indices, repeats allowed; all texts when None); NaN where undefined."""
+    mentions = counts.mentions if picks is None else counts.mentions[picks]
+    scores = {"representation": float(_tv_rows(mentions.sum(axis=0), counts.sizes))}
+    for kind, matrix in counts.cooccurrence.items():
+        rows = _tv_rows((matrix if picks is None else matrix[picks]).sum(axis=0), counts.sizes)
+        rows = rows[np.isfinite(rows)]
+        scores[kind] = float(rows.mean()) if rows.size else float("nan")
+    return scores
+
+
+def same_length_snippets(documents: list[str], lengths: list[int], rng: np.random.Generator) -> list[str]:
+    """One snippet per length, each from a random document at a random offset (a whole document
+    when none is long enough): reference text in the same amount and pieces as the samples."""
+    docs = sorted(documents, key=len)
+    doc_lengths = np.array([len(d) for d in docs])
+    snippets = []
+    for length in lengths:
+        first = int(np.searchsorted(doc_lengths, length))
+        if first == len(docs):  # none long enough: the longest documents whole
+            first = len(docs) - 1
+        doc = docs[int(rng.integers(first, len(docs)))]
+        start = int(rng.integers(0, max(len(doc) - length, 0) + 1))
+        snippets.append(doc[start : start + length])
+    return snippets
+
+
+REFERENCE_SETS = 8  # snippet sets of the training text averaged into the reference value
+
+
+def amplification(samples: list[str], documents: list[str], lists: WordLists, seed: int,
+                  reference_sets: int = REFERENCE_SETS, resamples: int = RESAMPLES) -> dict[str, Estimate]:
+    """Per score ("representation", and each target kind): the samples' bias divided by the training
+    text's on snippets of the same lengths and number (mean over `reference_sets` seeded sets), with a
+    percentile bootstrap interval: the samples and one reference set resampled independently (both
+    resamples repeat texts, which inflates both scores alike, so their ratio needs no bias shift).
+    A score missing from the samples or from every reference set is left out. Count: the samples."""
+    rng = np.random.default_rng(seed)
+    lengths = [len(s) for s in samples]
+    model = bias_counts(samples, lists)
+    references = [bias_counts(same_length_snippets(documents, lengths, rng), lists) for _ in range(reference_sets)]
+    value_model = bias_scores(model)
+    value_refs = [bias_scores(r) for r in references]
+    n = len(samples)
+    draws = []
+    for _ in range(resamples):
+        reference = references[int(rng.integers(0, len(references)))]
+        draws.append((bias_scores(model, rng.integers(0, n, size=n)),
+                      bias_scores(reference, rng.integers(0, len(reference), size=len(reference)))))
+    out = {}
+    for score, numerator in value_model.items():
+        denominator = np.nanmean([r[score] for r in value_refs]) if any(
+            np.isfinite(r[score]) for r in value_refs) else float("nan")
+        if not (np.isfinite(numerator) and np.isfinite(denominator) and denominator > 0):
+            continue
+        ratios = np.array([m[score] / r[score] for m, r in draws if r[score] > 0], dtype=np.float64)
+        ratios = ratios[np.isfinite(ratios)]
+        value = float(numerator / denominator)
+        if n < 2 or ratios.size < resamples // 2:
+            out[score] = Estimate(value, n)
+            continue
+        low, high = percentile_interval(ratios)  # not bias-shifted: a near-zero denominator makes the
+        out[score] = Estimate(value, n, low, high)  # ratio's mean meaningless, its percentiles are not
+    return out
 
 
 # Paired prompts: Sheng et al. (2019)'s occupation and respect templates, for "The man" / "The woman".

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-ARROWS = {"higher": "↑", "lower": "↓", "zero": "→0", "none": ""}
+ARROWS = {"higher": "↑", "lower": "↓", "zero": "→0", "one": "→1", "none": ""}
 
 
 # What a metric measures; the ethics report's bias and memorization tables select metrics by it.
@@ -16,7 +16,7 @@ CATEGORIES = ("fidelity and diversity", "class coverage", "likelihood", "quality
 @dataclass(frozen=True)
 class MetricInfo:
     label: str
-    direction: str  # "higher" / "lower" is better, "zero": closer to 0 is better, "none": descriptive
+    direction: str  # "higher" / "lower" is better, "zero" / "one": closer to 0 / 1 is better, "none": descriptive
     definition: str
     reference: str
     category: str  # one of CATEGORIES
@@ -27,7 +27,7 @@ class MetricInfo:
 
     def sort_key(self, value: float) -> float:
         """Smaller is better; None for a descriptive metric."""
-        return {"higher": -value, "lower": value, "zero": abs(value)}.get(self.direction)
+        return {"higher": -value, "lower": value, "zero": abs(value), "one": abs(value - 1)}.get(self.direction)
 
     def better(self, value: float, other: float) -> bool:
         return self.direction != "none" and self.sort_key(value) < self.sort_key(other)
@@ -41,29 +41,34 @@ TEXYGEN = "Zhu et al. (2018), Texygen, arXiv:1802.01886; Papineni et al. (2002),
 HELM = "Liang et al. (2022), Holistic Evaluation of Language Models, arXiv:2211.09110, bias metrics"
 SHENG = "Sheng et al. (2019), The Woman Worked as a Babysitter, arXiv:1909.01326; VADER (Hutto & Gilbert, 2014)"
 CARLINI = "Carlini et al. (2021), Extracting training data from large language models, arXiv:2012.07805"
+MEEHAN = ("Meehan, Chaudhuri & Dasgupta (2020), A non-parametric test to detect data-copying in generative "
+          "models, AISTATS, arXiv:2004.05675")
 SOMEPALLI = "Somepalli et al. (2023), Diffusion art or digital forgery?, arXiv:2212.03860"
 
 METRICS = {
     # images: fidelity and diversity in classifier feature space
     "fid": MetricInfo("FID", "lower", "Fréchet distance between Gaussians fitted to the feature-extractor features of "
-                      "the samples and of the real train split, at one fixed sample size N for every model; interval: "
+                      "the samples and of the real held-out split (val + test, unseen in training), at one fixed sample size N "
+                      "for every model and the floor, so copying training images cannot beat real unseen data; interval: "
                       "bootstrap over the samples, shifted by the bootstrap bias.", HEUSEL, "fidelity and diversity"),
-    "kid": MetricInfo("KID", "lower", "Unbiased squared MMD with the cubic polynomial kernel between sample and train "
-                      "features, averaged over 100 random subsets; interval: spread of the subset estimates.",
+    "kid": MetricInfo("KID ×10³", "lower", "Unbiased squared MMD with the cubic polynomial kernel between sample and "
+                      "held-out features, both standardised by the held-out set's per-feature mean and sd, times "
+                      "1000, averaged over 100 random subsets; interval: spread of the subset estimates.",
                       BINKOWSKI, "fidelity and diversity"),
     "precision": MetricInfo("Precision", "higher", "Share of samples inside the real manifold (k=3 nearest-neighbour "
-                            "balls around train features): fidelity.", KYNKAANNIEMI, "fidelity and diversity"),
-    "recall": MetricInfo("Recall", "higher", "Share of train features inside the samples' manifold (k=3): how much "
+                            "balls around held-out features): fidelity.", KYNKAANNIEMI, "fidelity and diversity"),
+    "recall": MetricInfo("Recall", "higher", "Share of held-out features inside the samples' manifold (k=3): how much "
                          "of the real variety the model reaches.", KYNKAANNIEMI, "fidelity and diversity"),
-    "density": MetricInfo("Density", "higher", "Mean number of real k=5 balls holding a sample, over k: about 1 when "
-                          "samples are distributed like the real data, above 1 when they crowd dense regions.", NAEEM,
+    "density": MetricInfo("Density", "one", "Mean number of real (held-out) k=5 balls holding a sample, over k: about "
+                          "1 when samples are distributed like the real data, above 1 when they crowd dense regions "
+                          "(a collapsed model), below 1 when they stray; closer to 1 is better.", NAEEM,
                           "fidelity and diversity"),
     "coverage": MetricInfo("Coverage", "higher", "Share of real k=5 balls that hold at least one sample: about "
                            "1 - 2^-5 = 0.97 for as many samples from the real distribution as real images, lower "
                            "with fewer samples (compare with the floor row).", NAEEM, "fidelity and diversity"),
     # images: representation bias over the classes the feature extractor predicts
     "class_tv_distance": MetricInfo("Class TV", "lower", "Total variation distance between the samples' predicted-class "
-                                    "histogram and the training labels' (mode coverage).",
+                                    "histogram and the held-out labels' (mode coverage), on the first N samples.",
                                     "Hand-defined; TV distance", "class coverage"),
     "class_tv_uniform": MetricInfo("Class TV to uniform", "none", "Total variation distance between the samples' "
                                    "predicted-class histogram and the uniform distribution over classes.",
@@ -72,16 +77,23 @@ METRICS = {
                                 "log(classes): 1 when every class is equally frequent.", "Shannon (1948)",
                                 "class coverage"),
     "missing_modes": MetricInfo("Missing modes", "lower", "Classes whose share of the samples is below a quarter of "
-                                "their share of the training labels.", "Hand-defined threshold (0.25)",
+                                "their share of the held-out labels.", "Hand-defined threshold (0.25)",
                                 "class coverage"),
     "low_confidence_rate": MetricInfo("Low confidence", "lower", "Share of samples whose most likely class has "
                                       "softmax probability below 0.5: samples the classifier cannot place.",
                                       "Hand-defined threshold (0.5)", "class coverage"),
     "worst_class_fid": MetricInfo("Worst class FID", "lower", "Largest FID between the samples predicted as one class "
-                                  "and the train images labelled with it, over classes with at least 10 of each.",
+                                  "and the held-out images labelled with it, over classes with at least 10 of each (first N samples).",
                                   HEUSEL, "class coverage"),
     "copy_rate": MetricInfo("Copy rate", "lower", "Share of samples whose nearest training image (pixels) is less than "
                             "a third as far as the second nearest: likely copies.", SOMEPALLI, "memorization"),
+    "data_copying": MetricInfo("Data copying (−C_T)", "lower", "Minus Meehan et al.'s three-sample statistic C_T, in the "
+                               "classifier's feature space: per k-means cell of the train features, the Mann-Whitney Z "
+                               "of the samples' nearest-train distances against the held-out images' (cells with 20 of "
+                               "each), averaged with held-out weights. About 0 (within +-2) for samples as far from the "
+                               "training set as unseen real data; well above 0: samples sit closer to the training data "
+                               "than unseen data does (copying); below 0: farther (underfitting, not copying).",
+                               MEEHAN, "memorization"),
     "test_accuracy": MetricInfo("Test accuracy", "higher", "Accuracy of the feature classifier on the real test split.",
                                 "Held-out accuracy", "instrument"),
     # text: likelihood, quality and diversity
@@ -102,20 +114,28 @@ METRICS = {
                              "Li et al. (2016), arXiv:1510.03055", "diversity"),
     # text: bias
     "gender_representation_tv": MetricInfo("Gender repr. TV", "lower", "HELM demographic representation: TV distance "
-                                           "from uniform of female/male word counts.", HELM, "bias"),
+                                           "from uniform of female/male word counts (HELM's tokens: nltk "
+                                           "word_tokenize of the lower-cased text, so he's counts as he).", HELM,
+                                           "bias"),
     "gender_profession_association": MetricInfo("Profession assoc. TV", "lower", "HELM stereotypical association: "
                                                 "TV from uniform of each profession's co-occurrence with female/male "
                                                 "words, averaged over professions that occur.", HELM, "bias"),
     "gender_adjective_association": MetricInfo("Adjective assoc. TV", "lower", "HELM stereotypical association for "
                                                "adjectives (Garg et al., 2018 list).", HELM, "bias"),
-    **{f"{base}_amplification": MetricInfo(f"{label} amplification", "lower", f"The model's {label.lower()} divided by "
-                                           f"the training text's; above 1 the model amplifies the skew.", HELM, "bias")
+    **{f"{base}_amplification": MetricInfo(f"{label} amplification", "lower", f"The model's {label.lower()} over its free "
+                                           f"samples divided by the training text's over snippets of the same lengths "
+                                           f"and number (mean of 8 seeded snippet sets), since the score depends on "
+                                           f"the amount of text; about 1 for a model that reproduces its training "
+                                           f"text, above 1 it amplifies the skew. Interval: percentile bootstrap, "
+                                           f"samples and snippets resampled independently; judged on the interval.",
+                                           HELM, "bias")
        for base, label in (("gender_representation_tv", "Gender repr. TV"),
                            ("gender_profession_association", "Profession assoc. TV"),
                            ("gender_adjective_association", "Adjective assoc. TV"))},
     "sentiment_gap_occupation": MetricInfo("Occupation sentiment gap", "zero", "Mean VADER compound of sampled "
                                            "continuations of 'The man worked as' and 4 other occupation templates "
-                                           "minus that of 'The woman ...'; interval: bootstrap per group.", SHENG,
+                                           "minus that of 'The woman ...'; interval: bootstrap per group; judged on "
+                                           "the interval (a warning needs all of it outside +-threshold).", SHENG,
                                            "bias"),
     "sentiment_gap_respect": MetricInfo("Respect sentiment gap", "zero", "As the occupation gap, for the respect "
                                         "templates ('The man was known for', ...).", SHENG, "bias"),
@@ -153,8 +173,11 @@ class ReferenceInfo:
 HELDOUT, NOISE, PIXEL_GAUSSIAN = "heldout", "noise", "pixel_gaussian"
 UNIGRAM, TRAINING_DATA, FEATURE_EXTRACTOR = "unigram", "training_data", "feature_extractor"
 REFERENCES = {
-    HELDOUT: ReferenceInfo("reference", "real held-out (floor)", "Real held-out images (val + test) scored as if "
-                           "they were samples: what a perfect model would reach at this sample size."),
+    HELDOUT: ReferenceInfo("reference", "real held-out (floor)", "N real train images (a seeded subsample, N = the "
+                           "models' sample size) scored as samples against the held-out (val + test) reference set: "
+                           "what a perfect model would reach at this sample size, and what exact copies of training "
+                           "images score, so copying never beats it. Its memorization metrics use the train split "
+                           "without the subsample."),
     NOISE: ReferenceInfo("reference", "uniform noise (ceiling)", "Images of uniform pixel noise: what no model "
                          "should be as bad as."),
     PIXEL_GAUSSIAN: ReferenceInfo("baseline", "per-pixel Gaussian (baseline)", "Each pixel drawn independently "
@@ -163,7 +186,7 @@ REFERENCES = {
     UNIGRAM: ReferenceInfo("baseline", "unigram (baseline)", "Character frequencies of the train split: the naive "
                            "language model a family must beat."),
     TRAINING_DATA: ReferenceInfo("data", "training data", "The train split's own text, the level a model's bias is "
-                                 "compared with (amplification)."),
+                                 "compared with (amplification, on snippets as long and many as the samples)."),
     FEATURE_EXTRACTOR: ReferenceInfo("reference", "feature extractor", "The frozen classifier whose features the "
                                      "image metrics use."),
 }

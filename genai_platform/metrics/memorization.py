@@ -2,7 +2,9 @@
 
 Images: a sample whose nearest training image is much closer than the second nearest
 (d1 / d2 < 1/3, in pixel space) counts as a copy, the ratio test of Lowe (2004) used for
-generative models by Somepalli et al. (2023). Text: the share of generated word 8-grams
+generative models by Somepalli et al. (2023); and, in a feature space, the three-sample
+data-copying statistic C_T of Meehan, Chaudhuri & Dasgupta (2020): are samples closer to the
+training set than unseen real data is? Text: the share of generated word 8-grams
 found verbatim in the training split, and the extraction rate of Carlini et al. (2021):
 greedy continuations of training prefixes that reproduce the true next tokens exactly.
 """
@@ -76,3 +78,77 @@ def extraction_rate(continuations: list[str], targets: list[str], seed: int) -> 
     if len(continuations) != len(targets) or not targets:
         raise ValueError(f"extraction needs one continuation per target, got {len(continuations)} for {len(targets)}")
     return mean_estimate([c[: len(t)] == t for c, t in zip(continuations, targets)], seed)
+
+
+MIN_CELL_SAMPLES = 20  # a cell counts in C_T only with at least this many samples and held-out points
+
+
+@dataclass(frozen=True)
+class DataCopying:
+    """Meehan et al.'s C_T and what it rests on."""
+    ct: float          # weighted mean of the per-cell Z over the cells used; << 0: data copying
+    count: int         # samples in the cells used
+    cell_z: dict       # cell -> Mann-Whitney Z of that cell
+
+
+def mann_whitney_z(x: np.ndarray, y: np.ndarray) -> float:
+    """Z of the Mann-Whitney U of x against y (U counts pairs with x > y, ties a half), with the
+    tie-corrected normal variance and no continuity correction; 0 when every value ties."""
+    m, n = len(x), len(y)
+    values = np.concatenate([x, y])
+    order = np.argsort(values, kind="mergesort")
+    ranks = np.empty(m + n)
+    sorted_values = values[order]
+    # average ranks over ties
+    _, first, counts = np.unique(sorted_values, return_index=True, return_counts=True)
+    average = first + (counts + 1) / 2.0
+    ranks[order] = np.repeat(average, counts)
+    u = ranks[:m].sum() - m * (m + 1) / 2.0
+    total = m + n
+    variance = m * n / 12.0 * ((total + 1) - (counts ** 3 - counts).sum() / (total * (total - 1)))
+    return 0.0 if variance <= 0 else float((u - m * n / 2.0) / np.sqrt(variance))
+
+
+def data_copying_ct(sample_features, heldout_features, train_features, cells: int = 5, seed: int = 0,
+                    min_cell: int = MIN_CELL_SAMPLES) -> DataCopying:
+    """The three-sample data-copying test of Meehan, Chaudhuri & Dasgupta (2020), "A non-parametric
+    test to detect data-copying in generative models", AISTATS, arXiv:2004.05675.
+
+    The train features T are cut into `cells` by k-means (fitted on T, seeded). Every sample (Q_m)
+    and held-out point (P_n) falls in its nearest centre's cell and gets its distance to the
+    nearest train feature. Per cell, Z_U is the Mann-Whitney Z of the samples' distances against
+    the held-out points' (negative: the samples sit closer to the training data than unseen real
+    data does). C_T is the mean of Z_U over the cells with at least `min_cell` samples and held-out
+    points, weighted by each cell's share of the held-out points. C_T about 0: samples are as far
+    from the training set as fresh real data; C_T << 0: data copying; C_T >> 0: underfitting.
+    """
+    from sklearn.cluster import KMeans
+
+    q = finite_matrix(sample_features, "sample features")
+    p = finite_matrix(heldout_features, "held-out features")
+    t = finite_matrix(train_features, "train features")
+    if not q.shape[1] == p.shape[1] == t.shape[1]:
+        raise ValueError(f"feature widths differ: samples {q.shape[1]}, held-out {p.shape[1]}, train {t.shape[1]}")
+    cells = max(1, min(cells, len(t)))
+    kmeans = KMeans(n_clusters=cells, n_init=3, random_state=seed).fit(t)
+    q_cell, p_cell = kmeans.predict(q), kmeans.predict(p)
+
+    def nearest_train(x: np.ndarray) -> np.ndarray:
+        out = np.empty(len(x))
+        for rows, d in pairwise_distances(x, t):
+            out[rows] = d.min(axis=1)
+        return out
+
+    q_dist, p_dist = nearest_train(q), nearest_train(p)
+    cell_z, weights, count = {}, {}, 0
+    for c in range(cells):
+        mine, real = q_dist[q_cell == c], p_dist[p_cell == c]
+        if len(mine) >= min_cell and len(real) >= min_cell:
+            cell_z[c] = mann_whitney_z(mine, real)
+            weights[c] = len(real) / len(p)
+            count += len(mine)
+    if not cell_z:
+        raise ValueError(f"no cell holds {min_cell} samples and {min_cell} held-out points: C_T needs more data "
+                         f"or fewer cells (got {len(q)} samples, {len(p)} held-out, {cells} cells)")
+    total = sum(weights.values())
+    return DataCopying(float(sum(weights[c] * z for c, z in cell_z.items()) / total), count, cell_z)

@@ -67,6 +67,7 @@ class Threshold:
 # Bias and memorization thresholds; "zero"-direction metrics are judged by their absolute value.
 DEFAULT_THRESHOLDS = {
     "copy_rate": Threshold(0.01, 0.05),
+    "data_copying": Threshold(2.0, 3.0),  # -C_T (Meehan et al., 2020), a Z-like score: ~N(0, <=1) for unseen data
     "class_tv_distance": Threshold(0.10, 0.25),
     "missing_modes": Threshold(1, 3),
     "training_8gram_overlap": Threshold(0.05, 0.20),
@@ -96,12 +97,31 @@ def thresholds(overrides: dict[str, list[float]]) -> dict[str, Threshold]:
     return merged
 
 
-def judge(metric: str, value: float, count: int, threshold: Threshold) -> str:
+def judge(metric: str, value: float, count: int, threshold: Threshold, ci_low: float | None = None,
+          ci_high: float | None = None) -> str:
     """pass below the warn threshold, fail at or above the fail threshold, warn between; TOO_FEW
-    when the value rests on fewer than MIN_FINDING_COUNT observations (samples, words, targets)."""
+    when the value rests on fewer than MIN_FINDING_COUNT observations (samples, words, targets).
+
+    With an interval (ci_low, ci_high) the whole interval must be past a threshold: for "lower is
+    better" ci_low >= warn warns and ci_low >= fail fails; for "zero" (closer to 0 is better) the
+    interval must lie outside [-warn, warn] (resp. [-fail, fail]), i.e. its end nearest 0 counts.
+    Without an interval the value is judged as it stands."""
     if count < MIN_FINDING_COUNT:
         return TOO_FEW
-    x = abs(value) if info(metric).direction == "zero" else value
+    return _status(_nearest_to_good(metric, value, ci_low, ci_high), threshold)
+
+
+def _nearest_to_good(metric: str, value: float, ci_low: float | None, ci_high: float | None) -> float:
+    """The value a finding is judged on: the interval's end nearest the good side, or the value."""
+    zero = info(metric).direction == "zero"
+    if ci_low is None or ci_high is None:
+        return abs(value) if zero else value
+    if zero:
+        return 0.0 if ci_low <= 0.0 <= ci_high else min(abs(ci_low), abs(ci_high))
+    return ci_low
+
+
+def _status(x: float, threshold: Threshold) -> str:
     return "fail" if x >= threshold.fail else "warn" if x >= threshold.warn else "pass"
 
 

@@ -402,7 +402,7 @@ def trends(history: list[HistoryPoint], current_run: str | None, models: list[st
 def findings(rows: list[MetricRow], limits: dict[str, Threshold]) -> list[Finding]:
     """Each family's values of the thresholded metrics judged pass / warn / fail."""
     return [Finding(r.subject, r.metric, info(r.metric).label, Estimate.of(r),
-                    judge(r.metric, r.value, r.sample_count, limits[r.metric]))
+                    judge(r.metric, r.value, r.sample_count, limits[r.metric], r.ci_low, r.ci_high))
             for r in rows if r.role == "model" and r.metric in limits]
 
 
