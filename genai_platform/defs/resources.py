@@ -12,7 +12,7 @@ from typing import ClassVar, Self
 
 import torch
 from dagster import ConfigurableResource, EnvVar
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 import genai_platform
 from genai_platform.defs.database import PlatformDuckDB
@@ -110,43 +110,30 @@ class RunSettings(EnvironmentResource):
         "and density/coverage: classifier (the in-project CNN, any image size) or inception (Inception-v3, "
         "images of 28 px and up; pip install 'genai-platform[inception]')")
 
-    @field_validator("profile", mode="before")
+    @field_validator("profile", "feature_extractor", mode="before")
     @classmethod
-    def _known_profile(cls, value):
-        if not _is_env_var(value) and value not in PROFILES:
-            raise cls.invalid_setting("profile", value, f"one of {', '.join(PROFILES)}")
+    def _one_of_the_known_names(cls, value, info: ValidationInfo):
+        known = {"profile": PROFILES, "feature_extractor": FEATURE_SPACES}[info.field_name]
+        if not _is_env_var(value) and value not in known:
+            raise cls.invalid_setting(info.field_name, value, f"one of {', '.join(known)}")
         return value
 
-    @field_validator("seed", mode="before")
+    @field_validator("seed", "parallel_steps", mode="before")
     @classmethod
-    def _integer_seed(cls, value):
+    def _whole_number(cls, value, info: ValidationInfo):
         if _is_env_var(value):
             return value
-        if (seed := _integer(value)) is None:
-            raise cls.invalid_setting("seed", value, "an integer")
-        return seed
+        minimum = {"seed": None, "parallel_steps": 1}[info.field_name]
+        if (number := _integer(value, minimum)) is None:
+            raise cls.invalid_setting(info.field_name, value, "an integer" if minimum is None else
+                                      f"a whole number >= {minimum}")
+        return number
 
     @field_validator("device", mode="before")
     @classmethod
     def _known_device(cls, value):
         if not _is_env_var(value) and not (isinstance(value, str) and DEVICE_PATTERN.fullmatch(value)):
             raise cls.invalid_setting("device", value, f"one of {DEVICES}")
-        return value
-
-    @field_validator("parallel_steps", mode="before")
-    @classmethod
-    def _positive_parallel_steps(cls, value):
-        if _is_env_var(value):
-            return value
-        if (steps := _integer(value, minimum=1)) is None:
-            raise cls.invalid_setting("parallel_steps", value, "a whole number >= 1")
-        return steps
-
-    @field_validator("feature_extractor", mode="before")
-    @classmethod
-    def _known_feature_extractor(cls, value):
-        if not _is_env_var(value) and value not in FEATURE_SPACES:
-            raise cls.invalid_setting("feature_extractor", value, f"one of {', '.join(FEATURE_SPACES)}")
         return value
 
     def setup_torch(self) -> torch.device:
