@@ -13,6 +13,7 @@ from genai_platform.defs.evaluation import evaluation_assets, image_feature_extr
 from genai_platform.defs.ingestion import ingestion_assets
 from genai_platform.defs.preprocessing import images, text_corpus
 from genai_platform.defs.reports import every_trained_family_reported, failed_runs_in_index, report_index, reports
+from genai_platform.defs.selftest import self_test_assets
 from genai_platform.defs.training import training_assets
 from genai_platform.defs.resources import RunSettings, resources_from_env
 
@@ -49,7 +50,7 @@ def nightly_schedule(env: Mapping[str, str]) -> dg.ScheduleDefinition:
 def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
     return dg.Definitions(
         assets=[*ingestion_assets(env), images, text_corpus, *training_assets(), image_feature_extractor,
-                *evaluation_assets(), reports, report_index],
+                *evaluation_assets(), *self_test_assets(), reports, report_index],
         asset_checks=[every_trained_family_reported],
         jobs=[nightly_retraining],
         schedules=[nightly_schedule(env)],

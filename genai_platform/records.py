@@ -38,6 +38,25 @@ class MetricRow:
         return cls(subject, metric, estimate.value, estimate.count, estimate.ci_low, estimate.ci_high, role)
 
 
+@dataclass(frozen=True)
+class Comparison:
+    """A paired difference, subject minus baseline, on one reference set at one sample size."""
+    subject: str  # a family
+    baseline: str  # another family of the same run, or the subject itself for its previous run
+    baseline_run: str | None  # None: the same run; else the run whose samples the baseline are
+    metric: str
+    delta: float
+    sample_count: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    @classmethod
+    def of(cls, subject: str, baseline: str, baseline_run: str | None, metric: str, estimate) -> Comparison:
+        """From an estimate of the difference (value, count, ci_low, ci_high)."""
+        return cls(subject, baseline, baseline_run, metric, estimate.value, estimate.count, estimate.ci_low,
+                   estimate.ci_high)
+
+
 @dataclass
 class ImageSplit:
     pixels: np.ndarray  # [N, C, H, W] float32 in [0, 1]

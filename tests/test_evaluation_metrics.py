@@ -94,19 +94,19 @@ def test_unbiased_mmd2_equals_a_double_loop():
 def test_kid_is_near_zero_for_one_distribution_and_positive_for_two():
     rng = np.random.default_rng(1)
     a, b = rng.normal(size=(600, 8)), rng.normal(size=(600, 8))
-    same = kid_estimate(a, b, seed=0)
+    same = kid_estimate(a, b)
     assert abs(same.value) < 0.01 and same.ci_low <= 0 <= same.ci_high
-    shifted = kid_estimate(a + 1.0, b, seed=0)
+    shifted = kid_estimate(a + 1.0, b)
     assert shifted.value > 0.5 and shifted.ci_low > 0
     with pytest.raises(ValueError, match="at least 4"):
-        kid_estimate(a[:3], b, seed=0)
+        kid_estimate(a[:3], b)
 
 
 def test_fid_estimate_interval_brackets_the_value_and_rejects_bad_input():
     rng = np.random.default_rng(2)
     reference, samples = rng.normal(size=(800, 4)), rng.normal(0.3, 1, size=(300, 4))
     estimate = fid_estimate(samples, reference, seed=0)
-    # resamples hold duplicates, which inflate FID: the shifted interval must still hold the estimate
+    # n >= 5 d: FID-infinity, the jackknife's 1/n-extrapolated value, inside its own t interval
     assert estimate.count == 300 and estimate.ci_low < estimate.value < estimate.ci_high
     constant = np.ones((50, 4))
     assert fid_estimate(constant, constant, seed=0).value == pytest.approx(0.0, abs=1e-9)
@@ -137,7 +137,7 @@ def _prdc_reference(real, fake, k_pr, k_dc):
 def test_manifold_metrics_equal_the_brute_force_definition():
     rng = np.random.default_rng(3)
     real, fake = rng.normal(size=(120, 5)), rng.normal(0.4, 1.2, size=(90, 5))
-    got = RealManifold(real).metrics(fake, seed=0)
+    got = RealManifold(real).metrics(fake)
     expected = _prdc_reference(real, fake, 3, 5)
     for name, value in zip(("precision", "recall", "density", "coverage"), expected):
         assert got[name].value == pytest.approx(value, abs=1e-12), name
@@ -148,11 +148,11 @@ def test_manifold_same_distribution_anchors():
     """Naeem et al.: for one distribution, density ~ 1 and coverage ~ 1 - 2^-k (k=5: 0.969)."""
     rng = np.random.default_rng(4)
     real, fake = rng.normal(size=(3000, 8)), rng.normal(size=(3000, 8))
-    got = RealManifold(real).metrics(fake, seed=0)
+    got = RealManifold(real).metrics(fake)
     assert got["density"].value == pytest.approx(1.0, abs=0.08)
     assert got["coverage"].value == pytest.approx(1 - 2 ** -5, abs=0.02)
     assert got["precision"].value > 0.8 and got["recall"].value > 0.8
-    far = RealManifold(real).metrics(fake + 100.0, seed=0)
+    far = RealManifold(real).metrics(fake + 100.0)
     assert far["precision"].value == far["recall"].value == far["coverage"].value == far["density"].value == 0.0
 
 
@@ -161,7 +161,7 @@ def test_manifold_rejects_mismatched_and_tiny_sets():
     with pytest.raises(ValueError, match="more than k"):
         RealManifold(rng.normal(size=(4, 2)))
     with pytest.raises(ValueError, match="widths differ"):
-        RealManifold(rng.normal(size=(20, 2))).metrics(rng.normal(size=(20, 3)), seed=0)
+        RealManifold(rng.normal(size=(20, 2))).metrics(rng.normal(size=(20, 3)))
 
 
 # ---- representation bias of images
@@ -191,10 +191,10 @@ def test_nearest_neighbours_match_brute_force_and_catch_copies():
     np.testing.assert_allclose(nn.d1, order[:, 0], atol=1e-9)
     np.testing.assert_allclose(nn.d2, order[:, 1], atol=1e-9)
     assert nn.nearest[:5].tolist() == [0, 1, 2, 3, 4]
-    rate = copy_rate(nn, seed=0)
+    rate = copy_rate(nn)
     assert rate.value == pytest.approx(5 / 50) and rate.count == 50
     constant = np.full((3, 1, 8, 8), 0.5)  # constant images are legal; one copy of a constant training image
-    assert copy_rate(nearest_training_neighbours(constant, np.concatenate([constant[:1], train])), seed=0).value == 1.0
+    assert copy_rate(nearest_training_neighbours(constant, np.concatenate([constant[:1], train]))).value == 1.0
     with pytest.raises(ValueError, match="NaN"):
         nearest_training_neighbours(np.full((2, 4), np.nan), train.reshape(200, -1)[:, :4])
     with pytest.raises(ValueError, match="at least one sample"):
@@ -206,12 +206,12 @@ def test_text_memorization_hand_counts():
     generated = [tokenize("one two three four five six seven eight nine"),  # 2 of 2 8-grams seen
                  tokenize("zero one two three four five six seven eight"),  # 1 of 2
                  tokenize("too short")]  # no 8-gram: does not count
-    overlap = training_ngram_overlap(generated, train, seed=0)
+    overlap = training_ngram_overlap(generated, train)
     assert overlap.value == pytest.approx(3 / 4) and overlap.count == 4
-    assert training_ngram_overlap([tokenize("short")], train, seed=0) is None
-    assert extraction_rate(["abcdef", "abx", "ab"], ["abc", "abc", "abc"], seed=0).value == pytest.approx(1 / 3)
+    assert training_ngram_overlap([tokenize("short")], train) is None
+    assert extraction_rate(["abcdef", "abx", "ab"], ["abc", "abc", "abc"]).value == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="one continuation per target"):
-        extraction_rate([], [], seed=0)
+        extraction_rate([], [])
 
 
 # ---- text diversity and bias
@@ -334,28 +334,32 @@ def test_vader_documented_examples_and_gap_prompts():
 
 # ---- intervals
 
-def test_mean_interval_agrees_with_scipy_bootstrap():
+def test_mean_interval_is_students_t_and_a_share_gets_wilsons():
     rng = np.random.default_rng(7)
     values = rng.exponential(size=400)
-    mine = mean_estimate(values, seed=0, resamples=2000)
-    theirs = scipy.stats.bootstrap((values,), np.mean, n_resamples=2000, method="percentile",
-                                   random_state=1).confidence_interval
+    mine = mean_estimate(values)
+    theirs = scipy.stats.ttest_1samp(values, 0.0).confidence_interval(0.95)
     assert mine.value == pytest.approx(values.mean())
-    assert mine.ci_low == pytest.approx(theirs.low, abs=0.02) and mine.ci_high == pytest.approx(theirs.high, abs=0.02)
-    assert mean_estimate([0.5], seed=0).ci_low is None  # one sample: no interval, not a fake one
+    assert mine.ci_low == pytest.approx(theirs.low) and mine.ci_high == pytest.approx(theirs.high)
+    flags = mean_estimate(np.zeros(50, dtype=bool))  # all zero: [0, > 0], not [0, 0]
+    assert flags.value == 0 and flags.ci_low == 0 and 0.05 < flags.ci_high < 0.09
+    wilson = scipy.stats.binomtest(7, 40).proportion_ci(0.95, method="wilson")
+    seven = mean_estimate(np.arange(40) < 7)
+    assert seven.ci_low == pytest.approx(wilson.low) and seven.ci_high == pytest.approx(wilson.high)
+    assert mean_estimate([0.5]).ci_low is None  # one sample: no interval, not a fake one
     with pytest.raises(ValueError, match="non-empty"):
-        mean_estimate([], seed=0)
+        mean_estimate([])
     with pytest.raises(ValueError, match="NaN"):
-        mean_estimate([1.0, np.nan], seed=0)
+        mean_estimate([1.0, np.nan])
 
 
 def test_ratio_and_difference_estimates():
-    ratio = ratio_estimate([1, 2, 3], [2, 2, 2], seed=0)
+    ratio = ratio_estimate([1, 2, 3], [2, 2, 2])
     assert ratio.value == pytest.approx(1.0) and ratio.count == 6 and ratio.ci_low <= 1.0 <= ratio.ci_high
-    diff = difference_estimate([1.0, 1.0, 1.0], [0.0, 0.5, 0.0], seed=0)
+    diff = difference_estimate([1.0, 1.0, 1.0], [0.0, 0.5, 0.0])
     assert diff.value == pytest.approx(1 - 0.5 / 3) and diff.ci_low <= diff.value <= diff.ci_high
     with pytest.raises(ValueError):
-        difference_estimate([], [1.0], seed=0)
+        difference_estimate([], [1.0])
 
 
 # ---- registry

@@ -9,30 +9,16 @@ import torch
 from scipy.stats import mannwhitneyu, norm
 from sklearn.datasets import load_digits
 
+from helpers import quick_digit_classifier
+
 from genai_platform.evaluation.image import IMAGE, evaluate_images
 from genai_platform.metrics.catalog import HELDOUT, info
 from genai_platform.metrics.memorization import data_copying_ct, mann_whitney_z
-from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
-from genai_platform.models.shapes import ImageShape
 from genai_platform.records import ImageSplit
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, judge
 
 COPY_CASES = ("exact_copies", "noisy_copies")
 DRAWS = 6
-
-
-def _trained_classifier(pixels: np.ndarray, labels: np.ndarray) -> ImageClassifier:
-    torch.manual_seed(0)
-    model = ImageClassifier(ClassifierConfig(channels=16, feature_dim=32), ImageShape(1, 8, 8), num_classes=10)
-    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
-    x, y = torch.from_numpy(pixels), torch.from_numpy(labels)
-    generator = torch.Generator().manual_seed(0)
-    for _ in range(300):
-        batch = torch.randint(len(x), (128,), generator=generator)
-        optimiser.zero_grad()
-        model.training_loss((x[batch], y[batch])).backward()
-        optimiser.step()
-    return model.eval()
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +37,7 @@ def score_digits(evaluate):
     cut = int(0.7 * len(pixels))
     train = ImageSplit(pixels[:cut], labels[:cut], [str(i) for i in range(cut)])
     heldout = ImageSplit(pixels[cut:], labels[cut:], [str(i) for i in range(cut, len(pixels))])
-    classifier = _trained_classifier(train.pixels, train.labels)
+    classifier = quick_digit_classifier(train.pixels, train.labels)
     accuracy = (classifier.embed(torch.from_numpy(heldout.pixels))[1].argmax(axis=1) == heldout.labels).mean()
     assert accuracy > 0.9
     copies = train.pixels[rng.permutation(cut)[: len(heldout.pixels)]]

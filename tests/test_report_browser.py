@@ -17,7 +17,7 @@ from helpers import materialize, smoke_environment
 from genai_platform.defs.reports import every_trained_family_reported
 from genai_platform.families.registry import families
 from genai_platform.defs.resources import ArtifactStore, resources_from_env
-from genai_platform.store.tables import replace_text_samples
+from genai_platform.store.tables import store_text_samples
 
 HOSTILE = """<script>window.__pwned = 1</script><img src="https://example.invalid/x.png" onerror="window.__pwned = 2"> "quoted" & 'single'"""
 ESCAPED = "&lt;script&gt;window.__pwned = 1&lt;/script&gt;"
@@ -40,12 +40,13 @@ def hostile_reports(smoke_run, tmp_path_factory) -> Path:
     source = f"texts {HOSTILE}.txt"
     con.execute("UPDATE datasets SET source = ? WHERE modality = 'text'", [source])
     con.execute("UPDATE metrics_history SET dataset = ? WHERE modality = 'text'", [source])
-    replace_text_samples(con, "lstm", "hostile", [
+    store_text_samples(con, "lstm", "hostile", [
         {"kind": "free", "prompt": "", "reference": "", "text": HOSTILE},
         {"kind": "continuation", "prompt": HOSTILE, "reference": HOSTILE, "text": HOSTILE}])
-    # three earlier runs where the vae's FID was half the low end of this run's interval: a regression
-    dataset, version, code, ci_low = con.execute(
-        "SELECT dataset, data_version, code_version, ci_low FROM metrics_history "
+    # three earlier runs where the vae's FID was half the low end of this run's interval, and this run's
+    # samples worse than the last one's beyond the paired difference's interval: a regression
+    run_id, dataset, version, code, ci_low = con.execute(
+        "SELECT run_id, dataset, data_version, code_version, ci_low FROM metrics_history "
         "WHERE modality = 'image' AND subject = 'vae' AND metric = 'fid'").fetchone()
     assert ci_low > 0
     for day in (1, 2, 3):
@@ -53,6 +54,8 @@ def hostile_reports(smoke_run, tmp_path_factory) -> Path:
                     "sample_count, data_version, code_version) VALUES (?, TIMESTAMP '2026-01-01' + ?::INTEGER * "
                     "INTERVAL 1 DAY, 'image', ?, 'vae', 'model', 'fid', ?, 50, ?, ?)",
                     [f"earlier-{day}", day, dataset, ci_low / 2, version, code])
+    con.execute("INSERT INTO metric_comparisons VALUES (?, now()::TIMESTAMP, 'image', 'vae', 'vae', 'earlier-3', "
+                "'fid', ?, 50, ?, ?)", [run_id, ci_low / 2, ci_low / 4, ci_low])
     con.close()
     config = {"ops": {"reports": {"config": {"thresholds": {"copy_rate": [0.0, 1.0]}}}}}
     result = materialize(resources_from_env(smoke_environment(root)), run_config=config,

@@ -11,10 +11,11 @@ from genai_platform.datasets.images import DEFAULT_IMAGE_DISTRIBUTION
 from genai_platform.datasets.provenance import USER_SOURCE_DISTRIBUTION
 from genai_platform.evaluation import MODALITIES
 from genai_platform.metrics.bias import gender_word_lists
-from genai_platform.records import MetricRow
+from genai_platform.records import Comparison, MetricRow
 from genai_platform.reporting import render
-from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Regression, Threshold,
-                                               judge, mean_win_rates, regression, thresholds, worst)
+from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Threshold,
+                                               difference_verdict, judge, mean_win_rates, thresholds,
+                                               trailing_median, worst)
 from genai_platform.reporting.build import against_base, build_report, report_data, trends
 from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
                                              RunInfo, TrainedModel, read_run_manifests)
@@ -52,11 +53,15 @@ def report():
         MetricRow("pixel_gaussian", "fid", 40.0, 50, role="baseline"),
         MetricRow("feature_extractor", "test_accuracy", 0.9, 40, role="reference"),
         MetricRow("vae", "copy_rate", 0.5, 100, 0.4, 0.6), MetricRow("gan", "copy_rate", 0.0, 100, 0.0, 0.0)]
-    # the vae's FID was 0.4 in two earlier runs: this run's 1.0, interval [0.8, 1.2], is a regression
+    # the vae's FID was 0.4 in two earlier runs; this run's samples score 0.6 worse than run r2's, interval
+    # [0.3, 0.9]: a regression. The gan is worse than the vae beyond noise on FID, not on precision.
     image_history = _history("vae", "fid", [0.4, 0.4, 1.0])
+    comparisons = [Comparison("vae", "vae", "r2", "fid", 0.6, 50, 0.3, 0.9),
+                   Comparison("gan", "vae", None, "fid", 1.0, 50, 0.5, 1.5),
+                   Comparison("gan", "vae", None, "precision", -0.4, 50, -0.9, 0.1)]
     image = ModalityInputs(
         MODALITIES["image"], [_family("vae", "image"), _family("gan", "image")], {"vae": _model(), "gan": _model()},
-        _dataset("sklearn:digits"), "r3", "c1", image_rows, image_history[:2] + [
+        _dataset("sklearn:digits"), "r3", "c1", image_rows, comparisons, image_history[:2] + [
             HistoryPoint("r3", "vae", "fid", 1.0, 0.8, 1.2, "c1", "d1")],
         ImageGalleryInputs(np.zeros((4, 1, 8, 8), np.float32), {"vae": np.ones((2, 1, 8, 8), np.float32),
                                                                 "gan": np.ones((2, 1, 8, 8), np.float32)},
@@ -68,7 +73,7 @@ def report():
          MetricRow("lstm", "gender_representation_tv", 0.2, 12),
          MetricRow("lstm", "gender_representation_tv_amplification", 1.2, 12),
          MetricRow("training_data", "gender_representation_tv", 0.1, 300, role="data")],
-        [], TextGalleryInputs({"lstm": [TextSample("The ", "cat sat.", "dog ran.")]}, {"lstm": ["a free sample"]},
+        [], [], TextGalleryInputs({"lstm": [TextSample("The ", "cat sat.", "dog ran.")]}, {"lstm": ["a free sample"]},
                               {}, {}))
     run = RunInfo("r3", "2026-01-02 00:00:00 UTC", "smoke", 0, "cpu", "c1", {"python": "3"})
     return build_report(Inputs(run, [image, text], dict(DEFAULT_THRESHOLDS), gender_word_lists()))
@@ -94,6 +99,10 @@ def test_findings_status_and_regressions(report):
     assert [f.model for f in image.flagged] == ["vae"]
     (regressed,) = image.regressions
     assert (regressed.model, regressed.metric, regressed.median) == ("vae", "fid", 0.4)
+    assert (regressed.change.estimate.value, regressed.change.verdict) == (0.6, "worse")
+    (gan,) = image.leader_differences  # the gan minus the leader, the vae
+    assert gan.model == "gan" and [(d.estimate.value, d.verdict) for d in gan.cells] == [
+        (1.0, "worse"), (-0.4, "indistinguishable")]
     assert [row.model for row in image.trends] == ["vae", "gan"] and image.trends[1].cells == [None, None]
     # 12 words are enough to judge the amplification (1.2: between warn 1.1 and fail 1.5)
     assert [(f.model, f.status) for f in report.modalities[1].findings] == [("lstm", "warn")]
@@ -183,17 +192,21 @@ def test_win_rates_follow_direction_ties_and_skip_descriptive_metrics():
     assert rates == pytest.approx({"a": (0.75 + 1) / 2, "b": (0.75 + 0) / 2, "c": (0 + 0.5) / 2})
 
 
-# ---- regressions against the trailing median
+# ---- paired differences and regressions
 
-def test_regression_needs_a_worse_value_whose_interval_excludes_the_median():
-    assert regression("fid", [10.0, 11.0, 12.0], 20.0, 15.0, 25.0) == Regression(11.0, True)
-    assert not regression("fid", [10.0, 11.0, 12.0], 20.0, 9.0, 25.0).regressed       # median inside the interval
-    assert not regression("fid", [10.0, 11.0, 12.0], 5.0, 4.0, 6.0).regressed         # better, not worse
-    assert regression("precision", [0.9, 0.9], 0.5, 0.4, 0.6).regressed               # higher is better
-    assert not regression("distinct_2", [0.9, 0.9], 0.1, None, None).regressed        # no interval: no flag
-    assert regression("fid", [10.0], 20.0, 15.0, 25.0) == Regression(None, False)     # too few earlier runs
-    # the median is of the last TRAILING_RUNS earlier runs only
-    assert regression("fid", [100.0] * 5 + [10.0] * TRAILING_RUNS, 20.0, 15.0, 25.0).median == 10.0
+def test_difference_verdict_needs_the_whole_interval_on_one_side_of_zero():
+    assert difference_verdict("fid", 0.3, 0.9) == "worse"           # lower is better: the difference is above 0
+    assert difference_verdict("fid", -0.9, -0.3) == "better"
+    assert difference_verdict("fid", -0.1, 0.9) == "indistinguishable"
+    assert difference_verdict("precision", -0.4, -0.1) == "worse"    # higher is better
+    assert difference_verdict("density", 0.1, 0.2) == "worse"        # a difference of distances to 1
+    assert difference_verdict("distinct_2", None, None) == "indistinguishable"  # no interval: no verdict
+    assert difference_verdict("gender_mentions_male", 1.0, 2.0) == "indistinguishable"  # no direction
+
+
+def test_trailing_median_needs_two_earlier_runs_and_reads_the_last_seven():
+    assert trailing_median([10.0]) is None and trailing_median([10.0, 12.0]) == 11.0
+    assert trailing_median([100.0] * 5 + [10.0] * TRAILING_RUNS) == 10.0
 
 
 # ---- findings against thresholds
@@ -238,12 +251,16 @@ def test_trends_flag_regressions_and_name_code_or_data_changes():
         return HistoryPoint(run, "vae", "fid", value, ci[0], ci[1], code, data)
 
     history = [point("r1", 10.0), point("r2", 11.0, code="c0"), point("r3", 20.0, ci=(15.0, 25.0))]
-    (trend,) = trends(history, "r3", ["vae", "gan"], ["fid"])  # gan has no rows: no trend
+    worse = [Comparison("vae", "vae", "r2", "fid", 9.0, 50, 4.0, 14.0)]
+    (trend,) = trends(history, "r3", ["vae", "gan"], ["fid"], worse)  # gan has no rows: no trend
     assert trend.regressed and trend.median == 10.5 and trend.changed == ["code"]
     assert "over 3 runs, oldest to newest: 10, 11, 20" in str(trend.sparkline)
-    (steady,) = trends([point("r1", 10.0), point("r2", 10.2), point("r3", 10.1, ci=(9.0, 11.0))], "r3", ["vae"],
-                       ["fid"])
-    assert not steady.regressed and steady.changed == []
+    # the same values, but the paired difference's interval holds 0: no regression
+    (steady,) = trends(history, "r3", ["vae"], ["fid"], [Comparison("vae", "vae", "r2", "fid", 9.0, 50, -1.0, 19.0)])
+    assert not steady.regressed and steady.change.verdict == "indistinguishable"
+    # without a comparison against an earlier run (a first run, or family-vs-family only) there is no flag
+    (alone,) = trends(history, "r3", ["vae"], ["fid"], [Comparison("vae", "gan", None, "fid", 9.0, 50, 4.0, 14.0)])
+    assert not alone.regressed and alone.change is None
 
 
 def test_run_index_reads_archived_manifests_and_skips_what_it_cannot_list(tmp_path):

@@ -2,6 +2,7 @@
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pytest
 
 from genai_platform.datasets.provenance import Provenance
@@ -12,13 +13,15 @@ from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.records import MetricRow
 from genai_platform.store.schema import ensure_schema, schema_differences
 from genai_platform.store.sql import sql, statement_names
-from genai_platform.store.tables import append_metrics, latest_metrics, write_raw_documents
+from genai_platform.store.tables import (append_metrics, latest_metrics, previous_sample_run, read_image_samples,
+                                         read_text_samples, sample_runs, store_image_samples, store_text_samples,
+                                         write_raw_documents)
 
 TEXT_TABLES = ("documents", "sentences", "char_vocabulary", "word_vocabulary")
 
 
 def test_sql_is_looked_up_by_file_and_statement_name():
-    assert sql("schema").count("CREATE TABLE IF NOT EXISTS") == 4
+    assert sql("schema").count("CREATE TABLE IF NOT EXISTS") == 6
     assert statement_names("images_checks") == ["non_empty", "pixel_range", "no_nan", "no_train_test_overlap",
                                                 "labels_in_range", "one_image_size"]
     assert sql("queries", "dataset_info").startswith("SELECT source, description")
@@ -31,10 +34,29 @@ def test_sql_is_looked_up_by_file_and_statement_name():
 def test_ensure_schema_creates_the_tables_and_can_run_again():
     con = duckdb.connect()
     assert schema_differences(con) == [f"table {t} is missing" for t in
-                                       ("datasets", "image_samples", "metrics_history", "text_samples")]
+                                       ("datasets", "image_samples", "metric_comparisons", "metrics_history",
+                                        "sample_runs", "text_samples")]
     ensure_schema(con)
     ensure_schema(con)
     assert schema_differences(con) == []
+
+
+def test_a_family_keeps_the_samples_of_its_newest_two_runs():
+    con = duckdb.connect()
+    ensure_schema(con)
+    for value, run in enumerate(("night-1", "night-2", "night-3")):
+        store_image_samples(con, "vae", run, np.full((3, 1, 2, 2), value, np.float32))
+        store_text_samples(con, "lstm", run, [{"kind": "free", "text": f"text of {run}"}])
+    store_image_samples(con, "gan", "night-3", np.zeros((2, 1, 2, 2), np.float32))
+    assert sample_runs(con, "image", "vae") == ["night-3", "night-2"] and previous_sample_run(con, "image", "gan") is None
+    assert read_image_samples(con, "vae").max() == 2 and read_image_samples(con, "vae", "night-2").max() == 1
+    assert read_text_samples(con, "lstm", previous_sample_run(con, "text", "lstm"))[0]["text"] == "text of night-2"
+    assert con.execute("SELECT count(DISTINCT run_id) FROM image_samples WHERE family = 'vae'").fetchone()[0] == 2
+    # a retried step draws its run's samples again: they replace, not add to, that run's
+    store_image_samples(con, "vae", "night-3", np.full((4, 1, 2, 2), 7, np.float32))
+    assert read_image_samples(con, "vae").shape[0] == 4 and sample_runs(con, "image", "vae") == ["night-3", "night-2"]
+    with pytest.raises(LookupError, match="materialize samples_diffusion"):
+        read_image_samples(con, "diffusion")
 
 
 def _old_home(path):

@@ -16,8 +16,8 @@ from genai_platform.evaluation.modality import EvaluationContext, Modality
 from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.families.registry import FAMILIES, families, load_family
 from genai_platform.files import write_atomic
-from genai_platform.records import MetricRow
-from genai_platform.store.tables import append_metrics, dataset_info
+from genai_platform.records import Comparison, MetricRow
+from genai_platform.store.tables import append_comparisons, append_metrics, dataset_info
 
 
 @dg.asset(group_name="evaluation", deps=[IMAGE.data_asset], retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
@@ -35,7 +35,7 @@ def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformD
                                           "classes": manifest["num_classes"], "seconds": round(manifest["seconds"], 2)})
 
 
-def _interval(row: MetricRow) -> str:
+def _interval(row: MetricRow | Comparison) -> str:
     return "" if row.ci_low is None else f"[{row.ci_low:.4g}, {row.ci_high:.4g}]"
 
 
@@ -51,23 +51,31 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
             inputs = modality.read_evaluation_inputs(con, members)
-        rows, details = modality.score(inputs, EvaluationContext(
+        evaluation = modality.score(inputs, EvaluationContext(
             families=members, load_model=lambda name: load_family(FAMILIES[name], artifacts.model_dir(name), device),
             model_dir=artifacts.model_dir, profile=evaluation_profile(run_settings.profile), seed=run_settings.seed,
             device=device, feature_space=run_settings.feature_extractor, log=context.log.info))
+        rows, comparisons = evaluation.rows, evaluation.comparisons
         with duckdb.transaction() as con:
             dataset = dataset_info(con, modality.name)
             append_metrics(con, context.run_id, modality.name, dataset["source"], dataset["data_version"],
                            code_version(), rows)
-        write_atomic(artifacts.details_path(modality.name), json.dumps({**details, "run_id": context.run_id}, indent=2))
+            append_comparisons(con, context.run_id, modality.name, comparisons)
+        write_atomic(artifacts.details_path(modality.name),
+                     json.dumps({**evaluation.details, "run_id": context.run_id}, indent=2))
         for r in rows:
             context.log.info(f"{r.subject} {r.metric} = {r.value:.4f} {_interval(r)} (n={r.sample_count})")
         table = "\n".join(f"| {r.subject} | {r.role} | {r.metric} | {r.value:.4g} | {_interval(r)} | {r.sample_count} |"
                           for r in rows)
+        differences = "\n".join(
+            f"| {c.subject} | {c.baseline if c.baseline_run is None else 'previous run ' + c.baseline_run[:8]} | "
+            f"{c.metric} | {c.delta:+.4g} | {_interval(c)} | {c.sample_count} |" for c in comparisons)
         return dg.MaterializeResult(metadata={
             "metrics": dg.MetadataValue.md("| subject | role | metric | value | 95% interval | n |\n"
                                            f"|---|---|---|---|---|---|\n{table}"),
-            "rows": len(rows)})
+            "comparisons": dg.MetadataValue.md("| subject | minus | metric | difference | 95% interval | n |\n"
+                                               f"|---|---|---|---|---|---|\n{differences}"),
+            "rows": len(rows), "paired_comparisons": len(comparisons)})
 
     return evaluation
 

@@ -15,6 +15,7 @@ from pydantic import Field
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, RunSettings, code_version
 from genai_platform.evaluation import MODALITIES
+from genai_platform.evaluation.selftest import SELF_TESTS
 from genai_platform.families.registry import families
 from genai_platform.files import write_atomic
 from genai_platform.reporting import render
@@ -27,7 +28,8 @@ from genai_platform.training.fit import MANIFEST_FILE
 COMPARISON, ETHICS, INDEX = "model_comparison.html", "ethics.html", "index.html"
 MANIFEST, DATA = "manifest.json", "report.json"  # per run: the index reads the manifest, the coverage check the data
 LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}
-EVALUATIONS = [f"{name}_evaluation" for name in MODALITIES]
+# the reports read every evaluation and every metric self-test panel of the run
+EVALUATIONS = [f"{name}_evaluation" for name in MODALITIES] + [f"{name}_metric_self_test" for name in SELF_TESTS]
 FAILURE_CHARS = 600  # of the run's failure message kept for the index
 ARCHIVE_LINKS = {"index": f"../../{INDEX}", "comparison": COMPARISON, "ethics": ETHICS}
 

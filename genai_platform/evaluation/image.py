@@ -6,27 +6,30 @@ for every metric, beside the real-data floor (N train images against the held-ou
 exact copies of training images score, so copying never beats it), the noise ceiling and the
 naive per-pixel Gaussian baseline. Memorization (pixel copy rate, Meehan et al.'s
 data-copying statistic) compares samples with the train split. Every estimate carries its sample size and a
-bootstrap interval (see genai_platform.metrics.intervals).
+95% interval whose target catalog.INTERVALS states (genai_platform.metrics.intervals); ImageScorer.compare
+gives the paired differences of two sets (genai_platform.metrics.comparisons).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from genai_platform.evaluation.generation import image_samples
-from genai_platform.evaluation.modality import EvaluationContext, Modality, TrainingData
+from genai_platform.evaluation.modality import EvaluationContext, Evaluation, Modality, TrainingData, compare_families
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.metrics.catalog import FEATURE_EXTRACTOR, HELDOUT, NOISE, PIXEL_GAUSSIAN, TRAINING_DATA
 from genai_platform.metrics.distributions import (class_histogram, low_confidence, missing_modes, normalized_entropy,
                                                   total_variation)
-from genai_platform.metrics.fid import fid_estimate, fid_from_features, kid_estimate
-from genai_platform.metrics.intervals import Estimate, bootstrap, mean_estimate
-from genai_platform.metrics.manifold import RealManifold
+from genai_platform.metrics.comparisons import ClassDistance, KidTerms, difference
+from genai_platform.metrics.fid import FrechetToReference, fid_estimate, fid_from_features, kid_estimate
+from genai_platform.metrics.intervals import Estimate, mean_estimate, tv_estimate
+from genai_platform.metrics.manifold import MANIFOLD_METRICS, ManifoldResamples, RealManifold
 from genai_platform.metrics.memorization import copy_rate, data_copying_ct, nearest_training_neighbours
 from genai_platform.models.base import ImageGenerator
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
@@ -35,7 +38,7 @@ from genai_platform.models.shapes import ImageShape
 from genai_platform.records import ImageSplit, MetricRow
 from genai_platform.reporting.modalities import ImageReport
 from genai_platform.store.tables import (dataset_info, image_class_names, read_image_samples, read_image_split,
-                                         replace_image_samples)
+                                         previous_sample_run, store_image_samples)
 from genai_platform.training.batches import BatchSampler, image_batches
 from genai_platform.training.fit import fingerprint, fit, load_trained, save_trained
 
@@ -50,6 +53,7 @@ class ImageEvaluationInputs:
     train: ImageSplit
     heldout: ImageSplit  # val + test
     samples: dict[str, np.ndarray]  # family -> [N, C, H, W]
+    previous: dict[str, tuple[str, np.ndarray]]  # family -> (run id, samples) of its previous sample run
 
 
 class ImageModality(Modality):
@@ -78,26 +82,34 @@ class ImageModality(Modality):
         return image_samples(model, profile.image_samples, seed)
 
     def store_samples(self, con, family: str, run_id: str, samples: np.ndarray) -> None:
-        replace_image_samples(con, family, run_id, samples)
+        store_image_samples(con, family, run_id, samples)
 
     def read_evaluation_inputs(self, con, families: list[str]) -> ImageEvaluationInputs:
         val, test = read_image_split(con, "val"), read_image_split(con, "test")
         heldout = ImageSplit(np.concatenate([val.pixels, test.pixels]),
                              None if test.labels is None else np.concatenate([val.labels, test.labels]),
                              val.content_hashes + test.content_hashes)
+        previous = {family: previous_sample_run(con, self.name, family) for family in families}
         return ImageEvaluationInputs(read_image_split(con, "train"), heldout,
-                                     {family: read_image_samples(con, family) for family in families})
+                                     {family: read_image_samples(con, family) for family in families},
+                                     {family: (run, read_image_samples(con, family, run))
+                                      for family, run in previous.items() if run is not None})
 
-    def evaluate(self, inputs: ImageEvaluationInputs, context: EvaluationContext) -> tuple[list[MetricRow], dict]:
+    def evaluate(self, inputs: ImageEvaluationInputs, context: EvaluationContext) -> Evaluation:
         classifier, manifest = load_classifier(context.model_dir(FEATURE_EXTRACTOR_DIR), context.device)
         # InceptionFeatures checks the image size (>= 28 px) on the first images it embeds, the held-out split
         extractor = InceptionFeatures(context.device, log=context.log) if context.feature_space == "inception" else None
         context.log(f"distribution metrics in the {context.feature_space} feature space")
-        rows, details = evaluate_images(classifier, manifest["num_classes"], inputs.train, inputs.heldout,
-                                        inputs.samples, context.seed, extractor)
+        scorer = ImageScorer(classifier, manifest["num_classes"], inputs.train, inputs.heldout, context.seed, extractor)
+        n = common_size(inputs.train, inputs.heldout, inputs.samples)
+        rows, details, embedded = scorer.score_sets(*image_sets(inputs.train, inputs.heldout, inputs.samples, n,
+                                                                context.seed))
         if manifest["test_accuracy"] is not None:
             rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
-        return rows, details
+        previous = {family: scorer.embed(images[:n]) for family, (_, images) in inputs.previous.items()}
+        comparisons = compare_families(scorer.compare, {family: embedded[family] for family in inputs.samples}, previous,
+                                       {family: run for family, (run, _) in inputs.previous.items()}, context.log)
+        return Evaluation(rows, details, comparisons)
 
 
 @dataclass
@@ -164,38 +176,19 @@ def classifier_accuracy(classifier, images: np.ndarray, labels: np.ndarray) -> f
     return float((probabilities.argmax(axis=1) == labels).mean())
 
 
-def standardised_kid(sample_features: np.ndarray, reference_features: np.ndarray, seed: int) -> Estimate:
-    """KID x 10^3 on features standardised by the reference set's per-feature mean and sd: a scale a
-    reader can compare across feature spaces and datasets (raw classifier features gave thousands)."""
+def standardised(features: np.ndarray, reference_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both sets in the reference set's per-feature standard units (constant features keep their scale)."""
     mean, sd = reference_features.mean(axis=0), reference_features.std(axis=0)
     sd = np.where(sd > 0, sd, 1.0)
-    kid = kid_estimate((sample_features - mean) / sd, (reference_features - mean) / sd, seed)
+    return (features - mean) / sd, (reference_features - mean) / sd
+
+
+def standardised_kid(sample_features: np.ndarray, reference_features: np.ndarray) -> Estimate:
+    """KID x 10^3 on features standardised by the reference set's per-feature mean and sd: a scale a
+    reader can compare across feature spaces and datasets (raw classifier features gave thousands)."""
+    kid = kid_estimate(*standardised(sample_features, reference_features))
     scale = lambda v: None if v is None else v * KID_SCALE  # noqa: E731
     return Estimate(scale(kid.value), kid.count, scale(kid.ci_low), scale(kid.ci_high))
-
-
-def _class_rows(name: str, probabilities: np.ndarray, features: np.ndarray, reference_features: np.ndarray,
-                reference_labels: np.ndarray, num_classes: int, seed: int, suffix: str) -> tuple[list[MetricRow], dict]:
-    """Class metrics of one set (already cut to the common N) against the held-out labels."""
-    predicted = probabilities.argmax(axis=1)
-    n = len(predicted)
-    reference = class_histogram(reference_labels, num_classes)
-    histogram = class_histogram(predicted, num_classes)
-    tv = lambda idx: total_variation(class_histogram(predicted[idx], num_classes), reference)  # noqa: E731
-    rows = [MetricRow.of(name, "class_tv_distance", bootstrap(tv, n, seed)),
-            MetricRow(name, "class_tv_uniform", total_variation(histogram, np.ones(num_classes)), n),
-            MetricRow(name, "class_entropy", normalized_entropy(histogram), n),
-            MetricRow(name, "missing_modes", len(missing_modes(histogram, reference)), n),
-            MetricRow.of(name, "low_confidence_rate", mean_estimate(low_confidence(probabilities), seed))]
-    per_class = {}
-    for c in range(num_classes):
-        mine, real = features[predicted == c], reference_features[reference_labels == c]
-        if len(mine) >= MIN_PER_CLASS_FID and len(real) >= MIN_PER_CLASS_FID:
-            per_class[c] = fid_from_features(mine, real)
-    if per_class:
-        rows.append(MetricRow(name, f"worst_class_fid{suffix}", max(per_class.values()), n))
-    return rows, {"histogram": histogram.tolist(), "per_class_fid": per_class,
-                  "missing_modes": missing_modes(histogram, reference)}
 
 
 def floor_subsample(train_count: int, n: int, seed: int) -> np.ndarray:
@@ -203,73 +196,158 @@ def floor_subsample(train_count: int, n: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(train_count, size=n, replace=False))
 
 
-def evaluate_images(classifier, num_classes: int, train, heldout, samples: dict[str, np.ndarray],
-                    seed: int, feature_extractor=None) -> tuple[list[MetricRow], dict]:
-    """Every set's first n images (n = the held-out count, or fewer if a family has fewer samples),
-    scored against the held-out split (val + test) as the reference of every distribution and class
-    metric. The floor row (HELDOUT) is a seeded subsample of n train images: real data the reference
-    never saw, exactly what a model that copies training images produces, so a copier cannot beat it.
-    Memorization (copy rate, the data-copying statistic, closest pairs) compares with the train split,
-    for the floor with the train split less its subsample.
+@dataclass
+class EmbeddedSet:
+    """A set of images as the metrics see it."""
+    features: np.ndarray  # the distribution metrics' feature space
+    classifier_features: np.ndarray
+    probabilities: np.ndarray  # the classifier's class probabilities
+
+    def first(self, n: int) -> EmbeddedSet:
+        return EmbeddedSet(self.features[:n], self.classifier_features[:n], self.probabilities[:n])
+
+
+class ImageScorer:
+    """The reference side of image evaluation, prepared once: the held-out split's features and real
+    manifold, the train split's classifier features. Scores any set against it (`score`) and compares
+    two sets on it with paired differences (`compare`, metrics.comparisons).
 
     Class metrics and the data-copying statistic always use the classifier. A `feature_extractor` (a
     callable from images to features with a `name`, e.g. InceptionFeatures) replaces the classifier's
     features for the distribution metrics, which are then recorded as `<metric>_<name>`: values in
     different feature spaces are not comparable, so they must not share a history.
     """
-    n = min([len(heldout.pixels), len(train.pixels) - 2] + [len(images) for images in samples.values()])
-    if n < 4:
-        raise ValueError(f"image evaluation needs at least 4 images per set; the smallest set has {n}")
-    suffix = "" if feature_extractor is None else f"_{feature_extractor.name}"
 
-    def embed(images: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(distribution features, classifier features, class probabilities)"""
-        features, probabilities = classifier.embed(torch.from_numpy(images))
-        return (features if feature_extractor is None else feature_extractor(images)), features, probabilities
+    def __init__(self, classifier, num_classes: int, train: ImageSplit, heldout: ImageSplit, seed: int,
+                 feature_extractor=None):
+        self.classifier, self.num_classes, self.train, self.seed = classifier, num_classes, train, seed
+        self.feature_extractor = feature_extractor
+        self.suffix = "" if feature_extractor is None else f"_{feature_extractor.name}"
+        self.reference = self.embed(heldout.pixels)
+        self.reference_labels = heldout.labels
+        self.train_classifier_features, _ = classifier.embed(torch.from_numpy(train.pixels))  # for data copying
+        self.real_manifold = RealManifold(self.reference.features, seed=seed)
+        self.labelled = heldout.labels is not None and num_classes > 1
+        self.reference_histogram = class_histogram(heldout.labels, num_classes) if self.labelled else None
 
-    reference_features, reference_classifier_features, _ = embed(heldout.pixels)
-    train_classifier_features, _ = classifier.embed(torch.from_numpy(train.pixels))  # for data copying only
-    floor = floor_subsample(len(train.pixels), n, seed)
-    rest = np.setdiff1d(np.arange(len(train.pixels)), floor)
-    noise = np.random.default_rng(seed).random((n, *heldout.pixels.shape[1:]), dtype=np.float32)
-    sets = {HELDOUT: train.pixels[floor], NOISE: noise,
-            PIXEL_GAUSSIAN: pixel_gaussian_samples(train.pixels, n, seed),
-            **{family: images[:n] for family, images in samples.items()}}
-    real_manifold = RealManifold(reference_features)
-    labelled = heldout.labels is not None and num_classes > 1
-    rows, details = [], {"sample_count": n, "feature_extractor": feature_extractor.name if feature_extractor else "classifier",
-                         "class_histograms": {}, "per_class_fid": {}, "missing_modes": {},
-                         "closest_pairs": {}, "data_copying_cells": {}}
-    if labelled:
-        details["class_histograms"][TRAINING_DATA] = class_histogram(train.labels, num_classes).tolist()
-    for name, images in sets.items():
-        features, classifier_features, probabilities = embed(images)
-        rows.append(MetricRow.of(name, f"fid{suffix}", fid_estimate(features, reference_features, seed)))
-        rows.append(MetricRow.of(name, f"kid{suffix}", standardised_kid(features, reference_features, seed)))
+    def embed(self, images: np.ndarray) -> EmbeddedSet:
+        classifier_features, probabilities = self.classifier.embed(torch.from_numpy(images))
+        features = classifier_features if self.feature_extractor is None else self.feature_extractor(images)
+        return EmbeddedSet(features, classifier_features, probabilities)
+
+    def score(self, name: str, images: np.ndarray, embedded: EmbeddedSet, memory: np.ndarray,
+              details: dict) -> list[MetricRow]:
+        """Every metric of one set (already cut to the common N); memorization against train[memory]."""
+        suffix, seed = self.suffix, self.seed
+        rows = [MetricRow.of(name, f"fid{suffix}", fid_estimate(embedded.features, self.reference.features, seed)),
+                MetricRow.of(name, f"kid{suffix}", standardised_kid(embedded.features, self.reference.features))]
         rows += [MetricRow.of(name, metric + suffix, estimate)
-                 for metric, estimate in real_manifold.metrics(features, seed).items()]
-        # memorization: against the train split; the floor's own images are not training data for it
-        memory = rest if name == HELDOUT else np.arange(len(train.pixels))
-        neighbours = nearest_training_neighbours(images, train.pixels[memory])
-        rows.append(MetricRow.of(name, "copy_rate", copy_rate(neighbours, seed)))
+                 for metric, estimate in self.real_manifold.metrics(embedded.features).items()]
+        neighbours = nearest_training_neighbours(images, self.train.pixels[memory])
+        rows.append(MetricRow.of(name, "copy_rate", copy_rate(neighbours)))
         closest = np.argsort(neighbours.ratio)[:CLOSEST_PAIRS]
         details["closest_pairs"][name] = [{"sample": int(i), "train": int(memory[neighbours.nearest[i]]),
                                            "ratio": float(neighbours.ratio[i])} for i in closest]
         try:
-            copying = data_copying_ct(classifier_features, reference_classifier_features,
-                                      train_classifier_features[memory], seed=seed)
+            copying = data_copying_ct(embedded.classifier_features, self.reference.classifier_features,
+                                      self.train_classifier_features[memory], seed=seed)
         except ValueError as error:  # too few samples per cell: no row, the reason in the details
             details["data_copying_cells"][name] = str(error)
         else:
             rows.append(MetricRow(name, "data_copying", -copying.ct, copying.count))
             details["data_copying_cells"][name] = {int(c): z for c, z in copying.cell_z.items()}
-        if labelled:
-            class_rows, class_details = _class_rows(name, probabilities, features, reference_features,
-                                                    heldout.labels, num_classes, seed, suffix)
-            rows += class_rows
-            details["class_histograms"][name] = class_details["histogram"]
-            details["per_class_fid"][name] = class_details["per_class_fid"]
-            details["missing_modes"][name] = class_details["missing_modes"]
+        if self.labelled:
+            rows += self._class_rows(name, embedded, details)
+        return rows
+
+    def _class_rows(self, name: str, embedded: EmbeddedSet, details: dict) -> list[MetricRow]:
+        """Class metrics of one set against the held-out labels."""
+        probabilities, num_classes, seed = embedded.probabilities, self.num_classes, self.seed
+        predicted = probabilities.argmax(axis=1)
+        n = len(predicted)
+        reference = self.reference_histogram
+        histogram = class_histogram(predicted, num_classes)
+        rows = [MetricRow.of(name, "class_tv_distance", tv_estimate(histogram, reference, seed)),
+                MetricRow(name, "class_tv_uniform", total_variation(histogram, np.ones(num_classes)), n),
+                MetricRow(name, "class_entropy", normalized_entropy(histogram), n),
+                MetricRow(name, "missing_modes", len(missing_modes(histogram, reference)), n),
+                MetricRow.of(name, "low_confidence_rate", mean_estimate(low_confidence(probabilities)))]
+        per_class = {}
+        for c in range(num_classes):
+            mine, real = embedded.features[predicted == c], self.reference.features[self.reference_labels == c]
+            if len(mine) >= MIN_PER_CLASS_FID and len(real) >= MIN_PER_CLASS_FID:
+                per_class[c] = fid_from_features(mine, real)
+        if per_class:
+            rows.append(MetricRow(name, f"worst_class_fid{self.suffix}", max(per_class.values()), n))
+        details["class_histograms"][name] = histogram.tolist()
+        details["per_class_fid"][name] = per_class
+        details["missing_modes"][name] = missing_modes(histogram, reference)
+        return rows
+
+    def compare(self, first: EmbeddedSet, second: EmbeddedSet, paired: bool) -> dict[str, Estimate]:
+        """Paired differences (first minus second) of the leaderboard's image metrics, on the held-out
+        reference at the sets' common size. `paired`: sample i of both comes from the same seeded noise
+        (a family and its previous run), so samples are resampled together."""
+        n = min(len(first.features), len(second.features))
+        first, second = first.first(n), second.first(n)
+        seed, suffix, reference = self.seed, self.suffix, self.reference.features
+        statistics = {f"fid{suffix}": [FrechetToReference(reference, s.features) for s in (first, second)],
+                      f"kid{suffix}": [KidTerms(*standardised(s.features, reference), KID_SCALE)
+                                       for s in (first, second)]}
+        resamples = [ManifoldResamples(self.real_manifold, s.features) for s in (first, second)]
+        statistics.update({metric + suffix: [partial(r.metric, metric) for r in resamples]
+                           for metric in MANIFOLD_METRICS})
+        if self.labelled:
+            statistics["class_tv_distance"] = [ClassDistance(s.probabilities.argmax(axis=1), self.reference_histogram)
+                                               for s in (first, second)]
+        return {metric: difference(metric, *pair, n, n, seed, paired, len(reference))
+                for metric, pair in statistics.items()}
+
+    def score_sets(self, sets: dict[str, np.ndarray], memories: dict[str, np.ndarray]
+                   ) -> tuple[list[MetricRow], dict, dict[str, EmbeddedSet]]:
+        """score() of every set; memorization against the train split, or train[memories[name]]."""
+        rows, details = [], {"sample_count": len(next(iter(sets.values()))),
+                             "feature_extractor": self.feature_extractor.name if self.feature_extractor else "classifier",
+                             "class_histograms": {}, "per_class_fid": {}, "missing_modes": {},
+                             "closest_pairs": {}, "data_copying_cells": {}}
+        if self.labelled:
+            details["class_histograms"][TRAINING_DATA] = class_histogram(self.train.labels, self.num_classes).tolist()
+        embedded = {}
+        everything = np.arange(len(self.train.pixels))
+        for name, images in sets.items():
+            embedded[name] = self.embed(images)
+            rows += self.score(name, images, embedded[name], memories.get(name, everything), details)
+        return rows, details, embedded
+
+
+def common_size(train: ImageSplit, heldout: ImageSplit, samples: dict[str, np.ndarray]) -> int:
+    """The one N of every image metric: the held-out count, or fewer if a family has fewer samples."""
+    n = min([len(heldout.pixels), len(train.pixels) - 2] + [len(images) for images in samples.values()])
+    if n < 4:
+        raise ValueError(f"image evaluation needs at least 4 images per set; the smallest set has {n}")
+    return n
+
+
+def image_sets(train: ImageSplit, heldout: ImageSplit, samples: dict[str, np.ndarray], n: int, seed: int
+               ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Every set at N, the references first; and the floor's memory: the train split less its subsample."""
+    floor = floor_subsample(len(train.pixels), n, seed)
+    noise = np.random.default_rng(seed).random((n, *heldout.pixels.shape[1:]), dtype=np.float32)
+    sets = {HELDOUT: train.pixels[floor], NOISE: noise, PIXEL_GAUSSIAN: pixel_gaussian_samples(train.pixels, n, seed),
+            **{family: images[:n] for family, images in samples.items()}}
+    return sets, {HELDOUT: np.setdiff1d(np.arange(len(train.pixels)), floor)}
+
+
+def evaluate_images(classifier, num_classes: int, train: ImageSplit, heldout: ImageSplit,
+                    samples: dict[str, np.ndarray], seed: int, feature_extractor=None) -> tuple[list[MetricRow], dict]:
+    """Every set's first n images (n = common_size) scored against the held-out split (val + test) as
+    the reference of every distribution and class metric. The floor row (HELDOUT) is a seeded
+    subsample of n train images: real data the reference never saw, exactly what a model that copies
+    training images produces, so a copier cannot beat it. Memorization (copy rate, the data-copying
+    statistic, closest pairs) compares with the train split, for the floor with the train split less
+    its subsample. See ImageScorer for the feature spaces."""
+    scorer = ImageScorer(classifier, num_classes, train, heldout, seed, feature_extractor)
+    rows, details, _ = scorer.score_sets(*image_sets(train, heldout, samples, common_size(train, heldout, samples), seed))
     return rows, details
 
 

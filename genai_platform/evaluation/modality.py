@@ -17,7 +17,7 @@ import torch
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.models.base import TrainableModel
-from genai_platform.records import MetricRow
+from genai_platform.records import Comparison, MetricRow
 from genai_platform.reporting.modalities import ModalityReport
 from genai_platform.training.batches import BatchSampler
 
@@ -41,6 +41,33 @@ class EvaluationContext:
     device: torch.device
     feature_space: str  # image distribution metrics: "classifier" or "inception"
     log: Callable[[str], None]
+
+
+@dataclass
+class Evaluation:
+    """What a modality's evaluation records: metrics_history rows, the reports' plot details, and the
+    paired comparisons of its families (with each other and with their previous run)."""
+    rows: list[MetricRow]
+    details: dict
+    comparisons: list[Comparison]
+
+
+def compare_families(compare: Callable, current: dict, previous: dict, previous_runs: dict[str, str],
+                     log: Callable[[str], None]) -> list[Comparison]:
+    """compare(first, second, paired) -> {metric: difference estimate} for every pair of this run's
+    families (each pair once, in name order; independent sets) and for each family against its
+    previous run's samples (`previous`, drawn with the same seeds, so paired)."""
+    comparisons = []
+    names = sorted(current)
+    for i, subject in enumerate(names):
+        for baseline in names[i + 1:]:
+            comparisons += [Comparison.of(subject, baseline, None, metric, estimate)
+                            for metric, estimate in compare(current[subject], current[baseline], False).items()]
+    for family, earlier in sorted(previous.items()):
+        log(f"comparing {family} with its samples of run {previous_runs[family]}")
+        comparisons += [Comparison.of(family, family, previous_runs[family], metric, estimate)
+                        for metric, estimate in compare(current[family], earlier, True).items()]
+    return comparisons
 
 
 class Modality(ABC):
@@ -74,20 +101,23 @@ class Modality(ABC):
 
     @abstractmethod
     def store_samples(self, con, family: str, run_id: str, samples: Sequence) -> None:
-        """Replace the family's samples in DuckDB (inside the caller's transaction)."""
+        """Store this run's samples of the family in DuckDB beside its previous run's (inside the
+        caller's transaction)."""
 
     @abstractmethod
     def read_evaluation_inputs(self, con, families: list[str]):
-        """Everything the evaluation reads from DuckDB: splits and every family's samples."""
+        """Everything the evaluation reads from DuckDB: splits, every family's samples and, where kept,
+        its previous run's."""
 
     @abstractmethod
-    def evaluate(self, inputs, context: EvaluationContext) -> tuple[list[MetricRow], dict]:
-        """metrics_history rows for every family and reference, and the details the reports plot."""
+    def evaluate(self, inputs, context: EvaluationContext) -> Evaluation:
+        """metrics_history rows for every family and reference, the details the reports plot, and the
+        families' paired comparisons."""
 
-    def score(self, inputs, context: EvaluationContext) -> tuple[list[MetricRow], dict]:
+    def score(self, inputs, context: EvaluationContext) -> Evaluation:
         """evaluate(), with each row's role set from its subject (catalog.REFERENCES, else "model")."""
-        rows, details = self.evaluate(inputs, context)
-        for row in rows:
+        evaluation = self.evaluate(inputs, context)
+        for row in evaluation.rows:
             row.role = REFERENCES[row.subject].role if row.subject in REFERENCES else "model"
-        return rows, details
+        return evaluation
 

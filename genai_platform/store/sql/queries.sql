@@ -15,18 +15,40 @@ SELECT sentence FROM sentences WHERE split = $split ORDER BY doc_id, sentence_in
 -- name: char_vocabulary
 SELECT token FROM char_vocabulary ORDER BY count DESC, token;
 -- name: delete_image_samples
-DELETE FROM image_samples WHERE family = $family;
+-- a family's samples of this run (a retried step draws them again) and of runs older than the kept ones
+DELETE FROM image_samples WHERE family = $family AND (run_id = $run_id OR run_id NOT IN (
+    SELECT run_id FROM sample_runs WHERE modality = 'image' AND family = $family ORDER BY drawn_at DESC LIMIT $keep));
 -- name: insert_image_samples
 INSERT INTO image_samples SELECT $family, $run_id, unnest($index), $c, $h, $w, unnest($pixels);
 -- name: image_samples
-SELECT pixels, channels, height, width FROM image_samples WHERE family = $family ORDER BY sample_index;
+-- a NULL $run_id reads a home from before sample_runs, which held one run per family
+SELECT pixels, channels, height, width FROM image_samples
+WHERE family = $family AND ($run_id IS NULL OR run_id = $run_id) ORDER BY sample_index;
 -- name: delete_text_samples
-DELETE FROM text_samples WHERE family = $family;
+DELETE FROM text_samples WHERE family = $family AND (run_id = $run_id OR run_id NOT IN (
+    SELECT run_id FROM sample_runs WHERE modality = 'text' AND family = $family ORDER BY drawn_at DESC LIMIT $keep));
 -- name: insert_text_samples
 INSERT INTO text_samples SELECT $family, $run_id, unnest($index), unnest($kind), unnest($prompt),
        unnest($reference), unnest($text);
 -- name: text_samples
-SELECT kind, prompt, reference, text FROM text_samples WHERE family = $family ORDER BY sample_index;
+SELECT kind, prompt, reference, text FROM text_samples
+WHERE family = $family AND ($run_id IS NULL OR run_id = $run_id) ORDER BY sample_index;
+-- name: record_sample_run
+INSERT INTO sample_runs SELECT $modality, $family, $run_id, now()::TIMESTAMP
+WHERE NOT EXISTS (SELECT 1 FROM sample_runs WHERE modality = $modality AND family = $family AND run_id = $run_id);
+-- name: sample_runs
+SELECT run_id FROM sample_runs WHERE modality = $modality AND family = $family ORDER BY drawn_at DESC;
+-- name: forget_sample_runs
+DELETE FROM sample_runs WHERE modality = $modality AND family = $family AND run_id NOT IN (
+    SELECT run_id FROM sample_runs WHERE modality = $modality AND family = $family ORDER BY drawn_at DESC LIMIT $keep);
+-- name: insert_comparisons
+INSERT INTO metric_comparisons (run_id, recorded_at, modality, subject, baseline, baseline_run_id, metric, delta,
+                                sample_count, ci_low, ci_high)
+SELECT $run_id, now()::TIMESTAMP, $modality, unnest($subject), unnest($baseline), unnest($baseline_run_id),
+       unnest($metric), unnest($delta), unnest($count), unnest($ci_low), unnest($ci_high);
+-- name: comparisons
+SELECT subject, baseline, baseline_run_id, metric, delta, sample_count, ci_low, ci_high FROM metric_comparisons
+WHERE run_id = $run_id AND modality = $modality ORDER BY subject, baseline, metric;
 -- name: table_columns
 SELECT table_name, column_name, data_type FROM information_schema.columns
 WHERE table_catalog = current_database() AND table_schema = current_schema()

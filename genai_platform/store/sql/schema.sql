@@ -29,7 +29,9 @@ CREATE TABLE IF NOT EXISTS metrics_history (
     ci_high      DOUBLE
 );
 
--- Generated samples, one table per modality; a family's rows are replaced per run.
+-- Generated samples, one table per modality. A family keeps the samples of its newest two sample
+-- runs (store/tables.py KEPT_SAMPLE_RUNS): the evaluation compares tonight's model with the previous
+-- run's samples on tonight's reference set.
 CREATE TABLE IF NOT EXISTS image_samples (
     family       VARCHAR NOT NULL,
     run_id       VARCHAR NOT NULL,
@@ -47,4 +49,28 @@ CREATE TABLE IF NOT EXISTS text_samples (
     prompt       VARCHAR,
     reference    VARCHAR,
     text         VARCHAR NOT NULL
+);
+-- When each family's samples were drawn: which run is a family's newest, which its previous.
+CREATE TABLE IF NOT EXISTS sample_runs (
+    modality     VARCHAR NOT NULL,
+    family       VARCHAR NOT NULL,
+    run_id       VARCHAR NOT NULL,
+    drawn_at     TIMESTAMP NOT NULL
+);
+
+-- Paired differences (subject minus baseline) of a run's evaluation, each on one reference set at one
+-- sample size with a 95% interval: family against family in the same run (baseline_run_id NULL), and a
+-- family against its own previous run's samples (baseline = subject, baseline_run_id = that run).
+CREATE TABLE IF NOT EXISTS metric_comparisons (
+    run_id          VARCHAR NOT NULL,
+    recorded_at     TIMESTAMP NOT NULL,
+    modality        VARCHAR NOT NULL,
+    subject         VARCHAR NOT NULL,
+    baseline        VARCHAR NOT NULL,
+    baseline_run_id VARCHAR,
+    metric          VARCHAR NOT NULL,
+    delta           DOUBLE NOT NULL,
+    sample_count    INTEGER NOT NULL,
+    ci_low          DOUBLE,
+    ci_high         DOUBLE
 );

@@ -1,0 +1,75 @@
+"""The metric self-test assets: per modality, the evaluation's metrics score generators whose order is
+known (evaluation.selftest), built from this night's real splits; the panel is written as JSON beside
+the evaluation details, and an ERROR-severity check fails naming every metric and pair it got wrong."""
+
+import json
+
+import dagster as dg
+
+from genai_platform.defs.database import PlatformDuckDB
+from genai_platform.defs.resources import ArtifactStore, RunSettings
+from genai_platform.evaluation.selftest import FAIL, SELF_TESTS, Panel, PanelSettings
+from genai_platform.files import write_atomic
+from genai_platform.reporting.selftest import panel_details_name
+
+CHECK = "declared_pairs_hold"
+
+
+def panel_markdown(panel: Panel) -> str:
+    """The panel as a markdown table: a row per metric, a column per case, then the cases ranked."""
+    cases = list(panel.cases)
+    lines = ["| metric | " + " | ".join(cases) + " | ranked best first | violated |",
+             "|---" * (len(cases) + 3) + "|"]
+    for m in panel.metrics:
+        values = [f"{r.value:.4g}" if (r := m.values.get(case)) is not None else "—" for case in cases]
+        broken = "; ".join(f"{c.better} / {c.worse or c.kind}" for c in m.violations) or "none"
+        lines.append(f"| {m.metric} | " + " | ".join(values) + f" | {' > '.join(m.ranking)} | {broken} |")
+    return "\n".join(lines)
+
+
+def check_result(panel: Panel, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
+    """Passes when no declared pair is violated; the description names each violated metric and pair."""
+    checks = [c for m in panel.metrics for c in m.checks]
+    return dg.AssetCheckResult(
+        asset_key=asset_key, check_name=CHECK, passed=panel.status != FAIL, severity=dg.AssetCheckSeverity.ERROR,
+        description=panel.summary(),
+        metadata={"panel": dg.MetadataValue.md(panel_markdown(panel)),
+                  "violations": dg.MetadataValue.md("\n".join(f"- **{metric}**: {c.message}"
+                                                               for metric, c in panel.violations) or "none"),
+                  "passed": sum(c.status == "pass" for c in checks), "failed": len(panel.violations),
+                  "not_judged": sum(c.status not in ("pass", FAIL) for c in checks),
+                  "sample_size": panel.sample_size})
+
+
+def build_self_test_asset(modality: str) -> dg.AssetsDefinition:
+    test = SELF_TESTS[modality]
+    name = f"{modality}_metric_self_test"
+
+    @dg.asset(name=name, group_name="evaluation", deps=list(test.deps), kinds={"python"},
+              check_specs=[dg.AssetCheckSpec(CHECK, asset=name, description=(
+                  f"Every {modality} metric orders the self-test's generators as it declares "
+                  "(evaluation.selftest.DECLARATIONS): fails naming the metric and the pair it got wrong."))],
+              description=f"Metric self-test of the {modality} evaluation: generators whose order is known "
+              "(unseen real data, training copies, degraded and collapsed sets) scored by tonight's metrics "
+              "on tonight's data.")
+    def self_test(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
+                  run_settings: RunSettings):
+        device = run_settings.setup_torch()
+        with duckdb.read_connection() as con:
+            data = test.read(con)
+        panel = test.run(data, PanelSettings(artifacts.model_dir, device, run_settings.seed,
+                                             run_settings.feature_extractor, context.log.info))
+        path = write_atomic(artifacts.details_path(panel_details_name(modality)),
+                            json.dumps({**panel.as_dict(), "run_id": context.run_id}, indent=2))
+        context.log.info(panel.summary())
+        yield dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "status": panel.status,
+                                             "panel": dg.MetadataValue.md(panel_markdown(panel)),
+                                             "sample_size": panel.sample_size})
+        yield check_result(panel, dg.AssetKey(name))
+
+    return self_test
+
+
+def self_test_assets() -> list[dg.AssetsDefinition]:
+    """<modality>_metric_self_test for every modality with a panel."""
+    return [build_self_test_asset(modality) for modality in SELF_TESTS]

@@ -1,0 +1,184 @@
+"""Paired differences (metrics.comparisons): their 95% intervals cover the true difference in 90-99%
+of simulated runs with known truth, and a real difference is found.
+
+Two sets are scored against one fixed reference set, as two families (independent sets) or a family
+and its previous run (paired: sample i of both from the same noise) are. When both sets come from one
+distribution the true difference is 0 for every metric; for a shifted set the true FID difference at
+N is the mean over many fresh draws (Monte Carlo)."""
+
+import shutil
+from functools import partial
+
+import duckdb
+import numpy as np
+import pytest
+from helpers import materialize, smoke_environment
+from scipy.stats import binomtest
+
+from genai_platform.defs.resources import resources_from_env
+from genai_platform.evaluation import MODALITIES
+from genai_platform.families.registry import families
+
+from genai_platform.metrics.bleu import continuation_bleu
+from genai_platform.metrics.comparisons import ClassDistance, KidTerms, bootstrap_difference, difference
+from genai_platform.metrics.language import distinct_n
+from genai_platform.metrics.distributions import class_histogram
+from genai_platform.metrics.fid import FrechetToReference
+from genai_platform.metrics.manifold import MANIFOLD_METRICS, ManifoldResamples, RealManifold
+
+DIM, N, REFERENCE_ROWS, CLASSES = 8, 120, 300, 5
+REPLICATES = 120
+NOMINAL_BAND = (0.90, 0.99)  # what a nominal 95% interval must cover
+
+
+def consistent_with_band(covered: int, replicates: int = REPLICATES) -> bool:
+    """Is the measured coverage, within its own 95% Wilson interval (Monte Carlo error: +-4% at 120
+    replicates), inside NOMINAL_BAND? bench/comparisons.py measures it with more replicates."""
+    interval = binomtest(covered, replicates).proportion_ci(method="wilson")
+    return interval.high >= NOMINAL_BAND[0] and interval.low <= NOMINAL_BAND[1]
+
+
+def reference_set():
+    rng = np.random.default_rng(1)
+    return rng.normal(size=(REFERENCE_ROWS, DIM)), class_histogram(rng.integers(0, CLASSES, REFERENCE_ROWS), CLASSES)
+
+
+def draw_pair(rng, paired: bool, shift: float = 0.0):
+    """Two sets from one distribution (the second moved by `shift`), sharing their noise when paired."""
+    common = rng.normal(0.1, 1.0, size=(N, DIM))
+    first = common + rng.normal(size=(N, DIM))
+    second = (common if paired else rng.normal(0.1, 1.0, size=(N, DIM))) + rng.normal(size=(N, DIM)) + shift
+    return first, second
+
+
+def differences(reference, histogram, manifold, first, second, paired, seed):
+    """Every image comparison's difference estimate, built as evaluation.image.ImageScorer.compare does."""
+    statistics = {"fid": [FrechetToReference(reference, s) for s in (first, second)],
+                  "kid": [KidTerms(s, reference) for s in (first, second)]}
+    resamples = [ManifoldResamples(manifold, s) for s in (first, second)]
+    statistics.update({metric: [partial(r.metric, metric) for r in resamples] for metric in MANIFOLD_METRICS})
+    cuts = np.quantile(reference[:, 0], np.linspace(0, 1, CLASSES + 1)[1:-1])  # a class per slice of feature 0
+    statistics["class_tv_distance"] = [ClassDistance(np.digitize(s[:, 0], cuts), histogram) for s in (first, second)]
+    return {metric: difference(metric, *pair, N, N, seed, paired, REFERENCE_ROWS)
+            for metric, pair in statistics.items()}
+
+
+@pytest.mark.parametrize("paired", [False, True], ids=["two families", "a family and its previous run"])
+def test_difference_intervals_cover_zero_for_sets_from_one_distribution(paired):
+    reference, histogram = reference_set()
+    manifold = RealManifold(reference)
+    rng = np.random.default_rng(2 + paired)
+    covered: dict[str, int] = {}
+    for replicate in range(REPLICATES):
+        first, second = draw_pair(rng, paired)
+        for metric, estimate in differences(reference, histogram, manifold, first, second, paired, replicate).items():
+            covered[metric] = covered.get(metric, 0) + (estimate.ci_low <= 0.0 <= estimate.ci_high)
+    assert all(consistent_with_band(count) for count in covered.values()), covered
+
+
+def test_fid_difference_interval_covers_the_true_difference_at_n_and_finds_a_shift():
+    reference, _ = reference_set()
+    rng = np.random.default_rng(5)
+    shift = 0.3
+    everything = np.arange(N)
+    truth = np.mean([FrechetToReference(reference, s)(everything) * sign
+                     for _ in range(1500) for s, sign in zip(draw_pair(rng, True, shift), (1, -1))]) * 2
+    covered = found = 0
+    for replicate in range(REPLICATES):
+        first, second = draw_pair(rng, True, shift)
+        estimate = bootstrap_difference(FrechetToReference(reference, first), FrechetToReference(reference, second),
+                                        N, N, replicate, True)
+        covered += estimate.ci_low <= truth <= estimate.ci_high
+        found += estimate.ci_high < 0  # the second set is worse, so first minus second is below 0
+    assert truth < 0
+    assert consistent_with_band(covered), (covered, truth)
+    assert found / REPLICATES > 0.5, found
+
+
+def test_distinct_2_difference_interval_covers_zero_for_samples_of_one_language_model():
+    rng = np.random.default_rng(9)
+    words = [f"w{i}" for i in range(60)]
+    weights = 1 / np.arange(1, 61)  # Zipf-like word frequencies
+    weights /= weights.sum()
+    covered = 0
+    for replicate in range(REPLICATES):
+        sides = [[list(rng.choice(words, size=rng.integers(4, 12), p=weights)) for _ in range(40)] for _ in range(2)]
+        distinct = [lambda idx, side=side: distinct_n([side[i] for i in idx], 2) for side in sides]
+        estimate = difference("distinct_2", *distinct, 40, 40, replicate, paired=False)
+        covered += estimate.ci_low <= 0.0 <= estimate.ci_high
+    assert consistent_with_band(covered), covered
+
+
+TEXT_REPLICATES = 60
+
+
+def text_differences(rng, seed: int) -> dict:
+    """Two language models of equal quality on shared documents and prompts: per document, nats drawn
+    around one rate per character; per prompt, a continuation that keeps each reference word with one
+    probability. The true differences of bits per character and of continuation BLEU are 0."""
+    characters = rng.integers(50, 400, size=40).astype(np.float64)
+    difficulty = rng.gamma(4.0, 0.25, size=40)  # shared by both models: documents differ in difficulty
+    nats = [characters * (1.4 * difficulty + rng.normal(0, 0.2, size=40)) for _ in range(2)]
+    bits = [lambda idx, n=n: n[idx].sum() / (characters[idx].sum() * np.log(2)) for n in nats]
+    words = [f"w{i}" for i in range(40)]
+    references = [list(rng.choice(words, size=12)) for _ in range(30)]
+    continuations = [[" ".join(w if rng.random() < 0.6 else str(rng.choice(words)) for w in r) for r in references]
+                     for _ in range(2)]
+    joined = [" ".join(r) for r in references]
+    bleu = [lambda idx, c=c: continuation_bleu([c[i] for i in idx], [joined[i] for i in idx]).score
+            for c in continuations]
+    return {"bits_per_character": difference("bits_per_character", *bits, 40, 40, seed, paired=True),
+            "continuation_bleu": difference("continuation_bleu", *bleu, 30, 30, seed, paired=True)}
+
+
+def test_text_difference_intervals_cover_zero_for_models_of_equal_quality():
+    rng = np.random.default_rng(13)
+    covered: dict[str, int] = {}
+    for replicate in range(TEXT_REPLICATES):
+        for metric, estimate in text_differences(rng, replicate).items():
+            covered[metric] = covered.get(metric, 0) + (estimate.ci_low <= 0.0 <= estimate.ci_high)
+    assert all(consistent_with_band(count, TEXT_REPLICATES) for count in covered.values()), covered
+
+
+def test_the_band_check_fails_an_interval_that_under_covers():
+    assert not consistent_with_band(95)  # 79%: recall's bootstrap interval before half-sampling
+    assert consistent_with_band(114)
+
+
+def test_bootstrap_difference_refuses_unpaired_sizes_and_tiny_sets():
+    mean = lambda values: lambda idx: float(values[idx].mean())  # noqa: E731
+    with pytest.raises(ValueError, match="same units"):
+        bootstrap_difference(mean(np.ones(4)), mean(np.ones(5)), 4, 5, 0, paired=True)
+    with pytest.raises(ValueError, match="at least 2"):
+        bootstrap_difference(mean(np.ones(1)), mean(np.ones(4)), 1, 4, 0, paired=False)
+
+
+def test_a_second_night_compares_each_family_with_its_previous_samples(smoke_run, tmp_path):
+    """The smoke run compared its families pairwise; drawing and evaluating again adds, per family, its
+    difference from the previous run's samples on every leaderboard metric it can (a text family's
+    bits per character needs the previous model, which is not kept)."""
+    con = duckdb.connect(str(smoke_run.root / "home" / "genai.duckdb"), read_only=True)
+    first_run = con.execute("SELECT count(*), count(baseline_run_id) FROM metric_comparisons").fetchone()
+    con.close()
+    assert first_run[0] > 0 and first_run[1] == 0  # the first night: family against family only
+    shutil.copytree(smoke_run.root / "home", tmp_path / "home")
+    names = [f.name for f in families()]
+    selection = [f"samples_{name}" for name in names] + [f"{m}_evaluation" for m in MODALITIES]
+    result = materialize(resources_from_env(smoke_environment(tmp_path)), selection=selection)
+    con = duckdb.connect(str(tmp_path / "home" / "genai.duckdb"), read_only=True)
+    run_id = result.run_id
+    rows = con.execute("SELECT modality, subject, baseline, baseline_run_id, metric, delta, ci_low, ci_high "
+                       "FROM metric_comparisons WHERE run_id = ?", [run_id]).fetchall()
+    con.close()
+    for family in families():
+        night = {metric: (delta, low, high) for modality, subject, baseline, previous, metric, delta, low, high in rows
+                 if subject == baseline == family.name and previous is not None}
+        expected = set(family.modality.leaderboard_metrics) - {"bits_per_character"}
+        assert set(night) == expected, family.name
+        # the same trained model drew the same seeded samples again: every difference is 0 and its interval holds 0
+        assert all(delta == pytest.approx(0, abs=1e-9) and low <= 0 <= high for delta, low, high in night.values())
+    pairs = {(subject, baseline) for _, subject, baseline, previous, *_ in rows if previous is None}
+    image_families = sorted(f.name for f in families() if f.modality.name == "image")
+    assert (image_families[0], image_families[1]) in pairs and len(pairs) == sum(
+        len(members) * (len(members) - 1) // 2 for members in
+        ([f for f in families() if f.modality.name == m] for m in MODALITIES))
