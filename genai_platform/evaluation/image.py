@@ -106,7 +106,13 @@ class ImageModality(Modality):
                                                                 context.seed))
         if manifest["test_accuracy"] is not None:
             rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
-        previous = {family: scorer.embed(images[:n]) for family, (_, images) in inputs.previous.items()}
+        previous = {}
+        for family, (run, images) in inputs.previous.items():
+            if images.shape[1:] != inputs.samples[family].shape[1:]:  # the data changed shape: nothing to compare
+                context.log(f"{family}: the samples of run {run} are {images.shape[1:]}, tonight's "
+                            f"{inputs.samples[family].shape[1:]}; no comparison with that run")
+                continue
+            previous[family] = scorer.embed(images[:n])
         comparisons = compare_families(scorer.compare, {family: embedded[family] for family in inputs.samples}, previous,
                                        {family: run for family, (run, _) in inputs.previous.items()}, context.log)
         return Evaluation(rows, details, comparisons)
