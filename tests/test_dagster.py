@@ -117,7 +117,7 @@ def test_bad_input_fails_loudly_and_keeps_the_good_tables(smoke_resources, tmp_p
     context = dg.build_run_status_sensor_context(
         sensor_name="failed_runs_in_index", dagster_event=result.get_run_failure_event(),
         dagster_instance=dg.DagsterInstance.ephemeral(), dagster_run=result.dagster_run,
-        resources={"artifacts": smoke_resources["artifacts"]}).for_run_failure()
+        resources={"artifacts": smoke_resources["artifacts"], "alerts": smoke_resources["alerts"]}).for_run_failure()
     failed_runs_in_index(context)
     index = (tmp_path / "reports" / "index.html").read_text("utf-8")
     assert result.dagster_run.run_id in index and "run failed" in index and "raw_images" in index

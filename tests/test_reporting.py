@@ -16,7 +16,7 @@ from genai_platform.reporting import render
 from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Threshold,
                                                difference_verdict, judge, mean_win_rates, thresholds,
                                                trailing_median, worst)
-from genai_platform.reporting.build import against_base, build_report, report_data, trends
+from genai_platform.reporting.build import against_base, alert_text, build_report, report_data, trends
 from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
                                              RunInfo, TrainedModel, read_run_manifests)
 from genai_platform.reporting.modalities import ImageGalleryInputs, TextGalleryInputs, TextSample
@@ -107,6 +107,14 @@ def test_findings_status_and_regressions(report):
     # 12 words are enough to judge the amplification (1.2: between warn 1.1 and fail 1.5)
     assert [(f.model, f.status) for f in report.modalities[1].findings] == [("lstm", "warn")]
     assert report.status == "fail" and (report.counts.fail, report.counts.warn, report.counts.regressions) == (1, 1, 1)
+
+
+def test_alert_text_names_each_failing_or_warning_finding_and_regression(report):
+    lines = alert_text(report).splitlines()
+    assert lines[0] == "genai-platform run r3: status FAIL"
+    assert "vae Copy rate: fail (0.5 [0.4, 0.6])" in lines and "lstm Gender repr. TV amplification: warn (1.2)" in lines
+    assert "vae FID: regressed, 0.6 [0.3, 0.9] against the previous run" in lines
+    assert not any("gan" in line for line in lines)  # its copy rate passed
 
 
 def test_ethics_tables_select_metrics_by_category(report):

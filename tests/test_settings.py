@@ -11,7 +11,7 @@ from genai_platform.defs.ingestion import ingestion_assets
 from genai_platform.defs.resources import RunSettings, resources_from_env
 
 RESOURCE_VARIABLES = ("GENAI_PROFILE", "GENAI_SEED", "GENAI_DEVICE", "GENAI_PARALLEL_STEPS", "GENAI_FEATURE_EXTRACTOR",
-                      "GENAI_HOME", "GENAI_REPORTS_DIR")
+                      "GENAI_HOME", "GENAI_REPORTS_DIR", "GENAI_ALERT_WEBHOOK")
 
 
 @pytest.mark.parametrize("variable, value, allowed", [
@@ -21,6 +21,7 @@ RESOURCE_VARIABLES = ("GENAI_PROFILE", "GENAI_SEED", "GENAI_DEVICE", "GENAI_PARA
     ("GENAI_PARALLEL_STEPS", "0", "a whole number >= 1"),
     ("GENAI_PARALLEL_STEPS", "1.5", "a whole number >= 1"),
     ("GENAI_FEATURE_EXTRACTOR", "clip", "classifier, inception"),
+    ("GENAI_ALERT_WEBHOOK", "hooks.example.com/x", "an http:// or https:// URL"),
     ("GENAI_NIGHTLY_SCHEDULE", "of", "on, running, 1, true, yes (on) or off, stopped, 0, false, no (off)"),
     ("GENAI_NIGHTLY_CRON", "every night", "standard cron expressions consisting of 5 fields"),
     ("GENAI_NIGHTLY_TIMEZONE", "Mars/Base", "Invalid execution timezone"),

@@ -13,14 +13,14 @@ import dagster as dg
 from pydantic import Field
 
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.resources import ArtifactStore, RunSettings, code_version
+from genai_platform.defs.resources import Alerts, ArtifactStore, RunSettings, code_version
 from genai_platform.evaluation import MODALITIES
 from genai_platform.evaluation.selftest import SELF_TESTS
 from genai_platform.families.registry import families
 from genai_platform.files import write_atomic
 from genai_platform.reporting import render
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, thresholds
-from genai_platform.reporting.build import Report, build_index, build_report, report_data, run_manifest
+from genai_platform.reporting.build import Report, alert_text, build_index, build_report, report_data, run_manifest
 from genai_platform.reporting.inputs import (FamilyDescription, read_inputs, read_reported_families, read_run,
                                              read_run_manifests)
 from genai_platform.training.fit import MANIFEST_FILE
@@ -71,7 +71,7 @@ def _described(family) -> FamilyDescription:
                         description="reports/ethics.html: bias findings, model cards, datasheets")],
 )
 def reports(context: dg.AssetExecutionContext, config: ReportConfig, duckdb: PlatformDuckDB,
-            artifacts: ArtifactStore, run_settings: RunSettings):
+            artifacts: ArtifactStore, run_settings: RunSettings, alerts: Alerts):
     run = read_run(context.run_id, run_settings.profile, run_settings.seed, str(run_settings.setup_torch()),
                    code_version())
     with duckdb.read_connection() as con:
@@ -90,6 +90,8 @@ def reports(context: dg.AssetExecutionContext, config: ReportConfig, duckdb: Pla
     write_atomic(archive / MANIFEST, json.dumps(run_manifest(report), indent=2))
     leaderboard = dg.MetadataValue.md(_leaderboard_markdown(report))
     context.log.info(f"run status {report.status}: {report.counts}")
+    if (text := alert_text(report)) is not None:
+        alerts.send(f"{text}\n{artifacts.reports / COMPARISON}", context.log)
     for name, path in paths.items():
         context.log.info(f"wrote {path} ({path.stat().st_size:,} bytes)")
         yield dg.MaterializeResult(asset_key=name, metadata={
@@ -114,8 +116,9 @@ def report_index(context: dg.AssetExecutionContext, artifacts: ArtifactStore):
 
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING,
                        description="Lists a failed run in reports/index.html with its error, so the morning "
-                       "page shows failed nights too (needs the daemon, which dagster dev starts).")
-def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: ArtifactStore):
+                       "page shows failed nights too, and posts it to GENAI_ALERT_WEBHOOK when one is set "
+                       "(needs the daemon, which dagster dev starts).")
+def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: ArtifactStore, alerts: Alerts):
     run = context.dagster_run
     manifest_path = artifacts.reports / "runs" / run.run_id / MANIFEST
     manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {
@@ -123,6 +126,8 @@ def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: Artifac
     manifest["failure"] = {"job": run.job_name, "message": (context.failure_event.message or "")[:FAILURE_CHARS]}
     write_atomic(manifest_path, json.dumps(manifest, indent=2))
     write_index(artifacts, context.log)
+    alerts.send(f"genai-platform run {run.run_id} of {run.job_name} FAILED: {manifest['failure']['message']}",
+                context.log)
 
 
 @dg.asset_check(asset="model_comparison_report", description="Every family with a trained model has a "

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 import genai_platform
 from genai_platform.defs.database import PlatformDuckDB
+from genai_platform.notify import check_webhook_url, post_message
 from genai_platform.records import FEATURE_SPACES, PROFILES
 from genai_platform.training.device import select_device
 
@@ -146,6 +147,34 @@ class RunSettings(EnvironmentResource):
         return select_device(self.device)
 
 
+class Alerts(EnvironmentResource):
+    """Where run failures, failing findings, regressions and self-test violations are announced."""
+
+    VARIABLES: ClassVar[dict[str, str]] = {"webhook_url": "GENAI_ALERT_WEBHOOK"}
+
+    webhook_url: str = Field(default="", description="GENAI_ALERT_WEBHOOK: a Slack-compatible incoming webhook "
+                             "(http or https) that gets a JSON {\"text\": ...} message per alert; empty: no alerts "
+                             "and no network traffic")
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _http_url(cls, value):
+        if not _is_env_var(value) and value:
+            try:
+                check_webhook_url(value)
+            except ValueError:
+                raise cls.invalid_setting("webhook_url", value, "an http:// or https:// URL") from None
+        return value
+
+    def send(self, text: str, log) -> None:
+        """Post `text` when a webhook is configured; a delivery failure is logged as a warning."""
+        if not self.webhook_url:
+            return
+        problem = post_message(self.webhook_url, text)
+        if problem:
+            log.warning(f"alert not delivered to GENAI_ALERT_WEBHOOK: {problem}")
+
+
 @cache
 def code_version() -> str:
     """Package version plus the git commit (and '-dirty') when run from a checkout."""
@@ -169,4 +198,5 @@ def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
         "duckdb": PlatformDuckDB(database=str(home / "genai.duckdb")),
         "artifacts": artifacts,
         "run_settings": RunSettings.from_env(env),
+        "alerts": Alerts.from_env(env),
     }

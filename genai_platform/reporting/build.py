@@ -454,6 +454,25 @@ def leader_differences(board: Leaderboard, comparisons: list[Comparison]) -> lis
     return [DifferenceRow(row.label, [cell(row.subject, m.name) for m in board.metrics]) for row in board.ranked[1:]]
 
 
+def alert_text(report: Report) -> str | None:
+    """What a webhook is told about a run: its failing and warning findings, regressions and self-test
+    violations, one line each; None when there is nothing to tell."""
+    lines = [f"{f.model} {f.label}: {f.status} ({_estimate_text(f.estimate)})"
+             for s in report.modalities for f in s.findings if f.status in ("warn", "fail")]
+    lines += [f"{t.model} {t.label}: regressed, {_estimate_text(t.change.estimate)} against the previous run"
+              for s in report.modalities for t in s.regressions]
+    lines += [f"self-test {panel.modality}: {label}: {check.message}"
+              for panel in report.self_tests for label, check in panel.violations]
+    if not lines:
+        return None
+    return f"genai-platform run {report.run.run_id}: status {report.status.upper()}\n" + "\n".join(lines)
+
+
+def _estimate_text(estimate: Estimate) -> str:
+    interval = "" if estimate.ci_low is None else f" [{estimate.ci_low:.4g}, {estimate.ci_high:.4g}]"
+    return f"{estimate.value:.4g}{interval}"
+
+
 def findings(rows: list[MetricRow], limits: dict[str, Threshold]) -> list[Finding]:
     """Each family's values of the thresholded metrics judged pass / warn / fail."""
     return [Finding(r.subject, r.metric, info(r.metric).label, Estimate.of(r),
