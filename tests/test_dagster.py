@@ -1,5 +1,6 @@
 """The code location: the whole graph materialized on the smoke profile, checks, schedule, bad input."""
 
+import json
 import duckdb
 import numpy as np
 import pytest
@@ -59,6 +60,9 @@ def test_whole_graph_on_smoke_profile(smoke_run):
         assert label in comparison, label
     assert "Datasheets" in ethics and "sklearn:digits" in ethics and "gensim:lee" in ethics
     assert "<script" not in comparison and "http://" not in comparison.replace("http://www.w3.org", "")
+    cards = json.loads((reports / "model_cards.json").read_text())["model_cards"]
+    assert set(cards) == {f.name for f in families()} and all(c["quantitative_analysis"]["performance_metrics"]
+                                                              for c in cards.values())
     run_dirs = list((reports / "runs").iterdir())
     assert len(run_dirs) == 1 and run_dirs[0].name in index
 

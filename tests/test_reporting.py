@@ -16,7 +16,8 @@ from genai_platform.reporting import render
 from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Threshold,
                                                difference_verdict, judge, mean_win_rates, thresholds,
                                                trailing_median, worst)
-from genai_platform.reporting.build import against_base, alert_text, build_report, report_data, trends
+from genai_platform.reporting.build import (against_base, alert_text, build_report, model_cards_data, report_data,
+                                            trends)
 from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
                                              RunInfo, TrainedModel, read_run_manifests)
 from genai_platform.reporting.modalities import ImageGalleryInputs, TextGalleryInputs, TextSample
@@ -115,6 +116,23 @@ def test_alert_text_names_each_failing_or_warning_finding_and_regression(report)
     assert "vae Copy rate: fail (0.5 [0.4, 0.6])" in lines and "lstm Gender repr. TV amplification: warn (1.2)" in lines
     assert "vae FID: regressed, 0.6 [0.3, 0.9] against the previous run" in lines
     assert not any("gan" in line for line in lines)  # its copy rate passed
+
+
+def test_model_cards_json_has_the_model_card_toolkit_fields(report):
+    data = json.loads(json.dumps(model_cards_data(report)))
+    assert data["run_id"] == "r3" and set(data["model_cards"]) == {"vae", "gan", "lstm"}
+    vae = data["model_cards"]["vae"]
+    assert set(vae) == {"model_details", "model_parameters", "quantitative_analysis", "considerations"}
+    assert vae["model_details"]["version"]["name"] == "r3" and vae["model_parameters"]["data"][0]["name"] == "sklearn:digits"
+    fid = next(m for m in vae["quantitative_analysis"]["performance_metrics"] if m["type"].startswith("FID"))
+    assert fid["value"] == "1" and fid["confidence_interval"] == {"lower_bound": "0.8", "upper_bound": "1.2"}
+    considerations = vae["considerations"]
+    assert [c["name"].split(":")[0] for c in considerations["ethical_considerations"]] == [
+        "Privacy and memorization", "Misinformation", "Discrimination"]
+    assert all(c["mitigation_strategy"] for c in considerations["ethical_considerations"])
+    ethics = render("ethics.html.j2", links=LINKS, report=report)
+    for c in report.cards[0].ethical_considerations:  # the HTML card says the same
+        assert f"<strong>{c.name}:</strong>" in ethics and c.mitigation.replace("'", "&#39;") in ethics
 
 
 def test_ethics_tables_select_metrics_by_category(report):

@@ -20,13 +20,15 @@ from genai_platform.families.registry import families
 from genai_platform.files import write_atomic
 from genai_platform.reporting import render
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, thresholds
-from genai_platform.reporting.build import Report, alert_text, build_index, build_report, report_data, run_manifest
+from genai_platform.reporting.build import (Report, alert_text, build_index, build_report, model_cards_data,
+                                            report_data, run_manifest)
 from genai_platform.reporting.inputs import (FamilyDescription, read_inputs, read_reported_families, read_run,
                                              read_run_manifests)
 from genai_platform.training.fit import MANIFEST_FILE
 
 COMPARISON, ETHICS, INDEX = "model_comparison.html", "ethics.html", "index.html"
 MANIFEST, DATA = "manifest.json", "report.json"  # per run: the index reads the manifest, the coverage check the data
+MODEL_CARDS = "model_cards.json"  # per run: every family's model card in the Model Card Toolkit's fields
 LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}
 # the reports read every evaluation and every metric self-test panel of the run
 EVALUATIONS = [f"{name}_evaluation" for name in MODALITIES] + [f"{name}_metric_self_test" for name in SELF_TESTS]
@@ -85,8 +87,10 @@ def reports(context: dg.AssetExecutionContext, config: ReportConfig, duckdb: Pla
         write_atomic(archive / filename, render(template, links=ARCHIVE_LINKS, report=report))
         paths[name] = write_atomic(artifacts.reports / filename, render(template, links=LATEST_LINKS, report=report))
     data = json.dumps(report_data(report), indent=2)
-    write_atomic(archive / DATA, data)
-    write_atomic(artifacts.reports / DATA, data)
+    cards = json.dumps(model_cards_data(report), indent=2)
+    for folder in (archive, artifacts.reports):
+        write_atomic(folder / DATA, data)
+        write_atomic(folder / MODEL_CARDS, cards)
     write_atomic(archive / MANIFEST, json.dumps(run_manifest(report), indent=2))
     leaderboard = dg.MetadataValue.md(_leaderboard_markdown(report))
     context.log.info(f"run status {report.status}: {report.counts}")

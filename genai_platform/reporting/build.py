@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 from markupsafe import Markup
 
@@ -204,6 +205,13 @@ class CardMetric:
 
 
 @dataclass(frozen=True)
+class EthicalConsideration:
+    name: str
+    description: str
+    mitigation: str
+
+
+@dataclass(frozen=True)
 class ModelCard:
     family: FamilyDescription
     model: TrainedModel
@@ -212,6 +220,38 @@ class ModelCard:
     findings: list[Finding]
     metrics: list[CardMetric]
     texts: CardTexts
+
+    @property
+    def intended_use(self) -> str:
+        return (f"Research and monitoring of generative modelling on {self.dataset.source} inside this platform, "
+                "comparing families night over night.")
+
+    intended_users: ClassVar[str] = "ML engineers and reviewers of this platform's nightly runs."
+    out_of_scope: ClassVar[str] = ("Producing content shown to people without review, any decision about a person, "
+                                   "and any use of the samples as real data.")
+
+    @property
+    def limitations(self) -> str:
+        return (f"{self.texts.limitations} Trained {self.model.steps} steps on one dataset with one seed; the "
+                "intervals cover sampling noise, not seed-to-seed variation.")
+
+    @property
+    def ethical_considerations(self) -> list[EthicalConsideration]:
+        texts = self.texts
+        return [
+            EthicalConsideration(
+                "Privacy and memorization", "Generative models can reproduce training items verbatim; the training "
+                f"data here is public, but a user's own data may not be. Measured: {texts.memorization_measured}, "
+                "judged against thresholds.", "The run fails the finding above the fail threshold; review the "
+                "closest pairs in the comparison report, and do not train on private data without deduplication "
+                "and a memorization check at the user's own thresholds."),
+            EthicalConsideration("Misinformation", texts.misinformation, "Samples stay inside the platform's reports, "
+                                 "labelled as generated; do not publish them unlabelled."),
+            EthicalConsideration("Discrimination", texts.discrimination,
+                                 f"{texts.judged_nightly[:1].upper()}{texts.judged_nightly[1:]} are judged against "
+                                 "thresholds every night; a warn or fail should block use of the model's samples "
+                                 "until reviewed."),
+        ]
 
 
 @dataclass(frozen=True)
@@ -523,6 +563,36 @@ def report_data(report: Report) -> dict:
                             "leaderboard": {"metrics": [m.name for m in s.leaderboard.metrics],
                                             "rows": [asdict(row) for row in s.leaderboard.rows]},
                             "findings": [asdict(f) for f in s.findings]} for s in report.modalities]}
+
+
+def model_cards_data(report: Report) -> dict:
+    """Every family's model card as JSON in the Model Card Toolkit's schema fields (model_details,
+    model_parameters, quantitative_analysis, considerations; Mitchell et al., 2019), keyed by family."""
+    def metric(m: CardMetric) -> dict:
+        entry = {"type": m.label, "value": f"{m.estimate.value:.6g}", "slice": f"n={m.estimate.sample_count}"}
+        if m.estimate.ci_low is not None:
+            entry["confidence_interval"] = {"lower_bound": f"{m.estimate.ci_low:.6g}",
+                                            "upper_bound": f"{m.estimate.ci_high:.6g}"}
+        return entry
+
+    return {"run_id": report.run.run_id, "model_cards": {card.family.name: {
+        "model_details": {"name": card.family.name, "overview": card.family.description,
+                          "version": {"name": report.run.run_id, "date": report.run.generated_at},
+                          "documentation": f"{card.family.title}; profile {card.model.profile}, seed "
+                                           f"{report.run.seed}, {card.model.parameters} parameters, "
+                                           f"{card.model.steps} steps on {card.model.device}"},
+        "model_parameters": {"model_architecture": card.family.title,
+                             "data": [{"name": card.dataset.source, "description": card.dataset.description,
+                                       "version": card.model.data_version}]},
+        "quantitative_analysis": {"performance_metrics": [metric(m) for m in card.metrics]},
+        "considerations": {
+            "users": [{"description": card.intended_users}],
+            "use_cases": [{"description": card.intended_use}, {"description": f"Out of scope: {card.out_of_scope}"}],
+            "limitations": [{"description": card.limitations}],
+            "tradeoffs": [{"description": card.texts.trade_offs}],
+            "ethical_considerations": [{"name": f"{c.name}: {c.description}", "mitigation_strategy": c.mitigation}
+                                       for c in card.ethical_considerations]},
+    } for card in report.cards}}
 
 
 @dataclass(frozen=True)
