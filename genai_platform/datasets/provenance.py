@@ -52,3 +52,14 @@ def resolve_user_path(source: str, what: str) -> Path:
     if not path.exists():
         raise DataError(f"{what} source {path} does not exist (from {source!r})")
     return path
+
+
+def content_fingerprint(path: Path) -> str:
+    """SHA-256 of a file's bytes, or of a folder's every file (relative path and content hash, in path
+    order), so renaming, adding, removing or editing a file changes it."""
+    if path.is_file():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for file in sorted(f for f in path.rglob("*") if f.is_file()):
+        digest.update(f"{file.relative_to(path).as_posix()}\0{sha256_file(file)}\n".encode())
+    return digest.hexdigest()

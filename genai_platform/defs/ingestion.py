@@ -1,11 +1,15 @@
-"""Ingestion: raw images and raw text from the configured source into DuckDB, with provenance."""
+"""Ingestion: raw images and raw text from the configured source into DuckDB, with provenance; a
+sensor that requests a run when a configured source's content changes."""
 
+import json
 from collections.abc import Mapping
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field
 
 from genai_platform.datasets.images import DEFAULT_IMAGE_SOURCE, load_images
+from genai_platform.datasets.provenance import content_fingerprint
 from genai_platform.datasets.text import DEFAULT_TEXT_SOURCE, load_documents
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.evaluation.image import IMAGE
@@ -79,3 +83,45 @@ def ingestion_assets(env: Mapping[str, str]) -> list[dg.AssetsDefinition]:
         )
 
     return [raw_images, raw_text]
+
+
+WATCHED_SOURCES = {"GENAI_IMAGE_SOURCE": DEFAULT_IMAGE_SOURCE, "GENAI_TEXT_SOURCE": DEFAULT_TEXT_SOURCE}
+
+
+def watched_paths(env: Mapping[str, str]) -> dict[str, Path]:
+    """The configured sources that are files or folders (the bundled defaults never change)."""
+    return {variable: Path(env[variable]).expanduser().resolve() for variable, bundled in WATCHED_SOURCES.items()
+            if env.get(variable) and env[variable] != bundled}
+
+
+def new_data_sensor(env: Mapping[str, str], job: dg.JobDefinition) -> dg.SensorDefinition:
+    """Requests a run of `job` when the content hash of a configured source file or folder changes."""
+    paths = watched_paths(env)
+
+    @dg.sensor(name="new_data", job=job, minimum_interval_seconds=120,
+               default_status=dg.DefaultSensorStatus.RUNNING,
+               description="Hashes the content of GENAI_IMAGE_SOURCE and GENAI_TEXT_SOURCE (a file, or every file "
+               "of a folder) every 2 minutes and requests a run when one changed since it last looked; the bundled "
+               "defaults are not watched. Its first look only records the hashes.")
+    def new_data(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        if not paths:
+            return dg.SkipReason("only the bundled datasets are configured; nothing to watch")
+        seen = json.loads(context.cursor) if context.cursor else {}
+        now, missing = {}, []
+        for variable, path in paths.items():
+            if path.exists():
+                now[variable] = content_fingerprint(path)
+            else:
+                missing.append(f"{variable}={path} does not exist")
+        changed = [variable for variable, fingerprint in now.items() if variable in seen and seen[variable] != fingerprint]
+        cursor = json.dumps({**seen, **now})
+        if not changed:
+            first = [variable for variable in now if variable not in seen]
+            notes = ([f"first look at {', '.join(first)}: hashes recorded"] if first else []) + missing
+            return dg.SensorResult(skip_reason="; ".join(notes) or "no source changed", cursor=cursor)
+        context.log.info(f"new data in {', '.join(f'{v}={paths[v]}' for v in changed)}")
+        run_key = "+".join(f"{variable}:{now[variable][:16]}" for variable in sorted(changed))
+        return dg.SensorResult(run_requests=[dg.RunRequest(run_key=run_key, tags={"genai/trigger": "new_data"})],
+                               cursor=cursor)
+
+    return new_data
