@@ -11,6 +11,7 @@ import dagster as dg
 
 from genai_platform.defs.evaluation import evaluation_assets, image_feature_extractor
 from genai_platform.defs.ingestion import ingestion_assets, new_data_sensor
+from genai_platform.defs.runs import dead_runs
 from genai_platform.defs.preprocessing import images, text_corpus
 from genai_platform.defs.reports import every_trained_family_reported, failed_runs_in_index, report_index, reports
 from genai_platform.defs.selftest import self_test_assets
@@ -54,7 +55,7 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
         asset_checks=[every_trained_family_reported],
         jobs=[nightly_retraining],
         schedules=[nightly_schedule(env)],
-        sensors=[failed_runs_in_index, new_data_sensor(env, nightly_retraining)],
+        sensors=[failed_runs_in_index, new_data_sensor(env, nightly_retraining), dead_runs],
         resources=resources_from_env(env),
         # forkserver with the code location preloaded: a step starts in well under a second instead of
         # the seconds a fresh interpreter takes to import dagster and torch

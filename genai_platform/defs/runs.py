@@ -1,0 +1,57 @@
+"""Runs whose worker process died without ending them (kill -9, the OOM killer, a power cut).
+
+Such a run stays STARTED and keeps its duckdb_write pool slot, and every later run waits behind it
+for ever. The `dead_runs` sensor marks it failed and frees its slots. It needs to see the run
+worker's process, so it acts only under the DefaultRunLauncher (one machine: `dagster dev`,
+`dagster job execute`); other launchers' run monitoring owns their run workers.
+"""
+
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+
+
+def run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The process that started the run (its RUN_START event's pid)."""
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.RUN_START, limit=1).records
+    return records[0].event_log_entry.dagster_event.pid if records else None
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def reap_dead_runs(instance: dg.DagsterInstance, log) -> list[str]:
+    """Mark every STARTED run whose worker process is gone as failed and free its pool slots; their ids."""
+    if not isinstance(instance.run_launcher, dg.DefaultRunLauncher):
+        return []
+    reaped = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+        pid = run_worker_pid(instance, run.run_id)
+        if pid is None or process_alive(pid):
+            continue
+        message = (f"run worker (pid {pid}) is gone without ending the run (killed or crashed): marked failed and "
+                   "its pool slots freed by the dead_runs sensor")
+        log.warning(f"run {run.run_id} of {run.job_name}: {message}")
+        instance.report_run_failed(run, message=message)
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        reaped.append(run.run_id)
+    return reaped
+
+
+@dg.sensor(name="dead_runs", minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Marks a run whose worker process died without ending it (kill -9, out of memory) as "
+           "failed and frees its duckdb_write pool slot, so later nights do not wait behind it for ever "
+           "(one machine, DefaultRunLauncher; needs the daemon, which dagster dev starts).")
+def dead_runs(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    reaped = reap_dead_runs(context.instance, context.log)
+    return dg.SkipReason(f"failed and freed {len(reaped)} dead run(s): {', '.join(reaped)}" if reaped
+                         else "no dead run")

@@ -1,0 +1,62 @@
+"""A nightly run killed with SIGKILL while it holds the duckdb_write pool slot stays STARTED and blocks
+every later run; the dead_runs sensor marks it failed and frees the slot, and the next run goes through.
+Real processes: `dagster job execute` in its own session, killed with os.killpg(SIGKILL)."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from helpers import smoke_environment
+
+from genai_platform.defs.database import DUCKDB_WRITE_POOL
+from genai_platform.defs.runs import dead_runs, process_alive
+
+ROOT = Path(__file__).resolve().parent.parent
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+
+
+def _claimed(instance) -> set[str]:
+    return instance.event_log_storage.get_concurrency_info(DUCKDB_WRITE_POOL).active_run_ids
+
+
+@pytest.mark.slow
+def test_a_killed_run_is_failed_its_pool_slot_freed_and_the_next_run_goes_through(tmp_path):
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")  # the pool limit of 1
+    env = {**smoke_environment(tmp_path), "DAGSTER_HOME": str(dagster_home)}
+    log = open(tmp_path / "killed_run.log", "wb")
+    run = subprocess.Popen([DAGSTER, "job", "execute", "-m", "genai_platform.definitions", "-j", "nightly_retraining"],
+                           cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
+    deadline = time.time() + 240
+    while not _claimed(instance) and run.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert _claimed(instance), (tmp_path / "killed_run.log").read_text()[-2000:]
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait()
+    (killed,) = instance.get_runs()
+    assert killed.status == dg.DagsterRunStatus.STARTED and _claimed(instance) == {killed.run_id}  # the wedge
+
+    tick = dead_runs.evaluate_tick(dg.build_sensor_context(instance=instance))
+    assert killed.run_id in tick.skip_message
+    assert instance.get_run_by_id(killed.run_id).status == dg.DagsterRunStatus.FAILURE
+    assert _claimed(instance) == set()
+    assert dead_runs.evaluate_tick(dg.build_sensor_context(instance=instance)).skip_message == "no dead run"
+
+    after = subprocess.run([DAGSTER, "asset", "materialize", "-m", "genai_platform.definitions", "--select",
+                            "raw_text"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert after.returncode == 0, after.stdout[-2000:] + after.stderr[-2000:]
+
+
+def test_a_live_process_is_not_reaped():
+    assert process_alive(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    assert not process_alive(child.pid)
