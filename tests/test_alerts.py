@@ -61,6 +61,10 @@ def test_a_failing_finding_is_posted_and_nothing_is_sent_without_a_url(home_copy
     text = body["text"]
     assert f"run {result.run_id}: status FAIL" in text and "Copy rate: fail" in text
     assert "model_comparison.html" in text
+    # the same verdict in Dagster: the findings check fails with ERROR severity, the table in its metadata
+    (findings,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "findings_pass"]
+    assert not findings.passed and findings.severity == dg.AssetCheckSeverity.ERROR
+    assert "| fail |" in findings.metadata["findings"].value
 
 
 def test_a_failed_run_is_posted_by_the_failure_sensor(home_copy, webhook):

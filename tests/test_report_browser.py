@@ -9,6 +9,7 @@ import os
 import shutil
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 from playwright.sync_api import sync_playwright
@@ -61,6 +62,10 @@ def hostile_reports(smoke_run, tmp_path_factory) -> Path:
     result = materialize(resources_from_env(smoke_environment(root)), run_config=config,
                          selection=["model_comparison_report", "ethics_report", "report_index"])
     assert result.success
+    # the regression is a WARN check in Dagster too, naming the model and the change
+    (regressions,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "no_regressions"]
+    assert not regressions.passed and regressions.severity == dg.AssetCheckSeverity.WARN
+    assert "| vae | FID |" in regressions.metadata["regressions"].value
     return root / "reports"
 
 

@@ -36,6 +36,33 @@ FAILURE_CHARS = 600  # of the run's failure message kept for the index
 ARCHIVE_LINKS = {"index": f"../../{INDEX}", "comparison": COMPARISON, "ethics": ETHICS}
 
 
+FINDINGS_CHECK, REGRESSIONS_CHECK = "findings_pass", "no_regressions"
+
+
+def findings_check(report: Report) -> dg.AssetCheckResult:
+    judged = [f for s in report.modalities for f in s.findings]
+    failing = [f for f in judged if f.status == "fail"]
+    warning = [f for f in judged if f.status == "warn"]
+    rows = "\n".join(f"| {f.model} | {f.label} | {f.estimate.value:.4g} | {f.status} |" for f in judged)
+    return dg.AssetCheckResult(
+        asset_key="ethics_report", check_name=FINDINGS_CHECK, passed=not failing and not warning,
+        severity=dg.AssetCheckSeverity.ERROR if failing else dg.AssetCheckSeverity.WARN,
+        description=f"{len(failing)} failing, {len(warning)} warning of {len(judged)} findings",
+        metadata={"findings": dg.MetadataValue.md(f"| model | finding | value | status |\n|---|---|---|---|\n{rows}"),
+                  "failing": len(failing), "warning": len(warning)})
+
+
+def regressions_check(report: Report) -> dg.AssetCheckResult:
+    regressions = [t for s in report.modalities for t in s.regressions]
+    rows = "\n".join(f"| {t.model} | {t.label} | {t.value:.4g} | {t.change.estimate.value:+.4g} "
+                     f"[{t.change.estimate.ci_low:.4g}, {t.change.estimate.ci_high:.4g}] |" for t in regressions)
+    return dg.AssetCheckResult(
+        asset_key="model_comparison_report", check_name=REGRESSIONS_CHECK, passed=not regressions,
+        severity=dg.AssetCheckSeverity.WARN, description=f"{len(regressions)} regression(s) against the previous run",
+        metadata={"regressions": dg.MetadataValue.md(
+            f"| model | metric | value | change vs previous run |\n|---|---|---|---|\n{rows}"), "count": len(regressions)})
+
+
 class ReportConfig(dg.Config):
     thresholds: dict[str, list[float]] = Field(
         default_factory=dict,
@@ -71,6 +98,12 @@ def _described(family) -> FamilyDescription:
                         description="reports/model_comparison.html: metrics, samples, training curves"),
            dg.AssetSpec("ethics_report", deps=EVALUATIONS, kinds={"html"},
                         description="reports/ethics.html: bias findings, model cards, datasheets")],
+    check_specs=[dg.AssetCheckSpec(FINDINGS_CHECK, asset="ethics_report", description=(
+                     "Every bias and memorization finding of the run passes its threshold: a failing one fails "
+                     "this check with ERROR severity, a warning one with WARN; the table is in the metadata.")),
+                 dg.AssetCheckSpec(REGRESSIONS_CHECK, asset="model_comparison_report", description=(
+                     "No family is worse than its previous run's samples beyond the interval of the paired "
+                     "difference (WARN severity when one is); the regressions are in the metadata."))],
 )
 def reports(context: dg.AssetExecutionContext, config: ReportConfig, duckdb: PlatformDuckDB,
             artifacts: ArtifactStore, run_settings: RunSettings, alerts: Alerts):
@@ -101,6 +134,8 @@ def reports(context: dg.AssetExecutionContext, config: ReportConfig, duckdb: Pla
         yield dg.MaterializeResult(asset_key=name, metadata={
             "path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size, "leaderboard": leaderboard,
             "status": report.status})
+    yield findings_check(report)
+    yield regressions_check(report)
 
 
 def write_index(artifacts: ArtifactStore, log) -> tuple[Path, int]:
