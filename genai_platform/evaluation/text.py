@@ -105,8 +105,9 @@ class TextModality(Modality):
             details["bleu_signatures"][family] = family_details["bleu_signature"]
             details["sentiment_prompts"][family] = family_details["sentiment_prompts"]
             details["quality_diversity"][family] = family_details["quality_diversity"]
-        previous = {family: TextUnits.of(samples) for family, (_, samples) in inputs.previous.items()}
-        comparisons = compare_families(partial(compare_text, references=inputs.test_sentences, seed=context.seed),
+        previous = {family: TextUnits.of(samples, inputs.test_sentences)
+                    for family, (_, samples) in inputs.previous.items()}
+        comparisons = compare_families(partial(compare_text, seed=context.seed),
                                        units, previous, {family: run for family, (run, _) in inputs.previous.items()},
                                        context.log)
         return Evaluation(rows, details, comparisons)
@@ -238,19 +239,23 @@ class TextUnits:
     continuations: list[str]  # one per prompt; every run draws them for the same prompts with the same seeds
     continuation_references: list[str]
     sentences: list[list[str]]  # word tokens of the free samples' sentences
+    bleu_4: np.ndarray | None  # per sentence, against the test sentences; None without sentences
+    self_bleu_4: np.ndarray | None  # per sentence, against the others; None with fewer than 2
     document_nats: np.ndarray | None = None  # per test document; None for a previous run (its model is not kept)
     document_characters: np.ndarray | None = None
 
     @classmethod
-    def of(cls, samples: list[dict], nats: np.ndarray | None = None,
+    def of(cls, samples: list[dict], references: list[list[str]], nats: np.ndarray | None = None,
            characters: np.ndarray | None = None) -> TextUnits:
+        """Scored once per family, however many comparisons it is in."""
         continuations = [s for s in samples if s["kind"] == "continuation"]
-        return cls([s["text"] for s in continuations], [s["reference"] for s in continuations],
-                   sentence_tokens([s["text"] for s in samples if s["kind"] == "free"]), nats, characters)
+        sentences = sentence_tokens([s["text"] for s in samples if s["kind"] == "free"])
+        return cls([s["text"] for s in continuations], [s["reference"] for s in continuations], sentences,
+                   bleu_scores(sentences, references, 4) if sentences else None,
+                   self_bleu_scores(sentences, 4) if len(sentences) >= 2 else None, nats, characters)
 
 
-def compare_text(first: TextUnits, second: TextUnits, paired: bool, references: list[list[str]],
-                 seed: int) -> dict[str, Estimate]:
+def compare_text(first: TextUnits, second: TextUnits, paired: bool, seed: int) -> dict[str, Estimate]:
     """Differences (first minus second) of the text leaderboard metrics. Units both sides share are
     resampled together whatever `paired` says: test documents (bits per character) and prompts
     (continuation BLEU); free-sample sentences are each side's own, resampled independently."""
@@ -266,12 +271,10 @@ def compare_text(first: TextUnits, second: TextUnits, paired: bool, references: 
                                                           [side.continuation_references[i] for i in idx]).score
         n = len(first.continuations)
         out["continuation_bleu"] = difference("continuation_bleu", bleu(first), bleu(second), n, n, seed, paired=True)
-    if first.sentences and second.sentences:
-        out["bleu_4"] = difference_estimate(bleu_scores(first.sentences, references, 4),
-                                            bleu_scores(second.sentences, references, 4))
-    if len(first.sentences) >= 2 and len(second.sentences) >= 2:
-        out["self_bleu_4"] = difference_estimate(self_bleu_scores(first.sentences, 4),
-                                                 self_bleu_scores(second.sentences, 4))
+    if first.bleu_4 is not None and second.bleu_4 is not None:
+        out["bleu_4"] = difference_estimate(first.bleu_4, second.bleu_4)
+    if first.self_bleu_4 is not None and second.self_bleu_4 is not None:
+        out["self_bleu_4"] = difference_estimate(first.self_bleu_4, second.self_bleu_4)
         distinct = lambda side: lambda idx: distinct_n([side.sentences[i] for i in idx], 2) or 0.0  # noqa: E731
         out["distinct_2"] = difference("distinct_2", distinct(first), distinct(second), len(first.sentences),
                                        len(second.sentences), seed, paired=False)
@@ -295,7 +298,7 @@ def evaluate_text_family(family: str, model, vocab: CharVocabulary, test_documen
     rows += memorization_rows(family, model, vocab, free, train_documents, profile.extraction_prefixes, seed)
     sweep = temperature_sweep(model, vocab, test_sentences, profile.sweep_samples, profile.free_sample_chars, seed)
     return (rows, {"bleu_signature": bleu.signature, "sentiment_prompts": gap_examples, "quality_diversity": sweep},
-            TextUnits.of(samples, nats, characters))
+            TextUnits.of(samples, test_sentences, nats, characters))
 
 
 TEXT = TextModality()
