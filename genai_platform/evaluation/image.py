@@ -101,9 +101,8 @@ class ImageModality(Modality):
         extractor = InceptionFeatures(context.device, log=context.log) if context.feature_space == "inception" else None
         context.log(f"distribution metrics in the {context.feature_space} feature space")
         scorer = ImageScorer(classifier, manifest["num_classes"], inputs.train, inputs.heldout, context.seed, extractor)
-        n = common_size(inputs.train, inputs.heldout, inputs.samples)
-        rows, details, embedded = scorer.score_sets(*image_sets(inputs.train, inputs.heldout, inputs.samples, n,
-                                                                context.seed))
+        rows, details, embedded = scorer.score_samples(inputs.samples)
+        n = details["sample_count"]
         if manifest["test_accuracy"] is not None:
             rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
         previous = {}
@@ -229,8 +228,8 @@ class ImageScorer:
         self.classifier, self.num_classes, self.train, self.seed = classifier, num_classes, train, seed
         self.feature_extractor = feature_extractor
         self.suffix = "" if feature_extractor is None else f"_{feature_extractor.name}"
+        self.heldout = heldout
         self.reference = self.embed(heldout.pixels)
-        self.reference_labels = heldout.labels
         self.train_classifier_features, _ = classifier.embed(torch.from_numpy(train.pixels))  # for data copying
         self.real_manifold = RealManifold(self.reference.features, seed=seed)
         self.labelled = heldout.labels is not None and num_classes > 1
@@ -280,7 +279,7 @@ class ImageScorer:
                 MetricRow.of(name, "low_confidence_rate", mean_estimate(low_confidence(probabilities)))]
         per_class = {}
         for c in range(num_classes):
-            mine, real = embedded.features[predicted == c], self.reference.features[self.reference_labels == c]
+            mine, real = embedded.features[predicted == c], self.reference.features[self.heldout.labels == c]
             if len(mine) >= MIN_PER_CLASS_FID and len(real) >= MIN_PER_CLASS_FID:
                 per_class[c] = fid_from_features(mine, real)
         if per_class:
@@ -325,6 +324,11 @@ class ImageScorer:
             rows += self.score(name, images, embedded[name], memories.get(name, everything), details)
         return rows, details, embedded
 
+    def score_samples(self, samples: dict[str, np.ndarray]) -> tuple[list[MetricRow], dict, dict[str, EmbeddedSet]]:
+        """score_sets of the families' samples beside the floor, noise and baseline, all at common_size."""
+        n = common_size(self.train, self.heldout, samples)
+        return self.score_sets(*image_sets(self.train, self.heldout, samples, n, self.seed))
+
 
 def common_size(train: ImageSplit, heldout: ImageSplit, samples: dict[str, np.ndarray]) -> int:
     """The one N of every image metric: the held-out count, or fewer if a family has fewer samples."""
@@ -352,8 +356,7 @@ def evaluate_images(classifier, num_classes: int, train: ImageSplit, heldout: Im
     training images produces, so a copier cannot beat it. Memorization (copy rate, the data-copying
     statistic, closest pairs) compares with the train split, for the floor with the train split less
     its subsample. See ImageScorer for the feature spaces."""
-    scorer = ImageScorer(classifier, num_classes, train, heldout, seed, feature_extractor)
-    rows, details, _ = scorer.score_sets(*image_sets(train, heldout, samples, common_size(train, heldout, samples), seed))
+    rows, details, _ = ImageScorer(classifier, num_classes, train, heldout, seed, feature_extractor).score_samples(samples)
     return rows, details
 
 
