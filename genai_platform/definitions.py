@@ -11,8 +11,9 @@ import dagster as dg
 
 from genai_platform.defs.evaluation import evaluation_assets, image_feature_extractor
 from genai_platform.defs.ingestion import ingestion_assets, new_data_sensor
-from genai_platform.defs.runs import dead_runs
+from genai_platform.defs.runs import dead_runs, reaping_dead_runs
 from genai_platform.defs.preprocessing import images, text_corpus
+from genai_platform.defs.promotion import promotion_assets
 from genai_platform.defs.reports import every_trained_family_reported, failed_runs_in_index, report_index, reports
 from genai_platform.defs.selftest import self_test_assets
 from genai_platform.defs.training import training_assets
@@ -24,7 +25,8 @@ SCHEDULE_OFF_VALUES = ("off", "stopped", "0", "false", "no")
 nightly_retraining = dg.define_asset_job(
     "nightly_retraining",
     selection=dg.AssetSelection.all(),
-    description="Ingest, preprocess, train every family, evaluate and write the reports.",
+    description="Ingest, preprocess, train every family (re-using unchanged ones), evaluate, decide each "
+    "family's champion and write the reports.",
 )
 
 
@@ -51,7 +53,7 @@ def nightly_schedule(env: Mapping[str, str]) -> dg.ScheduleDefinition:
 def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
     return dg.Definitions(
         assets=[*ingestion_assets(env), images, text_corpus, *training_assets(), image_feature_extractor,
-                *evaluation_assets(), *self_test_assets(), reports, report_index],
+                *evaluation_assets(), *self_test_assets(), *promotion_assets(), reports, report_index],
         asset_checks=[every_trained_family_reported],
         jobs=[nightly_retraining],
         schedules=[nightly_schedule(env)],
@@ -59,7 +61,7 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
         resources=resources_from_env(env),
         # forkserver with the code location preloaded: a step starts in well under a second instead of
         # the seconds a fresh interpreter takes to import dagster and torch
-        executor=dg.multiprocess_executor.configured({
+        executor=reaping_dead_runs(dg.multiprocess_executor).configured({
             "max_concurrent": RunSettings.checked_from_env(env).parallel_steps,
             "start_method": {"forkserver": {"preload_modules": ["genai_platform.definitions"]}},
         }),

@@ -1,4 +1,4 @@
-"""Small types shared by every layer: metric rows, image splits, profiles.
+"""Small types shared by every layer: metric rows, image splits, profiles, model versions and promotions.
 
 Nothing here imports the rest of the package, so the pure evaluation code and the store
 can both use these without depending on each other.
@@ -7,6 +7,7 @@ can both use these without depending on each other.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import numpy as np
 
@@ -42,8 +43,8 @@ class MetricRow:
 class Comparison:
     """A paired difference, subject minus baseline, on one reference set at one sample size."""
     subject: str  # a family
-    baseline: str  # another family of the same run, or the subject itself for its previous run
-    baseline_run: str | None  # None: the same run; else the run whose samples the baseline are
+    baseline: str  # another family of the same run, or the subject itself: its champion
+    baseline_run: str | None  # None: the same run; else the champion version (the run id that trained it)
     metric: str
     delta: float
     sample_count: int
@@ -62,3 +63,42 @@ class ImageSplit:
     pixels: np.ndarray  # [N, C, H, W] float32 in [0, 1]
     labels: np.ndarray | None
     content_hashes: list[str]
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A trained model kept under models/<family>/versions/<version>/ and in the model_versions table."""
+    family: str
+    modality: str
+    version: str  # the run id that trained it
+    created_at: datetime
+    chosen_at: datetime  # the last time a training step made or re-used it
+    dataset: str
+    data_version: str
+    code_version: str  # digest of the family's model and training source
+    fingerprint: str  # everything that decides the weights: equal means nothing to retrain
+    config: dict  # model_config and training_config
+    path: str
+
+
+# promoted: the challenger passed the gate; kept: it did not, the champion stays; first: no champion before;
+# unchanged: the challenger is the champion (nothing was retrained); forced / rolled back: by hand
+DECISIONS = ("promoted", "kept", "first", "unchanged", "forced", "rolled back")
+PROMOTING = ("promoted", "first", "forced", "rolled back")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One promotion decision of a family: which version serves after it, and why."""
+    family: str
+    challenger: str | None
+    previous: str | None  # the champion before
+    champion: str  # the champion after
+    decision: str
+    reason: str
+    run_id: str = ""
+    decided_at: datetime | None = None
+
+    def __post_init__(self):
+        if self.decision not in DECISIONS:
+            raise ValueError(f"decision {self.decision!r} is not one of {', '.join(DECISIONS)}")

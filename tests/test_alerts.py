@@ -16,7 +16,7 @@ from genai_platform.defs.reports import failed_runs_in_index
 from genai_platform.defs.resources import resources_from_env
 
 REPORTS = ["model_comparison_report", "ethics_report"]
-FAIL_EVERY_COPY_RATE = {"ops": {"reports": {"config": {"thresholds": {"copy_rate": [0.0, 0.0]}}}}}
+FAIL_EVERY_COPY_RATE = {"resources": {"findings": {"config": {"thresholds": {"copy_rate": [0.0, 0.0]}}}}}
 
 
 @pytest.fixture
@@ -93,3 +93,14 @@ def test_a_bad_webhook_url_is_refused_and_an_unreachable_one_does_not_fail_the_r
                          selection=REPORTS, run_config=FAIL_EVERY_COPY_RATE)
     assert result.success
     assert "alert not delivered to GENAI_ALERT_WEBHOOK" in capfd.readouterr().err
+
+
+def test_each_promotion_decision_is_posted(home_copy, webhook):
+    url, bodies = webhook
+    result = materialize(resources_from_env({**smoke_environment(home_copy), "GENAI_ALERT_WEBHOOK": url}),
+                         selection=["champion_vae", "champion_lstm"])
+    assert result.success
+    texts = sorted(body["text"] for _, body in bodies)
+    assert len(texts) == 2
+    assert texts[0].startswith("genai-platform lstm: unchanged, serving ") and "nothing retrained" in texts[0]
+    assert texts[1].startswith("genai-platform vae: unchanged, serving ")

@@ -16,10 +16,11 @@ from genai_platform.defs.resources import resources_from_env
 def test_graph_groups_job_and_schedule():
     graph = defs.resolve_asset_graph()
     groups = {graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    assert groups == {"ingestion", "preprocessing", "training", "evaluation", "reports"}
+    assert groups == {"ingestion", "preprocessing", "training", "evaluation", "promotion", "reports"}
     for family in families():
         assert dg.AssetKey(f"train_{family.name}") in graph.get_all_asset_keys()
         assert dg.AssetKey(f"samples_{family.name}") in graph.get_all_asset_keys()
+        assert dg.AssetKey(f"champion_{family.name}") in graph.get_all_asset_keys()
     assert defs.resolve_job_def("nightly_retraining").name == "nightly_retraining"
     schedule = defs.resolve_schedule_def("nightly_retraining_schedule")
     assert schedule.cron_schedule == "0 2 * * *"

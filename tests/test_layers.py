@@ -7,7 +7,7 @@ import genai_platform
 
 PACKAGE = Path(genai_platform.__file__).resolve().parent
 # top to bottom; a module may import its own layer and the layers below it
-LAYERS = ["definitions", "defs", "families", "evaluation", "reporting", "store", "training", "models", "metrics",
+LAYERS = ["cli", "definitions", "defs", "families", "evaluation", "reporting", "store", "training", "models", "metrics",
           "datasets", "notify", "files", "errors", "records", "data"]
 
 

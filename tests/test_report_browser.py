@@ -17,6 +17,7 @@ from playwright.sync_api import sync_playwright
 from helpers import materialize, smoke_environment
 from genai_platform.defs.reports import every_trained_family_reported
 from genai_platform.families.registry import families
+from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, resources_from_env
 from genai_platform.store.tables import store_text_samples
 
@@ -41,7 +42,8 @@ def hostile_reports(smoke_run, tmp_path_factory) -> Path:
     source = f"texts {HOSTILE}.txt"
     con.execute("UPDATE datasets SET source = ? WHERE modality = 'text'", [source])
     con.execute("UPDATE metrics_history SET dataset = ? WHERE modality = 'text'", [source])
-    store_text_samples(con, "lstm", "hostile", [
+    (lstm,) = con.execute("SELECT version FROM model_versions WHERE family = 'lstm'").fetchone()
+    store_text_samples(con, "lstm", "hostile", lstm, "hostile", [
         {"kind": "free", "prompt": "", "reference": "", "text": HOSTILE},
         {"kind": "continuation", "prompt": HOSTILE, "reference": HOSTILE, "text": HOSTILE}])
     # three earlier runs where the vae's FID was half the low end of this run's interval, and this run's
@@ -58,7 +60,7 @@ def hostile_reports(smoke_run, tmp_path_factory) -> Path:
     con.execute("INSERT INTO metric_comparisons VALUES (?, now()::TIMESTAMP, 'image', 'vae', 'vae', 'earlier-3', "
                 "'fid', ?, 50, ?, ?)", [run_id, ci_low / 2, ci_low / 4, ci_low])
     con.close()
-    config = {"ops": {"reports": {"config": {"thresholds": {"copy_rate": [0.0, 1.0]}}}}}
+    config = {"resources": {"findings": {"config": {"thresholds": {"copy_rate": [0.0, 1.0]}}}}}
     result = materialize(resources_from_env(smoke_environment(root)), run_config=config,
                          selection=["model_comparison_report", "ethics_report", "report_index"])
     assert result.success
@@ -151,4 +153,5 @@ def test_check_fails_when_a_trained_family_was_not_evaluated(smoke_run, tmp_path
     data = json.loads((tmp_path / "reports" / "report.json").read_text("utf-8"))
     gan_row = next(r for m in data["modalities"] for r in m["leaderboard"]["rows"] if r["subject"] == "gan")
     assert all(cell is None for cell in gan_row["cells"].values())
-    assert not every_trained_family_reported(artifacts=artifacts).passed
+    duckdb_resource = PlatformDuckDB(database=str(tmp_path / "home" / "genai.duckdb"))
+    assert not every_trained_family_reported(duckdb=duckdb_resource, artifacts=artifacts).passed

@@ -11,7 +11,7 @@ from genai_platform.datasets.images import DEFAULT_IMAGE_DISTRIBUTION
 from genai_platform.datasets.provenance import USER_SOURCE_DISTRIBUTION
 from genai_platform.evaluation import MODALITIES
 from genai_platform.metrics.bias import gender_word_lists
-from genai_platform.records import Comparison, MetricRow
+from genai_platform.records import Comparison, Decision, MetricRow
 from genai_platform.reporting import render
 from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Threshold,
                                                difference_verdict, judge, mean_win_rates, thresholds,
@@ -31,7 +31,7 @@ def _family(name: str, modality: str, experimental: bool = False, base: str | No
 
 
 def _model(batch_size: int = 8) -> TrainedModel:
-    return TrainedModel(parameters=1234, profile="smoke", data_version="d1", model_config={"context_length": 16},
+    return TrainedModel(version="r3", trained_at="2026-01-02 00:00:00 UTC", parameters=1234, profile="smoke", data_version="d1", model_config={"context_length": 16},
                         training_config={"batch_size": batch_size, "seed": 0}, steps=10, seconds=2.0, device="cpu",
                         resumed_from_step=None, loss_curves={"loss": [3.0, 2.0, 1.5]})
 
@@ -66,7 +66,9 @@ def report():
             HistoryPoint("r3", "vae", "fid", 1.0, 0.8, 1.2, "c1", "d1")],
         ImageGalleryInputs(np.zeros((4, 1, 8, 8), np.float32), {"vae": np.ones((2, 1, 8, 8), np.float32),
                                                                 "gan": np.ones((2, 1, 8, 8), np.float32)},
-                           {}, {}, [], 50, "classifier"))
+                           {}, {}, [], 50, "classifier"),
+        decisions={"vae": Decision("vae", "r3", "r2", "r2", "kept", "champion r2 stays; challenger r3: worse",
+                                   "r3", datetime(2026, 1, 2))})
     text = ModalityInputs(
         MODALITIES["text"], [_family("lstm", "text")], {"lstm": _model()}, _dataset("my_notes.txt"), "r3", "c1",
         [MetricRow("lstm", "bits_per_character", 2.0, 30, 1.9, 2.1), MetricRow("unigram", "bits_per_character", 4.5,
@@ -114,7 +116,7 @@ def test_alert_text_names_each_failing_or_warning_finding_and_regression(report)
     lines = alert_text(report).splitlines()
     assert lines[0] == "genai-platform run r3: status FAIL"
     assert "vae Copy rate: fail (0.5 [0.4, 0.6])" in lines and "lstm Gender repr. TV amplification: warn (1.2)" in lines
-    assert "vae FID: regressed, 0.6 [0.3, 0.9] against the previous run" in lines
+    assert "vae FID: regressed, 0.6 [0.3, 0.9] against its champion" in lines
     assert not any("gan" in line for line in lines)  # its copy rate passed
 
 
@@ -177,6 +179,10 @@ def test_templates_render_the_built_report(report):
     assert "Shipped with scikit-learn (BSD-3-Clause)" in ethics and "the user&#39;s to check" in ethics
     assert 'data-family="vae"' in comparison and 'data-family="heldout"' not in comparison
     assert "<td>dog ran.</td>" in comparison and "1 regression(s):</strong> vae FID 1" in comparison
+    # which version serves and why, and a family with no decision yet
+    assert ('<tr data-decision="kept"><th scope="row">vae</th><td><code>r2</code></td><td><code>r3</code></td>'
+            in comparison and "champion r2 stays; challenger r3: worse" in comparison)
+    assert '<tr data-decision="none"><th scope="row">gan</th>' in comparison
 
 
 def test_experimental_family_is_compared_with_its_base_and_may_lose():

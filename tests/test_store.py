@@ -10,18 +10,21 @@ from genai_platform.datasets.text import RawDocuments
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.preprocessing import text_corpus
 from genai_platform.metrics.catalog import REFERENCES
-from genai_platform.records import MetricRow
+from genai_platform.records import Decision, MetricRow, ModelVersion
 from genai_platform.store.schema import ensure_schema, schema_differences
 from genai_platform.store.sql import sql, statement_names
-from genai_platform.store.tables import (append_metrics, latest_metrics, previous_sample_run, read_image_samples,
-                                         read_text_samples, sample_runs, store_image_samples, store_text_samples,
-                                         write_raw_documents)
+from genai_platform.store.tables import (append_metrics, drop_stale_samples, latest_metrics, read_image_samples,
+                                         read_text_samples, store_image_samples, store_text_samples,
+                                         version_sample_run, write_raw_documents)
+from genai_platform.store.versions import (challenger, champion, choose_version, decisions, find_version,
+                                           forget_version, record_decision, record_version, retired_versions,
+                                           version_by_fingerprint, version_metrics, versions)
 
 TEXT_TABLES = ("documents", "sentences", "char_vocabulary", "word_vocabulary")
 
 
 def test_sql_is_looked_up_by_file_and_statement_name():
-    assert sql("schema").count("CREATE TABLE IF NOT EXISTS") == 6
+    assert sql("schema").count("CREATE TABLE IF NOT EXISTS") == 8
     assert statement_names("images_checks") == ["non_empty", "pixel_range", "no_nan", "no_train_test_overlap",
                                                 "labels_in_range", "one_image_size"]
     assert sql("queries", "dataset_info").startswith("SELECT source, description")
@@ -35,28 +38,81 @@ def test_ensure_schema_creates_the_tables_and_can_run_again():
     con = duckdb.connect()
     assert schema_differences(con) == [f"table {t} is missing" for t in
                                        ("datasets", "image_samples", "metric_comparisons", "metrics_history",
-                                        "sample_runs", "text_samples")]
+                                        "model_versions", "promotions", "sample_runs", "text_samples")]
     ensure_schema(con)
     ensure_schema(con)
     assert schema_differences(con) == []
 
 
-def test_a_family_keeps_the_samples_of_its_newest_two_runs():
+def _version(con, family, version, fingerprint="f", modality="image"):
+    record_version(con, ModelVersion(family, modality, version, None, None, "digits", "d1", "c1", fingerprint,
+                                     {"model": {}}, f"/models/{family}/versions/{version}"))
+
+
+def test_versions_challenger_champion_and_retention():
     con = duckdb.connect()
     ensure_schema(con)
-    for value, run in enumerate(("night-1", "night-2", "night-3")):
-        store_image_samples(con, "vae", run, np.full((3, 1, 2, 2), value, np.float32))
-        store_text_samples(con, "lstm", run, [{"kind": "free", "text": f"text of {run}"}])
-    store_image_samples(con, "gan", "night-3", np.zeros((2, 1, 2, 2), np.float32))
-    assert sample_runs(con, "image", "vae") == ["night-3", "night-2"] and previous_sample_run(con, "image", "gan") is None
-    assert read_image_samples(con, "vae").max() == 2 and read_image_samples(con, "vae", "night-2").max() == 1
-    assert read_text_samples(con, "lstm", previous_sample_run(con, "text", "lstm"))[0]["text"] == "text of night-2"
+    assert challenger(con, "vae") is None and champion(con, "vae") is None
+    for night in ("v1", "v2", "v3", "v4"):
+        _version(con, "vae", night, fingerprint=f"f-{night}")
+    assert challenger(con, "vae") == "v4" and [v.version for v in versions(con, "vae")] == ["v4", "v3", "v2", "v1"]
+    # a training step that finds its fingerprint re-uses that version: it becomes the challenger again
+    assert version_by_fingerprint(con, "vae", "f-v2") == "v2" and version_by_fingerprint(con, "vae", "other") is None
+    choose_version(con, "vae", "v2")
+    assert challenger(con, "vae") == "v2"
+    record_decision(con, Decision("vae", "v1", None, "v1", "first", "first version of vae", "run-1"))
+    record_decision(con, Decision("vae", "v3", "v1", "v1", "kept", "worse", "run-3"))
+    assert champion(con, "vae") == "v1" and [d.decision for d in decisions(con, "vae")] == ["kept", "first"]
+    # keep the newest 1, the challenger (v2) and every champion (v1): v3 goes... and v4 is the newest
+    assert [v.version for v in retired_versions(con, "vae", keep_last=1)] == ["v3"]
+    assert retired_versions(con, "vae", keep_last=4) == []
+    forget_version(con, "vae", "v3")
+    assert [v.version for v in versions(con, "vae")] == ["v4", "v2", "v1"]
+    with pytest.raises(LookupError, match=r"vae has no kept version 'v3'; kept versions: v4, v2, v1"):
+        find_version(con, "vae", "v3")
+    assert find_version(con, "vae", "v1").path == "/models/vae/versions/v1"
+    # a retried training step replaces its own row
+    _version(con, "vae", "v4", fingerprint="f-v4b")
+    assert [v.fingerprint for v in versions(con, "vae") if v.version == "v4"] == ["f-v4b"]
+
+
+def test_samples_are_kept_per_version_newest_set_of_each_kept_version():
+    con = duckdb.connect()
+    ensure_schema(con)
+    for value, version in enumerate(("v1", "v2")):
+        _version(con, "vae", version)
+        _version(con, "lstm", version, modality="text")
+        store_image_samples(con, "vae", version, version, f"s-{version}", np.full((3, 1, 2, 2), value, np.float32))
+        store_text_samples(con, "lstm", version, version, f"s-{version}", [{"kind": "free", "text": f"text of {version}"}])
+    # the challenger's set by default, any set by the run that drew it
+    assert read_image_samples(con, "vae").max() == 1 and read_image_samples(con, "vae", "v1").max() == 0
+    assert read_text_samples(con, "lstm", "v1")[0]["text"] == "text of v1"
+    assert version_sample_run(con, "image", "vae", "v1").fingerprint == "s-v1"
+    # v2 sampled again by run-3 (new sampling code): only its newest set stays
+    store_image_samples(con, "vae", "run-3", "v2", "s-v2b", np.full((4, 1, 2, 2), 7, np.float32))
+    assert version_sample_run(con, "image", "vae", "v2").run_id == "run-3"
     assert con.execute("SELECT count(DISTINCT run_id) FROM image_samples WHERE family = 'vae'").fetchone()[0] == 2
-    # a retried step draws its run's samples again: they replace, not add to, that run's
-    store_image_samples(con, "vae", "night-3", np.full((4, 1, 2, 2), 7, np.float32))
-    assert read_image_samples(con, "vae").shape[0] == 4 and sample_runs(con, "image", "vae") == ["night-3", "night-2"]
+    assert read_image_samples(con, "vae").shape[0] == 4
+    # a retried step draws its run's set again: it replaces, not adds to, that run's
+    store_image_samples(con, "vae", "run-3", "v2", "s-v2b", np.full((5, 1, 2, 2), 7, np.float32))
+    assert read_image_samples(con, "vae").shape[0] == 5
+    # a version retention removes takes its samples with it
+    forget_version(con, "vae", "v1")
+    drop_stale_samples(con, "image", "vae")
+    assert version_sample_run(con, "image", "vae", "v1") is None
     with pytest.raises(LookupError, match="materialize samples_diffusion"):
         read_image_samples(con, "diffusion")
+
+
+def test_metrics_rows_name_the_model_version():
+    con = duckdb.connect()
+    ensure_schema(con)
+    append_metrics(con, "run-1", "image", "digits", "d1", "c1",
+                   [MetricRow("vae", "fid", 2.0, 20, 1.5, 2.5), MetricRow("heldout", "fid", 1.0, 20, role="reference")],
+                   {"vae": "v1"})
+    assert {(r["subject"], r["model_version"]) for r in latest_metrics(con, "image")} == {("vae", "v1"),
+                                                                                          ("heldout", None)}
+    assert version_metrics(con, "vae", "v1") == {"fid": (2.0, 1.5, 2.5)}
 
 
 def _old_home(path):
@@ -78,8 +134,8 @@ def _subjects(con):
 def test_ensure_schema_migrates_an_old_home(tmp_path):
     _old_home(tmp_path / "old.duckdb")
     con = duckdb.connect(str(tmp_path / "old.duckdb"))
-    assert "table metrics_history lacks columns [subject VARCHAR, role VARCHAR, ci_low DOUBLE, ci_high DOUBLE] " \
-           "and has unexpected [family VARCHAR]" in schema_differences(con)
+    assert "table metrics_history lacks columns [subject VARCHAR, role VARCHAR, ci_low DOUBLE, ci_high DOUBLE, " \
+           "model_version VARCHAR] and has unexpected [family VARCHAR]" in schema_differences(con)
     ensure_schema(con)
     assert schema_differences(con) == []
     assert _subjects(con) == {"vae": "model", "heldout": "reference", "noise": "reference",
@@ -87,7 +143,7 @@ def test_ensure_schema_migrates_an_old_home(tmp_path):
                               "feature_extractor": "reference"}
     assert {key: reference.role for key, reference in REFERENCES.items()} == \
         {k: v for k, v in _subjects(con).items() if k != "vae"}
-    append_metrics(con, "new", "image", "digits", "d2", "c2", [MetricRow("vae", "fid", 2.0, 20, 1.5, 2.5)])
+    append_metrics(con, "new", "image", "digits", "d2", "c2", [MetricRow("vae", "fid", 2.0, 20, 1.5, 2.5)], {})
     assert [(r["subject"], r["role"], r["ci_low"]) for r in latest_metrics(con, "image")] == [("vae", "model", 1.5)]
 
 

@@ -5,19 +5,26 @@ plot details (class histograms, BLEU signature) beside the models for the report
 """
 
 import json
+from functools import cache
+from pathlib import Path
 
 import dagster as dg
+
+import genai_platform
 
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, RunSettings, code_version
 from genai_platform.evaluation import MODALITIES
-from genai_platform.evaluation.image import FEATURE_EXTRACTOR_DIR, IMAGE, read_classifier_data, train_feature_extractor
-from genai_platform.evaluation.modality import EvaluationContext, Modality
+from genai_platform.evaluation.image import (FEATURE_EXTRACTOR_DIR, IMAGE, feature_extractor_fingerprint,
+                                            read_classifier_data, train_feature_extractor)
+from genai_platform.evaluation.modality import Contest, EvaluationContext, Modality
 from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.families.registry import FAMILIES, families, load_family
-from genai_platform.files import write_atomic
+from genai_platform.files import source_digest, write_atomic
 from genai_platform.records import Comparison, MetricRow
-from genai_platform.store.tables import append_comparisons, append_metrics, dataset_info
+from genai_platform.store.tables import append_comparisons, append_metrics, dataset_info, version_sample_run
+from genai_platform.store.versions import challenger, champion
+from genai_platform.training.fit import MANIFEST_FILE, fingerprint, read_manifest
 
 
 @dg.asset(group_name="evaluation", deps=[IMAGE.data_asset], retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
@@ -26,13 +33,47 @@ def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformD
                             run_settings: RunSettings):
     """CNN classifier trained on the real train split and frozen; its features feed FID."""
     device = run_settings.setup_torch()
+    profile = evaluation_profile(run_settings.profile)
     with duckdb.read_connection() as con:  # closed before training: an open reader blocks DuckDB's writers
         data = read_classifier_data(con)
-    manifest = train_feature_extractor(data, evaluation_profile(run_settings.profile), run_settings.seed, device,
-                                       artifacts.model_dir(FEATURE_EXTRACTOR_DIR),
+    extractor_fingerprint = feature_extractor_fingerprint(profile, run_settings.seed, data.data_version)
+    out_dir = artifacts.model_dir(FEATURE_EXTRACTOR_DIR)
+    if (out_dir / MANIFEST_FILE).exists() and read_manifest(out_dir).get("fingerprint") == extractor_fingerprint:
+        context.log.info("the feature extractor was trained on the same data with the same settings and code; "
+                         "re-using it")
+        return dg.MaterializeResult(data_version=dg.DataVersion(extractor_fingerprint), metadata={"reused": True})
+    manifest = train_feature_extractor(data, profile, run_settings.seed, device, out_dir,
                                        artifacts.checkpoint_path(FEATURE_EXTRACTOR_DIR), context.log.info)
-    return dg.MaterializeResult(metadata={"test_accuracy": manifest["test_accuracy"],
-                                          "classes": manifest["num_classes"], "seconds": round(manifest["seconds"], 2)})
+    return dg.MaterializeResult(data_version=dg.DataVersion(extractor_fingerprint), metadata={
+        "reused": False, "test_accuracy": manifest["test_accuracy"], "classes": manifest["num_classes"],
+        "seconds": round(manifest["seconds"], 2)})
+
+
+def read_contests(con, members: list[str]) -> dict[str, Contest]:
+    """Each family's challenger, and its champion where that is another version."""
+    contests = {}
+    for family in members:
+        version = challenger(con, family)
+        if version is None:
+            raise LookupError(f"{family} has no trained version; materialize train_{family} first")
+        serving = champion(con, family)
+        contests[family] = Contest(version, None if serving == version else serving)
+    return contests
+
+
+@cache
+def evaluation_code_version() -> str:
+    """Digest of the package's source: the evaluation is re-used only when no code changed at all."""
+    return source_digest([Path(genai_platform.__file__).parent], ("*.py", "*.sql"))
+
+
+def reusable_run(details_path: Path, evaluation_fingerprint: str) -> str | None:
+    """The run whose evaluation (details file) has this fingerprint; None when there is none to re-use."""
+    try:
+        details = json.loads(details_path.read_text("utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    return details["run_id"] if details.get("fingerprint") == evaluation_fingerprint else None
 
 
 def _interval(row: MetricRow | Comparison) -> str:
@@ -50,27 +91,45 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
                    run_settings: RunSettings):
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
-            inputs = modality.read_evaluation_inputs(con, members)
+            contests = read_contests(con, members)
+            data_version = dataset_info(con, modality.name)["data_version"]
+            drawn = {family: [version_sample_run(con, modality.name, family, version)
+                              for version in (contest.challenger, contest.champion)]
+                     for family, contest in contests.items()}
+        evaluation_fingerprint = fingerprint(
+            data_version, {family: [d and d.fingerprint for d in sets] for family, sets in drawn.items()},
+            run_settings.profile, run_settings.seed, run_settings.feature_extractor, evaluation_code_version())
+        details_path = artifacts.details_path(modality.name)
+        if (earlier := reusable_run(details_path, evaluation_fingerprint)) is not None:
+            context.log.info(f"the {modality.name} evaluation of run {earlier} scored the same samples, data, settings "
+                             "and code; re-using it")
+            return dg.MaterializeResult(data_version=dg.DataVersion(evaluation_fingerprint),
+                                        metadata={"reused_from_run": earlier})
+        for family, contest in contests.items():
+            context.log.info(f"{family}: challenger {contest.challenger}, champion {contest.champion or 'none to compare'}")
+        with duckdb.read_connection() as con:
+            inputs = modality.read_evaluation_inputs(con, contests)
         evaluation = modality.score(inputs, EvaluationContext(
-            families=members, load_model=lambda name: load_family(FAMILIES[name], artifacts.model_dir(name), device),
+            families=members, contests=contests,
+            load_model=lambda name, version: load_family(FAMILIES[name], artifacts.version_dir(name, version), device),
             model_dir=artifacts.model_dir, profile=evaluation_profile(run_settings.profile), seed=run_settings.seed,
             device=device, feature_space=run_settings.feature_extractor, log=context.log.info))
         rows, comparisons = evaluation.rows, evaluation.comparisons
         with duckdb.transaction() as con:
             dataset = dataset_info(con, modality.name)
             append_metrics(con, context.run_id, modality.name, dataset["source"], dataset["data_version"],
-                           code_version(), rows)
+                           code_version(), rows, {family: contest.challenger for family, contest in contests.items()})
             append_comparisons(con, context.run_id, modality.name, comparisons)
-        write_atomic(artifacts.details_path(modality.name),
-                     json.dumps({**evaluation.details, "run_id": context.run_id}, indent=2))
+        write_atomic(details_path, json.dumps({**evaluation.details, "run_id": context.run_id,
+                                               "fingerprint": evaluation_fingerprint}, indent=2))
         for r in rows:
             context.log.info(f"{r.subject} {r.metric} = {r.value:.4f} {_interval(r)} (n={r.sample_count})")
         table = "\n".join(f"| {r.subject} | {r.role} | {r.metric} | {r.value:.4g} | {_interval(r)} | {r.sample_count} |"
                           for r in rows)
         differences = "\n".join(
-            f"| {c.subject} | {c.baseline if c.baseline_run is None else 'previous run ' + c.baseline_run[:8]} | "
+            f"| {c.subject} | {c.baseline if c.baseline_run is None else 'champion ' + c.baseline_run[:8]} | "
             f"{c.metric} | {c.delta:+.4g} | {_interval(c)} | {c.sample_count} |" for c in comparisons)
-        return dg.MaterializeResult(metadata={
+        return dg.MaterializeResult(data_version=dg.DataVersion(evaluation_fingerprint), metadata={
             "metrics": dg.MetadataValue.md("| subject | role | metric | value | 95% interval | n |\n"
                                            f"|---|---|---|---|---|---|\n{table}"),
             "comparisons": dg.MetadataValue.md("| subject | minus | metric | difference | 95% interval | n |\n"

@@ -10,28 +10,28 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
 
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.resources import Alerts, ArtifactStore, RunSettings, code_version
+from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds, RunSettings, code_version
 from genai_platform.evaluation import MODALITIES
 from genai_platform.evaluation.selftest import SELF_TESTS
 from genai_platform.families.registry import families
 from genai_platform.files import write_atomic
 from genai_platform.reporting import render
-from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, thresholds
+from genai_platform.reporting.analysis import Threshold
 from genai_platform.reporting.build import (Report, alert_text, build_index, build_report, model_cards_data,
                                             report_data, run_manifest)
 from genai_platform.reporting.inputs import (FamilyDescription, read_inputs, read_reported_families, read_run,
                                              read_run_manifests)
-from genai_platform.training.fit import MANIFEST_FILE
+from genai_platform.store.versions import challenger
 
 COMPARISON, ETHICS, INDEX = "model_comparison.html", "ethics.html", "index.html"
 MANIFEST, DATA = "manifest.json", "report.json"  # per run: the index reads the manifest, the coverage check the data
 MODEL_CARDS = "model_cards.json"  # per run: every family's model card in the Model Card Toolkit's fields
 LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}
-# the reports read every evaluation and every metric self-test panel of the run
-EVALUATIONS = [f"{name}_evaluation" for name in MODALITIES] + [f"{name}_metric_self_test" for name in SELF_TESTS]
+# the reports read every evaluation, every metric self-test panel and every promotion decision of the run
+EVALUATIONS = ([f"{name}_evaluation" for name in MODALITIES] + [f"{name}_metric_self_test" for name in SELF_TESTS]
+               + [f"champion_{family.name}" for family in families()])
 FAILURE_CHARS = 600  # of the run's failure message kept for the index
 ARCHIVE_LINKS = {"index": f"../../{INDEX}", "comparison": COMPARISON, "ethics": ETHICS}
 
@@ -58,17 +58,9 @@ def regressions_check(report: Report) -> dg.AssetCheckResult:
                      f"[{t.change.estimate.ci_low:.4g}, {t.change.estimate.ci_high:.4g}] |" for t in regressions)
     return dg.AssetCheckResult(
         asset_key="model_comparison_report", check_name=REGRESSIONS_CHECK, passed=not regressions,
-        severity=dg.AssetCheckSeverity.WARN, description=f"{len(regressions)} regression(s) against the previous run",
+        severity=dg.AssetCheckSeverity.WARN, description=f"{len(regressions)} challenger(s) worse than their champion",
         metadata={"regressions": dg.MetadataValue.md(
-            f"| model | metric | value | change vs previous run |\n|---|---|---|---|\n{rows}"), "count": len(regressions)})
-
-
-class ReportConfig(dg.Config):
-    thresholds: dict[str, list[float]] = Field(
-        default_factory=dict,
-        description="Overrides of the ethics report's pass/warn/fail thresholds: metric name -> [warn, fail]; "
-        "a value at or above warn warns, at or above fail fails (absolute value for sentiment gaps). Defaults: "
-        + "; ".join(f"{m} [{t.warn:g}, {t.fail:g}]" for m, t in DEFAULT_THRESHOLDS.items()))
+            f"| model | metric | value | challenger minus champion |\n|---|---|---|---|\n{rows}"), "count": len(regressions)})
 
 
 def _leaderboard_markdown(report: Report) -> str:
@@ -102,29 +94,12 @@ def _described(family) -> FamilyDescription:
                      "Every bias and memorization finding of the run passes its threshold: a failing one fails "
                      "this check with ERROR severity, a warning one with WARN; the table is in the metadata.")),
                  dg.AssetCheckSpec(REGRESSIONS_CHECK, asset="model_comparison_report", description=(
-                     "No family is worse than its previous run's samples beyond the interval of the paired "
-                     "difference (WARN severity when one is); the regressions are in the metadata."))],
+                     "No challenger is worse than its champion beyond the interval of the paired difference "
+                     "(WARN severity when one is: the champion then stays); the regressions are in the metadata."))],
 )
-def reports(context: dg.AssetExecutionContext, config: ReportConfig, duckdb: PlatformDuckDB,
-            artifacts: ArtifactStore, run_settings: RunSettings, alerts: Alerts):
-    run = read_run(context.run_id, run_settings.profile, run_settings.seed, str(run_settings.setup_torch()),
-                   code_version())
-    with duckdb.read_connection() as con:
-        inputs = read_inputs(con, run, list(MODALITIES.values()), [_described(f) for f in families()],
-                             artifacts.model_dir, artifacts.details_path, thresholds(config.thresholds))
-    report = build_report(inputs)
-    archive = artifacts.reports / "runs" / context.run_id
-    paths = {}
-    for name, filename in (("model_comparison_report", COMPARISON), ("ethics_report", ETHICS)):
-        template = filename.replace(".html", ".html.j2")
-        write_atomic(archive / filename, render(template, links=ARCHIVE_LINKS, report=report))
-        paths[name] = write_atomic(artifacts.reports / filename, render(template, links=LATEST_LINKS, report=report))
-    data = json.dumps(report_data(report), indent=2)
-    cards = json.dumps(model_cards_data(report), indent=2)
-    for folder in (archive, artifacts.reports):
-        write_atomic(folder / DATA, data)
-        write_atomic(folder / MODEL_CARDS, cards)
-    write_atomic(archive / MANIFEST, json.dumps(run_manifest(report), indent=2))
+def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
+            run_settings: RunSettings, alerts: Alerts, findings: FindingThresholds):
+    report, paths = write_reports(context.run_id, duckdb, artifacts, run_settings, findings.limits(), archive=True)
     leaderboard = dg.MetadataValue.md(_leaderboard_markdown(report))
     context.log.info(f"run status {report.status}: {report.counts}")
     if (text := alert_text(report)) is not None:
@@ -136,6 +111,29 @@ def reports(context: dg.AssetExecutionContext, config: ReportConfig, duckdb: Pla
             "status": report.status})
     yield findings_check(report)
     yield regressions_check(report)
+
+
+def write_reports(run_id: str, duckdb: PlatformDuckDB, artifacts: ArtifactStore, run_settings: RunSettings,
+                  limits: dict[str, Threshold], archive: bool) -> tuple[Report, dict[str, Path]]:
+    """Render the comparison and ethics reports, their data and the model cards from DuckDB into the
+    reports folder; with `archive`, also under runs/<run id>/ with the run manifest the index lists."""
+    run = read_run(run_id, run_settings.profile, run_settings.seed, str(run_settings.setup_torch()), code_version())
+    with duckdb.read_connection() as con:
+        inputs = read_inputs(con, run, list(MODALITIES.values()), [_described(f) for f in families()],
+                             artifacts.version_dir, artifacts.details_path, limits)
+    report = build_report(inputs)
+    folders = [artifacts.reports] + ([artifacts.reports / "runs" / run_id] if archive else [])
+    paths = {}
+    for folder in reversed(folders):  # the archive first: the latest files are the commit point
+        links = LATEST_LINKS if folder == artifacts.reports else ARCHIVE_LINKS
+        for name, filename in (("model_comparison_report", COMPARISON), ("ethics_report", ETHICS)):
+            paths[name] = write_atomic(folder / filename,
+                                       render(filename.replace(".html", ".html.j2"), links=links, report=report))
+        write_atomic(folder / DATA, json.dumps(report_data(report), indent=2))
+        write_atomic(folder / MODEL_CARDS, json.dumps(model_cards_data(report), indent=2))
+    if archive:
+        write_atomic(folders[1] / MANIFEST, json.dumps(run_manifest(report), indent=2))
+    return report, paths
 
 
 def write_index(artifacts: ArtifactStore, log) -> tuple[Path, int]:
@@ -171,8 +169,9 @@ def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: Artifac
 
 @dg.asset_check(asset="model_comparison_report", description="Every family with a trained model has a "
                 "leaderboard row with values in the comparison report's data (reports/report.json).")
-def every_trained_family_reported(artifacts: ArtifactStore) -> dg.AssetCheckResult:
-    trained = [f.name for f in families() if (artifacts.model_dir(f.name) / MANIFEST_FILE).exists()]
+def every_trained_family_reported(duckdb: PlatformDuckDB, artifacts: ArtifactStore) -> dg.AssetCheckResult:
+    with duckdb.read_connection() as con:
+        trained = [f.name for f in families() if challenger(con, f.name) is not None]
     path = artifacts.reports / DATA
     missing = sorted(set(trained) - read_reported_families(path))
     return dg.AssetCheckResult(passed=not missing, severity=dg.AssetCheckSeverity.ERROR, metadata={

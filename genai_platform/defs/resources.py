@@ -18,6 +18,7 @@ import genai_platform
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.notify import check_webhook_url, post_message
 from genai_platform.records import FEATURE_SPACES, PROFILES
+from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, Threshold, thresholds
 from genai_platform.training.device import select_device
 
 DEVICES = "auto, cpu, cuda, cuda:N, mps"
@@ -83,6 +84,10 @@ class ArtifactStore(EnvironmentResource):
     def model_dir(self, name: str) -> Path:
         return self.root / "models" / name
 
+    def version_dir(self, family: str, version: str) -> Path:
+        """A kept model version of a family (the version id is the run id that trained it)."""
+        return self.model_dir(family) / "versions" / version
+
     def checkpoint_path(self, name: str) -> Path:
         return self.root / "checkpoints" / f"{name}.pt"
 
@@ -147,6 +152,21 @@ class RunSettings(EnvironmentResource):
         return select_device(self.device)
 
 
+class FindingThresholds(ConfigurableResource):
+    """The pass/warn/fail thresholds of bias and memorization findings, for the reports and the champion
+    gate alike; set in the launchpad as resources: {findings: {config: {thresholds: ...}}}."""
+
+    thresholds: dict[str, list[float]] = Field(
+        default_factory=dict,
+        description="Overrides of the findings' thresholds: metric name -> [warn, fail]; a value at or above "
+        "warn warns, at or above fail fails (absolute value for sentiment gaps); a failing finding blocks the "
+        "family's promotion. Defaults: " + "; ".join(f"{m} [{t.warn:g}, {t.fail:g}]"
+                                                      for m, t in DEFAULT_THRESHOLDS.items()))
+
+    def limits(self) -> dict[str, Threshold]:
+        return thresholds(self.thresholds)
+
+
 class Alerts(EnvironmentResource):
     """Where run failures, failing findings, regressions and self-test violations are announced."""
 
@@ -199,4 +219,5 @@ def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
         "artifacts": artifacts,
         "run_settings": RunSettings.from_env(env),
         "alerts": Alerts.from_env(env),
+        "findings": FindingThresholds(),
     }

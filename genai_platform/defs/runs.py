@@ -1,9 +1,10 @@
 """Runs whose worker process died without ending them (kill -9, the OOM killer, a power cut).
 
 Such a run stays STARTED and keeps its duckdb_write pool slot, and every later run waits behind it
-for ever. The `dead_runs` sensor marks it failed and frees its slots. It needs to see the run
-worker's process, so it acts only under the DefaultRunLauncher (one machine: `dagster dev`,
-`dagster job execute`); other launchers' run monitoring owns their run workers.
+for ever. Two things mark it failed and free its slots: the `dead_runs` sensor (with the daemon,
+as under `dagster dev`), and every run as it starts (its executor, below: `dagster job execute`
+has no daemon). Both need to see the run worker's process, so they act only under the
+DefaultRunLauncher (one machine); other launchers' run monitoring owns their run workers.
 """
 
 from __future__ import annotations
@@ -55,3 +56,14 @@ def dead_runs(context: dg.SensorEvaluationContext) -> dg.SkipReason:
     reaped = reap_dead_runs(context.instance, context.log)
     return dg.SkipReason(f"failed and freed {len(reaped)} dead run(s): {', '.join(reaped)}" if reaped
                          else "no dead run")
+
+
+def reaping_dead_runs(executor: dg.ExecutorDefinition) -> dg.ExecutorDefinition:
+    """`executor`, first failing the dead runs that hold pool slots this run would wait for."""
+    def create(context):
+        reap_dead_runs(context.instance, dg.get_dagster_logger())
+        return executor.executor_creation_fn(context)
+
+    return dg.ExecutorDefinition(name=executor.name, config_schema=executor.config_schema,
+                                 requirements=executor.get_requirements, executor_creation_fn=create,
+                                 description=f"{executor.description or executor.name}; fails dead runs first")

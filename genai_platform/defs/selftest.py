@@ -7,10 +7,13 @@ import json
 import dagster as dg
 
 from genai_platform.defs.database import PlatformDuckDB
+from genai_platform.defs.evaluation import evaluation_code_version, reusable_run
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation.selftest import FAIL, SELF_TESTS, Panel, PanelSettings
 from genai_platform.files import write_atomic
 from genai_platform.reporting.selftest import panel_details_name
+from genai_platform.store.tables import dataset_info
+from genai_platform.training.fit import fingerprint
 
 CHECK = "declared_pairs_hold"
 
@@ -57,12 +60,21 @@ def build_self_test_asset(modality: str) -> dg.AssetsDefinition:
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
             data = test.read(con)
-        panel = test.run(data, PanelSettings(artifacts.model_dir, device, run_settings.seed,
-                                             run_settings.feature_extractor, context.log.info))
-        path = write_atomic(artifacts.details_path(panel_details_name(modality)),
-                            json.dumps({**panel.as_dict(), "run_id": context.run_id}, indent=2))
+            data_version = dataset_info(con, modality)["data_version"]
+        panel_fingerprint = fingerprint(data_version, run_settings.profile, run_settings.seed,
+                                        run_settings.feature_extractor, evaluation_code_version())
+        path = artifacts.details_path(panel_details_name(modality))
+        if (earlier := reusable_run(path, panel_fingerprint)) is not None:
+            panel = Panel.from_dict(json.loads(path.read_text("utf-8")))
+            context.log.info(f"the self-test of run {earlier} ran on the same data, settings and code; re-using it")
+        else:
+            panel = test.run(data, PanelSettings(artifacts.model_dir, device, run_settings.seed,
+                                                 run_settings.feature_extractor, context.log.info))
+            write_atomic(path, json.dumps({**panel.as_dict(), "run_id": context.run_id,
+                                           "fingerprint": panel_fingerprint}, indent=2))
         context.log.info(panel.summary())
-        yield dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "status": panel.status,
+        yield dg.MaterializeResult(data_version=dg.DataVersion(panel_fingerprint), metadata={
+                                   "path": dg.MetadataValue.path(str(path)), "status": panel.status,
                                              "panel": dg.MetadataValue.md(panel_markdown(panel)),
                                              "sample_size": panel.sample_size})
         yield check_result(panel, dg.AssetKey(name))

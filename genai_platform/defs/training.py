@@ -1,16 +1,25 @@
-"""Training and sampling assets, made from the family registry: train_<family>, samples_<family>."""
+"""Training and sampling assets, made from the family registry: train_<family> (a new model version, or
+the existing one when data, code and config are unchanged) and samples_<family> (of that version)."""
 
 import dataclasses
+from pathlib import Path
 
 import dagster as dg
 from pydantic import Field, create_model
 
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, RunSettings
+from genai_platform.evaluation import generation, profiles
 from genai_platform.evaluation.profiles import evaluation_profile
-from genai_platform.families.registry import FAMILIES, Family, families, load_family, pretrained_config, train_family
+from genai_platform.families.registry import (FAMILIES, Family, families, family_code_version, load_family,
+                                              pretrained_config, train_family)
+from genai_platform.files import source_digest
 from genai_platform.models.base import SINGLE_PHASE
-from genai_platform.training.fit import fingerprint, save_trained
+from genai_platform.records import ModelVersion
+from genai_platform.store.tables import dataset_info, version_sample_run
+from genai_platform.store.versions import champion as champion_of
+from genai_platform.store.versions import challenger, choose_version, record_version, version_by_fingerprint, versions
+from genai_platform.training.fit import MANIFEST_FILE, fingerprint, save_trained
 
 TRAINING_RETRIES = dg.RetryPolicy(max_retries=2, delay=5)
 
@@ -37,63 +46,118 @@ def resolve_settings(family: Family, config: dg.Config, settings: RunSettings):
     return model_config, dataclasses.replace(training_config, **training_given)
 
 
+SAMPLING_CODE = [Path(generation.__file__), Path(profiles.__file__)]  # what draws samples besides the model
+
+
+def versions_markdown(kept: list[ModelVersion], champion: str | None, challenger: str | None) -> str:
+    lines = ["| version | created | data version | code version | serving |", "|---|---|---|---|---|"]
+    for v in kept:
+        role = ", ".join(name for name, version in (("champion", champion), ("challenger", challenger))
+                         if version == v.version)
+        lines.append(f"| {v.version} | {v.created_at:%Y-%m-%d %H:%M} | {v.data_version[:12]} | {v.code_version} | "
+                     f"{role} |")
+    return "\n".join(lines)
+
+
 def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
     config_class = training_config_class(family)
     upstream = [family.modality.data_asset] + ([f"train_{family.pretrained.family}"] if family.pretrained else [])
 
     @dg.asset(name=f"train_{family.name}", group_name="training", deps=upstream,
-              retry_policy=TRAINING_RETRIES, kinds={"pytorch"},
-              description=f"{family.title}{' (experimental)' if family.experimental else ''}: {family.description}")
+              retry_policy=TRAINING_RETRIES, kinds={"pytorch"}, code_version=family_code_version(family.name),
+              description=f"{family.title}{' (experimental)' if family.experimental else ''}: {family.description} "
+              "Each training keeps its model as a new version; with the same data, code and config the "
+              "family's existing version is re-used instead.")
     def train_family_asset(context: dg.AssetExecutionContext, config: config_class, duckdb: PlatformDuckDB,
                            artifacts: ArtifactStore, run_settings: RunSettings):
         model_config, training_config = resolve_settings(family, config, run_settings)
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
             data = family.modality.load_training_data(con)
+            dataset = dataset_info(con, family.modality.name)["source"]
+            base_version = challenger(con, family.pretrained.family) if family.pretrained else None
         pretrained, lineage = None, None
         if family.pretrained:
             base = family.pretrained.family
-            pretrained, pretrained_manifest = load_family(FAMILIES[base], artifacts.model_dir(base), device)
+            if base_version is None:
+                raise RuntimeError(f"{family.name} starts from a trained {base} model and there is none: "
+                                   f"materialize train_{base} first")
+            pretrained, pretrained_manifest = load_family(FAMILIES[base], artifacts.version_dir(base, base_version),
+                                                          device)
             if pretrained_manifest["data_version"] != data.version:
                 raise RuntimeError(f"train_{base} was trained on data version {pretrained_manifest['data_version']}, "
                                    f"the data is now {data.version}: materialize train_{base} first")
-            lineage = {"family": base, "run_id": pretrained_manifest["run_id"]}
+            lineage = {"family": base, "version": base_version}
         model_config = pretrained_config(family, model_config, pretrained)
+        code = family_code_version(family.name)
+        run_fingerprint = fingerprint(family.name, model_config, training_config, data.version, code, lineage)
+
+        with duckdb.read_connection() as con:
+            existing = version_by_fingerprint(con, family.name, run_fingerprint)
+        if existing is not None and (artifacts.version_dir(family.name, existing) / MANIFEST_FILE).exists():
+            with duckdb.transaction() as con:
+                choose_version(con, family.name, existing)
+                kept, champion = versions(con, family.name), champion_of(con, family.name)
+            context.log.info(f"{family.name}: version {existing} has the same data, code and config; re-using it, "
+                             "nothing to train")
+            return dg.MaterializeResult(data_version=dg.DataVersion(existing), metadata={
+                "version": existing, "reused": True,
+                "versions": dg.MetadataValue.md(versions_markdown(kept, champion, existing))})
 
         context.log.info(f"training {family.name} on {device} for {training_config.steps} steps "
                          f"({run_settings.profile} profile, seed {training_config.seed})")
-        run_fingerprint = fingerprint(family.name, model_config, training_config, data.version, lineage)
         model, result = train_family(family, model_config, training_config, data, device,
                                      artifacts.checkpoint_path(family.name), run_fingerprint, context.log.info,
                                      pretrained)
-        manifest_path = save_trained(model, artifacts.model_dir(family.name), {
+        out_dir = artifacts.version_dir(family.name, context.run_id)
+        save_trained(model, out_dir, {
             "family": family.name, "modality": family.modality.name, "profile": run_settings.profile,
             "model_config": model_config, "training_config": training_config, "data": data.description,
-            "data_version": data.version, "run_id": context.run_id, "pretrained": lineage}, result)
+            "data_version": data.version, "run_id": context.run_id, "version": context.run_id,
+            "code_version": code, "fingerprint": run_fingerprint, "pretrained": lineage}, result)
+        with duckdb.transaction() as con:
+            record_version(con, ModelVersion(
+                family.name, family.modality.name, context.run_id, None, None, dataset, data.version, code,
+                run_fingerprint, {"model": model_config, "training": training_config}, str(out_dir)))
+            kept, champion = versions(con, family.name), champion_of(con, family.name)
+        context.log.info(f"{family.name}: kept as version {context.run_id} in {out_dir}")
         final_losses = {("final_loss" if phase == SINGLE_PHASE else f"final_loss_{phase}"): value
                         for phase, value in result.final_losses.items()}
-        return dg.MaterializeResult(metadata={
-            "path": dg.MetadataValue.path(str(manifest_path.parent)),
+        return dg.MaterializeResult(data_version=dg.DataVersion(context.run_id), metadata={
+            "version": context.run_id, "reused": False, "path": dg.MetadataValue.path(str(out_dir)),
             "steps": result.steps, "seconds": round(result.seconds, 2), "device": result.device,
             **final_losses, "resumed_from_step": result.resumed_from_step or 0,
             "parameters": sum(p.numel() for p in model.parameters()),
+            "versions": dg.MetadataValue.md(versions_markdown(kept, champion, context.run_id)),
         })
 
     @dg.asset(name=f"samples_{family.name}", group_name="training", deps=[train_family_asset],
               pool=DUCKDB_WRITE_POOL, kinds={"pytorch", "duckdb"},
-              description=f"Samples of {family.title}, written to DuckDB for evaluation and reports.")
+              description=f"Samples of {family.title}'s challenger version, written to DuckDB for evaluation and "
+              "reports; re-used when that version was sampled with the same settings and code before.")
     def sample_family(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                       run_settings: RunSettings):
-        device = run_settings.setup_torch()
-        model, manifest = load_family(family, artifacts.model_dir(family.name), device)
+        modality = family.modality
         with duckdb.read_connection() as con:
-            inputs = family.modality.read_sampling_inputs(con)
-        samples = family.modality.draw_samples(model, manifest, inputs, evaluation_profile(run_settings.profile),
-                                               run_settings.seed)
+            version = challenger(con, family.name)
+            if version is None:
+                raise LookupError(f"{family.name} has no trained version; materialize train_{family.name} first")
+            inputs = modality.read_sampling_inputs(con)
+            drawn = version_sample_run(con, modality.name, family.name, version)
+        sample_fingerprint = fingerprint(version, run_settings.profile, run_settings.seed, source_digest(SAMPLING_CODE))
+        if drawn is not None and drawn.fingerprint == sample_fingerprint:
+            context.log.info(f"{family.name}: re-using the samples of version {version} drawn by run {drawn.run_id}")
+            return dg.MaterializeResult(data_version=dg.DataVersion(sample_fingerprint), metadata={
+                "version": version, "reused_from_run": drawn.run_id})
+        device = run_settings.setup_torch()
+        model, manifest = load_family(family, artifacts.version_dir(family.name, version), device)
+        samples = modality.draw_samples(model, manifest, inputs, evaluation_profile(run_settings.profile),
+                                        run_settings.seed)
         with duckdb.transaction() as con:
-            family.modality.store_samples(con, family.name, context.run_id, samples)
-        context.log.info(f"wrote {len(samples)} samples of {family.name}")
-        return dg.MaterializeResult(metadata={"samples": len(samples)})
+            modality.store_samples(con, family.name, context.run_id, version, sample_fingerprint, samples)
+        context.log.info(f"wrote {len(samples)} samples of {family.name} version {version}")
+        return dg.MaterializeResult(data_version=dg.DataVersion(sample_fingerprint),
+                                    metadata={"samples": len(samples), "version": version})
 
     return [train_family_asset, sample_family]
 

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 from genai_platform.evaluation.generation import image_samples
-from genai_platform.evaluation.modality import EvaluationContext, Evaluation, Modality, TrainingData, compare_families
+from genai_platform.evaluation.modality import (Contest, EvaluationContext, Evaluation, Modality, TrainingData,
+                                                compare_families, contest_sample_runs)
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.metrics.catalog import FEATURE_EXTRACTOR, HELDOUT, NOISE, PIXEL_GAUSSIAN, TRAINING_DATA
 from genai_platform.metrics.distributions import (class_histogram, low_confidence, missing_modes, normalized_entropy,
@@ -36,10 +37,14 @@ from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.inception import InceptionFeatures
 from genai_platform.models.shapes import ImageShape
 from genai_platform.records import ImageSplit, MetricRow
+from genai_platform.files import source_digest, write_atomic
+from genai_platform.models import classifier as classifier_module
 from genai_platform.reporting.modalities import ImageReport
+from genai_platform.reporting.plots import image_grid_png
 from genai_platform.store.tables import (dataset_info, image_class_names, read_image_samples, read_image_split,
-                                         previous_sample_run, store_image_samples)
+                                         store_image_samples)
 from genai_platform.training.batches import BatchSampler, image_batches
+from genai_platform.training import fit as fit_module
 from genai_platform.training.fit import fingerprint, fit, load_trained, save_trained
 
 FEATURE_EXTRACTOR_DIR = "feature_extractor"  # the frozen classifier, saved beside the families' models
@@ -52,8 +57,8 @@ KID_SCALE = 1e3  # KID is recorded x 10^3, on reference-standardised features
 class ImageEvaluationInputs:
     train: ImageSplit
     heldout: ImageSplit  # val + test
-    samples: dict[str, np.ndarray]  # family -> [N, C, H, W]
-    previous: dict[str, tuple[str, np.ndarray]]  # family -> (run id, samples) of its previous sample run
+    samples: dict[str, np.ndarray]  # family -> [N, C, H, W] of its challenger
+    champions: dict[str, np.ndarray]  # family -> its champion's samples, where it has a champion to compare with
 
 
 class ImageModality(Modality):
@@ -61,6 +66,7 @@ class ImageModality(Modality):
     data_asset = "images"
     evaluation_deps = ("image_feature_extractor",)
     leaderboard_metrics = ("fid", "kid", "precision", "recall", "density", "coverage", "class_tv_distance")
+    gate_metrics = ("fid", "coverage")  # fidelity and diversity
     report = ImageReport()
     generator_type = ImageGenerator
 
@@ -81,19 +87,23 @@ class ImageModality(Modality):
     def draw_samples(self, model, manifest: dict, inputs, profile: EvaluationProfile, seed: int) -> np.ndarray:
         return image_samples(model, profile.image_samples, seed)
 
-    def store_samples(self, con, family: str, run_id: str, samples: np.ndarray) -> None:
-        store_image_samples(con, family, run_id, samples)
+    def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
+                      samples: np.ndarray) -> None:
+        store_image_samples(con, family, run_id, version, fingerprint, samples)
 
-    def read_evaluation_inputs(self, con, families: list[str]) -> ImageEvaluationInputs:
+    def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path) -> Path:
+        return write_atomic(path, image_grid_png(image_samples(model, count, seed)))
+
+    def read_evaluation_inputs(self, con, contests: dict[str, Contest]) -> ImageEvaluationInputs:
         val, test = read_image_split(con, "val"), read_image_split(con, "test")
         heldout = ImageSplit(np.concatenate([val.pixels, test.pixels]),
                              None if test.labels is None else np.concatenate([val.labels, test.labels]),
                              val.content_hashes + test.content_hashes)
-        previous = {family: previous_sample_run(con, self.name, family) for family in families}
-        return ImageEvaluationInputs(read_image_split(con, "train"), heldout,
-                                     {family: read_image_samples(con, family) for family in families},
-                                     {family: (run, read_image_samples(con, family, run))
-                                      for family, run in previous.items() if run is not None})
+        runs = {family: contest_sample_runs(con, self.name, family, contest) for family, contest in contests.items()}
+        samples = {family: read_image_samples(con, family, challenger) for family, (challenger, _) in runs.items()}
+        champions = {family: read_image_samples(con, family, champion) for family, (_, champion) in runs.items()
+                     if champion is not None}
+        return ImageEvaluationInputs(read_image_split(con, "train"), heldout, samples, champions)
 
     def evaluate(self, inputs: ImageEvaluationInputs, context: EvaluationContext) -> Evaluation:
         classifier, manifest = load_classifier(context.model_dir(FEATURE_EXTRACTOR_DIR), context.device)
@@ -105,15 +115,16 @@ class ImageModality(Modality):
         n = details["sample_count"]
         if manifest["test_accuracy"] is not None:
             rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
-        previous = {}
-        for family, (run, images) in inputs.previous.items():
+        champions = {}
+        for family, images in inputs.champions.items():
+            version = context.contests[family].champion
             if images.shape[1:] != inputs.samples[family].shape[1:]:  # the data changed shape: nothing to compare
-                context.log(f"{family}: the samples of run {run} are {images.shape[1:]}, tonight's "
-                            f"{inputs.samples[family].shape[1:]}; no comparison with that run")
+                context.log(f"{family}: the samples of champion {version} are {images.shape[1:]}, the "
+                            f"challenger's {inputs.samples[family].shape[1:]}; no comparison with it")
                 continue
-            previous[family] = scorer.embed(images[:n])
-        comparisons = compare_families(scorer.compare, {family: embedded[family] for family in inputs.samples}, previous,
-                                       {family: run for family, (run, _) in inputs.previous.items()}, context.log)
+            champions[family] = scorer.embed(images[:n])
+        comparisons = compare_families(scorer.compare, {family: embedded[family] for family in inputs.samples},
+                                       champions, {f: c.champion for f, c in context.contests.items()}, context.log)
         return Evaluation(rows, details, comparisons)
 
 
@@ -134,6 +145,12 @@ def read_classifier_data(con) -> ClassifierData:
 def image_shape(pixels: np.ndarray) -> dict:
     """The shape of [N, C, H, W] images as model manifests store it."""
     return dict(zip(("channels", "height", "width"), map(int, pixels.shape[1:])))
+
+
+def feature_extractor_fingerprint(profile: EvaluationProfile, seed: int, data_version: str) -> str:
+    """Everything the frozen classifier's weights depend on: equal means it need not be trained again."""
+    code = source_digest([Path(classifier_module.__file__), Path(fit_module.__file__).parent])
+    return fingerprint("classifier", profile.classifier, profile.classifier_training, seed, data_version, code)
 
 
 def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, seed: int, device: torch.device,
@@ -157,7 +174,8 @@ def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, se
         log(f"feature classifier test accuracy {accuracy:.4f} on {len(test.labels)} images")
     manifest = {"model_config": profile.classifier, "training_config": training, "data": {"shape": shape},
                 "num_classes": num_classes, "test_accuracy": accuracy, "test_count": len(test.pixels),
-                "data_version": data.data_version}
+                "data_version": data.data_version,
+                "fingerprint": feature_extractor_fingerprint(profile, seed, data.data_version)}
     save_trained(model, out_dir, manifest, result)
     return {**manifest, "seconds": result.seconds}
 
@@ -292,7 +310,7 @@ class ImageScorer:
     def compare(self, first: EmbeddedSet, second: EmbeddedSet, paired: bool) -> dict[str, Estimate]:
         """Paired differences (first minus second) of the leaderboard's image metrics, on the held-out
         reference at the sets' common size. `paired`: sample i of both comes from the same seeded noise
-        (a family and its previous run), so samples are resampled together."""
+        (a challenger and its champion), so samples are resampled together."""
         n = min(len(first.features), len(second.features))
         first, second = first.first(n), second.first(n)
         seed, suffix, reference = self.seed, self.suffix, self.reference.features

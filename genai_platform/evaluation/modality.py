@@ -19,6 +19,7 @@ from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.models.base import TrainableModel
 from genai_platform.records import Comparison, MetricRow
 from genai_platform.reporting.modalities import ModalityReport
+from genai_platform.store.tables import version_sample_run
 from genai_platform.training.batches import BatchSampler
 
 
@@ -30,11 +31,29 @@ class TrainingData:
     version: str
 
 
+@dataclass(frozen=True)
+class Contest:
+    """A family's model versions in tonight's evaluation: the challenger it scores, and the champion the
+    challenger is compared with (None: no champion yet, or the champion is the challenger)."""
+    challenger: str
+    champion: str | None
+
+
+def contest_sample_runs(con, modality: str, family: str, contest: Contest) -> tuple[str, str | None]:
+    """The runs that drew the sample sets of the challenger and (None where it has none) the champion."""
+    challenger = version_sample_run(con, modality, family, contest.challenger)
+    if challenger is None:
+        raise LookupError(f"no samples of {family} version {contest.challenger}; materialize samples_{family} first")
+    champion = None if contest.champion is None else version_sample_run(con, modality, family, contest.champion)
+    return challenger.run_id, None if champion is None else champion.run_id
+
+
 @dataclass
 class EvaluationContext:
     """What an evaluation needs besides the data: trained models, settings, a log."""
     families: list[str]
-    load_model: Callable[[str], tuple[TrainableModel, dict]]  # a family's trained model (eval mode) and manifest
+    contests: dict[str, Contest]  # family -> its challenger and champion versions
+    load_model: Callable[[str, str], tuple[TrainableModel, dict]]  # (family, version) -> model (eval mode), manifest
     model_dir: Callable[[str], Path]  # where trained models live, the image feature extractor among them
     profile: EvaluationProfile
     seed: int
@@ -46,27 +65,27 @@ class EvaluationContext:
 @dataclass
 class Evaluation:
     """What a modality's evaluation records: metrics_history rows, the reports' plot details, and the
-    paired comparisons of its families (with each other and with their previous run)."""
+    paired comparisons of its families (with each other, and each challenger with its champion)."""
     rows: list[MetricRow]
     details: dict
     comparisons: list[Comparison]
 
 
-def compare_families(compare: Callable, current: dict, previous: dict, previous_runs: dict[str, str],
+def compare_families(compare: Callable, current: dict, champions: dict, champion_versions: dict[str, str],
                      log: Callable[[str], None]) -> list[Comparison]:
     """compare(first, second, paired) -> {metric: difference estimate} for every pair of this run's
-    families (each pair once, in name order; independent sets) and for each family against its
-    previous run's samples (`previous`, drawn with the same seeds, so paired)."""
+    families (each pair once, in name order; independent sets) and for each challenger against its
+    champion's samples (`champions`, drawn with the same seeds, so paired)."""
     comparisons = []
     names = sorted(current)
     for i, subject in enumerate(names):
         for baseline in names[i + 1:]:
             comparisons += [Comparison.of(subject, baseline, None, metric, estimate)
                             for metric, estimate in compare(current[subject], current[baseline], False).items()]
-    for family, earlier in sorted(previous.items()):
-        log(f"comparing {family} with its samples of run {previous_runs[family]}")
-        comparisons += [Comparison.of(family, family, previous_runs[family], metric, estimate)
-                        for metric, estimate in compare(current[family], earlier, True).items()]
+    for family, champion in sorted(champions.items()):
+        log(f"comparing {family}'s challenger with its champion, version {champion_versions[family]}")
+        comparisons += [Comparison.of(family, family, champion_versions[family], metric, estimate)
+                        for metric, estimate in compare(current[family], champion, True).items()]
     return comparisons
 
 
@@ -75,6 +94,7 @@ class Modality(ABC):
     data_asset: str  # the preprocessing asset whose tables hold the splits
     evaluation_deps: tuple[str, ...] = ()  # assets besides the samples that the evaluation reads
     leaderboard_metrics: tuple[str, ...]  # the report's ranked columns, in order
+    gate_metrics: tuple[str, ...]  # default promotion gate: a challenger worse than its champion on one is not promoted
     report: ModalityReport  # what the reports read, build and say for this modality
     generator_type: type[TrainableModel]  # the contract (models.base) every family model of this modality meets
 
@@ -100,14 +120,18 @@ class Modality(ABC):
         """A trained family's samples for evaluation and reports."""
 
     @abstractmethod
-    def store_samples(self, con, family: str, run_id: str, samples: Sequence) -> None:
-        """Store this run's samples of the family in DuckDB beside its previous run's (inside the
-        caller's transaction)."""
+    def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
+                      samples: Sequence) -> None:
+        """Store this run's samples of a model version in DuckDB (inside the caller's transaction)."""
 
     @abstractmethod
-    def read_evaluation_inputs(self, con, families: list[str]):
-        """Everything the evaluation reads from DuckDB: splits, every family's samples and, where kept,
-        its previous run's."""
+    def write_samples(self, model: TrainableModel, manifest: dict, count: int, seed: int, path: Path) -> Path:
+        """`count` free samples of a trained model as a file a person opens (the command line's sample)."""
+
+    @abstractmethod
+    def read_evaluation_inputs(self, con, contests: dict[str, Contest]):
+        """Everything the evaluation reads from DuckDB: splits, every challenger's samples and, where
+        there is one, its champion's."""
 
     @abstractmethod
     def evaluate(self, inputs, context: EvaluationContext) -> Evaluation:

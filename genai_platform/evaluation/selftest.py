@@ -212,6 +212,18 @@ class Panel:
                              "values": {case: row(r) for case, r in m.values.items()}, "ranking": m.ranking,
                              "checks": [c.as_dict() for c in m.checks]} for m in self.metrics]}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> Panel:
+        """A panel as_dict wrote (a re-used self-test)."""
+        row = lambda case, metric, r: None if r is None else MetricRow(  # noqa: E731
+            case, metric, r["value"], r["count"], r["ci_low"], r["ci_high"])
+        return cls(data["modality"], data["seed"], data["sample_size"], data["reference"],
+                   {c["name"]: c["description"] for c in data["cases"]},
+                   [MetricPanel(m["metric"], m["purpose"], m["direction"],
+                                {case: row(case, m["metric"], r) for case, r in m["values"].items()}, m["ranking"],
+                                [PairCheck(**c) for c in m["checks"]]) for m in data["metrics"]],
+                   data["notes"])
+
 
 def _standard_error(row: MetricRow) -> float:
     """From the row's 95% interval; 0 without one."""

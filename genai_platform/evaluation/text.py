@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,7 +18,8 @@ import torch
 from genai_platform.evaluation.generation import (continuation_prompts, extraction_pairs, free_documents,
                                                   greedy_continuations, sampled_continuations, split_sentences,
                                                   text_samples)
-from genai_platform.evaluation.modality import EvaluationContext, Evaluation, Modality, TrainingData, compare_families
+from genai_platform.evaluation.modality import (Contest, EvaluationContext, Evaluation, Modality, TrainingData,
+                                                compare_families, contest_sample_runs)
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.metrics.bias import (amplification, demographic_representation, gap_prompts, gender_word_lists,
                                          sentiment, stereotypical_association)
@@ -31,7 +33,8 @@ from genai_platform.models.base import TextGenerator
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.records import MetricRow
 from genai_platform.reporting.modalities import TextReport
-from genai_platform.store.tables import (dataset_info, previous_sample_run, read_char_vocabulary, read_documents,
+from genai_platform.files import write_atomic
+from genai_platform.store.tables import (dataset_info, read_char_vocabulary, read_documents,
                                          read_sentences, read_text_samples, store_text_samples)
 from genai_platform.training.batches import BatchSampler, token_windows
 
@@ -39,6 +42,7 @@ BLEU_ORDERS = (2, 3, 4, 5)
 SWEEP_TEMPERATURES = (0.5, 0.75, 1.0, 1.25)
 SWEEP_BLEU = 3
 GAP_CHARS = 60
+FREE_SAMPLE_CHARS = 300  # of each sample the command line writes
 EXTRACTION_PREFIX, EXTRACTION_TARGET = 64, 32
 
 
@@ -48,14 +52,15 @@ class TextEvaluationInputs:
     test_documents: list[str]
     test_sentences: list[list[str]]  # word tokens of each held-out sentence: the BLEU references
     vocabulary: CharVocabulary
-    samples: dict[str, list[dict]]  # family -> its continuation and free samples
-    previous: dict[str, tuple[str, list[dict]]]  # family -> (run id, samples) of its previous sample run
+    samples: dict[str, list[dict]]  # family -> its challenger's continuation and free samples
+    champions: dict[str, list[dict]]  # family -> its champion's samples, where it has a champion to compare with
 
 
 class TextModality(Modality):
     name = "text"
     data_asset = "text_corpus"
     leaderboard_metrics = ("bits_per_character", "continuation_bleu", "bleu_4", "self_bleu_4", "distinct_2")
+    gate_metrics = ("bits_per_character", "continuation_bleu")  # likelihood of held-out text, and what it writes
     report = TextReport(SWEEP_BLEU, SWEEP_TEMPERATURES)
     generator_type = TextGenerator
 
@@ -79,16 +84,24 @@ class TextModality(Modality):
                             continuation_prompts(test_sentences, profile.prompts), profile.free_samples,
                             profile.free_sample_chars, seed)
 
-    def store_samples(self, con, family: str, run_id: str, samples: list[dict]) -> None:
-        store_text_samples(con, family, run_id, samples)
+    def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
+                      samples: list[dict]) -> None:
+        store_text_samples(con, family, run_id, version, fingerprint, samples)
 
-    def read_evaluation_inputs(self, con, families: list[str]) -> TextEvaluationInputs:
-        previous = {family: previous_sample_run(con, self.name, family) for family in families}
+    def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path) -> Path:
+        vocab = CharVocabulary(manifest["data"]["vocabulary"])
+        documents = free_documents(model, vocab, count, FREE_SAMPLE_CHARS, 1.0, torch.Generator().manual_seed(seed))
+        return write_atomic(path, "".join(f"--- sample {i + 1}\n{text}\n" for i, text in enumerate(documents)))
+
+    def read_evaluation_inputs(self, con, contests: dict[str, Contest]) -> TextEvaluationInputs:
+        runs = {family: contest_sample_runs(con, self.name, family, contest) for family, contest in contests.items()}
         return TextEvaluationInputs(
             read_documents(con, "train"), read_documents(con, "test"),
             [tokens for tokens in map(tokenize, read_sentences(con, "test")) if tokens],
-            CharVocabulary(read_char_vocabulary(con)), {family: read_text_samples(con, family) for family in families},
-            {family: (run, read_text_samples(con, family, run)) for family, run in previous.items() if run is not None})
+            CharVocabulary(read_char_vocabulary(con)),
+            {family: read_text_samples(con, family, challenger) for family, (challenger, _) in runs.items()},
+            {family: read_text_samples(con, family, champion) for family, (_, champion) in runs.items()
+             if champion is not None})
 
     def evaluate(self, inputs: TextEvaluationInputs, context: EvaluationContext) -> Evaluation:
         rows = bias_rows(TRAINING_DATA, inputs.train_documents)
@@ -97,7 +110,7 @@ class TextModality(Modality):
         units = {}
         for family in context.families:
             context.log(f"evaluating {family}")
-            model, manifest = context.load_model(family)
+            model, manifest = context.load_model(family, context.contests[family].challenger)
             family_rows, family_details, units[family] = evaluate_text_family(
                 family, model, CharVocabulary(manifest["data"]["vocabulary"]), inputs.test_documents,
                 inputs.train_documents, inputs.test_sentences, inputs.samples[family], context.profile, context.seed)
@@ -105,11 +118,14 @@ class TextModality(Modality):
             details["bleu_signatures"][family] = family_details["bleu_signature"]
             details["sentiment_prompts"][family] = family_details["sentiment_prompts"]
             details["quality_diversity"][family] = family_details["quality_diversity"]
-        previous = {family: TextUnits.of(samples, inputs.test_sentences)
-                    for family, (_, samples) in inputs.previous.items()}
-        comparisons = compare_families(partial(compare_text, seed=context.seed),
-                                       units, previous, {family: run for family, (run, _) in inputs.previous.items()},
-                                       context.log)
+        champions = {}
+        for family, samples in inputs.champions.items():  # the champion's model is kept: its likelihood too
+            model, manifest = context.load_model(family, context.contests[family].champion)
+            nats, characters = document_nats(model, CharVocabulary(manifest["data"]["vocabulary"]),
+                                             inputs.test_documents)
+            champions[family] = TextUnits.of(samples, inputs.test_sentences, nats, characters)
+        comparisons = compare_families(partial(compare_text, seed=context.seed), units, champions,
+                                       {f: c.champion for f, c in context.contests.items()}, context.log)
         return Evaluation(rows, details, comparisons)
 
 
@@ -241,7 +257,7 @@ class TextUnits:
     sentences: list[list[str]]  # word tokens of the free samples' sentences
     bleu_4: np.ndarray | None  # per sentence, against the test sentences; None without sentences
     self_bleu_4: np.ndarray | None  # per sentence, against the others; None with fewer than 2
-    document_nats: np.ndarray | None = None  # per test document; None for a previous run (its model is not kept)
+    document_nats: np.ndarray | None = None  # per test document; None where no model was given
     document_characters: np.ndarray | None = None
 
     @classmethod

@@ -1,7 +1,7 @@
 """Paired differences of a metric between two sets scored against the same reference set.
 
 Two sets are compared on the same reference rows, at the same sample size N, drawn with the same
-seeds: a family against another family of the same run, or against its own previous run's samples
+seeds: a family against another family of the same run, or its challenger against its champion's samples
 (sample i of both comes from the same seeded noise). The difference gets its own interval; two
 separate intervals side by side say little about it, since the reference's share of the noise is
 common to both and cancels in the difference.
@@ -9,7 +9,7 @@ common to both and cancels in the difference.
 Every difference is conditional on the reference set both sides are scored against (it is the
 same rows for both, so its noise is not part of the difference): the generated sets are resampled,
 the reference is not. Units that correspond are resampled together (sample i of a family and of its
-previous run come from the same seeded noise; two families' continuations answer the same prompts;
+champion come from the same seeded noise; two families' continuations answer the same prompts;
 bits per character of two models cover the same documents); other sets are resampled independently.
 Three intervals, chosen per metric by simulation (tests/test_comparisons.py):
 - `jackknife_difference` for KID, an unbiased U-statistic: the delete-1 jackknife standard error

@@ -1,5 +1,5 @@
 """What the reports conclude from the numbers: leaderboard win rates, paired differences judged on
-their intervals (a family against the previous run's samples: regressions; against the leader), and
+their intervals (a challenger against its champion: regressions; against the leader), and
 bias/memorization findings against thresholds."""
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from markupsafe import Markup
 from genai_platform.metrics.catalog import (HELDOUT, INTERVALS, METRICS, NOISE, PIXEL_GAUSSIAN, TRAINING_DATA, UNIGRAM, info,
                                              subject_label)
 from genai_platform.models.base import SINGLE_PHASE
-from genai_platform.records import Comparison, MetricRow
+from genai_platform.records import Comparison, Decision, MetricRow
 from genai_platform.reporting.analysis import (MIN_FINDING_COUNT, Threshold, difference_verdict, judge, mean_win_rates,
                                                trailing_median, worst)
 from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
@@ -114,15 +114,15 @@ class Difference:
 
 @dataclass(frozen=True)
 class Trend:
-    """A model's values of a metric over the recent runs, and this run's change against the previous
-    run's samples: a regression when it is worse beyond its interval."""
+    """A model's values of a metric over the recent runs, and its challenger's change against its
+    champion: a regression when it is worse beyond its interval (the champion then stays)."""
     model: str
     metric: str
     label: str
     runs: int
     value: float
     median: float | None  # of the earlier runs; None with too few
-    change: Difference | None  # this run minus the previous run's samples, both scored on this run's reference
+    change: Difference | None  # the challenger minus the champion's samples, both scored on this run's reference
     changed: list[str]  # "code" and/or "data": versions that differ in earlier runs of the series
     sparkline: Markup
 
@@ -152,6 +152,17 @@ class Finding:
     label: str
     estimate: Estimate
     status: str  # analysis.STATUSES or analysis.TOO_FEW
+
+
+@dataclass(frozen=True)
+class ServingRow:
+    """Which version of a family serves, and the promotion decision that made it so."""
+    model: str
+    champion: str | None  # None: never promoted
+    challenger: str | None
+    decision: str | None
+    reason: str
+    decided_at: str | None
 
 
 @dataclass(frozen=True)
@@ -261,6 +272,7 @@ class ModalitySection:
     run_id: str | None  # of the evaluation shown
     code_version: str | None
     leaderboard: Leaderboard
+    serving: list[ServingRow]
     history_runs: int
     trends: list[TrendRow]  # the ranked families over the leaderboard metrics
     regressions: list[Trend]
@@ -362,6 +374,7 @@ def _section(inputs: ModalityInputs, limits: dict[str, Threshold]) -> ModalitySe
         run_id=inputs.run_id,
         code_version=inputs.code_version,
         leaderboard=board,
+        serving=[serving_row(f.name, (inputs.decisions or {}).get(f.name)) for f in inputs.families],
         history_runs=len({p.run_id for p in inputs.history}),
         trends=[TrendRow(row.label, [by_key.get((row.subject, m.name)) for m in board.metrics])
                 for row in board.ranked],
@@ -381,6 +394,13 @@ def _section(inputs: ModalityInputs, limits: dict[str, Threshold]) -> ModalitySe
         parts=report.build(inputs.gallery, {f.name: f.title for f in inputs.families}),
         datasheet=Datasheet(inputs.modality.name, inputs.dataset, report.preprocessing,
                             report.distribution(inputs.dataset.source)))
+
+
+def serving_row(family: str, decision: Decision | None) -> ServingRow:
+    if decision is None:
+        return ServingRow(family, None, None, None, "no promotion decision yet: materialize champion_" + family, None)
+    return ServingRow(family, decision.champion, decision.challenger, decision.decision, decision.reason,
+                      f"{decision.decided_at:%Y-%m-%d %H:%M}" if decision.decided_at else None)
 
 
 def _cards(inputs: ModalityInputs, section: ModalitySection) -> list[ModelCard]:
@@ -455,7 +475,7 @@ def cost_row(family: str, model: TrainedModel, examples_per_step: Callable[[int,
 def trends(history: list[HistoryPoint], current_run: str | None, models: list[str], metrics: list[str],
            comparisons: list[Comparison]) -> list[Trend]:
     """Per model and metric: values over the recent runs (oldest first) with a sparkline, the trailing
-    median of the earlier ones, and this run's paired change against the previous run's samples."""
+    median of the earlier ones, and the challenger's paired change against its champion."""
     changes = {(c.subject, c.metric): c for c in comparisons if c.baseline_run is not None}
     out = []
     for model in models:
@@ -499,7 +519,7 @@ def alert_text(report: Report) -> str | None:
     violations, one line each; None when there is nothing to tell."""
     lines = [f"{f.model} {f.label}: {f.status} ({_estimate_text(f.estimate)})"
              for s in report.modalities for f in s.findings if f.status in ("warn", "fail")]
-    lines += [f"{t.model} {t.label}: regressed, {_estimate_text(t.change.estimate)} against the previous run"
+    lines += [f"{t.model} {t.label}: regressed, {_estimate_text(t.change.estimate)} against its champion"
               for s in report.modalities for t in s.regressions]
     lines += [f"self-test {panel.modality}: {label}: {check.message}"
               for panel in report.self_tests for label, check in panel.violations]
@@ -562,6 +582,7 @@ def report_data(report: Report) -> dict:
                             "evaluation_run_id": s.run_id,
                             "leaderboard": {"metrics": [m.name for m in s.leaderboard.metrics],
                                             "rows": [asdict(row) for row in s.leaderboard.rows]},
+                            "serving": [asdict(row) for row in s.serving],
                             "findings": [asdict(f) for f in s.findings]} for s in report.modalities]}
 
 
@@ -577,7 +598,7 @@ def model_cards_data(report: Report) -> dict:
 
     return {"run_id": report.run.run_id, "model_cards": {card.family.name: {
         "model_details": {"name": card.family.name, "overview": card.family.description,
-                          "version": {"name": report.run.run_id, "date": report.run.generated_at},
+                          "version": {"name": card.model.version, "date": card.model.trained_at},
                           "documentation": f"{card.family.title}; profile {card.model.profile}, seed "
                                            f"{report.run.seed}, {card.model.parameters} parameters, "
                                            f"{card.model.steps} steps on {card.model.device}"},

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Protocol
 
 from genai_platform.metrics.bias import WordLists, gender_word_lists
-from genai_platform.records import Comparison, MetricRow
+from genai_platform.records import Comparison, Decision, MetricRow
 from genai_platform.reporting.analysis import TRAILING_RUNS, Threshold
 from genai_platform.reporting.modalities import ModalityReport
 from genai_platform.reporting.selftest import panel_details_name
 from genai_platform.store.tables import dataset_info, latest_metrics, read_comparisons, recent_metrics
+from genai_platform.store.versions import challenger, decisions
 from genai_platform.training.fit import read_manifest
 
 PACKAGES = ("torch", "dagster", "duckdb", "numpy", "scipy", "scikit-learn", "sacrebleu", "gensim", "jinja2")
@@ -46,7 +47,9 @@ class FamilyDescription:
 
 @dataclass(frozen=True)
 class TrainedModel:
-    """A family's trained model, from its manifest (training.fit)."""
+    """A family's trained model version, from its manifest (training.fit)."""
+    version: str  # the run id that trained it
+    trained_at: str
     parameters: int
     profile: str
     data_version: str
@@ -96,6 +99,7 @@ class ModalityInputs:
     history: list[HistoryPoint]  # of the last TRAILING_RUNS + 1 runs on this dataset, oldest run first
     gallery: object  # what modality.report.read returned
     self_test: dict | None = None  # the metric self-test panel JSON (reporting.selftest); None: not written
+    decisions: dict[str, Decision] | None = None  # family -> its newest promotion decision, where it has one
 
 
 @dataclass(frozen=True)
@@ -130,17 +134,18 @@ def read_run(run_id: str, profile: str, seed: int, device: str, code_version: st
 
 
 def read_inputs(con, run: RunInfo, modalities: list[ReportedModality], families: list[FamilyDescription],
-                model_dir: Callable[[str], Path], details_path: Callable[[str], Path],
+                version_dir: Callable[[str, str], Path], details_path: Callable[[str], Path],
                 thresholds: dict[str, Threshold]) -> Inputs:
-    """What the comparison and ethics reports show, per modality in the given order."""
-    return Inputs(run, [_read_modality(con, m, [f for f in families if f.modality == m.name], model_dir,
+    """What the comparison and ethics reports show, per modality in the given order; `version_dir`
+    (family, version) is where a kept model version lives."""
+    return Inputs(run, [_read_modality(con, m, [f for f in families if f.modality == m.name], version_dir,
                                        details_path(m.name), details_path(panel_details_name(m.name)))
                         for m in modalities],
                   thresholds, gender_word_lists())
 
 
 def _read_modality(con, modality: ReportedModality, families: list[FamilyDescription],
-                   model_dir: Callable[[str], Path], details_file: Path, self_test_file: Path | None = None
+                   version_dir: Callable[[str, str], Path], details_file: Path, self_test_file: Path | None = None
                    ) -> ModalityInputs:
     info = dataset_info(con, modality.name)
     dataset = Dataset(info["source"], info["description"], info["data_version"], info["row_count"],
@@ -153,11 +158,19 @@ def _read_modality(con, modality: ReportedModality, families: list[FamilyDescrip
                for r in (recent_metrics(con, modality.name, dataset.source, TRAILING_RUNS + 1) if latest else [])]
     details = json.loads(details_file.read_text("utf-8")) if details_file.exists() else {}
     names = [f.name for f in families]
-    return ModalityInputs(modality, families, {name: _trained_model(read_manifest(model_dir(name))) for name in names},
+    challengers = {name: challenger(con, name) for name in names}
+    missing = [name for name, version in challengers.items() if version is None]
+    if missing:
+        raise LookupError(f"no trained version of {', '.join(missing)}; materialize "
+                          f"{', '.join('train_' + name for name in missing)} first")
+    newest = {name: found[0] for name in names if (found := decisions(con, name, limit=1))}
+    return ModalityInputs(modality, families,
+                          {name: _trained_model(read_manifest(version_dir(name, version)))
+                           for name, version in challengers.items()},
                           dataset, latest[0]["run_id"] if latest else None,
                           latest[0]["code_version"] if latest else None, rows,
                           read_comparisons(con, latest[0]["run_id"], modality.name) if latest else [], history,
-                          modality.report.read(con, details, names), _read_self_test(self_test_file))
+                          modality.report.read(con, details, names), _read_self_test(self_test_file), newest)
 
 
 def _read_self_test(path: Path | None) -> dict | None:
@@ -172,7 +185,7 @@ def _read_self_test(path: Path | None) -> dict | None:
 
 def _trained_model(manifest: dict) -> TrainedModel:
     training = manifest["training"]
-    return TrainedModel(manifest["parameters"], manifest["profile"], manifest["data_version"],
+    return TrainedModel(manifest.get("version", manifest["run_id"]), manifest.get("trained_at", ""), manifest["parameters"], manifest["profile"], manifest["data_version"],
                         manifest["model_config"], manifest["training_config"], training["steps"],
                         training["seconds"], training["device"], training.get("resumed_from_step"),
                         training["loss_curves"])

@@ -26,7 +26,12 @@ def figure_uri(fig) -> str:
 
 
 def image_grid(images: np.ndarray, columns: int = 16, cell: int = 48) -> str:
-    """A grid of [N, C, H, W] images in [0, 1], each upscaled to about `cell` pixels."""
+    """A grid of [N, C, H, W] images in [0, 1], each upscaled to about `cell` pixels, as a data URI."""
+    return _data_uri(image_grid_png(images, columns, cell))
+
+
+def image_grid_png(images: np.ndarray, columns: int = 16, cell: int = 48) -> bytes:
+    """The PNG of image_grid."""
     n, c, h, w = images.shape
     rows = -(-n // columns)
     grid = np.ones((rows * (h + 1), columns * (w + 1), c), dtype=np.float32)
@@ -39,7 +44,7 @@ def image_grid(images: np.ndarray, columns: int = 16, cell: int = 48) -> str:
     picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
     buffer = io.BytesIO()
     picture.save(buffer, format="PNG")
-    return _data_uri(buffer.getvalue())
+    return buffer.getvalue()
 
 
 def loss_curves(curves: dict[str, list[float]], title: str) -> str:

@@ -20,6 +20,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     if "family" in _table_columns(con).get("metrics_history", {}):
         _migrate_metrics_history(con)
     con.execute(sql("schema"))
+    con.execute(sql("migrate_versions"))
     differences = schema_differences(con)
     if differences:
         path = con.execute(sql("queries", "database_path")).fetchone()[0]

@@ -111,36 +111,55 @@ def read_char_vocabulary(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute(sql("queries", "char_vocabulary")).fetchall()]
 
 
-KEPT_SAMPLE_RUNS = 2  # this run's samples and the previous run's, which the evaluation compares against
+def _start_sample_run(con, modality: str, family: str, run_id: str, version: str, fingerprint: str) -> None:
+    """Record `run_id`'s sample set of the model `version` (replacing the run's own, if a step is retried)
+    and drop the sets no longer needed."""
+    con.execute(sql("queries", f"drop_{modality}_samples"), {"family": family, "runs": [run_id]})
+    con.execute(sql("queries", "drop_sample_runs"), {"modality": modality, "family": family, "runs": [run_id]})
+    con.execute(sql("queries", "record_sample_run"), {"modality": modality, "family": family, "run_id": run_id,
+                                                      "version": version, "fingerprint": fingerprint})
+    drop_stale_samples(con, modality, family)
 
 
-def _start_sample_run(con, modality: str, family: str, run_id: str) -> None:
-    """Make `run_id` the family's newest sample run and drop samples of runs no longer kept."""
-    con.execute(sql("queries", "record_sample_run"), {"modality": modality, "family": family, "run_id": run_id})
-    con.execute(sql("queries", f"delete_{modality}_samples"),
-                {"family": family, "run_id": run_id, "keep": KEPT_SAMPLE_RUNS})
-    con.execute(sql("queries", "forget_sample_runs"), {"modality": modality, "family": family, "keep": KEPT_SAMPLE_RUNS})
+def drop_stale_samples(con, modality: str, family: str) -> None:
+    """Keep the newest sample set of each kept version of `family`; drop the rest."""
+    stale = [r[0] for r in con.execute(sql("queries", "stale_sample_runs"),
+                                       {"modality": modality, "family": family}).fetchall()]
+    if stale:
+        con.execute(sql("queries", f"drop_{modality}_samples"), {"family": family, "runs": stale})
+        con.execute(sql("queries", "drop_sample_runs"), {"modality": modality, "family": family, "runs": stale})
 
 
-def sample_runs(con, modality: str, family: str) -> list[str]:
-    """The runs whose samples of `family` are kept, newest first."""
-    return [r[0] for r in con.execute(sql("queries", "sample_runs"), {"modality": modality, "family": family}).fetchall()]
+@dataclass(frozen=True)
+class SampleRun:
+    run_id: str  # the run that drew the set
+    fingerprint: str | None  # version, sampling settings, seed and code
 
 
-def previous_sample_run(con, modality: str, family: str) -> str | None:
-    """The run before the newest whose samples of `family` are kept; None when there is none."""
-    runs = sample_runs(con, modality, family)
-    return runs[1] if len(runs) > 1 else None
+def version_sample_run(con, modality: str, family: str, version: str | None) -> SampleRun | None:
+    """The newest sample set of a model version; with no version (a home from before versions), the
+    family's newest set. None when there is none."""
+    if version is None:
+        row = con.execute(sql("queries", "newest_sample_run"), {"modality": modality, "family": family}).fetchone()
+    else:
+        row = con.execute(sql("queries", "version_sample_run"),
+                          {"modality": modality, "family": family, "version": version}).fetchone()
+    return SampleRun(*row) if row else None
 
 
-def _newest_or(con, modality: str, family: str, run_id: str | None) -> str | None:
-    """`run_id`, else the newest sample run (None in a home from before sample_runs: its one run)."""
-    return run_id or next(iter(sample_runs(con, modality, family)), None)
+def _sample_run_or_challengers(con, modality: str, family: str, run_id: str | None) -> str:
+    if run_id is not None:
+        return run_id
+    row = con.execute(sql("queries", "challenger"), {"family": family}).fetchone()
+    found = version_sample_run(con, modality, family, row[0] if row else None)
+    if found is None:
+        raise LookupError(f"no {modality} samples for family {family!r}; materialize samples_{family} first")
+    return found.run_id
 
 
-def store_image_samples(con, family: str, run_id: str, images: np.ndarray) -> None:
-    """This run's samples of `family`, beside the previous run's (older ones are dropped)."""
-    _start_sample_run(con, "image", family, run_id)
+def store_image_samples(con, family: str, run_id: str, version: str, fingerprint: str, images: np.ndarray) -> None:
+    """This run's samples of the model `version` of `family`."""
+    _start_sample_run(con, "image", family, run_id, version, fingerprint)
     n, c, h, w = images.shape
     flat = images.reshape(n, -1)
     for start in range(0, n, INSERT_CHUNK_ROWS):
@@ -151,18 +170,18 @@ def store_image_samples(con, family: str, run_id: str, images: np.ndarray) -> No
 
 
 def read_image_samples(con, family: str, run_id: str | None = None) -> np.ndarray:
-    """The family's samples of `run_id`, by default of its newest sample run."""
+    """The family's sample set drawn by `run_id`, by default the challenger version's newest."""
     rows = con.execute(sql("queries", "image_samples"),
-                       {"family": family, "run_id": _newest_or(con, "image", family, run_id)}).fetchall()
+                       {"family": family, "run_id": _sample_run_or_challengers(con, "image", family, run_id)}).fetchall()
     if not rows:
         raise LookupError(f"no image samples for family {family!r}; materialize samples_{family} first")
     c, h, w = rows[0][1:]
     return np.asarray([r[0] for r in rows], dtype=np.float32).reshape(len(rows), c, h, w)
 
 
-def store_text_samples(con, family: str, run_id: str, rows: list[dict]) -> None:
-    """This run's samples of `family`, beside the previous run's (older ones are dropped)."""
-    _start_sample_run(con, "text", family, run_id)
+def store_text_samples(con, family: str, run_id: str, version: str, fingerprint: str, rows: list[dict]) -> None:
+    """This run's samples of the model `version` of `family`."""
+    _start_sample_run(con, "text", family, run_id, version, fingerprint)
     con.execute(sql("queries", "insert_text_samples"), {
         "family": family, "run_id": run_id, "index": list(range(len(rows))),
         "kind": [r["kind"] for r in rows], "prompt": [r.get("prompt") for r in rows],
@@ -170,22 +189,24 @@ def store_text_samples(con, family: str, run_id: str, rows: list[dict]) -> None:
 
 
 def read_text_samples(con, family: str, run_id: str | None = None) -> list[dict]:
-    """The family's samples of `run_id`, by default of its newest sample run."""
+    """The family's sample set drawn by `run_id`, by default the challenger version's newest."""
     rows = con.execute(sql("queries", "text_samples"),
-                       {"family": family, "run_id": _newest_or(con, "text", family, run_id)}).fetchall()
+                       {"family": family, "run_id": _sample_run_or_challengers(con, "text", family, run_id)}).fetchall()
     if not rows:
         raise LookupError(f"no text samples for family {family!r}; materialize samples_{family} first")
     return [dict(zip(("kind", "prompt", "reference", "text"), r)) for r in rows]
 
 
 def append_metrics(con, run_id: str, modality: str, dataset: str, data_version: str, code_version: str,
-                   rows: list[MetricRow]) -> None:
+                   rows: list[MetricRow], model_versions: dict[str, str]) -> None:
+    """The evaluation's rows; a family's row names its model version (model_versions: family -> version)."""
     con.execute(sql("queries", "insert_metrics"), {
         "run_id": run_id, "modality": modality, "dataset": dataset, "data_version": data_version,
         "code_version": code_version, "subject": [r.subject for r in rows], "role": [r.role for r in rows],
         "metric": [r.metric for r in rows], "value": [float(r.value) for r in rows],
         "count": [int(r.sample_count) for r in rows], "ci_low": [r.ci_low for r in rows],
-        "ci_high": [r.ci_high for r in rows]})
+        "ci_high": [r.ci_high for r in rows],
+        "model_version": [model_versions.get(r.subject) if r.role == "model" else None for r in rows]})
 
 
 def append_comparisons(con, run_id: str, modality: str, comparisons: list[Comparison]) -> None:
@@ -207,7 +228,7 @@ def read_comparisons(con, run_id: str, modality: str) -> list[Comparison]:
 def latest_metrics(con, modality: str) -> list[dict]:
     """Rows of the latest run that evaluated `modality`."""
     return [dict(zip(("run_id", "recorded_at", "modality", "dataset", "subject", "role", "metric", "value", "sample_count",
-                      "data_version", "code_version", "ci_low", "ci_high"), r)) for r in con.execute(
+                      "data_version", "code_version", "ci_low", "ci_high", "model_version"), r)) for r in con.execute(
         sql("queries", "latest_metrics"), {"modality": modality}).fetchall()]
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -48,6 +49,7 @@ def save_trained(model: nn.Module, out_dir: Path, manifest: dict, result: Traini
     export_weights(model, out_dir / WEIGHTS_FILE)
     manifest = {
         **manifest,
+        "trained_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "parameters": sum(p.numel() for p in model.parameters()),
         "training": {"steps": result.steps, "seconds": result.seconds, "device": result.device,
                      "resumed_from_step": result.resumed_from_step, "final_losses": result.final_losses,

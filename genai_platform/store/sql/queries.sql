@@ -14,33 +14,70 @@ SELECT text FROM documents WHERE split = $split ORDER BY doc_id;
 SELECT sentence FROM sentences WHERE split = $split ORDER BY doc_id, sentence_index;
 -- name: char_vocabulary
 SELECT token FROM char_vocabulary ORDER BY count DESC, token;
--- name: delete_image_samples
--- a family's samples of this run (a retried step draws them again) and of runs older than the kept ones
-DELETE FROM image_samples WHERE family = $family AND (run_id = $run_id OR run_id NOT IN (
-    SELECT run_id FROM sample_runs WHERE modality = 'image' AND family = $family ORDER BY drawn_at DESC LIMIT $keep));
+-- name: record_sample_run
+INSERT INTO sample_runs (modality, family, run_id, drawn_at, version, fingerprint)
+VALUES ($modality, $family, $run_id, now()::TIMESTAMP, $version, $fingerprint);
+-- name: stale_sample_runs
+-- sample sets no longer needed: of a version that is not kept, from before versions, or not the newest of their version
+SELECT run_id FROM sample_runs s WHERE modality = $modality AND family = $family AND (
+    version IS NULL
+    OR version NOT IN (SELECT version FROM model_versions WHERE family = $family)
+    OR drawn_at < (SELECT max(drawn_at) FROM sample_runs t
+                   WHERE t.modality = s.modality AND t.family = s.family AND t.version = s.version));
+-- name: drop_image_samples
+DELETE FROM image_samples WHERE family = $family AND list_contains($runs, run_id);
+-- name: drop_text_samples
+DELETE FROM text_samples WHERE family = $family AND list_contains($runs, run_id);
+-- name: drop_sample_runs
+DELETE FROM sample_runs WHERE modality = $modality AND family = $family AND list_contains($runs, run_id);
 -- name: insert_image_samples
 INSERT INTO image_samples SELECT $family, $run_id, unnest($index), $c, $h, $w, unnest($pixels);
 -- name: image_samples
--- a NULL $run_id reads a home from before sample_runs, which held one run per family
 SELECT pixels, channels, height, width FROM image_samples
-WHERE family = $family AND ($run_id IS NULL OR run_id = $run_id) ORDER BY sample_index;
--- name: delete_text_samples
-DELETE FROM text_samples WHERE family = $family AND (run_id = $run_id OR run_id NOT IN (
-    SELECT run_id FROM sample_runs WHERE modality = 'text' AND family = $family ORDER BY drawn_at DESC LIMIT $keep));
+WHERE family = $family AND run_id = $run_id ORDER BY sample_index;
 -- name: insert_text_samples
 INSERT INTO text_samples SELECT $family, $run_id, unnest($index), unnest($kind), unnest($prompt),
        unnest($reference), unnest($text);
 -- name: text_samples
 SELECT kind, prompt, reference, text FROM text_samples
-WHERE family = $family AND ($run_id IS NULL OR run_id = $run_id) ORDER BY sample_index;
--- name: record_sample_run
-INSERT INTO sample_runs SELECT $modality, $family, $run_id, now()::TIMESTAMP
-WHERE NOT EXISTS (SELECT 1 FROM sample_runs WHERE modality = $modality AND family = $family AND run_id = $run_id);
--- name: sample_runs
-SELECT run_id FROM sample_runs WHERE modality = $modality AND family = $family ORDER BY drawn_at DESC;
--- name: forget_sample_runs
-DELETE FROM sample_runs WHERE modality = $modality AND family = $family AND run_id NOT IN (
-    SELECT run_id FROM sample_runs WHERE modality = $modality AND family = $family ORDER BY drawn_at DESC LIMIT $keep);
+WHERE family = $family AND run_id = $run_id ORDER BY sample_index;
+-- name: version_sample_run
+-- the newest sample set of a model version: (run id, fingerprint)
+SELECT run_id, fingerprint FROM sample_runs WHERE modality = $modality AND family = $family AND version = $version
+ORDER BY drawn_at DESC LIMIT 1;
+-- name: newest_sample_run
+SELECT run_id, fingerprint FROM sample_runs WHERE modality = $modality AND family = $family
+ORDER BY drawn_at DESC LIMIT 1;
+-- name: insert_version
+INSERT INTO model_versions VALUES ($family, $modality, $version, now()::TIMESTAMP, now()::TIMESTAMP, $dataset,
+                                   $data_version, $code_version, $fingerprint, $config, $path);
+-- name: delete_version
+DELETE FROM model_versions WHERE family = $family AND version = $version;
+-- name: choose_version
+UPDATE model_versions SET chosen_at = now()::TIMESTAMP WHERE family = $family AND version = $version;
+-- name: version_by_fingerprint
+SELECT version FROM model_versions WHERE family = $family AND fingerprint = $fingerprint
+ORDER BY created_at DESC LIMIT 1;
+-- name: versions
+SELECT family, modality, version, created_at, chosen_at, dataset, data_version, code_version, fingerprint, config, path
+FROM model_versions WHERE family = $family ORDER BY created_at DESC;
+-- name: challenger
+SELECT version FROM model_versions WHERE family = $family ORDER BY chosen_at DESC, created_at DESC LIMIT 1;
+-- name: insert_decision
+INSERT INTO promotions VALUES ($family, now()::TIMESTAMP, $run_id, $challenger, $previous, $champion, $decision,
+                               $reason);
+-- name: decisions
+SELECT family, decided_at, run_id, challenger, previous, champion, decision, reason FROM promotions
+WHERE family = $family ORDER BY decided_at DESC LIMIT $limit;
+-- name: ever_champions
+SELECT DISTINCT champion FROM promotions WHERE family = $family;
+-- name: version_metrics
+-- a version's values in the newest evaluation that scored it
+SELECT metric, value, ci_low, ci_high FROM metrics_history
+WHERE subject = $family AND model_version = $version AND run_id = (
+    SELECT run_id FROM metrics_history WHERE subject = $family AND model_version = $version
+    ORDER BY recorded_at DESC LIMIT 1)
+ORDER BY metric;
 -- name: insert_comparisons
 INSERT INTO metric_comparisons (run_id, recorded_at, modality, subject, baseline, baseline_run_id, metric, delta,
                                 sample_count, ci_low, ci_high)
@@ -55,12 +92,12 @@ WHERE table_catalog = current_database() AND table_schema = current_schema()
 ORDER BY table_name, ordinal_position;
 -- name: insert_metrics
 INSERT INTO metrics_history (run_id, recorded_at, modality, dataset, subject, role, metric, value, sample_count,
-                             data_version, code_version, ci_low, ci_high)
+                             data_version, code_version, ci_low, ci_high, model_version)
 SELECT $run_id, now()::TIMESTAMP, $modality, $dataset, unnest($subject), unnest($role), unnest($metric), unnest($value),
-       unnest($count), $data_version, $code_version, unnest($ci_low), unnest($ci_high);
+       unnest($count), $data_version, $code_version, unnest($ci_low), unnest($ci_high), unnest($model_version);
 -- name: latest_metrics
 SELECT run_id, recorded_at, modality, dataset, subject, role, metric, value, sample_count, data_version, code_version,
-       ci_low, ci_high
+       ci_low, ci_high, model_version
 FROM metrics_history
 WHERE modality = $modality
   AND run_id = (SELECT run_id FROM metrics_history WHERE modality = $modality ORDER BY recorded_at DESC LIMIT 1)

@@ -26,12 +26,13 @@ CREATE TABLE IF NOT EXISTS metrics_history (
     data_version VARCHAR NOT NULL,
     code_version VARCHAR NOT NULL,
     ci_low       DOUBLE,  -- 95% interval where the value is an estimate, else NULL
-    ci_high      DOUBLE
+    ci_high      DOUBLE,
+    model_version VARCHAR  -- the family's model version scored; NULL for reference rows and older homes
 );
 
--- Generated samples, one table per modality. A family keeps the samples of its newest two sample
--- runs (store/tables.py KEPT_SAMPLE_RUNS): the evaluation compares tonight's model with the previous
--- run's samples on tonight's reference set.
+-- Generated samples, one table per modality, kept per model version: the newest sample set of every
+-- kept version (store/tables.py), so the evaluation can score the champion's beside the challenger's
+-- on tonight's reference set.
 CREATE TABLE IF NOT EXISTS image_samples (
     family       VARCHAR NOT NULL,
     run_id       VARCHAR NOT NULL,
@@ -50,17 +51,48 @@ CREATE TABLE IF NOT EXISTS text_samples (
     reference    VARCHAR,
     text         VARCHAR NOT NULL
 );
--- When each family's samples were drawn: which run is a family's newest, which its previous.
+-- Which run drew each sample set, from which model version, with which settings.
 CREATE TABLE IF NOT EXISTS sample_runs (
     modality     VARCHAR NOT NULL,
     family       VARCHAR NOT NULL,
     run_id       VARCHAR NOT NULL,
-    drawn_at     TIMESTAMP NOT NULL
+    drawn_at     TIMESTAMP NOT NULL,
+    version      VARCHAR,  -- the model version sampled; NULL in homes from before versions
+    fingerprint  VARCHAR   -- version, sampling settings, seed and code: equal means the set can be re-used
+);
+
+-- Every kept model of a family (models/<family>/versions/<version>/): the version id is the run id that
+-- trained it. Retention (store/versions.py) deletes the rows of versions it removes.
+CREATE TABLE IF NOT EXISTS model_versions (
+    family       VARCHAR NOT NULL,
+    modality     VARCHAR NOT NULL,
+    version      VARCHAR NOT NULL,
+    created_at   TIMESTAMP NOT NULL,
+    chosen_at    TIMESTAMP NOT NULL,  -- last time a training step made or re-used it: the newest is the challenger
+    dataset      VARCHAR NOT NULL,
+    data_version VARCHAR NOT NULL,
+    code_version VARCHAR NOT NULL,  -- digest of the family's model and training source
+    fingerprint  VARCHAR NOT NULL,  -- family, config, data, code and lineage: equal means nothing to retrain
+    config       JSON NOT NULL,
+    path         VARCHAR NOT NULL
+);
+
+-- Every promotion decision, newest last: the champion of a family is that of its newest row.
+CREATE TABLE IF NOT EXISTS promotions (
+    family       VARCHAR NOT NULL,
+    decided_at   TIMESTAMP NOT NULL,
+    run_id       VARCHAR NOT NULL,  -- the Dagster run, or "cli" for the command line
+    challenger   VARCHAR,           -- the version judged (NULL for a rollback)
+    previous     VARCHAR,           -- the champion before the decision (NULL for the first)
+    champion     VARCHAR NOT NULL,  -- the version serving after it
+    decision     VARCHAR NOT NULL,  -- records.DECISIONS
+    reason       VARCHAR NOT NULL
 );
 
 -- Paired differences (subject minus baseline) of a run's evaluation, each on one reference set at one
 -- sample size with a 95% interval: family against family in the same run (baseline_run_id NULL), and a
--- family against its own previous run's samples (baseline = subject, baseline_run_id = that run).
+-- family's challenger against its champion (baseline = subject, baseline_run_id = the champion version,
+-- which is the run id that trained it).
 CREATE TABLE IF NOT EXISTS metric_comparisons (
     run_id          VARCHAR NOT NULL,
     recorded_at     TIMESTAMP NOT NULL,

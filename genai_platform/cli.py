@@ -1,0 +1,173 @@
+"""The `genai-platform` command: the platform's work outside the Dagster UI.
+
+    genai-platform versions FAMILY            the kept versions, which serves, their gate metrics
+    genai-platform sample FAMILY [-n N]       N samples of the champion (or --version) as PNG grid or text
+    genai-platform promote FAMILY [--version] make the challenger (or a kept version) the champion
+    genai-platform rollback FAMILY [--version] go back to the previous champion (or a kept version)
+    genai-platform report                     re-render the reports from DuckDB (after a promote, say)
+
+It reads the same environment as the code location (GENAI_HOME, GENAI_REPORTS_DIR, GENAI_DEVICE...).
+DuckDB allows one writing process: while a run writes, promote and rollback wait for it, then fail
+with DuckDB's lock error after LOCK_WAIT_SECONDS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from genai_platform.defs.database import PlatformDuckDB
+from genai_platform.defs.promotion import decision_text
+from genai_platform.defs.reports import write_reports
+from genai_platform.defs.resources import ArtifactStore, RunSettings
+from genai_platform.evaluation.promotion import forced, rolled_back
+from genai_platform.families.registry import FAMILIES, Family, load_family
+from genai_platform.reporting.analysis import thresholds
+from genai_platform.store.versions import (challenger, champion, decisions, find_version, record_decision,
+                                           version_metrics, versions)
+
+CLI_RUN = "cli"  # the run_id of a decision made on the command line
+
+
+class UsageError(Exception):
+    """A mistake in the command: printed without a traceback, exit status 2."""
+
+
+def _family(name: str) -> Family:
+    if name not in FAMILIES:
+        raise UsageError(f"unknown family {name!r}; registered families: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
+
+
+def _stores(env) -> tuple[ArtifactStore, PlatformDuckDB, RunSettings]:
+    artifacts = ArtifactStore.checked_from_env(env)
+    database = artifacts.root / "genai.duckdb"
+    if not database.exists():
+        raise UsageError(f"no platform database at {database}: set GENAI_HOME to the platform's home, or "
+                         "materialize the nightly job first")
+    return artifacts, PlatformDuckDB(database=str(database)), RunSettings.checked_from_env(env)
+
+
+def _version_or(con, family: str, version: str | None, default: str | None, what: str) -> str:
+    if version is not None:
+        return find_version(con, family, version).version
+    if default is None:
+        raise UsageError(f"{family} has no {what}; name a kept version with --version "
+                         f"(genai-platform versions {family})")
+    return default
+
+
+def cmd_versions(args, env) -> None:
+    family = _family(args.family)
+    _, duckdb, _ = _stores(env)
+    with duckdb.read_connection() as con:
+        kept, serving, newest = versions(con, family.name), champion(con, family.name), challenger(con, family.name)
+        metrics = {v.version: version_metrics(con, family.name, v.version) for v in kept}
+        last = decisions(con, family.name, limit=1)
+    if not kept:
+        print(f"{family.name} has no kept version yet")
+        return
+    gate = family.modality.gate_metrics
+    print(f"{'version':38} {'created (UTC)':17} {'data':12} {'code':12} {'role':21} " + " ".join(f"{m:>18}" for m in gate))
+    for v in kept:
+        role = ", ".join(r for r, version in (("champion", serving), ("challenger", newest)) if version == v.version)
+        values = [f"{metrics[v.version][m][0]:>18.4g}" if m in metrics[v.version] else f"{'—':>18}" for m in gate]
+        print(f"{v.version:38} {v.created_at:%Y-%m-%d %H:%M} {v.data_version[:12]:12} {v.code_version:12} {role:21} "
+              + " ".join(values))
+    if last:
+        print(f"\nlast decision ({last[0].decided_at:%Y-%m-%d %H:%M}, {last[0].run_id}): {last[0].decision}. "
+              f"{last[0].reason}")
+
+
+def cmd_sample(args, env) -> None:
+    family = _family(args.family)
+    artifacts, duckdb, settings = _stores(env)
+    if args.count < 1:
+        raise UsageError(f"-n must be at least 1, got {args.count}")
+    with duckdb.read_connection() as con:
+        version = _version_or(con, family.name, args.version, champion(con, family.name), "champion")
+    model, manifest = load_family(family, artifacts.version_dir(family.name, version), settings.setup_torch())
+    suffix = ".png" if family.modality.name == "image" else ".txt"
+    out = Path(args.out or f"{family.name}-{version[:8]}-samples{suffix}").expanduser().resolve()
+    path = family.modality.write_samples(model, manifest, args.count, args.seed, out)
+    print(f"wrote {args.count} samples of {family.name} version {version} (seed {args.seed}) to {path}")
+
+
+def _decide(args, env, manual) -> None:
+    family = _family(args.family)
+    _, duckdb, _ = _stores(env)
+    with duckdb.transaction() as con:
+        serving = champion(con, family.name)
+        if manual is rolled_back:
+            last = decisions(con, family.name, limit=1)
+            default = last[0].previous if last else None
+            version = _version_or(con, family.name, args.version, default, "previous champion")
+        else:
+            version = _version_or(con, family.name, args.version, challenger(con, family.name), "trained version")
+        if version == serving:
+            raise UsageError(f"{family.name} version {version} is already the champion")
+        decision = manual(family.name, version, serving, "command line")
+        record_decision(con, decision.__class__(**{**decision.__dict__, "run_id": CLI_RUN}))
+    print(decision_text(decision))
+    print("re-render the reports with: genai-platform report")
+
+
+def cmd_promote(args, env) -> None:
+    _decide(args, env, forced)
+
+
+def cmd_rollback(args, env) -> None:
+    _decide(args, env, rolled_back)
+
+
+def cmd_report(args, env) -> None:
+    artifacts, duckdb, settings = _stores(env)
+    run_id = f"{CLI_RUN}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+    report, paths = write_reports(run_id, duckdb, artifacts, settings, thresholds({}), archive=False)
+    for path in paths.values():
+        print(f"wrote {path}")
+    print(f"status {report.status}: {report.counts.fail} failing, {report.counts.warn} warning findings, "
+          f"{report.counts.regressions} regressions")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="genai-platform", description=__doc__.split("\n\n")[0])
+    commands = top.add_subparsers(dest="command", required=True)
+    families = ", ".join(FAMILIES)
+    listing = commands.add_parser("versions", help="list a family's kept versions")
+    listing.add_argument("family", help=families)
+    listing.set_defaults(run=cmd_versions)
+    sample = commands.add_parser("sample", help="write samples of the champion or a named version")
+    sample.add_argument("family", help=families)
+    sample.add_argument("--version", help="a kept version (run id); default: the champion")
+    sample.add_argument("-n", "--count", type=int, default=64, help="how many samples (default 64)")
+    sample.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    sample.add_argument("--out", help="output file; default <family>-<version>-samples.png (images) or .txt (text)")
+    sample.set_defaults(run=cmd_sample)
+    for name, run, default in (("promote", cmd_promote, "the challenger"),
+                               ("rollback", cmd_rollback, "the champion before the current one")):
+        command = commands.add_parser(name, help=f"make {default} (or --version) the champion")
+        command.add_argument("family", help=families)
+        command.add_argument("--version", help=f"a kept version (run id); default: {default}")
+        command.set_defaults(run=run)
+    report = commands.add_parser("report", help="re-render the comparison and ethics reports from DuckDB")
+    report.set_defaults(run=cmd_report)
+    return top
+
+
+def main(argv: Sequence[str] | None = None, env=None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        args.run(args, os.environ if env is None else env)
+    except (UsageError, LookupError, ValueError) as error:
+        print(f"genai-platform {args.command}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

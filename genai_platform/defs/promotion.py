@@ -1,0 +1,114 @@
+"""Promotion assets: champion_<family> decides, after the evaluation, which model version serves.
+
+The gate (evaluation.promotion) promotes the challenger only when it is not worse than the champion
+beyond the 95% interval of a paired difference on the gate metrics and has no failing finding;
+otherwise the champion stays, and the check `challenger_promoted` warns. The launchpad's config can
+force the challenger in, or roll back to any kept version. Versions past the retention policy are
+deleted here, after the decision is committed; champions, ever, are kept.
+"""
+
+import shutil
+
+import dagster as dg
+from pydantic import Field
+
+from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
+from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds
+from genai_platform.defs.training import versions_markdown
+from genai_platform.evaluation.promotion import decide, forced, rolled_back
+from genai_platform.families.registry import Family, families
+from genai_platform.records import Comparison, Decision, MetricRow
+from genai_platform.store.tables import drop_stale_samples, latest_metrics, read_comparisons
+from genai_platform.store.versions import (challenger, champion, find_version, forget_version, record_decision,
+                                           retired_versions, versions)
+
+CHECK = "challenger_promoted"
+DEFAULT_KEEP_VERSIONS = 5
+
+
+class PromotionConfig(dg.Config):
+    force_promote: bool = Field(default=False, description="Promote tonight's challenger whatever the gate says.")
+    rollback_to: str = Field(default="", description="Make this kept version (a run id) the champion instead of "
+                             "judging the challenger; see the versions table in train_<family>'s metadata.")
+    gate_metrics: list[str] = Field(default_factory=list, description="Metrics on which a challenger worse than "
+                                    "the champion beyond the 95% interval is not promoted; empty: the modality's "
+                                    "default (images: fid, coverage; text: bits_per_character, continuation_bleu).")
+    keep_versions: int = Field(default=DEFAULT_KEEP_VERSIONS, ge=1, description="Retention: the newest this many "
+                               "versions are kept, and every version that was ever champion.")
+
+
+def evaluated(con, family: Family, version: str) -> tuple[list[MetricRow], list[Comparison], str]:
+    """The challenger's rows and its comparisons with its champion in the newest evaluation, which must
+    have scored that version."""
+    latest = [r for r in latest_metrics(con, family.modality.name) if r["subject"] == family.name]
+    if not latest or latest[0]["model_version"] != version:
+        scored = latest[0]["model_version"] if latest else None
+        raise LookupError(f"the newest {family.modality.name} evaluation scored {family.name} version {scored}, not "
+                          f"the challenger {version}: materialize {family.modality.name}_evaluation first")
+    run_id = latest[0]["run_id"]
+    rows = [MetricRow(r["subject"], r["metric"], r["value"], r["sample_count"], r["ci_low"], r["ci_high"], r["role"])
+            for r in latest]
+    comparisons = [c for c in read_comparisons(con, run_id, family.modality.name)
+                   if c.subject == family.name and c.baseline == family.name]
+    return rows, comparisons, run_id
+
+
+def decision_text(decision: Decision) -> str:
+    return f"genai-platform {decision.family}: {decision.decision}, serving {decision.champion}. {decision.reason}"
+
+
+def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
+    name = f"champion_{family.name}"
+
+    @dg.asset(name=name, group_name="promotion", deps=[f"{family.modality.name}_evaluation"],
+              pool=DUCKDB_WRITE_POOL, kinds={"duckdb"},
+              check_specs=[dg.AssetCheckSpec(CHECK, asset=name, description=(
+                  "The challenger was promoted (or nothing changed); WARN when the champion was kept, with the "
+                  "reason in the metadata."))],
+              description=f"Which version of {family.title} serves: tonight's challenger if the gate lets it "
+              "replace the champion, else the champion stays.")
+    def promotion(context: dg.AssetExecutionContext, config: PromotionConfig, duckdb: PlatformDuckDB,
+                  artifacts: ArtifactStore, findings: FindingThresholds, alerts: Alerts):
+        gate_metrics = tuple(config.gate_metrics) or family.modality.gate_metrics
+        with duckdb.read_connection() as con:
+            version, serving = challenger(con, family.name), champion(con, family.name)
+            if version is None:
+                raise LookupError(f"{family.name} has no trained version; materialize train_{family.name} first")
+            if config.rollback_to:
+                decision = rolled_back(family.name, find_version(con, family.name, config.rollback_to).version,
+                                       serving, f"run {context.run_id}")
+            elif config.force_promote:
+                decision = forced(family.name, version, serving, f"run {context.run_id}")
+            else:
+                rows, comparisons, evaluation_run = evaluated(con, family, version)
+                context.log.info(f"judging {family.name} challenger {version} against champion {serving} "
+                                 f"on the evaluation of run {evaluation_run}")
+                decision = decide(family.name, version, serving, rows, comparisons, gate_metrics, findings.limits())
+        with duckdb.transaction() as con:
+            record_decision(con, Decision(**{**decision.__dict__, "run_id": context.run_id}))
+            retired = retired_versions(con, family.name, config.keep_versions)
+            for old in retired:
+                forget_version(con, family.name, old.version)
+            drop_stale_samples(con, family.modality.name, family.name)
+            kept = versions(con, family.name)
+        for old in retired:  # after the commit: a crash here leaves a folder no row names, never a row without one
+            shutil.rmtree(artifacts.version_dir(family.name, old.version), ignore_errors=True)
+            context.log.info(f"retention: deleted {family.name} version {old.version}")
+        context.log.info(decision_text(decision))
+        alerts.send(decision_text(decision), context.log)
+        yield dg.MaterializeResult(data_version=dg.DataVersion(decision.champion), metadata={
+            "champion": decision.champion, "challenger": decision.challenger or "", "decision": decision.decision,
+            "reason": decision.reason, "versions": dg.MetadataValue.md(versions_markdown(kept, decision.champion,
+                                                                                      version))})
+        yield dg.AssetCheckResult(
+            asset_key=name, check_name=CHECK, passed=decision.decision != "kept",
+            severity=dg.AssetCheckSeverity.WARN, description=decision.reason,
+            metadata={"champion": decision.champion, "challenger": decision.challenger or "",
+                      "decision": decision.decision})
+
+    return promotion
+
+
+def promotion_assets() -> list[dg.AssetsDefinition]:
+    """champion_<family> for every registered family."""
+    return [build_promotion_asset(family) for family in families()]

@@ -1,0 +1,5 @@
+-- Homes written before model versions: samples were kept per run, metrics rows named no version.
+-- Runs after schema.sql on every home; a no-op where the columns exist.
+ALTER TABLE metrics_history ADD COLUMN IF NOT EXISTS model_version VARCHAR;
+ALTER TABLE sample_runs ADD COLUMN IF NOT EXISTS version VARCHAR;
+ALTER TABLE sample_runs ADD COLUMN IF NOT EXISTS fingerprint VARCHAR;
