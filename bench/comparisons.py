@@ -3,7 +3,7 @@
     .venv/bin/python bench/comparisons.py [--replicates 400]
 
 The simulation of tests/test_comparisons.py: two sets scored against one fixed reference set, from one
-distribution (true difference 0), as two families (independent) and as a family and its previous run
+distribution (true difference 0), as two families (independent) and as a challenger and its champion
 (paired: sample i of both shares its noise). Prints, per metric and design, the interval method, the
 share of replicates whose 95% interval holds 0, and the mean interval width.
 """
@@ -48,7 +48,7 @@ def main() -> None:
                                                 replicate).items():
                 covered[metric] = covered.get(metric, 0) + (estimate.ci_low <= 0.0 <= estimate.ci_high)
                 widths.setdefault(metric, []).append(estimate.ci_high - estimate.ci_low)
-        design = "family vs its previous run (paired)" if paired else "family vs family"
+        design = "challenger vs its champion (paired)" if paired else "family vs family"
         for metric, count in covered.items():
             print(f"| {metric} | {design} | {method(metric)} | 0.95 | {count / args.replicates:.3f} | "
                   f"{np.mean(widths[metric]):.4g} |")

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from genai_platform.definitions import defs  # noqa: E402
 from genai_platform.defs.resources import resources_from_env  # noqa: E402
 from genai_platform.families.registry import FAMILIES, build_model, load_family, pretrained_config  # noqa: E402
+from genai_platform.store.versions import challenger  # noqa: E402
 
 # about 20 s of training each on 2 cores
 BENCH_STEPS = {"vae": 2400, "gan": 1000, "diffusion": 300, "gplvm": 2500, "lstm": 400, "transformer": 200,
@@ -52,10 +53,12 @@ def bare_loop(name: str, steps: int, duckdb, artifacts) -> float:
     """The family's model trained by a plain PyTorch loop: AdamW per phase, same batches and seed."""
     family = FAMILIES[name]
     model_config, training = family.settings("default")
+    base = family.pretrained.family if family.pretrained else None
     with duckdb.read_connection() as con:
         data = family.modality.load_training_data(con)
-    base = family.pretrained.family if family.pretrained else None
-    pretrained = load_family(FAMILIES[base], artifacts.model_dir(base), torch.device("cpu"))[0] if base else None
+        base_version = challenger(con, base) if base else None
+    pretrained = (load_family(FAMILIES[base], artifacts.version_dir(base, base_version), torch.device("cpu"))[0]
+                  if base else None)
     model_config = pretrained_config(family, model_config, pretrained)
     started = time.perf_counter()
     torch.manual_seed(training.seed)

@@ -1,13 +1,20 @@
 """Helpers the tests share: the smoke-run environment and an in-process materialization."""
 
+import json
 import os
+import signal
+import time
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import numpy as np
 import torch
 
 from genai_platform.definitions import build_definitions
+from genai_platform.families.registry import FAMILIES, load_family
+from genai_platform.store.schema import schema_differences
+from genai_platform.store.versions import champion
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.shapes import ImageShape
 
@@ -41,3 +48,62 @@ def quick_digit_classifier(pixels: np.ndarray, labels: np.ndarray) -> ImageClass
         model.training_loss((x[batch], y[batch])).backward()
         optimiser.step()
     return model.eval()
+
+
+def wait_for_step_start(instance: dg.DagsterInstance, step_key: str, timeout: float, alive) -> str:
+    """The id of the run whose step `step_key` has started (polled in the instance's event log)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert alive(), f"the run ended before {step_key} started"
+        for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
+            records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.STEP_START).records
+            if any(r.event_log_entry.step_key == step_key for r in records):
+                return run.run_id
+        time.sleep(0.05)
+    raise TimeoutError(f"step {step_key} did not start within {timeout} s")
+
+
+def kill_process_tree(pid: int) -> None:
+    """SIGKILL `pid` and every process below it (a run worker and its step processes)."""
+    children = {}
+    for status in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = status.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(status.parent.name))
+    doomed, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        doomed.append(current)
+        pending += children.get(current, [])
+    for victim in doomed:
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def home_state(root: Path, family: str = "vae") -> dict:
+    """What a crash must never lose, read back: the DuckDB file at the current schema (its write-ahead log
+    replayed), the family's champion loadable from its version folder, and complete reports."""
+    deadline = time.monotonic() + 60
+    while True:  # a killed process's lock goes when the kernel has finished tearing it down
+        try:
+            con = duckdb.connect(str(root / "home" / "genai.duckdb"))
+            break
+        except duckdb.IOException:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        assert schema_differences(con) == []
+        serving = champion(con, family)
+        rows = con.execute("SELECT count(*) FROM metrics_history").fetchone()[0]
+    finally:
+        con.close()
+    load_family(FAMILIES[family], root / "home" / "models" / family / "versions" / serving, torch.device("cpu"))
+    html = (root / "reports" / "model_comparison.html").read_text("utf-8")
+    assert html.rstrip().endswith("</html>")
+    json.loads((root / "reports" / "report.json").read_text("utf-8"))
+    return {"champion": serving, "metrics_rows": rows}

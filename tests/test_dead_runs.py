@@ -60,3 +60,19 @@ def test_a_live_process_is_not_reaped():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
     assert not process_alive(child.pid)
+
+
+def test_slots_a_failed_run_still_holds_are_freed(tmp_path):
+    """dagster dev's code server marks a SIGKILLed run failed but leaves its pool slot claimed."""
+    instance = dg.DagsterInstance.local_temp(str(tmp_path))
+    storage = instance.event_log_storage
+    storage.set_concurrency_slots(DUCKDB_WRITE_POOL, 1)
+    for run_id, status in (("dead-run", dg.DagsterRunStatus.FAILURE), ("live-run", dg.DagsterRunStatus.STARTED)):
+        instance.add_run(dg.DagsterRun(job_name="nightly_retraining", run_id=run_id, status=status))
+    assert storage.claim_concurrency_slot(DUCKDB_WRITE_POOL, "dead-run", "samples_vae").is_claimed
+    storage.claim_concurrency_slot(DUCKDB_WRITE_POOL, "live-run", "samples_gan")  # queued behind it
+    assert _claimed(instance) == {"dead-run"}
+    tick = dead_runs.evaluate_tick(dg.build_sensor_context(instance=instance))
+    assert "dead-run" in tick.skip_message and "live-run" not in tick.skip_message
+    # the live run's queued step gets the slot
+    assert storage.claim_concurrency_slot(DUCKDB_WRITE_POOL, "live-run", "samples_gan").is_claimed

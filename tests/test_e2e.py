@@ -1,4 +1,5 @@
-"""End to end: `dagster dev` on a free loopback port runs nightly_retraining launched over GraphQL."""
+"""End to end: `dagster dev` on a free loopback port runs nightly_retraining launched over GraphQL; then
+nights killed with SIGKILL in a DuckDB write and in the promotion lose nothing, and the next one completes."""
 
 import os
 import shutil
@@ -11,8 +12,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import dagster as dg
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
+from helpers import home_state, kill_process_tree, wait_for_step_start
+
+from genai_platform.defs.runs import run_worker_pid
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -38,7 +43,20 @@ def _wait_until_up(port: int, proc: subprocess.Popen, log: Path) -> None:
     raise TimeoutError(f"dagster dev did not answer on port {port}:\n{log.read_text()[-3000:]}")
 
 
-def test_dagster_dev_runs_nightly_retraining(smoke_env, tmp_path):
+RETRAIN_VAE = {"ops": {"train_vae": {"config": {"steps": 30}}}}
+
+
+def _finished(client: DagsterGraphQLClient, run_id: str) -> DagsterRunStatus | None:
+    deadline, status = time.monotonic() + RUN_TIMEOUT, None
+    while time.monotonic() < deadline:
+        status = client.get_run_status(run_id)
+        if status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
+            break
+        time.sleep(2)
+    return status
+
+
+def test_dagster_dev_runs_nightly_retraining_and_survives_kill_9(smoke_env, tmp_path):
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
@@ -53,17 +71,25 @@ def test_dagster_dev_runs_nightly_retraining(smoke_env, tmp_path):
         _wait_until_up(port, proc, log)
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
         run_id = client.submit_job_execution("nightly_retraining")
-        deadline, status = time.monotonic() + RUN_TIMEOUT, None
-        while time.monotonic() < deadline:
-            status = client.get_run_status(run_id)
-            if status in (DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED):
-                break
-            time.sleep(2)
-        assert status == DagsterRunStatus.SUCCESS, log.read_text()[-5000:]
+        assert _finished(client, run_id) == DagsterRunStatus.SUCCESS, log.read_text()[-5000:]
         reports = tmp_path / "reports"
         for name in ("index.html", "model_comparison.html", "ethics.html"):
             assert (reports / name).stat().st_size > 1000, name
         assert (reports / "runs" / run_id / "model_comparison.html").exists()
+
+        # kill -9 the run worker and its step processes in a DuckDB write, then in the promotion
+        instance = dg.DagsterInstance.from_config(str(dagster_home))
+        before, killed = home_state(tmp_path), []
+        for step in ("samples_vae", "champion_vae"):
+            killed.append(client.submit_job_execution("nightly_retraining", run_config=RETRAIN_VAE))
+            wait_for_step_start(instance, step, RUN_TIMEOUT, lambda: proc.poll() is None)
+            kill_process_tree(run_worker_pid(instance, killed[-1]))
+            assert home_state(tmp_path)["champion"] == before["champion"], step
+        # the dead_runs sensor, or the next run's start, fails them and frees the pool: the next night completes
+        after = client.submit_job_execution("nightly_retraining", run_config=RETRAIN_VAE)
+        assert _finished(client, after) == DagsterRunStatus.SUCCESS, log.read_text()[-5000:]
+        assert [client.get_run_status(r) for r in killed] == [DagsterRunStatus.FAILURE] * 2
+        assert home_state(tmp_path)["champion"] == before["champion"]
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

@@ -30,17 +30,37 @@ def process_alive(pid: int) -> bool:
     return True
 
 
+def free_slots_of_finished_runs(instance: dg.DagsterInstance, log) -> list[str]:
+    """Free the pool slots still claimed (or queued for) by runs that have ended; their ids.
+
+    Under `dagster dev` the code server sees its run worker die of SIGKILL and marks the run failed,
+    but leaves the run's slots claimed, so every later run stays queued behind it."""
+    storage = instance.event_log_storage
+    freed: list[str] = []
+    for pool in storage.get_concurrency_keys():
+        info = storage.get_concurrency_info(pool)
+        for run_id in {s.run_id for s in info.claimed_slots} | {s.run_id for s in info.pending_steps}:
+            run = instance.get_run_by_id(run_id)
+            if run_id not in freed and (run is None or run.is_finished):
+                log.warning(f"run {run_id} ended ({run.status.value if run else 'deleted'}) holding pool {pool}: "
+                            "its slots are freed")
+                storage.free_concurrency_slots_for_run(run_id)
+                freed.append(run_id)
+    return freed
+
+
 def reap_dead_runs(instance: dg.DagsterInstance, log) -> list[str]:
-    """Mark every STARTED run whose worker process is gone as failed and free its pool slots; their ids."""
+    """Mark every STARTED run whose worker process is gone as failed and free its pool slots, and free the
+    slots ended runs still hold; the ids of the runs acted on."""
     if not isinstance(instance.run_launcher, dg.DefaultRunLauncher):
         return []
-    reaped = []
+    reaped = free_slots_of_finished_runs(instance, log)
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])):
         pid = run_worker_pid(instance, run.run_id)
         if pid is None or process_alive(pid):
             continue
         message = (f"run worker (pid {pid}) is gone without ending the run (killed or crashed): marked failed and "
-                   "its pool slots freed by the dead_runs sensor")
+                   "its pool slots freed by the dead-run check")
         log.warning(f"run {run.run_id} of {run.job_name}: {message}")
         instance.report_run_failed(run, message=message)
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
