@@ -19,7 +19,7 @@ from helpers import quick_digit_classifier
 from genai_platform.datasets.text import load_documents
 from genai_platform.defs.selftest import CHECK, check_result
 from genai_platform.evaluation.image import evaluate_images
-from genai_platform.evaluation.selftest import (DECLARATIONS, FAIL, NOT_JUDGED, PASS, UNSEEN,
+from genai_platform.evaluation.selftest import (DECLARATIONS, FAIL, NOT_JUDGED, PASS, UNSEEN, Panel,
                                                 image_panel, judge_panel, text_panel)
 from genai_platform.records import ImageSplit
 from genai_platform.reporting import render
@@ -169,6 +169,10 @@ def test_the_self_test_runs_in_dagster_and_the_report_shows_it(smoke_run):
         self_tests=build_self_tests({"image": panels["image"], "text": None})))
     assert 'data-self-test="pass"' in html and 'data-self-test="missing"' in html
     assert "copy rate" in html.lower() and "unseen real" in html
+    # an unchanged night re-uses the panel from its JSON: read back, it is the panel that was written
+    for data in panels.values():
+        written = {k: v for k, v in data.items() if k not in ("run_id", "fingerprint")}
+        assert Panel.from_dict(data).as_dict() == written
 
 
 def test_the_report_names_a_violated_pair(digits_panel):

@@ -49,6 +49,7 @@ def build_self_test_asset(modality: str) -> dg.AssetsDefinition:
     name = f"{modality}_metric_self_test"
 
     @dg.asset(name=name, group_name="evaluation", deps=list(test.deps), kinds={"python"},
+              code_version=evaluation_code_version(),
               check_specs=[dg.AssetCheckSpec(CHECK, asset=name, description=(
                   f"Every {modality} metric orders the self-test's generators as it declares "
                   "(evaluation.selftest.DECLARATIONS): fails naming the metric and the pair it got wrong."))],

@@ -131,8 +131,10 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
             "versions": dg.MetadataValue.md(versions_markdown(kept, champion, context.run_id)),
         })
 
+    sampling_code = source_digest(SAMPLING_CODE)
+
     @dg.asset(name=f"samples_{family.name}", group_name="training", deps=[train_family_asset],
-              pool=DUCKDB_WRITE_POOL, kinds={"pytorch", "duckdb"},
+              code_version=sampling_code, pool=DUCKDB_WRITE_POOL, kinds={"pytorch", "duckdb"},
               description=f"Samples of {family.title}'s challenger version, written to DuckDB for evaluation and "
               "reports; re-used when that version was sampled with the same settings and code before.")
     def sample_family(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
@@ -144,7 +146,7 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
                 raise LookupError(f"{family.name} has no trained version; materialize train_{family.name} first")
             inputs = modality.read_sampling_inputs(con)
             drawn = version_sample_run(con, modality.name, family.name, version)
-        sample_fingerprint = fingerprint(version, run_settings.profile, run_settings.seed, source_digest(SAMPLING_CODE))
+        sample_fingerprint = fingerprint(version, run_settings.profile, run_settings.seed, sampling_code)
         if drawn is not None and drawn.fingerprint == sample_fingerprint:
             context.log.info(f"{family.name}: re-using the samples of version {version} drawn by run {drawn.run_id}")
             return dg.MaterializeResult(data_version=dg.DataVersion(sample_fingerprint), metadata={
