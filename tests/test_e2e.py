@@ -77,10 +77,11 @@ def test_dagster_dev_runs_nightly_retraining_and_survives_kill_9(smoke_env, tmp_
             assert (reports / name).stat().st_size > 1000, name
         assert (reports / "runs" / run_id / "model_comparison.html").exists()
 
-        # kill -9 the run worker and its step processes in a DuckDB write, then in the promotion
+        # kill -9 the run worker and its step processes in a DuckDB write that holds the duckdb_write pool slot
+        # (preprocessing), then in the promotion
         instance = dg.DagsterInstance.from_config(str(dagster_home))
         before, killed = home_state(tmp_path), []
-        for step in ("samples_vae", "champion_vae"):
+        for step in ("images", "champion_vae"):
             killed.append(client.submit_job_execution("nightly_retraining", run_config=RETRAIN_VAE))
             wait_for_step_start(instance, step, RUN_TIMEOUT, lambda: proc.poll() is None)
             kill_process_tree(run_worker_pid(instance, killed[-1]))

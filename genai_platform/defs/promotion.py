@@ -12,7 +12,7 @@ import shutil
 import dagster as dg
 from pydantic import Field
 
-from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
+from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds
 from genai_platform.defs.training import versions_markdown
 from genai_platform.evaluation.promotion import decide, forced, rolled_back
@@ -60,8 +60,8 @@ def decision_text(decision: Decision) -> str:
 def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
     name = f"champion_{family.name}"
 
-    @dg.asset(name=name, group_name="promotion", deps=[f"{family.modality.name}_evaluation"],
-              pool=DUCKDB_WRITE_POOL, kinds={"duckdb"},
+    # not in the duckdb_write pool: its one write is a short transaction, which waits for DuckDB's file lock
+    @dg.asset(name=name, group_name="promotion", deps=[f"{family.modality.name}_evaluation"], kinds={"duckdb"},
               check_specs=[dg.AssetCheckSpec(CHECK, asset=name, description=(
                   "The challenger was promoted (or nothing changed); WARN when the champion was kept, with the "
                   "reason in the metadata."))],

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field, create_model
 
-from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
+from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation import generation, profiles
 from genai_platform.evaluation.profiles import evaluation_profile
@@ -133,8 +133,10 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
 
     sampling_code = source_digest(SAMPLING_CODE)
 
+    # not in the duckdb_write pool: sampling holds no connection, and the store is one short transaction,
+    # which waits for DuckDB's file lock; in the pool, families would also sample one at a time
     @dg.asset(name=f"samples_{family.name}", group_name="training", deps=[train_family_asset],
-              code_version=sampling_code, pool=DUCKDB_WRITE_POOL, kinds={"pytorch", "duckdb"},
+              code_version=sampling_code, kinds={"pytorch", "duckdb"},
               description=f"Samples of {family.title}'s challenger version, written to DuckDB for evaluation and "
               "reports; re-used when that version was sampled with the same settings and code before.")
     def sample_family(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
