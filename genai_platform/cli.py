@@ -23,7 +23,7 @@ from pathlib import Path
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.promotion import decision_text
 from genai_platform.defs.reports import write_reports
-from genai_platform.defs.resources import ArtifactStore, RunSettings
+from genai_platform.defs.resources import ArtifactStore, RunSettings, duckdb_from_env
 from genai_platform.evaluation.promotion import forced, rolled_back
 from genai_platform.families.registry import FAMILIES, Family, load_family
 from genai_platform.reporting.analysis import thresholds
@@ -44,12 +44,11 @@ def _family(name: str) -> Family:
 
 
 def _stores(env) -> tuple[ArtifactStore, PlatformDuckDB, RunSettings]:
-    artifacts = ArtifactStore.checked_from_env(env)
-    database = artifacts.root / "genai.duckdb"
-    if not database.exists():
-        raise UsageError(f"no platform database at {database}: set GENAI_HOME to the platform's home, or "
+    artifacts, duckdb = ArtifactStore.checked_from_env(env), duckdb_from_env(env)
+    if not Path(duckdb.database).exists():
+        raise UsageError(f"no platform database at {duckdb.database}: set GENAI_HOME to the platform's home, or "
                          "materialize the nightly job first")
-    return artifacts, PlatformDuckDB(database=str(database)), RunSettings.checked_from_env(env)
+    return artifacts, duckdb, RunSettings.checked_from_env(env)
 
 
 def _version_or(con, family: str, version: str | None, default: str | None, what: str) -> str:

@@ -1,9 +1,11 @@
 """Image and text sources: the supported formats load, and each bad input names its file."""
 
 import gzip
+import hashlib
 import json
 import struct
 
+import duckdb
 import numpy as np
 import pytest
 from PIL import Image
@@ -11,6 +13,8 @@ from PIL import Image
 from genai_platform.datasets.images import load_images
 from genai_platform.datasets.text import load_documents
 from genai_platform.errors import DataError
+from genai_platform.store.sql import sql
+from genai_platform.store.tables import read_image_split, write_raw_images
 
 
 def _png(path, size=(6, 5), value=128, mode="L"):
@@ -142,3 +146,65 @@ def test_text_errors_name_file_row_and_field(tmp_path):
         load_documents(str(csv_path))
     with pytest.raises(DataError, match="does not exist"):
         load_documents(str(tmp_path / "missing.txt"))
+
+
+def test_sixteen_bit_images_keep_their_precision_through_the_store(tmp_path):
+    """A 16-bit PNG folder is kept at 16 bits (scale 65535), not saturated, all the way to the training
+    split; an 8-bit image beside it is widened (x 257)."""
+    rng = np.random.default_rng(0)
+    deep = rng.integers(0, 65536, (20, 5, 6), dtype=np.uint16)
+    for i, image in enumerate(deep):
+        (tmp_path / "d").mkdir(exist_ok=True)
+        Image.fromarray(image).save(tmp_path / "d" / f"{i:02d}.png")  # mode I;16
+    _png(tmp_path / "d" / "zz_8bit.png", value=255)
+    raw = load_images(str(tmp_path / "d"))
+    assert raw.pixels.dtype == np.uint16 and raw.scale == 65535.0
+    assert (raw.pixels[:20, 0] == deep).all() and (raw.pixels[20] == 65535).all()
+    assert "20 of 21 images are 16-bit and kept at 16 bits" in raw.notes[0]
+    con = duckdb.connect()
+    write_raw_images(con, raw)
+    con.execute(sql("images", "stage"))
+    con.execute(sql("images", "swap_in"))
+    pixels = np.concatenate([read_image_split(con, s).pixels for s in ("train", "val", "test")
+                             if con.execute("SELECT count(*) FROM images WHERE split = ?", [s]).fetchone()[0]])
+    expected = np.sort((raw.pixels.astype(np.float64) / 65535).ravel())
+    assert np.allclose(np.sort(pixels.ravel()), expected, atol=1e-7)
+    # only the white 8-bit image is at 1.0, not the 99.5% that converting to 8 bits saturated
+    assert (pixels == 1).mean() == pytest.approx(1 / 21, abs=1e-3)
+
+
+def test_alpha_empty_classes_and_decompression_bombs_are_reported_naming_the_file(tmp_path):
+    _png(tmp_path / "cat" / "a.png", value=10)
+    (tmp_path / "dog").mkdir()
+    Image.new("RGBA", (6, 5), (1, 2, 3, 128)).save(tmp_path / "cat" / "b.png")
+    raw = load_images(str(tmp_path))
+    assert raw.class_names == ["cat"] and raw.pixels.shape == (2, 3, 5, 6)
+    assert any("1 images had an alpha channel, which was dropped (first: " in n and "b.png" in n for n in raw.notes)
+    assert any("class folder(s) dog hold no images and are left out" in n for n in raw.notes)
+    assert "alpha channel" in raw.provenance.description and "dog" in raw.provenance.description
+    big = tmp_path / "bomb" / "huge.png"
+    big.parent.mkdir()
+    Image.new("L", (2000, 2000)).save(big)
+    limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = 1000  # anything over twice this is a bomb to PIL
+    try:
+        with pytest.raises(DataError, match=r"huge\.png: not a readable image .*decompression bomb"):
+            load_images(str(tmp_path / "bomb"))
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
+
+
+def test_raw_images_are_stored_as_bytes_and_read_back_exactly():
+    raw = load_images("sklearn:digits")
+    con = duckdb.connect()
+    write_raw_images(con, raw)
+    kind, blob = con.execute("SELECT dtype, pixels FROM raw_images WHERE row_id = 5").fetchone()
+    assert kind == "uint8" and bytes(blob) == raw.pixels[5].tobytes()  # 64 bytes, not 64 floats
+    con.execute(sql("images", "stage"))
+    (row_hash,) = con.execute("SELECT content_hash FROM images_staging WHERE row_id = 5").fetchone()
+    assert row_hash == hashlib.md5(raw.pixels[5].tobytes()).hexdigest()
+    con.execute(sql("images", "swap_in"))
+    train = read_image_split(con, "train")
+    ids = [r[0] for r in con.execute("SELECT row_id FROM images WHERE split = 'train' ORDER BY row_id").fetchall()]
+    assert np.array_equal(train.pixels, raw.pixels[ids].astype(np.float32) / np.float32(16))
+    assert train.labels.tolist() == raw.labels[ids].tolist()

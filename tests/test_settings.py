@@ -25,6 +25,7 @@ RESOURCE_VARIABLES = ("GENAI_PROFILE", "GENAI_SEED", "GENAI_DEVICE", "GENAI_PARA
     ("GENAI_NIGHTLY_SCHEDULE", "of", "on, running, 1, true, yes (on) or off, stopped, 0, false, no (off)"),
     ("GENAI_NIGHTLY_CRON", "every night", "standard cron expressions consisting of 5 fields"),
     ("GENAI_NIGHTLY_TIMEZONE", "Mars/Base", "Invalid execution timezone"),
+    ("GENAI_DUCKDB_MEMORY", "lots", "a size such as 512MB or 2GB"),
 ])
 def test_a_bad_setting_stops_the_code_location_loading(variable, value, allowed):
     with pytest.raises(ValueError) as error:
@@ -38,6 +39,8 @@ def test_good_settings_are_parsed():
     assert (settings.seed, settings.device, settings.parallel_steps, settings.feature_extractor, settings.profile) == \
         (-3, "cuda:1", 4, "inception", "full")
     assert resources_from_env({"GENAI_DEVICE": ""})["run_settings"].device == "auto"  # empty means unset
+    assert resources_from_env({})["duckdb"].connection_config == {"memory_limit": "256MB"}
+    assert resources_from_env({"GENAI_DUCKDB_MEMORY": "512MB"})["duckdb"].connection_config == {"memory_limit": "512MB"}
 
 
 def test_a_run_config_override_is_checked_like_the_variable():

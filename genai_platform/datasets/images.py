@@ -1,7 +1,9 @@
 """Image sources: scikit-learn's digits (default), an image folder, MNIST-style IDX, .npz.
 
-Every loader returns raw pixel values with the scale that maps them to [0, 1]; the
-normalisation itself happens in SQL during preprocessing.
+Every loader returns the raw pixel values in their own type (uint8, uint16 for 16-bit images,
+float32) with the scale that maps them to [0, 1]; they are stored that way, and readers normalise.
+What a loader had to change or leave out (an alpha channel, an empty class folder) is in `notes`:
+the ingestion logs it and the datasheet shows it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import gzip
 import re
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,12 +28,13 @@ IDX_PATTERN = re.compile(r"idx3-ubyte(\.gz)?$")
 
 @dataclass
 class RawImages:
-    pixels: np.ndarray  # [N, C, H, W], raw values
+    pixels: np.ndarray  # [N, C, H, W], raw values: uint8, uint16 or float32
     scale: float  # raw value that means 1.0
     labels: np.ndarray | None  # [N] int64, or None when unlabelled
     class_names: list[str] | None  # index -> name, when known
     row_files: list[str]  # the file each row came from
     provenance: Provenance
+    notes: list[str] = field(default_factory=list)  # what was dropped or converted, for the log and datasheet
 
 
 def load_images(source: str) -> RawImages:
@@ -61,7 +64,7 @@ def _load_sklearn_digits() -> RawImages:
     data_file = Path(sklearn.datasets.__file__).parent / "data" / "digits.csv.gz"
     n = len(digits.target)
     return RawImages(
-        pixels=digits.images.reshape(n, 1, 8, 8).astype(np.float32),
+        pixels=digits.images.reshape(n, 1, 8, 8).astype(np.uint8),  # grey levels 0-16
         scale=16.0,
         labels=digits.target.astype(np.int64),
         class_names=[str(i) for i in range(10)],
@@ -76,17 +79,46 @@ def _load_sklearn_digits() -> RawImages:
     )
 
 
-def _read_image(path: Path) -> np.ndarray:
+EIGHT_BIT_MODES = {"1", "L", "P", "RGB", "CMYK", "YCbCr", "LAB", "HSV"}  # converted to L or RGB
+ALPHA_MODES = {"LA", "La", "PA", "RGBA", "RGBa"}  # the alpha channel is dropped
+SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}  # kept as uint16, scale 65535
+
+
+@dataclass
+class ImageFile:
+    pixels: np.ndarray  # [C, H, W] uint8 or uint16
+    had_alpha: bool
+
+
+def _read_image(path: Path) -> ImageFile:
+    """One image file as uint8 (8-bit modes) or uint16 (16-bit greyscale); every error names the file."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
             image.load()
-            color = image.mode not in ("1", "L", "LA", "I", "I;16", "F")
-            array = np.asarray(image.convert("RGB" if color else "L"))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            mode = image.mode
+            if mode in SIXTEEN_BIT_MODES:
+                array = np.asarray(image)
+                if array.min() < 0 or array.max() > 65535:
+                    raise DataError(f"{path}: {mode} image with values outside 0-65535; only 8- and 16-bit "
+                                    "images are supported")
+                array = array.astype(np.uint16)
+            elif mode in EIGHT_BIT_MODES | ALPHA_MODES:
+                grey = mode in ("1", "L", "LA", "La") or (mode in ("P", "PA") and _grey_palette(image))
+                array = np.asarray(image.convert("L" if grey else "RGB"))
+            else:
+                raise DataError(f"{path}: image mode {mode} is not supported (8-bit greyscale, RGB, palette, with "
+                                "or without alpha, or 16-bit greyscale)")
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as error:
         raise DataError(f"{path}: not a readable image ({error})") from error
-    return array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    pixels = array[None] if array.ndim == 2 else array.transpose(2, 0, 1)
+    return ImageFile(np.ascontiguousarray(pixels), mode in ALPHA_MODES)
+
+
+def _grey_palette(image) -> bool:
+    palette = np.asarray(image.getpalette() or [], dtype=np.int64).reshape(-1, 3)
+    return bool(len(palette)) and bool((palette[:, 0] == palette[:, 1]).all() and (palette[:, 1] == palette[:, 2]).all())
 
 
 def _load_folder(root: Path) -> RawImages:
@@ -99,33 +131,52 @@ def _load_folder(root: Path) -> RawImages:
         raise DataError(
             f"{loose}: images must all sit in class sub-folders or all at the top of {root}, not both"
         )
-    arrays = [_read_image(p) for p in files]
-    channels = 3 if any(a.shape[0] == 3 for a in arrays) else 1
-    first_shape = arrays[0].shape[1:]
-    for path, array in zip(files, arrays):
-        if array.shape[1:] != first_shape:
+    images = [_read_image(p) for p in files]
+    channels = 3 if any(i.pixels.shape[0] == 3 for i in images) else 1
+    first_shape = images[0].pixels.shape[1:]
+    for path, image in zip(files, images):
+        if image.pixels.shape[1:] != first_shape:
             raise DataError(
-                f"{path}: image is {array.shape[2]}x{array.shape[1]} but {files[0].name} is "
+                f"{path}: image is {image.pixels.shape[2]}x{image.pixels.shape[1]} but {files[0].name} is "
                 f"{first_shape[1]}x{first_shape[0]}; all images must have the same size"
             )
-    pixels = np.stack([np.repeat(a, channels // a.shape[0], axis=0) for a in arrays]).astype(np.float32)
+    sixteen = [p for p, i in zip(files, images) if i.pixels.dtype == np.uint16]
+    if sixteen and channels == 3:
+        raise DataError(f"{sixteen[0]}: a 16-bit greyscale image in a folder of colour images; convert the folder "
+                        "to one kind")
+    dtype, scale = (np.uint16, 65535.0) if sixteen else (np.uint8, 255.0)
+    pixels = np.empty((len(files), channels, *first_shape), dtype=dtype)
+    for row, image in enumerate(images):
+        # 8-bit images beside 16-bit ones are widened (x 257: 255 -> 65535), grey beside colour repeated
+        widened = image.pixels.astype(dtype) * (257 if sixteen and image.pixels.dtype == np.uint8 else 1)
+        pixels[row] = np.repeat(widened, channels // image.pixels.shape[0], axis=0)
+    notes = []
+    if sixteen:
+        notes.append(f"{len(sixteen)} of {len(files)} images are 16-bit and kept at 16 bits (scale 65535)")
+    if with_alpha := [p for p, i in zip(files, images) if i.had_alpha]:
+        notes.append(f"{len(with_alpha)} images had an alpha channel, which was dropped (first: {with_alpha[0]})")
     labels = class_names = None
     if all(in_subfolders):
         class_names = sorted({p.relative_to(root).parts[0] for p in files})
         index = {name: i for i, name in enumerate(class_names)}
         labels = np.array([index[p.relative_to(root).parts[0]] for p in files], dtype=np.int64)
+        empty = sorted(d.name for d in root.iterdir() if d.is_dir() and d.name not in index)
+        if empty:
+            notes.append(f"class folder(s) {', '.join(empty)} hold no images and are left out")
     return RawImages(
         pixels=pixels,
-        scale=255.0,
+        scale=scale,
         labels=labels,
         class_names=class_names,
         row_files=[str(p) for p in files],
         provenance=Provenance(
             source=str(root),
-            description=f"Image folder {root}" + (" (class = sub-folder)" if labels is not None else ""),
+            description=f"Image folder {root}" + (" (class = sub-folder)" if labels is not None else "")
+            + "".join(f". {note[0].upper()}{note[1:]}" for note in notes),
             files=[SourceFile.of(p) for p in files],
             rows=len(files),
         ),
+        notes=notes,
     )
 
 
@@ -184,7 +235,7 @@ def _load_idx(path: Path) -> RawImages:
         class_names = [str(i) for i in range(int(labels.max()) + 1)]
     n = len(images)
     return RawImages(
-        pixels=images[:, None].astype(np.float32),
+        pixels=images[:, None],
         scale=255.0,
         labels=labels,
         class_names=class_names,
@@ -219,13 +270,15 @@ def _load_npz(path: Path) -> RawImages:
         raise DataError(f"{path}: field 'images' has shape {images.shape}; expected N,H,W or N,H,W,C with C 1 or 3")
     if images.dtype == np.uint8:
         scale = 255.0
+    elif images.dtype == np.uint16:
+        scale = 65535.0
     elif np.issubdtype(images.dtype, np.floating):
         if np.isnan(images).any():
             row = int(np.argwhere(np.isnan(images))[0][0])
             raise DataError(f"{path}: field 'images' has NaN pixels (first in row {row})")
-        scale = 1.0
+        images, scale = images.astype(np.float32, copy=False), 1.0
     else:
-        raise DataError(f"{path}: field 'images' has dtype {images.dtype}; expected uint8 or float in [0, 1]")
+        raise DataError(f"{path}: field 'images' has dtype {images.dtype}; expected uint8, uint16 or float in [0, 1]")
     if labels is not None:
         if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
             raise DataError(
@@ -235,7 +288,7 @@ def _load_npz(path: Path) -> RawImages:
         labels = labels.astype(np.int64)
     n = len(images)
     return RawImages(
-        pixels=images.astype(np.float32),
+        pixels=np.ascontiguousarray(images),
         scale=scale,
         labels=labels,
         class_names=[str(i) for i in range(int(labels.max()) + 1)] if labels is not None and n else None,

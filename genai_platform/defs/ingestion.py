@@ -58,12 +58,16 @@ def ingestion_assets(env: Mapping[str, str]) -> list[dg.AssetsDefinition]:
         """Raw images from the configured source, unnormalised, into the raw_images table."""
         context.log.info(f"loading images from {config.source}")
         raw = load_images(config.source)  # any error is raised before the database is touched
+        for note in raw.notes:
+            context.log.warning(f"{config.source}: {note}")
         with duckdb.transaction() as con:
             write_raw_images(con, raw)
             record_dataset(con, IMAGE.name, raw.provenance)
         context.log.info(f"ingested {raw.provenance.rows} images of shape {raw.pixels.shape[1:]}")
         return dg.MaterializeResult(
-            metadata={**_provenance_metadata(raw.provenance), "shape": str(tuple(raw.pixels.shape[1:]))},
+            metadata={**_provenance_metadata(raw.provenance), "shape": str(tuple(raw.pixels.shape[1:])),
+                      "pixel_type": str(raw.pixels.dtype), "scale": raw.scale,
+                      "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in raw.notes) or "none")},
             data_version=dg.DataVersion(raw.provenance.version),
         )
 

@@ -209,13 +209,28 @@ def code_version() -> str:
         return genai_platform.__version__
 
 
+DEFAULT_DUCKDB_MEMORY = "256MB"
+MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNORECASE)
+
+
+def duckdb_from_env(env: Mapping[str, str]) -> PlatformDuckDB:
+    """The DuckDB file in GENAI_HOME, its buffer pool capped at GENAI_DUCKDB_MEMORY.
+
+    DuckDB's own default is 80% of the machine's memory, which it fills with cached pages when it
+    may; capped, it spills to disk instead and leaves the memory to the training steps beside it."""
+    memory = (env.get("GENAI_DUCKDB_MEMORY") or DEFAULT_DUCKDB_MEMORY).strip()
+    if not MEMORY_SIZE.fullmatch(memory):
+        raise ValueError(f"GENAI_DUCKDB_MEMORY={memory!r} is not a size such as 512MB or 2GB")
+    # the file's path is derived from GENAI_HOME, so it is a value fixed here, not an EnvVar
+    home = ArtifactStore.checked_from_env(env).root
+    return PlatformDuckDB(database=str(home / "genai.duckdb"), connection_config={"memory_limit": memory})
+
+
 def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
     """Every resource, its settings validated now: a bad value stops the code location loading."""
     artifacts = ArtifactStore.from_env(env)
-    # the DuckDB file's path is derived from GENAI_HOME, so it is a value fixed here, not an EnvVar
-    home = ArtifactStore.checked_from_env(env).root
     return {
-        "duckdb": PlatformDuckDB(database=str(home / "genai.duckdb")),
+        "duckdb": duckdb_from_env(env),
         "artifacts": artifacts,
         "run_settings": RunSettings.from_env(env),
         "alerts": Alerts.from_env(env),

@@ -7,34 +7,71 @@ exist already (store/schema.py, run by the DuckDB resource).
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 
 from genai_platform.datasets.images import RawImages
 from genai_platform.datasets.provenance import Provenance
 from genai_platform.datasets.text import RawDocuments
+from genai_platform.errors import DataError
 from genai_platform.records import Comparison, ImageSplit, MetricRow
 from genai_platform.store.sql import sql, statement_names
 
 INSERT_CHUNK_ROWS = 2000
 
 
+PIXEL_TYPES = {"uint8": np.uint8, "uint16": np.uint16, "float32": np.float32}  # raw_images.dtype -> numpy
+
+
 def write_raw_images(con: duckdb.DuckDBPyConnection, raw: RawImages) -> None:
-    con.execute(sql("raw_images", "create"))
+    """The raw pixels in their own type, one BLOB per image, through one Arrow table (no Python per pixel)."""
     n, c, h, w = raw.pixels.shape
-    flat = raw.pixels.reshape(n, -1)
-    labels = raw.labels.tolist() if raw.labels is not None else [None] * n
-    names = [raw.class_names[i] if raw.class_names and i is not None and 0 <= i < len(raw.class_names)
-             else None for i in labels]
-    for start in range(0, n, INSERT_CHUNK_ROWS):
-        end = min(start + INSERT_CHUNK_ROWS, n)
-        con.execute(sql("raw_images", "insert"), {
-            "row_id": list(range(start, end)), "label": labels[start:end], "class_name": names[start:end],
-            "source_file": raw.row_files[start:end], "pixels": flat[start:end].tolist(),
-            "channels": c, "height": h, "width": w, "scale": raw.scale,
-        })
+    dtype = next((name for name, kind in PIXEL_TYPES.items() if raw.pixels.dtype == kind), None)
+    if dtype is None:
+        raise TypeError(f"raw pixels of type {raw.pixels.dtype}; expected one of {', '.join(PIXEL_TYPES)}")
+    flat = np.ascontiguousarray(raw.pixels.reshape(n, -1)).astype(raw.pixels.dtype.newbyteorder("<"), copy=False)
+    floating = np.issubdtype(flat.dtype, np.floating)
+    labels = None if raw.labels is None else pa.array(raw.labels.astype(np.int32))
+    class_names = (pa.DictionaryArray.from_arrays(labels, pa.array(raw.class_names))
+                   if labels is not None and raw.class_names else pa.nulls(n, pa.string()))
+    table = pa.table({
+        "row_id": pa.array(np.arange(n, dtype=np.int32)),
+        "label": labels if labels is not None else pa.nulls(n, pa.int32()),
+        "class_name": class_names,
+        "source_file": pa.array(raw.row_files, pa.string()),
+        "pixels": pa.FixedSizeBinaryArray.from_buffers(pa.binary(flat.shape[1] * flat.itemsize), n,
+                                                       [None, pa.py_buffer(flat)]),
+        "low": pa.array(np.nanmin(flat, axis=1).astype(np.float64) if n else np.zeros(0)),
+        "high": pa.array(np.nanmax(flat, axis=1).astype(np.float64) if n else np.zeros(0)),
+        "has_nan": pa.array(np.isnan(flat).any(axis=1) if floating else np.zeros(n, dtype=bool)),
+    })
+    con.register("raw_images_arrow", table)  # the name raw_images.sql reads
+    try:
+        con.execute(sql("raw_images", "create"), {"channels": c, "height": h, "width": w, "dtype": dtype,
+                                                  "scale": raw.scale})
+    finally:
+        con.unregister("raw_images_arrow")
+
+
+def image_pixels(column: pa.ChunkedArray, dtype: str, shape: tuple[int, int, int], scale: float) -> np.ndarray:
+    """[N, C, H, W] float32 in [0, 1] from a BLOB column of raw pixels, without a Python object per row."""
+    if not (pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)):
+        raise DataError(f"the images table holds pixels as {column.type}, written by an older version of the "
+                        "platform; materialize raw_images and images again")
+    parts = []
+    for chunk in column.chunks:
+        offsets = np.frombuffer(chunk.buffers()[1], np.int64 if pa.types.is_large_binary(chunk.type) else np.int32)
+        offsets = offsets[chunk.offset: chunk.offset + len(chunk) + 1]
+        parts.append(np.frombuffer(chunk.buffers()[2], np.uint8)[offsets[0]:offsets[-1]] if len(chunk) else
+                     np.zeros(0, np.uint8))
+    raw = np.concatenate(parts).view(np.dtype(PIXEL_TYPES[dtype]).newbyteorder("<"))
+    pixels = raw.reshape(-1, *shape).astype(np.float32)
+    pixels /= np.float32(scale)
+    return pixels
 
 
 def write_raw_documents(con: duckdb.DuckDBPyConnection, raw: RawDocuments) -> None:
@@ -82,13 +119,20 @@ def run_checks(con: duckdb.DuckDBPyConnection, checks_file: str) -> list[CheckOu
 
 
 def read_image_split(con: duckdb.DuckDBPyConnection, split: str) -> ImageSplit:
-    rows = con.execute(sql("queries", "image_split"), {"split": split}).fetchall()
-    if not rows:
+    with warnings.catch_warnings():
+        # DuckDB suggests con.sql(), which fails while a caller's earlier fetchone() left a result open;
+        # the DB-API route costs one extra copy of the split's raw bytes
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        table = con.execute(sql("queries", "image_split"), {"split": split}).to_arrow_table()
+    if table.num_rows == 0:
         raise LookupError(f"the images table has no {split!r} rows")
-    c, h, w = rows[0][3:6]
-    pixels = np.asarray([r[0] for r in rows], dtype=np.float32).reshape(len(rows), c, h, w)
-    labels = None if rows[0][1] is None else np.asarray([r[1] for r in rows], dtype=np.int64)
-    return ImageSplit(pixels=pixels, labels=labels, content_hashes=[r[2] for r in rows])
+    first = {name: table.column(name)[0].as_py() for name in ("channels", "height", "width", "dtype", "scale")}
+    pixels = image_pixels(table.column("pixels"), first["dtype"],
+                          (first["channels"], first["height"], first["width"]), first["scale"])
+    labels = table.column("label")
+    return ImageSplit(pixels=pixels,
+                      labels=None if labels.null_count == len(labels) else labels.to_numpy().astype(np.int64),
+                      content_hashes=table.column("content_hash").to_pylist())
 
 
 def image_class_names(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -1,27 +1,22 @@
--- Images normalised to [0, 1], content-hashed, exact duplicates removed, and split
--- 80/10/10 by content hash so an image keeps its split across runs. Built as images_staging,
--- checked (images_checks.sql), then swapped in: the images table is never written in place.
+-- Images content-hashed (MD5 of their raw bytes), exact duplicates removed, and split 80/10/10 by
+-- content hash so an image keeps its split across runs; pixels stay in their raw type and scale
+-- (readers normalise to [0, 1]). Built as images_staging, checked (images_checks.sql), then swapped
+-- in: the images table is never written in place.
 -- name: stage
 CREATE OR REPLACE TABLE images_staging AS
-WITH normalized AS (
-    SELECT row_id, label, class_name, channels, height, width,
-           list_transform(pixels, lambda p: CAST(p / scale AS FLOAT)) AS pixels
-    FROM raw_images
+WITH hashed AS (
+    SELECT row_id, md5(pixels) AS content_hash FROM raw_images
 ),
-hashed AS (
-    SELECT *, md5(concat_ws(':', channels, height, width, CAST(pixels AS VARCHAR))) AS content_hash
-    FROM normalized
-),
-deduplicated AS (
+kept AS (  -- the first row of each content hash; only the keys are sorted, not the pixels
     SELECT * FROM hashed
     QUALIFY row_number() OVER (PARTITION BY content_hash ORDER BY row_id) = 1
 )
-SELECT row_id, label, class_name, channels, height, width, pixels, content_hash,
-       CASE WHEN md5_number(content_hash) % 10 < 8 THEN 'train'
-            WHEN md5_number(content_hash) % 10 = 8 THEN 'val'
+SELECT r.row_id, r.label, r.class_name, r.channels, r.height, r.width, r.dtype, r.scale, r.low, r.high, r.has_nan,
+       r.pixels, k.content_hash,
+       CASE WHEN md5_number(k.content_hash) % 10 < 8 THEN 'train'
+            WHEN md5_number(k.content_hash) % 10 = 8 THEN 'val'
             ELSE 'test' END AS split
-FROM deduplicated
-ORDER BY row_id;
+FROM raw_images r JOIN kept k USING (row_id);  -- no ORDER BY: readers order by row_id, and sorting the pixels costs memory
 -- name: swap_in
 DROP TABLE IF EXISTS images;
 ALTER TABLE images_staging RENAME TO images;

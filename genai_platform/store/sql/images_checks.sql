@@ -16,12 +16,12 @@ SELECT len(splits) = 0 AS passed,
        list_transform(splits, lambda s: format('the {} split is empty', s)) AS examples
 FROM empty_splits;
 -- name: pixel_range
+-- the raw values over their scale: what readers normalise the pixels to
 WITH ranges AS (
-    SELECT row_id, list_min(pixels) AS low, list_max(pixels) AS high FROM images_staging
+    SELECT i.row_id, i.low / i.scale AS low, i.high / i.scale AS high, r.source_file
+    FROM images_staging i JOIN raw_images r USING (row_id)
 ), offending AS (
-    SELECT g.row_id, g.low, g.high, r.source_file
-    FROM ranges g JOIN raw_images r USING (row_id)
-    WHERE NOT (g.low >= 0 AND g.high <= 1)
+    SELECT * FROM ranges WHERE NOT (low >= 0 AND high <= 1)
 )
 SELECT (SELECT count(*) FROM ranges) > 0 AND count(*) = 0 AS passed,
        coalesce(format('normalised pixels span [{}, {}]; {} images outside [0, 1]',
@@ -35,7 +35,7 @@ FROM offending;
 WITH offending AS (
     SELECT i.row_id, r.source_file
     FROM images_staging i JOIN raw_images r USING (row_id)
-    WHERE list_bool_or(list_transform(i.pixels, lambda p: isnan(p)))
+    WHERE i.has_nan
 )
 SELECT count(*) = 0 AS passed,
        format('{} images with NaN pixels', count(*)) AS detail,

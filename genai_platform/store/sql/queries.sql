@@ -5,7 +5,8 @@ INSERT OR REPLACE INTO datasets VALUES ($modality, $source, $description, $data_
 -- name: dataset_info
 SELECT source, description, data_version, row_count, provenance, ingested_at FROM datasets WHERE modality = $modality;
 -- name: image_split
-SELECT pixels, label, content_hash, channels, height, width FROM images WHERE split = $split ORDER BY row_id;
+SELECT pixels, label, content_hash, channels, height, width, dtype, scale FROM images WHERE split = $split
+ORDER BY row_id;
 -- name: image_class_names
 SELECT label, any_value(class_name) FROM images WHERE label IS NOT NULL GROUP BY label ORDER BY label;
 -- name: documents
