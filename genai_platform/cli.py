@@ -17,6 +17,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def _decide(args, env, manual) -> None:
         if version == serving:
             raise UsageError(f"{family.name} version {version} is already the champion")
         decision = manual(family.name, version, serving, "command line")
-        record_decision(con, decision.__class__(**{**decision.__dict__, "run_id": CLI_RUN}))
+        record_decision(con, replace(decision, run_id=CLI_RUN))
     print(decision_text(decision))
     print("re-render the reports with: genai-platform report")
 

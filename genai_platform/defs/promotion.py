@@ -8,6 +8,7 @@ deleted here, after the decision is committed; champions, ever, are kept.
 """
 
 import shutil
+from dataclasses import replace
 
 import dagster as dg
 from pydantic import Field
@@ -85,7 +86,7 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
                                  f"on the evaluation of run {evaluation_run}")
                 decision = decide(family.name, version, serving, rows, comparisons, gate_metrics, findings.limits())
         with duckdb.transaction() as con:
-            record_decision(con, Decision(**{**decision.__dict__, "run_id": context.run_id}))
+            record_decision(con, replace(decision, run_id=context.run_id))
             retired = retired_versions(con, family.name, config.keep_versions)
             for old in retired:
                 forget_version(con, family.name, old.version)

@@ -185,7 +185,7 @@ def _read_self_test(path: Path | None) -> dict | None:
 
 def _trained_model(manifest: dict) -> TrainedModel:
     training = manifest["training"]
-    return TrainedModel(manifest.get("version", manifest["run_id"]), manifest.get("trained_at", ""), manifest["parameters"], manifest["profile"], manifest["data_version"],
+    return TrainedModel(manifest["version"], manifest["trained_at"], manifest["parameters"], manifest["profile"], manifest["data_version"],
                         manifest["model_config"], manifest["training_config"], training["steps"],
                         training["seconds"], training["device"], training.get("resumed_from_step"),
                         training["loss_curves"])
