@@ -74,7 +74,7 @@ def bare_loop(name: str, steps: int, duckdb, artifacts) -> float:
         batch = sampler(generator, training.batch_size)
         for phase, optimizer in optimizers.items():
             for group in optimizer.param_groups:
-                group["lr"] = training.learning_rate * training.lr_factor(step)
+                group["lr"] = training.learning_rate * training.lr_factor(step, steps)
             loss = model.training_loss(batch, phase)
             optimizer.zero_grad()
             loss.backward()

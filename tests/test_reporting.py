@@ -33,7 +33,8 @@ def _family(name: str, modality: str, experimental: bool = False, base: str | No
 def _model(batch_size: int = 8) -> TrainedModel:
     return TrainedModel(version="r3", trained_at="2026-01-02 00:00:00 UTC", parameters=1234, profile="smoke", data_version="d1", model_config={"context_length": 16},
                         training_config={"batch_size": batch_size, "seed": 0}, steps=10, seconds=2.0, device="cpu",
-                        resumed_from_step=None, loss_curves={"loss": [3.0, 2.0, 1.5]})
+                        resumed_from_step=None, loss_curves={"loss": [3.0, 2.0, 1.5]}, limited_by="seconds",
+                        passes=0.25)
 
 
 def _dataset(source: str) -> Dataset:
@@ -167,6 +168,7 @@ def test_gallery_cost_and_report_data(report):
     assert [(t.title, t.free) for t in text.parts.texts] == [("The lstm", ["a free sample"])]
     assert text.parts.figures == [] and text.parts.signatures is None  # no sweep or signature in the details
     assert image.cost[0].throughput == pytest.approx(8 * 10 / 2.0) and image.cost[0].unit == "images/s"
+    assert (image.cost[0].limited_by, image.cost[0].passes) == ("seconds", 0.25)
     data = report_data(report)
     rows = data["modalities"][0]["leaderboard"]["rows"]
     assert [(r["subject"], r["role"], r["rank"]) for r in rows][:2] == [("vae", "model", 1), ("gan", "model", 2)]
@@ -178,6 +180,7 @@ def test_templates_render_the_built_report(report):
     comparison = render("model_comparison.html.j2", links=LINKS, report=report)
     assert "Shipped with scikit-learn (BSD-3-Clause)" in ethics and "the user&#39;s to check" in ethics
     assert 'data-family="vae"' in comparison and 'data-family="heldout"' not in comparison
+    assert "<td>seconds budget</td><td class=\"num\">0.25</td>" in comparison
     assert "<td>dog ran.</td>" in comparison and "1 regression(s):</strong> vae FID 1" in comparison
     # which version serves and why, and a family with no decision yet
     assert ('<tr data-decision="kept"><th scope="row">vae</th><td><code>r2</code></td><td><code>r3</code></td>'

@@ -5,6 +5,7 @@ import math
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from genai_platform.training.batches import image_batches, token_windows
 from genai_platform.training.fit import fit
 from genai_platform.evaluation.modality import TrainingData
 from genai_platform.families.registry import FAMILIES, build_model
-from genai_platform.training.loop import WeightAverage, export_weights, make_optimizer
+from genai_platform.training.loop import CALIBRATION, WeightAverage, export_weights, make_optimizer
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
 
@@ -47,7 +48,7 @@ def _crashing_at(batches, call: int):
             raise Crash("killed")
         return batches(generator, batch_size)
 
-    return sample
+    return dataclasses.replace(batches, draw=sample)
 
 
 def test_training_reduces_loss(tmp_path):
@@ -74,6 +75,46 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path):
     assert not checkpoint.exists()
     for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
+
+
+def test_an_epoch_budget_stops_after_that_many_passes_over_the_tokens(tmp_path):
+    build, batches = _lstm_setup()
+    config = TrainingConfig(steps=1000, batch_size=8, learning_rate=1e-2, epochs=2.0, log_every=1000)
+    _, result = fit(build, batches, config, torch.device("cpu"), tmp_path / "e.pt", "fp", lambda m: None)
+    tokens = batches.examples  # one pass: every token once, 16-token windows, 8 windows a step
+    assert result.steps == math.ceil(2 * tokens / (8 * 16)) and result.limited_by == "epochs"
+    assert 2.0 <= result.passes < 2.0 + 8 * 16 / tokens
+    _, capped = fit(build, batches, dataclasses.replace(config, steps=10), torch.device("cpu"), tmp_path / "f.pt",
+                    "fp2", lambda m: None)
+    assert (capped.steps, capped.limited_by) == (10, "steps")
+
+
+def _slowed(batches, seconds: float):
+    """The same batches, each drawn `seconds` late: a step rate the test knows."""
+    def sample(generator, batch_size):
+        time.sleep(seconds)
+        return batches(generator, batch_size)
+    return dataclasses.replace(batches, draw=sample)
+
+
+def test_a_time_budget_plans_the_steps_and_a_resumed_training_keeps_the_plan(tmp_path):
+    build, batches = _lstm_setup()
+    config = TrainingConfig(steps=100000, batch_size=8, learning_rate=1e-2, max_seconds=1.0, log_every=1000,
+                            checkpoint_every=5)
+    logs = []
+    _, result = fit(build, _slowed(batches, 0.02), config, torch.device("cpu"), tmp_path / "t.pt", "fp", logs.append)
+    assert result.limited_by == "seconds" and CALIBRATION[1] <= result.steps <= 50  # 50 steps/s at the most
+    assert result.seconds < 3.0 and any(line.startswith("time budget:") for line in logs)
+    # killed after the plan was made: the resumed training ends at the planned step, whatever its own speed
+    checkpoint = tmp_path / "k.pt"
+    with pytest.raises(Crash):
+        fit(build, _crashing_at(_slowed(batches, 0.02), CALIBRATION[1] + 6), config, torch.device("cpu"), checkpoint,
+            "fp", lambda m: None)
+    saved = torch.load(checkpoint, weights_only=True)
+    assert saved["limited_by"] == "seconds" and saved["step"] >= CALIBRATION[1]
+    _, resumed = fit(build, batches, config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
+    assert (resumed.steps, resumed.limited_by, resumed.resumed_from_step) == (saved["planned_steps"], "seconds",
+                                                                            saved["step"])
 
 
 def _worker(tmp_path, name):
@@ -156,11 +197,13 @@ def test_device_selection():
 def test_learning_rate_warms_up_linearly_then_follows_the_cosine():
     config = TrainingConfig(steps=110, batch_size=1, learning_rate=1.0, lr_schedule="cosine", warmup_steps=10,
                             min_lr_ratio=0.1)
-    assert [config.lr_factor(s) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
-    assert config.lr_factor(10) == pytest.approx(1.0)
-    assert config.lr_factor(60) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
-    assert config.lr_factor(110) == pytest.approx(0.1)
-    assert TrainingConfig(steps=5, batch_size=1, learning_rate=1.0).lr_factor(3) == 1.0
+    assert [config.lr_factor(s, 110) for s in (0, 4, 9)] == pytest.approx([0.1, 0.5, 1.0])
+    assert config.lr_factor(10, 110) == pytest.approx(1.0)
+    assert config.lr_factor(60, 110) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    assert config.lr_factor(110, 110) == pytest.approx(0.1)
+    # a budget that cuts the training short ends the cosine at the planned step
+    assert config.lr_factor(60, 60) == pytest.approx(0.1)
+    assert TrainingConfig(steps=5, batch_size=1, learning_rate=1.0).lr_factor(3, 5) == 1.0
     with pytest.raises(ValueError, match="lr_schedule"):
         TrainingConfig(steps=5, batch_size=1, learning_rate=1.0, lr_schedule="linear")
 

@@ -104,8 +104,8 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
                 "version": existing, "reused": True,
                 "versions": dg.MetadataValue.md(versions_markdown(kept, champion, existing))})
 
-        context.log.info(f"training {family.name} on {device} for {training_config.steps} steps "
-                         f"({run_settings.profile} profile, seed {training_config.seed})")
+        context.log.info(f"training {family.name} on {device} ({run_settings.profile} profile, seed "
+                         f"{training_config.seed})")
         model, result = train_family(family, model_config, training_config, data, device,
                                      artifacts.checkpoint_path(family.name), run_fingerprint, context.log.info,
                                      pretrained)
@@ -125,7 +125,8 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
                         for phase, value in result.final_losses.items()}
         return dg.MaterializeResult(data_version=dg.DataVersion(context.run_id), metadata={
             "version": context.run_id, "reused": False, "path": dg.MetadataValue.path(str(out_dir)),
-            "steps": result.steps, "seconds": round(result.seconds, 2), "device": result.device,
+            "steps": result.steps, "limited_by": result.limited_by, "passes": round(result.passes, 3),
+            "seconds": round(result.seconds, 2), "device": result.device,
             **final_losses, "resumed_from_step": result.resumed_from_step or 0,
             "parameters": sum(p.numel() for p in model.parameters()),
             "versions": dg.MetadataValue.md(versions_markdown(kept, champion, context.run_id)),

@@ -3,7 +3,9 @@
 Each entry names its modality (evaluation.MODALITIES: how its data is loaded, sampled and
 scored), its model config dataclass, how to build the model from that config and the data
 description (image shape and count, or vocabulary), and its settings for each profile
-(smoke: seconds, for tests; default: learns on 2 CPU cores; full: a GPU nightly run).
+(smoke: seconds, for tests; default: learns on 2 CPU cores; full: a GPU nightly run). A profile's
+budget is a most-steps count plus, in the default profile, a time budget (max_seconds), so larger
+data (more pixels an image, more of them) trains for a bounded time instead of for hours.
 The model class subclasses models.base.ImageGenerator or TextGenerator: that is the contract.
 """
 
@@ -111,7 +113,7 @@ for _family in [
         build=image_model(ConvVAE),
         profiles={
             "smoke": (VAEConfig(latent_dim=4, hidden_channels=8), _training(20, 32, 2e-3)),
-            "default": (VAEConfig(latent_dim=16, hidden_channels=32), _training(2000, 128, 1e-3)),
+            "default": (VAEConfig(latent_dim=16, hidden_channels=32), _training(2000, 128, 1e-3, max_seconds=120)),
             "full": (VAEConfig(latent_dim=32, hidden_channels=64), _training(20000, 256, 1e-3)),
         },
     ),
@@ -127,7 +129,7 @@ for _family in [
             "smoke": (GANConfig(latent_dim=8, generator_channels=8, discriminator_channels=8),
                       _training(20, 32, 2e-4, beta1=0.5, grad_clip=0.0)),
             "default": (GANConfig(latent_dim=32, generator_channels=64, discriminator_channels=32),
-                        _training(3000, 64, 2e-4, beta1=0.5, grad_clip=0.0)),
+                        _training(3000, 64, 2e-4, beta1=0.5, grad_clip=0.0, max_seconds=240)),
             "full": (GANConfig(latent_dim=64, generator_channels=128, discriminator_channels=64),
                      _training(30000, 128, 2e-4, beta1=0.5, grad_clip=0.0)),
         },
@@ -144,7 +146,8 @@ for _family in [
             "smoke": (DiffusionConfig(timesteps=100, channels=8, sampling_steps=10),
                       _training(20, 32, 1e-3, ema_decay=0.9)),
             "default": (DiffusionConfig(timesteps=1000, channels=32, sampling_steps=50),
-                        _training(3000, 64, 1e-3, ema_decay=0.995, lr_schedule="cosine", warmup_steps=100)),
+                        _training(3000, 64, 1e-3, ema_decay=0.995, lr_schedule="cosine", warmup_steps=100,
+                                  max_seconds=300)),
             "full": (DiffusionConfig(timesteps=1000, channels=64, sampling_steps=100),
                      _training(50000, 256, 2e-4, ema_decay=0.9995, lr_schedule="cosine", warmup_steps=1000)),
         },
@@ -163,7 +166,7 @@ for _family in [
             "smoke": (GPLVMConfig(latent_dim=2, inducing_points=8, mixture_components=2),
                       _training(20, 32, 1e-2, grad_clip=0.0)),
             "default": (GPLVMConfig(latent_dim=4, inducing_points=64, mixture_components=10),
-                        _training(2000, 256, 1e-2, grad_clip=0.0)),
+                        _training(2000, 256, 1e-2, grad_clip=0.0, max_seconds=120)),
             "full": (GPLVMConfig(latent_dim=8, inducing_points=256, mixture_components=20),
                      _training(10000, 512, 1e-2, grad_clip=0.0)),
         },
@@ -180,7 +183,7 @@ for _family in [
             "smoke": (LSTMConfig(embedding_dim=16, hidden_size=32, num_layers=1, context_length=32),
                       _training(20, 16, 3e-3)),
             "default": (LSTMConfig(embedding_dim=48, hidden_size=256, num_layers=1, dropout=0.0, context_length=64),
-                        _training(1500, 32, 3e-3)),
+                        _training(1500, 32, 3e-3, max_seconds=180)),
             "full": (LSTMConfig(embedding_dim=128, hidden_size=1024, num_layers=3, context_length=256),
                      _training(20000, 128, 2e-3)),
         },
@@ -199,7 +202,7 @@ for _family in [
             "default": (TransformerConfig(context_length=64, embedding_dim=96, num_layers=3, num_heads=4,
                                           dropout=0.1),
                         _training(1500, 32, 2e-3, weight_decay=0.1, beta2=0.99, lr_schedule="cosine",
-                                  warmup_steps=100)),
+                                  warmup_steps=100, max_seconds=240)),
             "full": (TransformerConfig(context_length=256, embedding_dim=384, num_layers=6, num_heads=6,
                                        dropout=0.2),
                      _training(20000, 64, 1e-3, weight_decay=0.1, beta2=0.99, lr_schedule="cosine",
@@ -220,7 +223,7 @@ for _family in [
         profiles={
             "smoke": (TextGANConfig(discriminator_embedding=8, discriminator_hidden=16, context_length=24,
                                     prompt_length=8), _training(10, 8, 1e-3)),
-            "default": (TextGANConfig(), _training(300, 32, 1e-4)),
+            "default": (TextGANConfig(), _training(300, 32, 1e-4, max_seconds=120)),
             "full": (TextGANConfig(discriminator_hidden=256, context_length=128, prompt_length=32),
                      _training(3000, 64, 1e-4)),
         },

@@ -170,6 +170,8 @@ class CostRow:
     family: str
     parameters: int
     steps: int
+    limited_by: str  # the budget that ended training
+    passes: float | None  # over the training data
     seconds: float
     device: str
     throughput: float | None  # examples through one step per second
@@ -468,7 +470,7 @@ def cost_row(family: str, model: TrainedModel, examples_per_step: Callable[[int,
     """Parameters, training time and throughput (examples through one step per second)."""
     steps = model.steps - (model.resumed_from_step or 0)  # seconds cover this process only
     per_step, unit = examples_per_step(model.training_config["batch_size"], model.model_config)
-    return CostRow(family, model.parameters, model.steps, model.seconds, model.device,
+    return CostRow(family, model.parameters, model.steps, model.limited_by, model.passes, model.seconds, model.device,
                    per_step * steps / model.seconds if model.seconds > 0 else None, unit)
 
 

@@ -60,6 +60,8 @@ class TrainedModel:
     device: str
     resumed_from_step: int | None
     loss_curves: dict[str, list[float]]  # phase -> loss per step
+    limited_by: str  # the budget that ended training: steps, epochs or seconds (training.loop.BUDGETS)
+    passes: float | None  # passes over the training data; None in versions trained before it was kept
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,7 @@ def _trained_model(manifest: dict) -> TrainedModel:
     return TrainedModel(manifest["version"], manifest["trained_at"], manifest["parameters"], manifest["profile"], manifest["data_version"],
                         manifest["model_config"], manifest["training_config"], training["steps"],
                         training["seconds"], training["device"], training.get("resumed_from_step"),
-                        training["loss_curves"])
+                        training["loss_curves"], training.get("limited_by", "steps"), training.get("passes"))
 
 
 def read_reported_families(report_data: Path) -> set[str]:

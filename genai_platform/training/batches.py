@@ -1,16 +1,38 @@
 """Batch samplers over tensors already on the training device (no DataLoader).
 
 Indices are drawn on the CPU from the loop's seeded generator, so a resumed run
-draws exactly the batches an uninterrupted one would have.
+draws exactly the batches an uninterrupted one would have. A sampler also knows how
+much data one pass over it is, so a budget can be set in passes (epochs) over the data.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
-BatchSampler = Callable[[torch.Generator, int], object]
+
+@dataclass(frozen=True)
+class BatchSampler:
+    """`sampler(generator, batch_size)` draws a batch; a pass over the data is `examples` `unit`s,
+    and each batch row holds `units_per_row` of them (1 image, or a window of tokens)."""
+    draw: Callable[[torch.Generator, int], object]
+    examples: int
+    unit: str
+    units_per_row: int = 1
+
+    def __call__(self, generator: torch.Generator, batch_size: int):
+        return self.draw(generator, batch_size)
+
+    def passes(self, steps: int, batch_size: int) -> float:
+        """Passes over the data that `steps` batches make."""
+        return steps * batch_size * self.units_per_row / self.examples
+
+    def steps_for(self, passes: float, batch_size: int) -> int:
+        """Batches that make `passes` passes over the data (at least one)."""
+        return max(1, math.ceil(passes * self.examples / (batch_size * self.units_per_row)))
 
 
 def image_batches(images: torch.Tensor, labels: torch.Tensor | None = None) -> BatchSampler:
@@ -22,7 +44,7 @@ def image_batches(images: torch.Tensor, labels: torch.Tensor | None = None) -> B
             return images[index]
         return images[index], labels[index]
 
-    return sample
+    return BatchSampler(sample, examples=images.shape[0], unit="images")
 
 
 def token_windows(tokens: torch.Tensor, window: int) -> BatchSampler:
@@ -35,4 +57,4 @@ def token_windows(tokens: torch.Tensor, window: int) -> BatchSampler:
         starts = torch.randint(tokens.numel() - window - 1, (batch_size,), generator=generator)
         return tokens[starts.to(tokens.device)[:, None] + offsets]
 
-    return sample
+    return BatchSampler(sample, examples=tokens.numel(), unit="tokens", units_per_row=window)

@@ -51,7 +51,8 @@ def save_trained(model: nn.Module, out_dir: Path, manifest: dict, result: Traini
         **manifest,
         "trained_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "parameters": sum(p.numel() for p in model.parameters()),
-        "training": {"steps": result.steps, "seconds": result.seconds, "device": result.device,
+        "training": {"steps": result.steps, "limited_by": result.limited_by, "passes": result.passes,
+                     "seconds": result.seconds, "device": result.device,
                      "resumed_from_step": result.resumed_from_step, "final_losses": result.final_losses,
                      "loss_curves": result.loss_curves},
     }

@@ -26,10 +26,15 @@ from genai_platform.models.base import SINGLE_PHASE, TrainableModel
 from genai_platform.training.batches import BatchSampler
 
 LR_SCHEDULES = ("constant", "cosine")
+BUDGETS = ("steps", "epochs", "seconds")
+# the time budget is planned from the rate of steps CALIBRATION[0]..CALIBRATION[1], after the first
+# steps' one-off costs (allocation, compilation)
+CALIBRATION = (3, 23)
 
 
 @dataclass
 class TrainingConfig:
+    """`steps` is the most a training takes; `epochs` and `max_seconds`, when set, stop it sooner."""
     steps: int
     batch_size: int
     learning_rate: float
@@ -42,6 +47,8 @@ class TrainingConfig:
     min_lr_ratio: float = 0.1
     ema_decay: float = 0.0  # > 0 keeps an exponential moving average; the exported weights are the average
     compile: bool = False  # torch.compile the loss on CUDA; ignored on CPU, where it costs more than it saves
+    epochs: float = 0.0  # > 0: at most this many passes over the training data (images, or tokens for text)
+    max_seconds: float = 0.0  # > 0: as many steps as fit in this many seconds at the rate of the first steps
     checkpoint_every: int = 200
     log_every: int = 50
     seed: int = 0
@@ -53,17 +60,20 @@ class TrainingConfig:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
         if self.steps < 0 or self.batch_size < 1 or self.checkpoint_every < 1 or self.log_every < 1:
             raise ValueError("steps must be >= 0; batch_size, checkpoint_every and log_every >= 1")
+        if self.epochs < 0 or self.max_seconds < 0:
+            raise ValueError(f"epochs and max_seconds must be >= 0 (0: no such limit), got {self.epochs} and "
+                             f"{self.max_seconds}")
 
     def as_dict(self) -> dict:
         return asdict(self)
 
-    def lr_factor(self, step: int) -> float:
-        """Multiplier of learning_rate at 0-based `step`: linear warm-up, then the schedule."""
+    def lr_factor(self, step: int, total_steps: int) -> float:
+        """Multiplier of learning_rate at 0-based `step` of `total_steps`: linear warm-up, then the schedule."""
         if step < self.warmup_steps:
             return (step + 1) / self.warmup_steps
         if self.lr_schedule == "constant":
             return 1.0
-        progress = (step - self.warmup_steps) / max(1, self.steps - self.warmup_steps)
+        progress = (step - self.warmup_steps) / max(1, total_steps - self.warmup_steps)
         return self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
@@ -73,6 +83,8 @@ class TrainingResult:
     seconds: float
     device: str
     resumed_from_step: int | None
+    limited_by: str = "steps"  # which budget ended training: BUDGETS
+    passes: float = 0.0  # passes over the training data the steps made
     loss_curves: dict[str, list[float]] = field(default_factory=dict)
 
     @property
@@ -176,27 +188,66 @@ class _CurveRecorder:
 
 
 @dataclass
+class StepPlan:
+    """How many steps this training takes and which budget set that: the steps, the epochs, or (once
+    the first steps' rate is measured) the seconds."""
+    total: int
+    limited_by: str
+    log_every: int
+    checkpoint_every: int
+
+    @classmethod
+    def of(cls, config: TrainingConfig, batches: BatchSampler, total: int | None = None,
+           limited_by: str | None = None) -> StepPlan:
+        if total is None:
+            total, limited_by = config.steps, "steps"
+            if config.epochs > 0 and (by_epochs := batches.steps_for(config.epochs, config.batch_size)) < total:
+                total, limited_by = by_epochs, "epochs"
+        if limited_by == "steps":
+            return cls(total, limited_by, config.log_every, config.checkpoint_every)
+        # still ~10 progress lines and ~4 checkpoints when another budget cut the steps short
+        return cls(total, limited_by, max(1, min(config.log_every, total // 10)),
+                   max(1, min(config.checkpoint_every, total // 4)))
+
+    def fit_time(self, config: TrainingConfig, batches: BatchSampler, done: int, rate: float,
+                 elapsed: float) -> StepPlan:
+        """The plan cut to the steps that fit in what is left of `config.max_seconds` at `rate` steps/s."""
+        fitting = done + int(rate * max(0.0, config.max_seconds - elapsed))
+        if fitting >= self.total:
+            return self
+        return StepPlan.of(config, batches, max(done, fitting), "seconds")
+
+    def describe(self, config: TrainingConfig, batches: BatchSampler) -> str:
+        passes = batches.passes(self.total, config.batch_size)
+        return (f"{self.total} steps of batch {config.batch_size} ({passes:.2f} passes over "
+                f"{batches.examples:,} {batches.unit}; set by the {self.limited_by} budget)")
+
+
+@dataclass
 class TrainingState:
     """Everything a checkpoint holds besides the model: optimizers, weight average, batch RNG, progress."""
     optimizers: dict[str, torch.optim.Optimizer]
     average: WeightAverage | None
     generator: torch.Generator
     curves: dict[str, list[float]]
+    plan: StepPlan
     step: int = 0
     resumed_from: int | None = None
 
 
 def start_state(model: TrainableModel, phase_params: dict[str, list[torch.nn.Parameter]], config: TrainingConfig,
-                device: torch.device) -> TrainingState:
+                device: torch.device, batches: BatchSampler) -> TrainingState:
     return TrainingState(
         optimizers={name: make_optimizer(params, config, device) for name, params in phase_params.items()},
         average=WeightAverage(model, config.ema_decay) if config.ema_decay > 0 else None,
         generator=torch.Generator().manual_seed(config.seed),
-        curves={name: [] for name in phase_params})
+        curves={name: [] for name in phase_params},
+        plan=StepPlan.of(config, batches))
 
 
-def resume(model: TrainableModel, state: TrainingState, checkpoint: dict) -> None:
-    """Put the model and `state` where the checkpoint left them."""
+def resume(model: TrainableModel, state: TrainingState, checkpoint: dict, config: TrainingConfig,
+           batches: BatchSampler) -> None:
+    """Put the model and `state` where the checkpoint left them, the step plan included."""
     model.load_state_dict(checkpoint["model"])
     for name, optimizer in state.optimizers.items():
         optimizer.load_state_dict(checkpoint["optimizers"][name])
@@ -205,6 +256,7 @@ def resume(model: TrainableModel, state: TrainingState, checkpoint: dict) -> Non
     _restore_rng(checkpoint["rng"], state.generator)
     state.step = state.resumed_from = int(checkpoint["step"])
     state.curves = {name: list(curve) for name, curve in checkpoint["loss_curves"].items()}
+    state.plan = StepPlan.of(config, batches, int(checkpoint["planned_steps"]), checkpoint["limited_by"])
 
 
 def write_checkpoint(path: Path, model: TrainableModel, state: TrainingState, fingerprint: str) -> None:
@@ -216,6 +268,8 @@ def write_checkpoint(path: Path, model: TrainableModel, state: TrainingState, fi
         "average": state.average.state_dict() if state.average is not None else None,
         "rng": _rng_state(state.generator),
         "loss_curves": state.curves,
+        "planned_steps": state.plan.total,
+        "limited_by": state.plan.limited_by,
     }
     save_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
@@ -249,8 +303,10 @@ def train(
 ) -> TrainingResult:
     """Train `model` in place; resume from `checkpoint_path` when it matches `fingerprint`.
 
-    The checkpoint (model, optimizers, weight average, step, RNG states, loss curves) is
-    written atomically every `checkpoint_every` steps and removed once training completes.
+    The checkpoint (model, optimizers, weight average, step, step plan, RNG states, loss curves) is
+    written atomically every `checkpoint_every` steps and removed once training completes. With
+    `max_seconds`, the steps are planned once from the rate of the first ones; a resumed training
+    keeps its plan, so it ends where the uninterrupted one would have.
     """
     model.to(device)
     if device.type == "cuda":
@@ -258,11 +314,14 @@ def train(
         torch.backends.cuda.matmul.fp32_precision = "tf32"
         torch.backends.cudnn.conv.fp32_precision = "tf32"
     phase_params = {name: list(params) for name, params in model.training_phases().items()}
-    state = start_state(model, phase_params, config, device)
+    state = start_state(model, phase_params, config, device, batches)
     checkpoint = load_checkpoint(checkpoint_path, fingerprint)
     if checkpoint is not None:
-        resume(model, state, checkpoint)
-        log(f"resuming from checkpoint {checkpoint_path} at step {state.step}/{config.steps}")
+        resume(model, state, checkpoint, config, batches)
+        log(f"resuming from checkpoint {checkpoint_path} at step {state.step}/{state.plan.total}")
+    timing = config.max_seconds > 0 and checkpoint is None and state.plan.total > CALIBRATION[1]
+    log(f"training for {'at most ' if timing else ''}{state.plan.describe(config, batches)}"
+        + (f" within {config.max_seconds:g} s" if timing else ""))
 
     loss_of = _loss_function(model, config, device, log)
     # bf16 autocast only on CUDA: CPU autocast slows these small models down.
@@ -270,30 +329,48 @@ def train(
     recorder = _CurveRecorder(state.curves)
     model.train()
     started, first_step = time.perf_counter(), state.step
-    while state.step < config.steps:
-        lr = config.learning_rate * config.lr_factor(state.step)
+    while state.step < state.plan.total:
+        lr = config.learning_rate * config.lr_factor(state.step, state.plan.total)
         training_step(phase_params, state, batches(state.generator, config.batch_size), loss_of, lr, config, autocast,
                       recorder)
         state.step += 1
-        done = state.step
-        at_checkpoint = done % config.checkpoint_every == 0 and done < config.steps
-        at_log = done % config.log_every == 0 or done == config.steps
+        done, plan = state.step, state.plan
+        if timing and done in CALIBRATION:
+            if done == CALIBRATION[0]:
+                _synchronize(device)
+                calibration_start = time.perf_counter()
+            else:
+                _synchronize(device)
+                now = time.perf_counter()
+                rate = (CALIBRATION[1] - CALIBRATION[0]) / (now - calibration_start)
+                plan = state.plan = plan.fit_time(config, batches, done, rate, now - started)
+                log(f"time budget: {rate:.2f} steps/s, so {plan.describe(config, batches)}")
+        at_checkpoint = done % plan.checkpoint_every == 0 and done < plan.total
+        at_log = done % plan.log_every == 0 or done == plan.total
         if at_log or at_checkpoint:
             recorder.flush(done)  # reads the losses back (one device sync) and stops on a NaN
         if at_log:
             rate = (done - first_step) / max(time.perf_counter() - started, 1e-9)
             losses = " ".join(f"{name} {curve[-1]:.4f}" for name, curve in state.curves.items())
-            log(f"step {done}/{config.steps} {losses} lr {lr:.2e} ({rate:.1f} steps/s)")
+            log(f"step {done}/{plan.total} {losses} lr {lr:.2e} ({rate:.1f} steps/s)")
         if at_checkpoint:
             write_checkpoint(checkpoint_path, model, state, fingerprint)
             log(f"checkpoint written at step {done}")
-    recorder.flush(config.steps)
+    recorder.flush(state.plan.total)
     if state.average is not None:
         state.average.copy_to_model()
     model.eval()
     checkpoint_path.unlink(missing_ok=True)
-    return TrainingResult(steps=config.steps, seconds=time.perf_counter() - started, device=str(device),
-                          resumed_from_step=state.resumed_from, loss_curves=state.curves)
+    return TrainingResult(steps=state.plan.total, seconds=time.perf_counter() - started, device=str(device),
+                          resumed_from_step=state.resumed_from, loss_curves=state.curves,
+                          limited_by=state.plan.limited_by,
+                          passes=batches.passes(state.plan.total, config.batch_size))
+
+
+def _synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work, so a wall-clock reading covers it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def export_weights(model: torch.nn.Module, path: Path) -> Path:
