@@ -14,7 +14,6 @@ the medians are compared (single runs on a shared 2-core machine vary by 10-25%)
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import statistics
 import sys

@@ -34,7 +34,7 @@ from sklearn.datasets import load_digits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from rerun import DAGSTER, ROOT, night, slowest_steps  # noqa: E402
+from rerun import ROOT, night, slowest_steps  # noqa: E402
 
 import dagster as dg  # noqa: E402
 

@@ -10,7 +10,8 @@ import scipy.spatial.distance
 import scipy.stats
 from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
-from genai_platform.evaluation.generation import first_sentence, split_sentences
+from genai_platform.evaluation.generation import (CONTINUATION_WORDS, PROMPT_WORDS, continuation_prompts, first_sentence,
+                                                 split_sentences)
 from genai_platform.metrics.bias import (amplification, bias_counts, bias_scores, demographic_representation,
                                          gap_prompts, gender_word_lists, group_counts_to_bias, helm_tokenize,
                                          sentiment, stereotypical_association)
@@ -374,3 +375,11 @@ def test_every_metric_has_direction_definition_and_reference():
     assert info("density").better(0.95, 1.2) and info("density").better(1.1, 4.6)  # closer to 1 is better
     with pytest.raises(KeyError, match="no entry"):
         info("not_a_metric")
+
+
+def test_continuation_prompts_cut_a_sentence_without_an_end_to_a_bounded_reference():
+    words = [f"w{i}" for i in range(1000)]  # an unpunctuated corpus: the whole article is one "sentence"
+    (prompt, reference), = continuation_prompts([" ".join(words), "too short to prompt ."], 10)
+    assert prompt == "w0 w1 w2 w3 " and reference.split(" ") == words[PROMPT_WORDS:PROMPT_WORDS + CONTINUATION_WORDS]
+    assert continuation_prompts(["one two three four five six seven eight."], 10) == [
+        ("one two three four ", "five six seven eight.")]

@@ -154,6 +154,25 @@ def test_a_reader_on_an_old_home_sees_the_migrated_schema(tmp_path):
         assert _subjects(con)["heldout"] == "reference"
 
 
+def test_samples_kept_as_float_lists_by_an_older_version_become_blobs_with_the_same_values(tmp_path):
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    ensure_schema(con)
+    con.execute("DROP TABLE image_samples")
+    con.execute("CREATE TABLE image_samples (family VARCHAR NOT NULL, run_id VARCHAR NOT NULL, sample_index INTEGER "
+                "NOT NULL, channels INTEGER NOT NULL, height INTEGER NOT NULL, width INTEGER NOT NULL, "
+                "pixels FLOAT[] NOT NULL)")
+    old = np.random.default_rng(0).random((3, 1, 2, 3), dtype=np.float32)
+    for i, image in enumerate(old):
+        con.execute("INSERT INTO image_samples VALUES ('vae', 'run-1', ?, 1, 2, 3, ?)", [i, image.ravel().tolist()])
+    con.execute("INSERT INTO sample_runs (modality, family, run_id, drawn_at, version, fingerprint) "
+                "VALUES ('image', 'vae', 'run-1', TIMESTAMP '2026-01-01', 'v1', 's1')")
+    assert "table image_samples lacks columns [pixels BLOB] and has unexpected [pixels FLOAT[]]" in \
+        schema_differences(con)
+    ensure_schema(con)
+    assert schema_differences(con) == []
+    assert np.array_equal(read_image_samples(con, "vae", "run-1"), old)  # float32 kept bit for bit
+
+
 def test_the_resource_creates_the_schema_once_per_process_and_file(tmp_path):
     database = str(tmp_path / "home" / "genai.duckdb")
     with PlatformDuckDB(database=database).transaction() as con:

@@ -15,6 +15,10 @@ from genai_platform.models.vocab import DOCUMENT_BREAK, CharVocabulary
 SENTENCE = re.compile(r"[^.!?]+(?:[.!?]+|\Z)")
 PROMPT_WORDS = 4
 MIN_PROMPT_SENTENCE_WORDS = 8
+# A continuation (true or generated) ends at its sentence's end or after this many words, whichever comes
+# first: a corpus without sentence punctuation (one "sentence" an article) would otherwise have models
+# generate, and BLEU score, whole articles per prompt.
+CONTINUATION_WORDS = 32
 
 
 def image_samples(model, n: int, seed: int, batch_size: int = 1000) -> np.ndarray:
@@ -24,12 +28,14 @@ def image_samples(model, n: int, seed: int, batch_size: int = 1000) -> np.ndarra
 
 
 def continuation_prompts(sentences: list[str], limit: int) -> list[tuple[str, str]]:
-    """(prompt, true continuation): the first words of held-out sentences and the rest."""
+    """(prompt, true continuation): the first words of held-out sentences and the rest, up to
+    CONTINUATION_WORDS of it."""
     pairs = []
     for sentence in sentences:
         words = sentence.split(" ")
         if len(words) >= MIN_PROMPT_SENTENCE_WORDS:
-            pairs.append((" ".join(words[:PROMPT_WORDS]) + " ", " ".join(words[PROMPT_WORDS:])))
+            pairs.append((" ".join(words[:PROMPT_WORDS]) + " ",
+                          " ".join(words[PROMPT_WORDS:PROMPT_WORDS + CONTINUATION_WORDS])))
         if len(pairs) == limit:
             break
     return pairs
@@ -56,7 +62,7 @@ def text_samples(model, vocab: CharVocabulary, prompts: list[tuple[str, str]], f
         ids = model.generate([vocab.encode(DOCUMENT_BREAK + p) for p, _ in prompts], longest, 0.0, generator)
         for (prompt, reference), out in zip(prompts, ids):
             rows.append({"kind": "continuation", "prompt": prompt, "reference": reference,
-                         "text": first_sentence(vocab.decode(out))})
+                         "text": " ".join(first_sentence(vocab.decode(out)).split(" ")[:CONTINUATION_WORDS])})
     if free_samples:
         for text in free_documents(model, vocab, free_samples, free_chars, 1.0, generator):
             rows.append({"kind": "free", "prompt": None, "reference": None, "text": text})

@@ -9,16 +9,21 @@ from __future__ import annotations
 from functools import cache
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from genai_platform.errors import DataError
 from genai_platform.metrics.catalog import REFERENCES
-from genai_platform.store.sql import sql
+from genai_platform.store.sql import arrow_table, sql
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the persistent tables, or bring a home written by an older version to the current columns."""
-    if "family" in _table_columns(con).get("metrics_history", {}):
+    columns = _table_columns(con)
+    if "family" in columns.get("metrics_history", {}):
         _migrate_metrics_history(con)
+    if columns.get("image_samples", {}).get("pixels") == "FLOAT[]":
+        _migrate_image_samples(con)
     con.execute(sql("schema"))
     con.execute(sql("migrate_versions"))
     differences = schema_differences(con)
@@ -49,6 +54,22 @@ def _migrate_metrics_history(con: duckdb.DuckDBPyConnection) -> None:
     for key, reference in REFERENCES.items():
         con.execute(sql("migrate_metrics_history", "label_to_key"),
                     {"key": key, "role": reference.role, "label": reference.label})
+
+
+def _migrate_image_samples(con: duckdb.DuckDBPyConnection) -> None:
+    """Homes from before compact samples held each sample's pixels as a FLOAT[] list: rewritten as float32
+    BLOBs through Arrow (the list's values buffer already is those bytes), so kept champions keep their samples."""
+    table = arrow_table(con, sql("migrate_image_samples", "read"))
+    pixels = table.column("pixels").combine_chunks().cast(pa.list_(pa.float32()))
+    values = np.ascontiguousarray(pixels.flatten().to_numpy(zero_copy_only=False), dtype=np.dtype("<f4"))
+    offsets = pixels.offsets.to_numpy() - pixels.offsets[0].as_py()
+    blobs = pa.BinaryArray.from_buffers(pa.binary(), len(pixels), [None, pa.py_buffer((offsets * 4).astype(np.int32)),
+                                                                    pa.py_buffer(values)])
+    con.register("image_samples_arrow", table.set_column(table.schema.get_field_index("pixels"), "pixels", blobs))
+    try:
+        con.execute(sql("migrate_image_samples", "rewrite"))
+    finally:
+        con.unregister("image_samples_arrow")
 
 
 @cache

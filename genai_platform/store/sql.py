@@ -8,8 +8,12 @@ wheel finds them as a checkout does.
 from __future__ import annotations
 
 import re
+import warnings
 from functools import cache
 from importlib import resources
+
+import duckdb
+import pyarrow as pa
 
 NAME_MARKER = re.compile(r"^-- name: (\w+)\s*$", flags=re.MULTILINE)
 
@@ -23,6 +27,15 @@ def sql(file: str, name: str | None = None) -> str:
         raise LookupError(f"genai_platform/store/sql/{file}.sql has no statement named {name!r}; "
                           f"it names {', '.join(statements) or 'none'}")
     return statements[name]
+
+
+def arrow_table(con: duckdb.DuckDBPyConnection, statement: str, parameters: dict | None = None) -> pa.Table:
+    """The statement's result as an Arrow table (columns as buffers, no Python object per value)."""
+    with warnings.catch_warnings():
+        # DuckDB suggests con.sql(), which fails while a caller's earlier fetchone() left a result open;
+        # the DB-API route costs one extra copy of the result's bytes
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        return con.execute(statement, parameters or {}).to_arrow_table()
 
 
 def statement_names(file: str) -> list[str]:

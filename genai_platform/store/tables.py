@@ -7,7 +7,6 @@ exist already (store/schema.py, run by the DuckDB resource).
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass
 
 import duckdb
@@ -19,9 +18,8 @@ from genai_platform.datasets.provenance import Provenance
 from genai_platform.datasets.text import RawDocuments
 from genai_platform.errors import DataError
 from genai_platform.records import Comparison, ImageSplit, MetricRow
-from genai_platform.store.sql import sql, statement_names
+from genai_platform.store.sql import arrow_table, sql, statement_names
 
-INSERT_CHUNK_ROWS = 2000
 
 
 PIXEL_TYPES = {"uint8": np.uint8, "uint16": np.uint16, "float32": np.float32}  # raw_images.dtype -> numpy
@@ -43,8 +41,7 @@ def write_raw_images(con: duckdb.DuckDBPyConnection, raw: RawImages) -> None:
         "label": labels if labels is not None else pa.nulls(n, pa.int32()),
         "class_name": class_names,
         "source_file": pa.array(raw.row_files, pa.string()),
-        "pixels": pa.FixedSizeBinaryArray.from_buffers(pa.binary(flat.shape[1] * flat.itemsize), n,
-                                                       [None, pa.py_buffer(flat)]),
+        "pixels": pixel_blobs(flat),
         "low": pa.array(np.nanmin(flat, axis=1).astype(np.float64) if n else np.zeros(0)),
         "high": pa.array(np.nanmax(flat, axis=1).astype(np.float64) if n else np.zeros(0)),
         "has_nan": pa.array(np.isnan(flat).any(axis=1) if floating else np.zeros(n, dtype=bool)),
@@ -55,6 +52,12 @@ def write_raw_images(con: duckdb.DuckDBPyConnection, raw: RawImages) -> None:
                                                   "scale": raw.scale})
     finally:
         con.unregister("raw_images_arrow")
+
+
+def pixel_blobs(flat: np.ndarray) -> pa.FixedSizeBinaryArray:
+    """One binary value per row of the contiguous little-endian [N, pixels] array, sharing its memory."""
+    return pa.FixedSizeBinaryArray.from_buffers(pa.binary(flat.shape[1] * flat.itemsize), len(flat),
+                                                [None, pa.py_buffer(flat)])
 
 
 def image_pixels(column: pa.ChunkedArray, dtype: str, shape: tuple[int, int, int], scale: float) -> np.ndarray:
@@ -119,11 +122,7 @@ def run_checks(con: duckdb.DuckDBPyConnection, checks_file: str) -> list[CheckOu
 
 
 def read_image_split(con: duckdb.DuckDBPyConnection, split: str) -> ImageSplit:
-    with warnings.catch_warnings():
-        # DuckDB suggests con.sql(), which fails while a caller's earlier fetchone() left a result open;
-        # the DB-API route costs one extra copy of the split's raw bytes
-        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
-        table = con.execute(sql("queries", "image_split"), {"split": split}).to_arrow_table()
+    table = arrow_table(con, sql("queries", "image_split"), {"split": split})
     if table.num_rows == 0:
         raise LookupError(f"the images table has no {split!r} rows")
     first = {name: table.column(name)[0].as_py() for name in ("channels", "height", "width", "dtype", "scale")}
@@ -205,22 +204,23 @@ def store_image_samples(con, family: str, run_id: str, version: str, fingerprint
     """This run's samples of the model `version` of `family`."""
     _start_sample_run(con, "image", family, run_id, version, fingerprint)
     n, c, h, w = images.shape
-    flat = images.reshape(n, -1)
-    for start in range(0, n, INSERT_CHUNK_ROWS):
-        end = min(start + INSERT_CHUNK_ROWS, n)
-        con.execute(sql("queries", "insert_image_samples"), {
-            "family": family, "run_id": run_id, "index": list(range(start, end)),
-            "c": c, "h": h, "w": w, "pixels": flat[start:end].tolist()})
+    flat = np.ascontiguousarray(images.reshape(n, -1), dtype=np.dtype("<f4"))
+    con.register("image_samples_arrow", pa.table({"sample_index": pa.array(np.arange(n, dtype=np.int32)),
+                                                  "pixels": pixel_blobs(flat)}))
+    try:
+        con.execute(sql("queries", "insert_image_samples"), {"family": family, "run_id": run_id, "c": c, "h": h, "w": w})
+    finally:
+        con.unregister("image_samples_arrow")
 
 
 def read_image_samples(con, family: str, run_id: str | None = None) -> np.ndarray:
     """The family's sample set drawn by `run_id`, by default the challenger version's newest."""
-    rows = con.execute(sql("queries", "image_samples"),
-                       {"family": family, "run_id": _sample_run_or_challengers(con, "image", family, run_id)}).fetchall()
-    if not rows:
+    table = arrow_table(con, sql("queries", "image_samples"),
+                   {"family": family, "run_id": _sample_run_or_challengers(con, "image", family, run_id)})
+    if table.num_rows == 0:
         raise LookupError(f"no image samples for family {family!r}; materialize samples_{family} first")
-    c, h, w = rows[0][1:]
-    return np.asarray([r[0] for r in rows], dtype=np.float32).reshape(len(rows), c, h, w)
+    shape = tuple(table.column(name)[0].as_py() for name in ("channels", "height", "width"))
+    return image_pixels(table.column("pixels"), "float32", shape, 1.0)
 
 
 def store_text_samples(con, family: str, run_id: str, version: str, fingerprint: str, rows: list[dict]) -> None:

@@ -32,7 +32,7 @@ DELETE FROM text_samples WHERE family = $family AND list_contains($runs, run_id)
 -- name: drop_sample_runs
 DELETE FROM sample_runs WHERE modality = $modality AND family = $family AND list_contains($runs, run_id);
 -- name: insert_image_samples
-INSERT INTO image_samples SELECT $family, $run_id, unnest($index), $c, $h, $w, unnest($pixels);
+INSERT INTO image_samples SELECT $family, $run_id, sample_index, $c, $h, $w, pixels FROM image_samples_arrow;
 -- name: image_samples
 SELECT pixels, channels, height, width FROM image_samples
 WHERE family = $family AND run_id = $run_id ORDER BY sample_index;

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS image_samples (
     channels     INTEGER NOT NULL,
     height       INTEGER NOT NULL,
     width        INTEGER NOT NULL,
-    pixels       FLOAT[] NOT NULL
+    pixels       BLOB NOT NULL  -- a C x H x W float32 array in [0, 1], little-endian
 );
 CREATE TABLE IF NOT EXISTS text_samples (
     family       VARCHAR NOT NULL,
