@@ -15,7 +15,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -27,8 +27,8 @@ from genai_platform.training.batches import BatchSampler
 
 LR_SCHEDULES = ("constant", "cosine")
 BUDGETS = ("steps", "epochs", "seconds")
-# the time budget is planned from the rate of steps CALIBRATION[0]..CALIBRATION[1], after the first
-# steps' one-off costs (allocation, compilation)
+# the time budget is planned from the rate of a process's steps CALIBRATION[0]..CALIBRATION[1] (counted
+# from where it started or resumed), after the first steps' one-off costs (allocation, compilation)
 CALIBRATION = (3, 23)
 
 
@@ -190,23 +190,25 @@ class _CurveRecorder:
 @dataclass
 class StepPlan:
     """How many steps this training takes and which budget set that: the steps, the epochs, or (once
-    the first steps' rate is measured) the seconds."""
+    the first steps' rate is measured) the seconds. `timed`: the time budget is applied, or there is none."""
     total: int
     limited_by: str
+    timed: bool
     log_every: int
     checkpoint_every: int
 
     @classmethod
     def of(cls, config: TrainingConfig, batches: BatchSampler, total: int | None = None,
-           limited_by: str | None = None) -> StepPlan:
+           limited_by: str | None = None, timed: bool | None = None) -> StepPlan:
         if total is None:
             total, limited_by = config.steps, "steps"
             if config.epochs > 0 and (by_epochs := batches.steps_for(config.epochs, config.batch_size)) < total:
                 total, limited_by = by_epochs, "epochs"
+        timed = config.max_seconds <= 0 if timed is None else timed
         if limited_by == "steps":
-            return cls(total, limited_by, config.log_every, config.checkpoint_every)
+            return cls(total, limited_by, timed, config.log_every, config.checkpoint_every)
         # still ~10 progress lines and ~4 checkpoints when another budget cut the steps short
-        return cls(total, limited_by, max(1, min(config.log_every, total // 10)),
+        return cls(total, limited_by, timed, max(1, min(config.log_every, total // 10)),
                    max(1, min(config.checkpoint_every, total // 4)))
 
     def fit_time(self, config: TrainingConfig, batches: BatchSampler, done: int, rate: float,
@@ -214,8 +216,8 @@ class StepPlan:
         """The plan cut to the steps that fit in what is left of `config.max_seconds` at `rate` steps/s."""
         fitting = done + int(rate * max(0.0, config.max_seconds - elapsed))
         if fitting >= self.total:
-            return self
-        return StepPlan.of(config, batches, max(done, fitting), "seconds")
+            return replace(self, timed=True)
+        return StepPlan.of(config, batches, max(done, fitting), "seconds", timed=True)
 
     def describe(self, config: TrainingConfig, batches: BatchSampler) -> str:
         passes = batches.passes(self.total, config.batch_size)
@@ -256,7 +258,8 @@ def resume(model: TrainableModel, state: TrainingState, checkpoint: dict, config
     _restore_rng(checkpoint["rng"], state.generator)
     state.step = state.resumed_from = int(checkpoint["step"])
     state.curves = {name: list(curve) for name, curve in checkpoint["loss_curves"].items()}
-    state.plan = StepPlan.of(config, batches, int(checkpoint["planned_steps"]), checkpoint["limited_by"])
+    state.plan = StepPlan.of(config, batches, int(checkpoint["planned_steps"]), checkpoint["limited_by"],
+                             bool(checkpoint["time_planned"]))
 
 
 def write_checkpoint(path: Path, model: TrainableModel, state: TrainingState, fingerprint: str) -> None:
@@ -270,6 +273,7 @@ def write_checkpoint(path: Path, model: TrainableModel, state: TrainingState, fi
         "loss_curves": state.curves,
         "planned_steps": state.plan.total,
         "limited_by": state.plan.limited_by,
+        "time_planned": state.plan.timed,
     }
     save_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
@@ -306,7 +310,8 @@ def train(
     The checkpoint (model, optimizers, weight average, step, step plan, RNG states, loss curves) is
     written atomically every `checkpoint_every` steps and removed once training completes. With
     `max_seconds`, the steps are planned once from the rate of the first ones; a resumed training
-    keeps its plan, so it ends where the uninterrupted one would have.
+    keeps its plan, so it ends where the uninterrupted one would have (one resumed before its plan
+    was made plans from its own start).
     """
     model.to(device)
     if device.type == "cuda":
@@ -319,7 +324,8 @@ def train(
     if checkpoint is not None:
         resume(model, state, checkpoint, config, batches)
         log(f"resuming from checkpoint {checkpoint_path} at step {state.step}/{state.plan.total}")
-    timing = config.max_seconds > 0 and checkpoint is None and state.plan.total > CALIBRATION[1]
+    calibration = (state.step + CALIBRATION[0], state.step + CALIBRATION[1])
+    timing = not state.plan.timed and state.plan.total > calibration[1]
     log(f"training for {'at most ' if timing else ''}{state.plan.describe(config, batches)}"
         + (f" within {config.max_seconds:g} s" if timing else ""))
 
@@ -335,12 +341,11 @@ def train(
                       recorder)
         state.step += 1
         done, plan = state.step, state.plan
-        if timing and done in CALIBRATION:
-            if done == CALIBRATION[0]:
-                _synchronize(device)
+        if timing and done in calibration:
+            _synchronize(device)
+            if done == calibration[0]:
                 calibration_start = time.perf_counter()
             else:
-                _synchronize(device)
                 now = time.perf_counter()
                 rate = (CALIBRATION[1] - CALIBRATION[0]) / (now - calibration_start)
                 plan = state.plan = plan.fit_time(config, batches, done, rate, now - started)
