@@ -148,7 +148,7 @@ for _family in [
                       _training(20, 32, 1e-3, ema_decay=0.9)),
             "default": (DiffusionConfig(timesteps=1000, channels=32, sampling_steps=25),
                         _training(3000, 64, 1e-3, ema_decay=0.995, lr_schedule="cosine", warmup_steps=100,
-                                  max_seconds=240)),
+                                  max_seconds=300)),
             "full": (DiffusionConfig(timesteps=1000, channels=64, sampling_steps=100),
                      _training(50000, 256, 2e-4, ema_decay=0.9995, lr_schedule="cosine", warmup_steps=1000)),
         },
@@ -224,7 +224,7 @@ for _family in [
         profiles={
             "smoke": (TextGANConfig(discriminator_embedding=8, discriminator_hidden=16, context_length=24,
                                     prompt_length=8), _training(10, 8, 1e-3)),
-            "default": (TextGANConfig(), _training(300, 32, 1e-4, max_seconds=120)),
+            "default": (TextGANConfig(), _training(300, 32, 1e-4, max_seconds=150)),
             "full": (TextGANConfig(discriminator_hidden=256, context_length=128, prompt_length=32),
                      _training(3000, 64, 1e-4)),
         },
