@@ -9,6 +9,7 @@ import pytest
 from genai_platform.definitions import build_definitions
 from genai_platform.defs.ingestion import ingestion_assets
 from genai_platform.defs.resources import RunSettings, resources_from_env
+from genai_platform.families.registry import families
 
 RESOURCE_VARIABLES = ("GENAI_PROFILE", "GENAI_SEED", "GENAI_DEVICE", "GENAI_PARALLEL_STEPS", "GENAI_FEATURE_EXTRACTOR",
                       "GENAI_HOME", "GENAI_REPORTS_DIR", "GENAI_ALERT_WEBHOOK")
@@ -26,11 +27,27 @@ RESOURCE_VARIABLES = ("GENAI_PROFILE", "GENAI_SEED", "GENAI_DEVICE", "GENAI_PARA
     ("GENAI_NIGHTLY_CRON", "every night", "standard cron expressions consisting of 5 fields"),
     ("GENAI_NIGHTLY_TIMEZONE", "Mars/Base", "Invalid execution timezone"),
     ("GENAI_DUCKDB_MEMORY", "lots", "a size such as 512MB or 2GB"),
+    ("GENAI_EXECUTOR", "dask", "multiprocess, k8s"),
+    ("GENAI_TRAINING_GPUS", "one", "a whole number >= 0"),
 ])
 def test_a_bad_setting_stops_the_code_location_loading(variable, value, allowed):
     with pytest.raises(ValueError) as error:
         build_definitions({variable: value})
     assert f"{variable}={value!r}" in str(error.value) and allowed in str(error.value)
+
+
+def test_the_kubernetes_executor_keeps_retries_and_asks_a_gpu_for_each_training_step():
+    job = build_definitions({"GENAI_EXECUTOR": "k8s", "GENAI_TRAINING_GPUS": "1", "GENAI_PARALLEL_STEPS": "8"}
+                            ).resolve_job_def("nightly_retraining")
+    config = job.executor_def.apply_config_mapping({}).value["config"]
+    assert job.executor_def.name == "k8s" and config["max_concurrent"] == 8 and "enabled" in config["retries"]
+    assert set(config["per_step_k8s_config"]) == {f"train_{family.name}" for family in families()}
+    assert config["per_step_k8s_config"]["train_diffusion"]["container_config"]["resources"]["limits"] == \
+        {"nvidia.com/gpu": 1}
+    assert job.graph.node_named("train_vae").definition.retry_policy.max_retries == 2
+    without_gpus = build_definitions({"GENAI_EXECUTOR": "k8s"}).resolve_job_def("nightly_retraining")
+    assert without_gpus.executor_def.apply_config_mapping({}).value["config"]["per_step_k8s_config"] == {}
+    assert build_definitions({}).resolve_job_def("nightly_retraining").executor_def.name == "multiprocess"
 
 
 def test_good_settings_are_parsed():
