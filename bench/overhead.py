@@ -14,6 +14,7 @@ the medians are compared (single runs on a shared 2-core machine vary by 10-25%)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import statistics
 import sys
@@ -44,7 +45,9 @@ def materialize(resources, selection: list[str], run_config: dict | None = None)
 
 
 def run_config(name: str, steps: int) -> dict:
-    settings = {"steps": steps, "log_every": max(1, steps // 10), "checkpoint_every": max(1, steps // 4)}
+    # a fixed step count, so both loops take the same steps whatever the machine's speed
+    settings = {"steps": steps, "max_seconds": 0.0, "log_every": max(1, steps // 10),
+                "checkpoint_every": max(1, steps // 4)}
     return {"ops": {f"train_{name}": {"config": settings}}}
 
 
@@ -52,6 +55,7 @@ def bare_loop(name: str, steps: int, duckdb, artifacts) -> float:
     """The family's model trained by a plain PyTorch loop: AdamW per phase, same batches and seed."""
     family = FAMILIES[name]
     model_config, training = family.settings("default")
+    training = dataclasses.replace(training, steps=steps)
     base = family.pretrained.family if family.pretrained else None
     with duckdb.read_connection() as con:
         data = family.modality.load_training_data(con)
@@ -121,7 +125,7 @@ def main() -> None:
             rows.append((name, steps, asset, bare, asset_times, bare_times))
             print(f"{name}: asset {_seconds(asset_times)}, bare loop {_seconds(bare_times)}, "
                   f"ratio of medians {asset / bare:.3f}", flush=True)
-    print(f"\n| family | steps | asset, median (s) | bare loop, median (s) | ratio | asset runs | bare runs |"
+    print("\n| family | steps | asset, median (s) | bare loop, median (s) | ratio | asset runs | bare runs |"
           f"\n|---|---|---|---|---|---|---|")
     for name, steps, asset, bare, asset_times, bare_times in rows:
         print(f"| {name} | {steps} | {asset:.2f} | {bare:.2f} | {asset / bare:.3f} | {_seconds(asset_times)} | "

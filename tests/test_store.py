@@ -161,16 +161,22 @@ def test_samples_kept_as_float_lists_by_an_older_version_become_blobs_with_the_s
     con.execute("CREATE TABLE image_samples (family VARCHAR NOT NULL, run_id VARCHAR NOT NULL, sample_index INTEGER "
                 "NOT NULL, channels INTEGER NOT NULL, height INTEGER NOT NULL, width INTEGER NOT NULL, "
                 "pixels FLOAT[] NOT NULL)")
-    old = np.random.default_rng(0).random((3, 1, 2, 3), dtype=np.float32)
-    for i, image in enumerate(old):
-        con.execute("INSERT INTO image_samples VALUES ('vae', 'run-1', ?, 1, 2, 3, ?)", [i, image.ravel().tolist()])
-    con.execute("INSERT INTO sample_runs (modality, family, run_id, drawn_at, version, fingerprint) "
-                "VALUES ('image', 'vae', 'run-1', TIMESTAMP '2026-01-01', 'v1', 's1')")
+    rng = np.random.default_rng(0)
+    old = {"run-1": rng.random((3, 1, 2, 3), dtype=np.float32), "run-2": rng.random((2, 1, 2, 3), dtype=np.float32)}
+    for run_id, images in old.items():
+        for i, image in enumerate(images):
+            con.execute("INSERT INTO image_samples VALUES ('vae', ?, ?, 1, 2, 3, ?)", [run_id, i, image.ravel().tolist()])
+        con.execute("INSERT INTO sample_runs (modality, family, run_id, drawn_at, version, fingerprint) "
+                    "VALUES ('image', 'vae', ?, TIMESTAMP '2026-01-01', 'v1', 's1')", [run_id])
     assert "table image_samples lacks columns [pixels BLOB] and has unexpected [pixels FLOAT[]]" in \
         schema_differences(con)
     ensure_schema(con)
     assert schema_differences(con) == []
-    assert np.array_equal(read_image_samples(con, "vae", "run-1"), old)  # float32 kept bit for bit
+    for run_id, images in old.items():
+        assert np.array_equal(read_image_samples(con, "vae", run_id), images)  # float32 kept bit for bit
+    # the table is schema.sql's, NOT NULL constraints included
+    assert con.execute("SELECT count(*) FROM information_schema.columns WHERE table_name = 'image_samples' "
+                       "AND is_nullable = 'YES'").fetchone()[0] == 0
 
 
 def test_the_resource_creates_the_schema_once_per_process_and_file(tmp_path):

@@ -5,7 +5,6 @@ import math
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from genai_platform.training.batches import image_batches, token_windows
 from genai_platform.training.fit import fit
 from genai_platform.evaluation.modality import TrainingData
 from genai_platform.families.registry import FAMILIES, build_model
+from genai_platform.training import loop
 from genai_platform.training.loop import CALIBRATION, WeightAverage, export_weights, make_optimizer
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
@@ -89,39 +89,70 @@ def test_an_epoch_budget_stops_after_that_many_passes_over_the_tokens(tmp_path):
     assert (capped.steps, capped.limited_by) == (10, "steps")
 
 
-def _slowed(batches, seconds: float):
-    """The same batches, each drawn `seconds` late: a step rate the test knows."""
-    def sample(generator, batch_size):
-        time.sleep(seconds)
-        return batches(generator, batch_size)
-    return dataclasses.replace(batches, draw=sample)
+class StepClock:
+    """The loop's clock, advanced 1/32 s (exact in binary) by every batch drawn: a step rate the test knows."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def perf_counter(self) -> float:
+        return self.seconds
+
+    def slowed(self, batches):
+        def sample(generator, batch_size):
+            self.seconds += 1 / 32
+            return batches(generator, batch_size)
+        return dataclasses.replace(batches, draw=sample)
 
 
-def test_a_time_budget_plans_the_steps_and_a_resumed_training_keeps_the_plan(tmp_path):
+def test_a_time_budget_plans_the_steps_and_a_resumed_training_keeps_the_plan(tmp_path, monkeypatch):
+    clock = StepClock()
+    monkeypatch.setattr(loop, "time", clock)
     build, batches = _lstm_setup()
     config = TrainingConfig(steps=100000, batch_size=8, learning_rate=1e-2, max_seconds=2.0, log_every=1000,
                             checkpoint_every=5)
     logs = []
-    _, result = fit(build, _slowed(batches, 0.02), config, torch.device("cpu"), tmp_path / "t.pt", "fp", logs.append)
-    assert result.limited_by == "seconds" and CALIBRATION[1] <= result.steps <= 100  # 50 steps/s at the most
-    assert any(line.startswith("time budget:") for line in logs)
+    _, result = fit(build, clock.slowed(batches), config, torch.device("cpu"), tmp_path / "t.pt", "fp", logs.append)
+    # 32 steps/s measured over steps 4..23; at step 23, 23/32 s are gone, and 2 s - 23/32 s hold 41 more steps
+    assert (result.steps, result.limited_by) == (CALIBRATION[1] + 41, "seconds")
+    assert "time budget: 32.00 steps/s, so 64 steps" in "\n".join(logs)
     # killed after the plan was made: the resumed training ends at the planned step, whatever its own speed
     checkpoint = tmp_path / "k.pt"
     with pytest.raises(Crash):
-        fit(build, _crashing_at(_slowed(batches, 0.02), CALIBRATION[1] + 6), config, torch.device("cpu"), checkpoint,
-            "fp", lambda m: None)
+        fit(build, _crashing_at(clock.slowed(batches), 30), config, torch.device("cpu"), checkpoint, "fp",
+            lambda m: None)
     saved = torch.load(checkpoint, weights_only=True)
-    assert saved["limited_by"] == "seconds" and saved["step"] >= CALIBRATION[1]
+    assert (saved["step"], saved["planned_steps"], saved["limited_by"], saved["time_settled"]) == (25, 64, "seconds",
+                                                                                                  True)
     _, resumed = fit(build, batches, config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
-    assert (resumed.steps, resumed.limited_by, resumed.resumed_from_step) == (saved["planned_steps"], "seconds",
-                                                                            saved["step"])
-    # killed before the plan was made: the resumed training makes it
+    assert (resumed.steps, resumed.limited_by, resumed.resumed_from_step) == (64, "seconds", 25)
+    # killed before the plan was made: the resumed training makes it, from its own start (step 5)
     early = tmp_path / "early.pt"
     with pytest.raises(Crash):
         fit(build, _crashing_at(batches, 8), config, torch.device("cpu"), early, "fp", lambda m: None)
-    assert not torch.load(early, weights_only=True)["time_planned"]
-    _, late = fit(build, _slowed(batches, 0.02), config, torch.device("cpu"), early, "fp", lambda m: None)
-    assert late.resumed_from_step == 5 and late.limited_by == "seconds" and late.steps <= 5 + 100
+    assert not torch.load(early, weights_only=True)["time_settled"]
+    _, late = fit(build, clock.slowed(batches), config, torch.device("cpu"), early, "fp", lambda m: None)
+    assert (late.resumed_from_step, late.steps, late.limited_by) == (5, 5 + CALIBRATION[1] + 41, "seconds")
+
+
+def test_a_budget_that_leaves_the_steps_as_they_were_does_not_claim_them(tmp_path, monkeypatch):
+    clock = StepClock()
+    monkeypatch.setattr(loop, "time", clock)
+    build, batches = _lstm_setup()
+    both = TrainingConfig(steps=1000, batch_size=8, learning_rate=1e-2, epochs=2.0, max_seconds=100.0, log_every=1000)
+    _, result = fit(build, clock.slowed(batches), both, torch.device("cpu"), tmp_path / "b.pt", "fp", lambda m: None)
+    assert (result.steps, result.limited_by) == (batches.steps_for(2.0, 8), "epochs")  # 100 s would hold 3,200
+    # a budget spent by the time the rate is known ends training there
+    spent = dataclasses.replace(both, epochs=0.0, max_seconds=0.5)
+    _, result = fit(build, clock.slowed(batches), spent, torch.device("cpu"), tmp_path / "s.pt", "fp2", lambda m: None)
+    assert (result.steps, result.limited_by) == (CALIBRATION[1], "seconds")
+
+
+def test_a_cut_short_training_warms_up_over_a_tenth_of_its_steps():
+    config = TrainingConfig(steps=3000, batch_size=1, learning_rate=1.0, lr_schedule="cosine", warmup_steps=100)
+    assert config.lr_factor(99, 3000) == pytest.approx(1.0) and config.lr_factor(49, 3000) == pytest.approx(0.5)
+    assert config.lr_factor(33, 345) == pytest.approx(1.0) and config.lr_factor(16, 345) == pytest.approx(0.5)
+    assert config.lr_factor(344, 345) == pytest.approx(0.1, abs=1e-4)
 
 
 def _worker(tmp_path, name):

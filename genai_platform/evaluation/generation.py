@@ -54,7 +54,8 @@ def first_sentence(text: str) -> str:
 
 def text_samples(model, vocab: CharVocabulary, prompts: list[tuple[str, str]], free_samples: int,
                  free_chars: int, seed: int) -> list[dict]:
-    """Greedy continuations of `prompts` (cut at the sentence end) and sampled free documents."""
+    """Greedy continuations of `prompts` (cut at the sentence end or after CONTINUATION_WORDS words) and
+    sampled free documents."""
     generator = torch.Generator().manual_seed(seed)
     rows = []
     if prompts:

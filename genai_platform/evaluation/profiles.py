@@ -33,7 +33,7 @@ EVALUATION_PROFILES = {
         gap_samples=20, extraction_prefixes=100, sweep_samples=20,
         classifier=ClassifierConfig(channels=32, feature_dim=64),
         classifier_training=TrainingConfig(steps=500, batch_size=128, learning_rate=2e-3, weight_decay=1e-4, log_every=250, checkpoint_every=500,
-                                           max_seconds=120),
+                                           max_seconds=120.0),
     ),
     "full": EvaluationProfile(
         image_samples=10000, prompts=500, free_samples=200, free_sample_chars=500,

@@ -58,18 +58,25 @@ def _migrate_metrics_history(con: duckdb.DuckDBPyConnection) -> None:
 
 def _migrate_image_samples(con: duckdb.DuckDBPyConnection) -> None:
     """Homes from before compact samples held each sample's pixels as a FLOAT[] list: rewritten as float32
-    BLOBs through Arrow (the list's values buffer already is those bytes), so kept champions keep their samples."""
-    table = arrow_table(con, sql("migrate_image_samples", "read"))
-    pixels = table.column("pixels").combine_chunks().cast(pa.list_(pa.float32()))
-    values = np.ascontiguousarray(pixels.flatten().to_numpy(zero_copy_only=False), dtype=np.dtype("<f4"))
-    offsets = pixels.offsets.to_numpy() - pixels.offsets[0].as_py()
-    blobs = pa.BinaryArray.from_buffers(pa.binary(), len(pixels), [None, pa.py_buffer((offsets * 4).astype(np.int32)),
-                                                                    pa.py_buffer(values)])
-    con.register("image_samples_arrow", table.set_column(table.schema.get_field_index("pixels"), "pixels", blobs))
-    try:
-        con.execute(sql("migrate_image_samples", "rewrite"))
-    finally:
-        con.unregister("image_samples_arrow")
+    BLOBs through Arrow (the list's values are those bytes), one sample run at a time, into the table as
+    schema.sql makes it, so kept champions keep their samples."""
+    runs = con.execute(sql("migrate_image_samples", "runs")).fetchall()
+    con.execute(sql("migrate_image_samples", "rename"))
+    con.execute(sql("schema"))
+    for family, run_id in runs:
+        table = arrow_table(con, sql("migrate_image_samples", "read"), {"family": family, "run_id": run_id})
+        pixels = table.column("pixels").combine_chunks().cast(pa.large_list(pa.float32()))
+        values = np.ascontiguousarray(pixels.flatten().to_numpy(zero_copy_only=False), dtype=np.dtype("<f4"))
+        offsets = (pixels.offsets.to_numpy().astype(np.int64) - pixels.offsets[0].as_py()) * 4  # bytes
+        blobs = pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(pixels),
+                                                 [None, pa.py_buffer(offsets), pa.py_buffer(values)])
+        blobs.validate(full=True)
+        con.register("image_samples_arrow", table.set_column(table.schema.get_field_index("pixels"), "pixels", blobs))
+        try:
+            con.execute(sql("migrate_image_samples", "insert"))
+        finally:
+            con.unregister("image_samples_arrow")
+    con.execute(sql("migrate_image_samples", "drop_old"))
 
 
 @cache

@@ -63,8 +63,8 @@ def pixel_blobs(flat: np.ndarray) -> pa.FixedSizeBinaryArray:
 def image_pixels(column: pa.ChunkedArray, dtype: str, shape: tuple[int, int, int], scale: float) -> np.ndarray:
     """[N, C, H, W] float32 in [0, 1] from a BLOB column of raw pixels, without a Python object per row."""
     if not (pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)):
-        raise DataError(f"the images table holds pixels as {column.type}, written by an older version of the "
-                        "platform; materialize raw_images and images again")
+        raise DataError(f"pixels stored as {column.type}, written by an older version of the platform: "
+                        "materialize raw_images and images again (sample tables are migrated when opened)")
     parts = []
     for chunk in column.chunks:
         offsets = np.frombuffer(chunk.buffers()[1], np.int64 if pa.types.is_large_binary(chunk.type) else np.int32)

@@ -26,9 +26,9 @@ from genai_platform.models.base import SINGLE_PHASE, TrainableModel
 from genai_platform.training.batches import BatchSampler
 
 LR_SCHEDULES = ("constant", "cosine")
-BUDGETS = ("steps", "epochs", "seconds")
-# the time budget is planned from the rate of a process's steps CALIBRATION[0]..CALIBRATION[1] (counted
-# from where it started or resumed), after the first steps' one-off costs (allocation, compilation)
+# the time budget is planned from the rate of a process's steps CALIBRATION[0] + 1..CALIBRATION[1]
+# (counted from where it started or resumed), after the first steps' one-off costs (allocation,
+# compilation); so a training with a time budget takes at least CALIBRATION[1] steps
 CALIBRATION = (3, 23)
 
 
@@ -49,6 +49,7 @@ class TrainingConfig:
     compile: bool = False  # torch.compile the loss on CUDA; ignored on CPU, where it costs more than it saves
     epochs: float = 0.0  # > 0: at most this many passes over the training data (images, or tokens for text)
     max_seconds: float = 0.0  # > 0: as many steps as fit in this many seconds at the rate of the first steps
+                              # (at least CALIBRATION[1] steps)
     checkpoint_every: int = 200
     log_every: int = 50
     seed: int = 0
@@ -68,12 +69,14 @@ class TrainingConfig:
         return asdict(self)
 
     def lr_factor(self, step: int, total_steps: int) -> float:
-        """Multiplier of learning_rate at 0-based `step` of `total_steps`: linear warm-up, then the schedule."""
-        if step < self.warmup_steps:
-            return (step + 1) / self.warmup_steps
+        """Multiplier of learning_rate at 0-based `step` of `total_steps`: linear warm-up (at most a tenth of
+        the steps, when a budget cut them short), then the schedule."""
+        warmup = min(self.warmup_steps, total_steps // 10) if total_steps < self.steps else self.warmup_steps
+        if step < warmup:
+            return (step + 1) / warmup
         if self.lr_schedule == "constant":
             return 1.0
-        progress = (step - self.warmup_steps) / max(1, total_steps - self.warmup_steps)
+        progress = (step - warmup) / max(1, total_steps - warmup)
         return self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
@@ -83,7 +86,7 @@ class TrainingResult:
     seconds: float
     device: str
     resumed_from_step: int | None
-    limited_by: str = "steps"  # which budget ended training: BUDGETS
+    limited_by: str = "steps"  # which budget ended training: steps, epochs or seconds
     passes: float = 0.0  # passes over the training data the steps made
     loss_curves: dict[str, list[float]] = field(default_factory=dict)
 
@@ -190,25 +193,25 @@ class _CurveRecorder:
 @dataclass
 class StepPlan:
     """How many steps this training takes and which budget set that: the steps, the epochs, or (once
-    the first steps' rate is measured) the seconds. `timed`: the time budget is applied, or there is none."""
+    the first steps' rate is measured) the seconds. `time_settled`: the time budget is applied, or there is none."""
     total: int
     limited_by: str
-    timed: bool
+    time_settled: bool
     log_every: int
     checkpoint_every: int
 
     @classmethod
     def of(cls, config: TrainingConfig, batches: BatchSampler, total: int | None = None,
-           limited_by: str | None = None, timed: bool | None = None) -> StepPlan:
+           limited_by: str | None = None, time_settled: bool | None = None) -> StepPlan:
         if total is None:
             total, limited_by = config.steps, "steps"
             if config.epochs > 0 and (by_epochs := batches.steps_for(config.epochs, config.batch_size)) < total:
                 total, limited_by = by_epochs, "epochs"
-        timed = config.max_seconds <= 0 if timed is None else timed
+        time_settled = config.max_seconds <= 0 if time_settled is None else time_settled
         if limited_by == "steps":
-            return cls(total, limited_by, timed, config.log_every, config.checkpoint_every)
+            return cls(total, limited_by, time_settled, config.log_every, config.checkpoint_every)
         # still ~10 progress lines and ~4 checkpoints when another budget cut the steps short
-        return cls(total, limited_by, timed, max(1, min(config.log_every, total // 10)),
+        return cls(total, limited_by, time_settled, max(1, min(config.log_every, total // 10)),
                    max(1, min(config.checkpoint_every, total // 4)))
 
     def fit_time(self, config: TrainingConfig, batches: BatchSampler, done: int, rate: float,
@@ -216,8 +219,8 @@ class StepPlan:
         """The plan cut to the steps that fit in what is left of `config.max_seconds` at `rate` steps/s."""
         fitting = done + int(rate * max(0.0, config.max_seconds - elapsed))
         if fitting >= self.total:
-            return replace(self, timed=True)
-        return StepPlan.of(config, batches, max(done, fitting), "seconds", timed=True)
+            return replace(self, time_settled=True)
+        return StepPlan.of(config, batches, fitting, "seconds", time_settled=True)
 
     def describe(self, config: TrainingConfig, batches: BatchSampler) -> str:
         passes = batches.passes(self.total, config.batch_size)
@@ -259,7 +262,7 @@ def resume(model: TrainableModel, state: TrainingState, checkpoint: dict, config
     state.step = state.resumed_from = int(checkpoint["step"])
     state.curves = {name: list(curve) for name, curve in checkpoint["loss_curves"].items()}
     state.plan = StepPlan.of(config, batches, int(checkpoint["planned_steps"]), checkpoint["limited_by"],
-                             bool(checkpoint["time_planned"]))
+                             bool(checkpoint["time_settled"]))
 
 
 def write_checkpoint(path: Path, model: TrainableModel, state: TrainingState, fingerprint: str) -> None:
@@ -273,7 +276,7 @@ def write_checkpoint(path: Path, model: TrainableModel, state: TrainingState, fi
         "loss_curves": state.curves,
         "planned_steps": state.plan.total,
         "limited_by": state.plan.limited_by,
-        "time_planned": state.plan.timed,
+        "time_settled": state.plan.time_settled,
     }
     save_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
@@ -325,7 +328,7 @@ def train(
         resume(model, state, checkpoint, config, batches)
         log(f"resuming from checkpoint {checkpoint_path} at step {state.step}/{state.plan.total}")
     calibration = (state.step + CALIBRATION[0], state.step + CALIBRATION[1])
-    timing = not state.plan.timed and state.plan.total > calibration[1]
+    timing = not state.plan.time_settled and state.plan.total > calibration[1]
     log(f"training for {'at most ' if timing else ''}{state.plan.describe(config, batches)}"
         + (f" within {config.max_seconds:g} s" if timing else ""))
 
@@ -376,6 +379,8 @@ def _synchronize(device: torch.device) -> None:
     """Wait for the device's queued work, so a wall-clock reading covers it."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
 
 
 def export_weights(model: torch.nn.Module, path: Path) -> Path:
