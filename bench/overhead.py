@@ -126,7 +126,7 @@ def main() -> None:
             print(f"{name}: asset {_seconds(asset_times)}, bare loop {_seconds(bare_times)}, "
                   f"ratio of medians {asset / bare:.3f}", flush=True)
     print("\n| family | steps | asset, median (s) | bare loop, median (s) | ratio | asset runs | bare runs |"
-          f"\n|---|---|---|---|---|---|---|")
+          "\n|---|---|---|---|---|---|---|")
     for name, steps, asset, bare, asset_times, bare_times in rows:
         print(f"| {name} | {steps} | {asset:.2f} | {bare:.2f} | {asset / bare:.3f} | {_seconds(asset_times)} | "
               f"{_seconds(bare_times)} |")

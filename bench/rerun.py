@@ -75,7 +75,7 @@ def main() -> None:
         rows.append((name, seconds, slowest_steps(instance)))
     full = rows[0][1]
     print(f"\nprofile {args.profile}, {os.cpu_count()} cores, home {work}")
-    print(f"| night | seconds | of the full night | slowest steps |\n|---|---|---|---|")
+    print("| night | seconds | of the full night | slowest steps |\n|---|---|---|---|")
     for name, seconds, steps in rows:
         print(f"| {name} | {seconds:.1f} | {seconds / full:.3f} | {steps} |")
 
