@@ -28,11 +28,11 @@ def smoke_environment(root: Path) -> dict:
             "GENAI_REPORTS_DIR": str(root / "reports"), "GENAI_SEED": "0", **BUNDLED_SOURCES}
 
 
-def materialize(resources, selection=None, run_config=None, raise_on_error=True):
+def materialize(resources, selection=None, run_config=None, raise_on_error=True, instance=None):
     """Every asset and check of the code location on these resources, ingesting the bundled data."""
     defs = build_definitions(BUNDLED_SOURCES)
     return dg.materialize(list(defs.assets) + list(defs.asset_checks), resources=resources, selection=selection,
-                          run_config=run_config, raise_on_error=raise_on_error)
+                          run_config=run_config, raise_on_error=raise_on_error, instance=instance)
 
 
 def quick_digit_classifier(pixels: np.ndarray, labels: np.ndarray) -> ImageClassifier:

@@ -42,11 +42,11 @@ def _crashing_at(batches, call: int):
     """The same batches, but the `call`-th draw raises, as if the process died there."""
     calls = {"n": 0}
 
-    def sample(generator, batch_size):
+    def sample(generator, batch_size, shard):
         calls["n"] += 1
         if calls["n"] == call:
             raise Crash("killed")
-        return batches(generator, batch_size)
+        return batches(generator, batch_size, shard)
 
     return dataclasses.replace(batches, draw=sample)
 
@@ -99,9 +99,9 @@ class StepClock:
         return self.seconds
 
     def slowed(self, batches):
-        def sample(generator, batch_size):
+        def sample(generator, batch_size, shard):
             self.seconds += 1 / 32
-            return batches(generator, batch_size)
+            return batches(generator, batch_size, shard)
         return dataclasses.replace(batches, draw=sample)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar, Self
 
 import torch
-from dagster import ConfigurableResource, EnvVar
+from dagster import ConfigurableResource, EnvVar, PipesSubprocessClient
 from pydantic import Field, ValidationInfo, field_validator
 
 import genai_platform
@@ -235,4 +235,5 @@ def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
         "run_settings": RunSettings.from_env(env),
         "alerts": Alerts.from_env(env),
         "findings": FindingThresholds(),
+        "pipes_client": PipesSubprocessClient(),  # starts torchrun for a training with processes > 1
     }

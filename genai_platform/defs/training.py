@@ -5,9 +5,11 @@ import dataclasses
 from pathlib import Path
 
 import dagster as dg
+import torch
 from pydantic import Field, create_model
 
 from genai_platform.defs.database import PlatformDuckDB
+from genai_platform.defs.distributed import check_distributable, train_in_processes
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation import generation, profiles
 from genai_platform.evaluation.profiles import evaluation_profile
@@ -19,7 +21,7 @@ from genai_platform.records import ModelVersion
 from genai_platform.store.tables import dataset_info, version_sample_run
 from genai_platform.store.versions import champion as champion_of
 from genai_platform.store.versions import challenger, choose_version, record_version, version_by_fingerprint, versions
-from genai_platform.training.fit import MANIFEST_FILE, fingerprint, save_trained
+from genai_platform.training.fit import MANIFEST_FILE, fingerprint, read_manifest, save_trained
 
 TRAINING_RETRIES = dg.RetryPolicy(max_retries=2, delay=5)
 
@@ -67,9 +69,11 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
               retry_policy=TRAINING_RETRIES, kinds={"pytorch"}, code_version=family_code_version(family.name),
               description=f"{family.title}{' (experimental)' if family.experimental else ''}: {family.description} "
               "Each training keeps its model as a new version; with the same data, code and config the "
-              "family's existing version is re-used instead.")
+              "family's existing version is re-used instead. With processes > 1 it trains with DDP on that "
+              "many processes, started by torchrun through Dagster Pipes.")
     def train_family_asset(context: dg.AssetExecutionContext, config: config_class, duckdb: PlatformDuckDB,
-                           artifacts: ArtifactStore, run_settings: RunSettings):
+                           artifacts: ArtifactStore, run_settings: RunSettings,
+                           pipes_client: dg.PipesSubprocessClient):
         model_config, training_config = resolve_settings(family, config, run_settings)
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
@@ -104,31 +108,44 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
                 "version": existing, "reused": True,
                 "versions": dg.MetadataValue.md(versions_markdown(kept, champion, existing))})
 
-        context.log.info(f"training {family.name} on {device} ({run_settings.profile} profile, seed "
-                         f"{training_config.seed})")
-        model, result = train_family(family, model_config, training_config, data, device,
-                                     artifacts.checkpoint_path(family.name), run_fingerprint, context.log.info,
-                                     pretrained)
         out_dir = artifacts.version_dir(family.name, context.run_id)
-        save_trained(model, out_dir, {
+        manifest = {
             "family": family.name, "modality": family.modality.name, "profile": run_settings.profile,
             "model_config": model_config, "training_config": training_config, "data": data.description,
             "data_version": data.version, "run_id": context.run_id, "version": context.run_id,
-            "code_version": code, "fingerprint": run_fingerprint, "pretrained": lineage}, result)
+            "code_version": code, "fingerprint": run_fingerprint, "pretrained": lineage}
+        if training_config.processes > 1:
+            check_distributable(family, model_config, training_config, data)
+            context.log.info(f"training {family.name} on {training_config.processes} processes "
+                             f"({run_settings.profile} profile, seed {training_config.seed})")
+            manifest = train_in_processes(
+                context, pipes_client, family, model_config, training_config, data, device=run_settings.device,
+                threads=torch.get_num_threads(), checkpoint=artifacts.checkpoint_path(family.name),
+                run_fingerprint=run_fingerprint, out_dir=out_dir, manifest=manifest,
+                scratch=artifacts.root / "scratch" / context.run_id / family.name)
+        else:
+            context.log.info(f"training {family.name} on {device} ({run_settings.profile} profile, seed "
+                             f"{training_config.seed})")
+            model, result = train_family(family, model_config, training_config, data, device,
+                                         artifacts.checkpoint_path(family.name), run_fingerprint, context.log.info,
+                                         pretrained)
+            save_trained(model, out_dir, manifest, result)
+            manifest = read_manifest(out_dir)
         with duckdb.transaction() as con:
             record_version(con, ModelVersion(
                 family.name, family.modality.name, context.run_id, None, None, dataset, data.version, code,
                 run_fingerprint, {"model": model_config, "training": training_config}, str(out_dir)))
             kept, champion = versions(con, family.name), champion_of(con, family.name)
         context.log.info(f"{family.name}: kept as version {context.run_id} in {out_dir}")
+        training = manifest["training"]
         final_losses = {("final_loss" if phase == SINGLE_PHASE else f"final_loss_{phase}"): value
-                        for phase, value in result.final_losses.items()}
+                        for phase, value in training["final_losses"].items()}
         return dg.MaterializeResult(data_version=dg.DataVersion(context.run_id), metadata={
             "version": context.run_id, "reused": False, "path": dg.MetadataValue.path(str(out_dir)),
-            "steps": result.steps, "limited_by": result.limited_by, "passes": round(result.passes, 3),
-            "seconds": round(result.seconds, 2), "device": result.device,
-            **final_losses, "resumed_from_step": result.resumed_from_step or 0,
-            "parameters": sum(p.numel() for p in model.parameters()),
+            "steps": training["steps"], "limited_by": training["limited_by"], "passes": round(training["passes"], 3),
+            "seconds": round(training["seconds"], 2), "device": training["device"],
+            "processes": training_config.processes, **final_losses,
+            "resumed_from_step": training["resumed_from_step"] or 0, "parameters": manifest["parameters"],
             "versions": dg.MetadataValue.md(versions_markdown(kept, champion, context.run_id)),
         })
 

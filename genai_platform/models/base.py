@@ -8,6 +8,7 @@ so nothing in the platform probes a model with `hasattr`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -15,10 +16,26 @@ from torch import nn
 SINGLE_PHASE = "loss"  # the phase name of a model trained by one optimizer
 
 
+@dataclass(frozen=True)
+class BatchShard:
+    """This process's rows of a training batch split over `count` processes: the `index`-th of `count`
+    equal, contiguous blocks. One process holds the whole batch (0 of 1)."""
+    index: int = 0
+    count: int = 1
+
+    def rows(self, batch_rows: int) -> slice:
+        size = batch_rows // self.count
+        return slice(self.index * size, (self.index + 1) * size)
+
+    def take(self, whole: torch.Tensor) -> torch.Tensor:
+        return whole[self.rows(whole.shape[0])]
+
+
 class TrainableModel(nn.Module, ABC):
     """A module the one training loop (training/loop.py) can train."""
 
     config: object  # the config dataclass the model was built from (a family that builds on it reads it)
+    batch_shard: BatchShard = BatchShard()  # set by the training loop when batches are split over processes
 
     @abstractmethod
     def training_loss(self, batch, phase: str) -> torch.Tensor:
@@ -37,6 +54,19 @@ class TrainableModel(nn.Module, ABC):
 
     def finish_training(self, seed: int) -> None:
         """Fits after the last gradient step that are not gradient steps (a GP-LVM's latent mixture)."""
+
+    # Random draws of a training loss go through these two: every process draws them for the whole batch
+    # and keeps its own rows, so a batch split over processes sees the draws one process would have made.
+    def training_noise(self, like: torch.Tensor) -> torch.Tensor:
+        """Standard normal noise shaped like this process's `like` rows."""
+        whole = torch.randn((like.shape[0] * self.batch_shard.count, *like.shape[1:]), dtype=like.dtype,
+                            device=like.device)
+        return self.batch_shard.take(whole)
+
+    def training_randint(self, high: int, like: torch.Tensor) -> torch.Tensor:
+        """One integer in [0, high) for each of this process's `like` rows."""
+        return self.batch_shard.take(torch.randint(high, (like.shape[0] * self.batch_shard.count,),
+                                                   device=like.device))
 
 
 class ImageGenerator(TrainableModel):

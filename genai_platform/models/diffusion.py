@@ -117,8 +117,8 @@ class DDPM(ImageGenerator):
 
     def training_loss(self, x: torch.Tensor, phase: str = SINGLE_PHASE) -> torch.Tensor:
         x0 = self._pad(x) * 2 - 1
-        t = torch.randint(self.config.timesteps, (x0.shape[0],), device=x0.device)
-        noise = torch.randn_like(x0)
+        t = self.training_randint(self.config.timesteps, x0)
+        noise = self.training_noise(x0)
         a = self.alpha_bar[t][:, None, None, None]
         predicted = self.network(a.sqrt() * x0 + (1 - a).sqrt() * noise, t)
         return F.mse_loss(predicted.float(), noise.float())

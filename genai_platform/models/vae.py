@@ -55,7 +55,7 @@ class ConvVAE(ImageGenerator):
     def training_loss(self, x: torch.Tensor, phase: str = SINGLE_PHASE) -> torch.Tensor:
         """Negative ELBO per image (nats): Bernoulli reconstruction + beta * KL."""
         mean, log_var = self.encode(x)
-        z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)
+        z = mean + self.training_noise(mean) * torch.exp(0.5 * log_var)
         logits = self.decode_logits(z).float()
         reconstruction = F.binary_cross_entropy_with_logits(logits, x.float(), reduction="sum")
         kl = -0.5 * torch.sum(1 + log_var - mean.pow(2) - log_var.exp())

@@ -6,7 +6,8 @@ training step steps each phase once, in order, on `training_loss(batch, phase)`.
 
 The loop owns the optimizers (AdamW, weight decay on matrices only), the learning-rate
 schedule, gradient clipping, an optional exponential moving average of the weights,
-autocast, atomic checkpoints, exact resume and the loss curves.
+autocast, atomic checkpoints, exact resume and the loss curves. Started by torchrun, it
+trains with DDP: each process takes its block of every batch (training/distributed.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from safetensors.torch import save_model
 from genai_platform.files import save_atomic
 from genai_platform.models.base import SINGLE_PHASE, TrainableModel
 from genai_platform.training.batches import BatchSampler
+from genai_platform.training.distributed import (batch_shard, check_batch_split, data_parallel_loss, is_writer,
+                                                 least_over_processes, mean_over_processes)
 
 LR_SCHEDULES = ("constant", "cosine")
 # the time budget is planned from the rate of a process's steps CALIBRATION[0] + 1..CALIBRATION[1]
@@ -50,6 +53,7 @@ class TrainingConfig:
     epochs: float = 0.0  # > 0: at most this many passes over the training data (images, or tokens for text)
     max_seconds: float = 0.0  # > 0: as many steps as fit in this many seconds at the rate of the first steps
                               # (at least CALIBRATION[1] steps)
+    processes: int = 1  # > 1: DDP over this many processes (torchrun), each on batch_size / processes rows
     checkpoint_every: int = 200
     log_every: int = 50
     seed: int = 0
@@ -59,8 +63,8 @@ class TrainingConfig:
             raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay}")
-        if self.steps < 0 or self.batch_size < 1 or self.checkpoint_every < 1 or self.log_every < 1:
-            raise ValueError("steps must be >= 0; batch_size, checkpoint_every and log_every >= 1")
+        if self.steps < 0 or min(self.batch_size, self.processes, self.checkpoint_every, self.log_every) < 1:
+            raise ValueError("steps must be >= 0; batch_size, processes, checkpoint_every and log_every >= 1")
         if self.epochs < 0 or self.max_seconds < 0:
             raise ValueError(f"epochs and max_seconds must be >= 0 (0: no such limit), got {self.epochs} and "
                              f"{self.max_seconds}")
@@ -159,16 +163,18 @@ def load_checkpoint(path: Path, fingerprint: str) -> dict | None:
 
 
 def _loss_function(model: TrainableModel, config: TrainingConfig, device: torch.device, log):
+    loss = data_parallel_loss(model, device) if config.processes > 1 else model.training_loss
     if config.compile and device.type == "cuda":
         log("compiling the training loss with torch.compile")
-        return torch.compile(model.training_loss)
+        return torch.compile(loss)
     if config.compile:
         log(f"torch.compile is off on {device.type}: it is only used on CUDA")
-    return model.training_loss
+    return loss
 
 
 class _CurveRecorder:
-    """Keeps step losses on the device and reads them back only at log points (no per-step sync)."""
+    """Keeps step losses on the device and reads them back only at log points (no per-step sync); with
+    several processes, each step's loss is their mean, the loss of the whole batch."""
 
     def __init__(self, curves: dict[str, list[float]]):
         self.curves, self.pending = curves, {phase: [] for phase in curves}
@@ -180,7 +186,7 @@ class _CurveRecorder:
         for phase, losses in self.pending.items():
             if not losses:
                 continue
-            values = torch.stack(losses).tolist()
+            values = mean_over_processes(torch.stack(losses)).tolist()
             first = last_step - len(values) + 1
             for offset, value in enumerate(values):
                 if not math.isfinite(value):
@@ -311,16 +317,22 @@ def train(
     """Train `model` in place; resume from `checkpoint_path` when it matches `fingerprint`.
 
     The checkpoint (model, optimizers, weight average, step, step plan, RNG states, loss curves) is
-    written atomically every `checkpoint_every` steps and removed once training completes. With
-    `max_seconds`, the steps are planned once from the rate of the first ones; a resumed training
-    keeps its plan, so it ends where the uninterrupted one would have (one resumed before its plan
-    was made plans from its own start).
+    written atomically every `checkpoint_every` steps (by rank 0 of several processes) and removed once
+    training completes. With `max_seconds`, the steps are planned once from the rate of the first ones
+    (the slowest process's, with several); a resumed training keeps its plan, so it ends where the
+    uninterrupted one would have (one resumed before its plan was made plans from its own start).
     """
     model.to(device)
     if device.type == "cuda":
         # TF32 matrix units for the float32 work autocast leaves (the new API; mixing it with allow_tf32 errors)
         torch.backends.cuda.matmul.fp32_precision = "tf32"
         torch.backends.cudnn.conv.fp32_precision = "tf32"
+    shard = batch_shard()
+    if shard.count != config.processes:
+        raise ValueError(f"the training config asks for {config.processes} process(es) and this training runs in "
+                         f"{shard.count}: processes > 1 is started through torchrun")
+    check_batch_split(model, config.batch_size, shard)
+    model.batch_shard = shard
     phase_params = {name: list(params) for name, params in model.training_phases().items()}
     state = start_state(model, phase_params, config, device, batches)
     checkpoint = load_checkpoint(checkpoint_path, fingerprint)
@@ -340,8 +352,8 @@ def train(
     started, first_step = time.perf_counter(), state.step
     while state.step < state.plan.total:
         lr = config.learning_rate * config.lr_factor(state.step, state.plan.total)
-        training_step(phase_params, state, batches(state.generator, config.batch_size), loss_of, lr, config, autocast,
-                      recorder)
+        training_step(phase_params, state, batches(state.generator, config.batch_size, shard), loss_of, lr, config,
+                      autocast, recorder)
         state.step += 1
         done, plan = state.step, state.plan
         if timing and done in calibration:
@@ -351,7 +363,10 @@ def train(
             else:
                 now = time.perf_counter()
                 rate = (CALIBRATION[1] - CALIBRATION[0]) / (now - calibration_start)
-                plan = state.plan = plan.fit_time(config, batches, done, rate, now - started)
+                plan = plan.fit_time(config, batches, done, rate, now - started)
+                if (agreed := least_over_processes(plan.total, device)) != plan.total:  # the slowest sets it
+                    plan = StepPlan.of(config, batches, agreed, "seconds", time_settled=True)
+                state.plan = plan
                 log(f"time budget: {rate:.2f} steps/s, so {plan.describe(config, batches)}")
         at_checkpoint = done % plan.checkpoint_every == 0 and done < plan.total
         at_log = done % plan.log_every == 0 or done == plan.total
@@ -361,14 +376,15 @@ def train(
             rate = (done - first_step) / max(time.perf_counter() - started, 1e-9)
             losses = " ".join(f"{name} {curve[-1]:.4f}" for name, curve in state.curves.items())
             log(f"step {done}/{plan.total} {losses} lr {lr:.2e} ({rate:.1f} steps/s)")
-        if at_checkpoint:
+        if at_checkpoint and is_writer():
             write_checkpoint(checkpoint_path, model, state, fingerprint)
             log(f"checkpoint written at step {done}")
     recorder.flush(state.plan.total)
     if state.average is not None:
         state.average.copy_to_model()
     model.eval()
-    checkpoint_path.unlink(missing_ok=True)
+    if is_writer():
+        checkpoint_path.unlink(missing_ok=True)
     return TrainingResult(steps=state.plan.total, seconds=time.perf_counter() - started, device=str(device),
                           resumed_from_step=state.resumed_from, loss_curves=state.curves,
                           limited_by=state.plan.limited_by,
