@@ -1,21 +1,47 @@
-"""Atomic file writes: write beside the target, fsync, rename into place.
+"""Artifact locations, local or in object storage, and atomic writes to them.
 
-A crash or an exception mid-write leaves the previous file untouched.
+A location is a local folder or an fsspec URL (s3://bucket/prefix, gs://, memory://); `artifact_path`
+gives a pathlib.Path for the first and a universal_pathlib UPath for the others, which share the
+path operations the platform uses (/, exists, read_text, open, glob, unlink). A local write goes
+beside the target, is fsynced and renamed into place; an object-store write is one upload (PUT),
+which readers see whole or not at all. Either way a crash mid-write leaves the previous file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from upath import UPath
+
+ArtifactPath = Path | UPath
+
+
+def artifact_path(location: str) -> ArtifactPath:
+    """A local folder or file (resolved), or an fsspec URL such as s3://bucket/prefix as a UPath."""
+    if "://" in location and not location.startswith("file://"):
+        return UPath(location)
+    return Path(location.removeprefix("file://")).expanduser().resolve()
+
+
+def is_local(path: ArtifactPath) -> bool:
+    return isinstance(path, Path)
+
 
 @contextmanager
-def atomic_path(target: Path):
-    """Yield a temporary path next to `target`; rename it onto `target` on success."""
+def atomic_path(target: ArtifactPath):
+    """Yield a temporary local path; on success, rename it onto `target` (or upload it, in object storage)."""
+    if not is_local(target):
+        with tempfile.TemporaryDirectory(prefix="genai-upload-") as folder:
+            tmp = Path(folder) / target.name
+            yield tmp
+            target.fs.put_file(str(tmp), target.path)
+        return
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
@@ -37,20 +63,40 @@ def _umask() -> int:
     return mask
 
 
-def write_atomic(target: Path, data: str | bytes) -> Path:
+def write_atomic(target: ArtifactPath, data: str | bytes) -> ArtifactPath:
     with atomic_path(target) as tmp:
         if isinstance(data, str):
             tmp.write_text(data, encoding="utf-8")
         else:
             tmp.write_bytes(data)
-    return Path(target)
+    return target
 
 
-def save_atomic(target: Path, save: Callable[[Path], None]) -> Path:
-    """Run `save(tmp_path)` (e.g. torch.save, safetensors) and rename into place."""
+def save_atomic(target: ArtifactPath, save: Callable[[Path], None]) -> ArtifactPath:
+    """Run `save(tmp_path)` (e.g. torch.save, safetensors) and rename (or upload) into place."""
     with atomic_path(target) as tmp:
         save(tmp)
-    return Path(target)
+    return target
+
+
+@contextmanager
+def local_copy(path: ArtifactPath) -> Iterator[Path]:
+    """`path` itself when local, else a temporary local copy of it (for readers that need a file name)."""
+    if is_local(path):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="genai-download-") as folder:
+        copy = Path(folder) / path.name
+        path.fs.get_file(path.path, str(copy))
+        yield copy
+
+
+def remove_tree(path: ArtifactPath) -> None:
+    """Delete a folder and everything in it; nothing happens when it is not there."""
+    if is_local(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.fs.exists(path.path):
+        path.fs.rm(path.path, recursive=True)
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:

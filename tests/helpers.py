@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 
@@ -26,6 +27,13 @@ def smoke_environment(root: Path) -> dict:
     """Environment of a smoke-profile run on the bundled data in a GENAI_HOME and reports folder under root."""
     return {**os.environ, "GENAI_PROFILE": "smoke", "GENAI_HOME": str(root / "home"),
             "GENAI_REPORTS_DIR": str(root / "reports"), "GENAI_SEED": "0", **BUNDLED_SOURCES}
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now, for a server a test starts on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def materialize(resources, selection=None, run_config=None, raise_on_error=True, instance=None):

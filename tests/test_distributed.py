@@ -14,13 +14,14 @@ from helpers import materialize
 import torch
 from safetensors.torch import load_file
 
-from genai_platform.defs.distributed import check_distributable, torchrun_command, write_spec
+from genai_platform.defs.distributed import LOOPBACK_SOCKETS, check_distributable, torchrun_command, write_spec
 from genai_platform.evaluation.modality import TrainingData
 from genai_platform.families.registry import FAMILIES, train_family
 from genai_platform.training.fit import WEIGHTS_FILE, read_manifest
 from genai_platform.training.loop import TrainingConfig
 
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+ENV = {**os.environ, "OMP_NUM_THREADS": "1", **LOOPBACK_SOCKETS}
+CPU = torch.device("cpu")
 
 
 def small_images() -> TrainingData:
@@ -82,7 +83,7 @@ def test_two_processes_train_the_weights_of_one_on_the_whole_batch(name, tmp_pat
     finished(ranks)
     difference = largest_difference(load_file(str(tmp_path / "ddp" / "model" / WEIGHTS_FILE)), reference)
     print(f"{name}: max |weight difference| between 2 ranks and 1 process after 30 steps: {difference:.3g}")
-    assert difference < 1e-5
+    assert difference < 5e-6
     manifest = read_manifest(tmp_path / "ddp" / "model")
     assert manifest["training"]["steps"] == 30
     assert manifest["training_config"]["processes"] == 2
@@ -124,25 +125,29 @@ def test_a_killed_rank_resumes_from_the_checkpoint_to_the_weights_of_one_process
     difference = largest_difference(load_file(str(tmp_path / "killed" / "model" / WEIGHTS_FILE)), reference)
     print(f"vae: resumed from step {manifest['training']['resumed_from_step']} of 300; max |weight difference| "
           f"from 1 process: {difference:.3g}")
-    assert difference < 1e-5
+    assert difference < 5e-6
 
 
-@pytest.mark.parametrize("name", ["gan", "textgan"])
-def test_two_phase_families_refuse_several_processes(name):
+@pytest.mark.parametrize("name, reason", [
+    ("gan", "GAN trains in 2 phases \\(discriminator, generator\\).*processes: 1"),
+    ("textgan", "starts from a trained lstm model, which the processes do not load; train it with processes: 1")])
+def test_two_phase_and_pretrained_families_refuse_several_processes(name, reason):
     family = FAMILIES[name]
     model_config, training = family.settings("smoke")
     data = small_images() if family.modality.name == "image" else small_text()
-    if family.pretrained:
-        model_config = family.pretrained.configure(model_config, FAMILIES[family.pretrained.family].settings("smoke")[0])
-    with pytest.raises(dg.Failure, match=rf"train_{name} cannot run on 2 processes: .* 2 phases .*processes: 1"):
-        check_distributable(family, model_config, replace(training, processes=2), data)
+    with pytest.raises(dg.Failure, match=rf"train_{name} cannot run on 2 processes: .*{reason}"):
+        check_distributable(family, model_config, replace(training, processes=2), data, CPU)
 
 
-def test_a_batch_that_does_not_split_evenly_is_refused():
+@pytest.mark.parametrize("processes, batch_size, device, reason", [
+    (4, 30, CPU, "batch_size 30 does not split evenly over 4 processes"),
+    (2, 32, torch.device("mps"), "DDP runs on CUDA \\(NCCL\\) or on the CPU \\(gloo\\), not on mps"),
+    (torch.cuda.device_count() + 1, 32, torch.device("cuda"), "one process a GPU, and this machine has")])
+def test_a_split_the_processes_cannot_make_is_refused(processes, batch_size, device, reason):
     family = FAMILIES["vae"]
-    with pytest.raises(dg.Failure, match="batch_size 30 does not split evenly over 4 processes"):
-        check_distributable(family, family.settings("smoke")[0],
-                            TrainingConfig(steps=1, batch_size=30, learning_rate=1e-3, processes=4), small_images())
+    config = TrainingConfig(steps=1, batch_size=batch_size, learning_rate=1e-3, processes=processes)
+    with pytest.raises(dg.Failure, match=reason):
+        check_distributable(family, family.settings("smoke")[0], config, small_images(), device)
 
 
 def test_the_training_asset_trains_on_two_processes_through_pipes_and_gan_refuses(smoke_resources):

@@ -4,7 +4,6 @@ nights killed with SIGKILL in a DuckDB write and in the promotion lose nothing, 
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pytest
 import dagster as dg
 from dagster import DagsterRunStatus
 from dagster_graphql import DagsterGraphQLClient
-from helpers import home_state, kill_process_tree, wait_for_step_start
+from helpers import free_port, home_state, kill_process_tree, wait_for_step_start
 
 from genai_platform.defs.runs import run_worker_pid
 
@@ -23,12 +22,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 START_TIMEOUT, RUN_TIMEOUT = 180, 600
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_until_up(port: int, proc: subprocess.Popen, log: Path) -> None:
@@ -61,7 +54,7 @@ def test_dagster_dev_runs_nightly_retraining_and_survives_kill_9(smoke_env, tmp_
     dagster_home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
     env = {**smoke_env, "DAGSTER_HOME": str(dagster_home), "GENAI_NIGHTLY_SCHEDULE": "off"}
-    port, log = _free_port(), tmp_path / "dagster_dev.log"
+    port, log = free_port(), tmp_path / "dagster_dev.log"
     dagster = Path(sys.executable).parent / "dagster"
     with open(log, "w") as out:
         proc = subprocess.Popen(

@@ -4,7 +4,6 @@ installs it), with the nightly job run by `dagster job execute` against it."""
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -13,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from helpers import smoke_environment
+from helpers import free_port, smoke_environment
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -33,12 +32,6 @@ def _postgres_bin() -> Path:
                 "(README, Quick start line 2 does)")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def postgres():
     """A throwaway PostgreSQL server on 127.0.0.1 with trust authentication; yields its port."""
@@ -49,7 +42,7 @@ def postgres():
     folder.chmod(0o755)
     if as_server_user:
         shutil.chown(folder, "postgres", "postgres")
-    data, port = folder / "data", _free_port()
+    data, port = folder / "data", free_port()
 
     def server(*command: str) -> subprocess.CompletedProcess:
         return subprocess.run([*as_server_user, *command], capture_output=True, text=True, timeout=120, check=True)

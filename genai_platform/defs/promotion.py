@@ -7,7 +7,6 @@ force the challenger in, or roll back to any kept version. Versions past the ret
 deleted here, after the decision is committed; champions, ever, are kept.
 """
 
-import shutil
 from dataclasses import replace
 
 import dagster as dg
@@ -16,6 +15,7 @@ from pydantic import Field
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds
 from genai_platform.defs.training import versions_markdown
+from genai_platform.files import remove_tree
 from genai_platform.evaluation.promotion import decide, forced, rolled_back
 from genai_platform.families.registry import Family, families
 from genai_platform.records import Comparison, Decision, MetricRow
@@ -93,7 +93,7 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
             drop_stale_samples(con, family.modality.name, family.name)
             kept = versions(con, family.name)
         for old in retired:  # after the commit: a crash here leaves a folder no row names, never a row without one
-            shutil.rmtree(artifacts.version_dir(family.name, old.version), ignore_errors=True)
+            remove_tree(artifacts.version_dir(family.name, old.version))
             context.log.info(f"retention: deleted {family.name} version {old.version}")
         context.log.info(decision_text(decision))
         alerts.send(decision_text(decision), context.log)

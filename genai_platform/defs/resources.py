@@ -16,6 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 import genai_platform
 from genai_platform.defs.database import PlatformDuckDB
+from genai_platform.files import ArtifactPath, artifact_path, is_local
 from genai_platform.notify import check_webhook_url, post_message
 from genai_platform.records import FEATURE_SPACES, PROFILES
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, Threshold, thresholds
@@ -70,33 +71,36 @@ def _integer(value, minimum: int | None = None) -> int | None:
 
 
 class ArtifactStore(EnvironmentResource):
-    """Where models, checkpoints and reports live on disk."""
+    """Where models, checkpoints and reports live: local folders, or fsspec URLs (s3://bucket/prefix) that
+    steps on several machines share."""
 
     VARIABLES: ClassVar[dict[str, str]] = {"home": "GENAI_HOME", "reports_dir": "GENAI_REPORTS_DIR"}
 
-    home: str = Field(default=".genai", description="GENAI_HOME: DuckDB file, models, checkpoints")
-    reports_dir: str = Field(default="reports", description="GENAI_REPORTS_DIR: where the HTML reports are written")
+    home: str = Field(default=".genai", description="GENAI_HOME: models, checkpoints (and, when local, the DuckDB "
+                      "file); a folder or an fsspec URL such as s3://bucket/prefix")
+    reports_dir: str = Field(default="reports", description="GENAI_REPORTS_DIR: where the HTML reports are written; "
+                             "a folder or an fsspec URL")
 
     @property
-    def root(self) -> Path:
-        return Path(self.home).expanduser().resolve()
+    def root(self) -> ArtifactPath:
+        return artifact_path(self.home)
 
-    def model_dir(self, name: str) -> Path:
+    def model_dir(self, name: str) -> ArtifactPath:
         return self.root / "models" / name
 
-    def version_dir(self, family: str, version: str) -> Path:
+    def version_dir(self, family: str, version: str) -> ArtifactPath:
         """A kept model version of a family (the version id is the run id that trained it)."""
         return self.model_dir(family) / "versions" / version
 
-    def checkpoint_path(self, name: str) -> Path:
+    def checkpoint_path(self, name: str) -> ArtifactPath:
         return self.root / "checkpoints" / f"{name}.pt"
 
-    def details_path(self, modality: str) -> Path:
+    def details_path(self, modality: str) -> ArtifactPath:
         return self.root / "evaluation" / f"{modality}.json"
 
     @property
-    def reports(self) -> Path:
-        return Path(self.reports_dir).expanduser().resolve()
+    def reports(self) -> ArtifactPath:
+        return artifact_path(self.reports_dir)
 
 
 class RunSettings(EnvironmentResource):
@@ -214,16 +218,26 @@ MEMORY_SIZE = re.compile(r"\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)", re.IGNO
 
 
 def duckdb_from_env(env: Mapping[str, str]) -> PlatformDuckDB:
-    """The DuckDB file in GENAI_HOME, its buffer pool capped at GENAI_DUCKDB_MEMORY.
+    """The DuckDB file (GENAI_DUCKDB, or genai.duckdb in a local GENAI_HOME), its buffer pool capped at
+    GENAI_DUCKDB_MEMORY.
 
     DuckDB's own default is 80% of the machine's memory, which it fills with cached pages when it
     may; capped, it spills to disk instead and leaves the memory to the training steps beside it."""
     memory = (env.get("GENAI_DUCKDB_MEMORY") or DEFAULT_DUCKDB_MEMORY).strip()
     if not MEMORY_SIZE.fullmatch(memory):
         raise ValueError(f"GENAI_DUCKDB_MEMORY={memory!r} is not a size such as 512MB or 2GB")
-    # the file's path is derived from GENAI_HOME, so it is a value fixed here, not an EnvVar
+    # the file's path may be derived from GENAI_HOME, so it is a value fixed here, not an EnvVar
     home = ArtifactStore.checked_from_env(env).root
-    return PlatformDuckDB(database=str(home / "genai.duckdb"), connection_config={"memory_limit": memory})
+    if database := (env.get("GENAI_DUCKDB") or "").strip():
+        path = artifact_path(database)
+        if not is_local(path):
+            raise ValueError(f"GENAI_DUCKDB={database!r} is not a local file: DuckDB writes to local disk")
+    elif is_local(home):
+        path = home / "genai.duckdb"
+    else:
+        raise ValueError(f"GENAI_HOME={env['GENAI_HOME']!r} is not a local folder, so the DuckDB file cannot live in "
+                         "it: set GENAI_DUCKDB to a local path for it")
+    return PlatformDuckDB(database=str(path), connection_config={"memory_limit": memory})
 
 
 def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:

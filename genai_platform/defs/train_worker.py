@@ -16,14 +16,17 @@ from pathlib import Path
 import torch
 from dagster_pipes import PipesEnvVarParamsLoader, open_dagster_pipes
 from safetensors.torch import load_file
+from torch.distributed.elastic.multiprocessing.errors import record
 
 from genai_platform.evaluation.modality import TrainingData
 from genai_platform.families.registry import FAMILIES, train_family
+from genai_platform.files import artifact_path
 from genai_platform.training.distributed import is_writer, process_group
 from genai_platform.training.fit import save_trained
 from genai_platform.training.loop import TrainingConfig
 
 
+@record  # a failing process's traceback reaches torchrun's summary, which names the rank
 def main(spec_path: str) -> None:
     spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
     torch.set_num_threads(spec["threads"])
@@ -38,9 +41,9 @@ def main(spec_path: str) -> None:
             training_config = TrainingConfig(**spec["training_config"])
             log(f"rank 0 of {training_config.processes} processes on {device}")
             model, result = train_family(family, family.config_type(**spec["model_config"]), training_config, data,
-                                         device, Path(spec["checkpoint"]), spec["fingerprint"], log)
+                                         device, artifact_path(spec["checkpoint"]), spec["fingerprint"], log)
             if writer:
-                save_trained(model, Path(spec["out_dir"]), spec["manifest"], result)
+                save_trained(model, artifact_path(spec["out_dir"]), spec["manifest"], result)
                 log(f"kept the trained model in {spec['out_dir']}")
 
 

@@ -115,14 +115,13 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
             "data_version": data.version, "run_id": context.run_id, "version": context.run_id,
             "code_version": code, "fingerprint": run_fingerprint, "pretrained": lineage}
         if training_config.processes > 1:
-            check_distributable(family, model_config, training_config, data)
+            check_distributable(family, model_config, training_config, data, device)
             context.log.info(f"training {family.name} on {training_config.processes} processes "
                              f"({run_settings.profile} profile, seed {training_config.seed})")
             manifest = train_in_processes(
                 context, pipes_client, family, model_config, training_config, data, device=run_settings.device,
                 threads=torch.get_num_threads(), checkpoint=artifacts.checkpoint_path(family.name),
-                run_fingerprint=run_fingerprint, out_dir=out_dir, manifest=manifest,
-                scratch=artifacts.root / "scratch" / context.run_id / family.name)
+                run_fingerprint=run_fingerprint, out_dir=out_dir, manifest=manifest)
         else:
             context.log.info(f"training {family.name} on {device} ({run_settings.profile} profile, seed "
                              f"{training_config.seed})")

@@ -37,7 +37,7 @@ from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.inception import InceptionFeatures
 from genai_platform.models.shapes import ImageShape
 from genai_platform.records import ImageSplit, MetricRow
-from genai_platform.files import source_digest, write_atomic
+from genai_platform.files import ArtifactPath, source_digest, write_atomic
 from genai_platform.models import classifier as classifier_module
 from genai_platform.reporting.modalities import ImageReport
 from genai_platform.reporting.plots import image_grid_png
@@ -154,7 +154,7 @@ def feature_extractor_fingerprint(profile: EvaluationProfile, seed: int, data_ve
 
 
 def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, seed: int, device: torch.device,
-                            out_dir: Path, checkpoint_path: Path, log: Callable[[str], None]) -> dict:
+                            out_dir: ArtifactPath, checkpoint_path: ArtifactPath, log: Callable[[str], None]) -> dict:
     """Train the CNN classifier on the real train split, freeze it, save it to `out_dir`; its manifest.
 
     Without labels the classifier keeps its seeded random weights (a fixed random feature space)."""

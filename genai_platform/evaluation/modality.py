@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from genai_platform.evaluation.profiles import EvaluationProfile
+from genai_platform.files import ArtifactPath
 from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.models.base import TrainableModel
 from genai_platform.records import Comparison, MetricRow
@@ -54,7 +55,7 @@ class EvaluationContext:
     families: list[str]
     contests: dict[str, Contest]  # family -> its challenger and champion versions
     load_model: Callable[[str, str], tuple[TrainableModel, dict]]  # (family, version) -> model (eval mode), manifest
-    model_dir: Callable[[str], Path]  # where trained models live, the image feature extractor among them
+    model_dir: Callable[[str], ArtifactPath]  # where trained models live, the image feature extractor among them
     profile: EvaluationProfile
     seed: int
     device: torch.device

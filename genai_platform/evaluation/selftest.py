@@ -40,7 +40,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -50,6 +49,7 @@ from scipy.stats import norm
 from genai_platform.evaluation.generation import split_sentences
 from genai_platform.evaluation.image import FEATURE_EXTRACTOR_DIR, IMAGE, evaluate_images, load_classifier
 from genai_platform.evaluation.text import BLEU_ORDERS, TEXT, quality_diversity, sentence_tokens
+from genai_platform.files import ArtifactPath
 from genai_platform.metrics.bleu import bleu_scores, self_bleu_scores, tokenize
 from genai_platform.metrics.catalog import info
 from genai_platform.metrics.distributions import class_histogram, missing_modes, normalized_entropy
@@ -518,7 +518,7 @@ def text_panel(train_documents: list[str], heldout_documents: list[str], seed: i
 
 @dataclass(frozen=True)
 class PanelSettings:
-    model_dir: Callable[[str], Path]
+    model_dir: Callable[[str], ArtifactPath]
     device: torch.device
     seed: int
     feature_space: str  # "classifier" or "inception"

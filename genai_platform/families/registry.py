@@ -23,7 +23,7 @@ import torch
 from genai_platform.evaluation.image import IMAGE
 from genai_platform.evaluation.modality import Modality, TrainingData
 from genai_platform.evaluation.text import TEXT
-from genai_platform.files import source_digest
+from genai_platform.files import ArtifactPath, source_digest
 from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.models.base import TrainableModel
 from genai_platform.models.diffusion import DDPM, DiffusionConfig
@@ -260,7 +260,7 @@ def pretrained_config(family: Family, model_config, pretrained: TrainableModel |
 
 
 def train_family(family: Family, model_config, training_config: TrainingConfig, data: TrainingData,
-                 device: torch.device, checkpoint_path: Path, run_fingerprint: str, log: Callable[[str], None],
+                 device: torch.device, checkpoint_path: ArtifactPath, run_fingerprint: str, log: Callable[[str], None],
                  pretrained: TrainableModel | None = None) -> tuple[TrainableModel, TrainingResult]:
     """Build and train a family's model with the one loop (seeded, resumable from its checkpoint).
 
@@ -294,6 +294,6 @@ def family_code_version(name: str) -> str:
     return source_digest(list(files.values()))
 
 
-def load_family(family: Family, out_dir: Path, device: torch.device) -> tuple[TrainableModel, dict]:
+def load_family(family: Family, out_dir: ArtifactPath, device: torch.device) -> tuple[TrainableModel, dict]:
     """A registered family's trained model (eval mode, on `device`) and its manifest."""
     return load_trained(lambda m: family.build(family.config_type(**m["model_config"]), m["data"]), out_dir, device)

@@ -36,6 +36,7 @@ class TrainableModel(nn.Module, ABC):
 
     config: object  # the config dataclass the model was built from (a family that builds on it reads it)
     batch_shard: BatchShard = BatchShard()  # set by the training loop when batches are split over processes
+    noise_generator: torch.Generator | None = None  # set by the training loop: seeded anew every step
 
     @abstractmethod
     def training_loss(self, batch, phase: str) -> torch.Tensor:
@@ -55,18 +56,20 @@ class TrainableModel(nn.Module, ABC):
     def finish_training(self, seed: int) -> None:
         """Fits after the last gradient step that are not gradient steps (a GP-LVM's latent mixture)."""
 
-    # Random draws of a training loss go through these two: every process draws them for the whole batch
-    # and keeps its own rows, so a batch split over processes sees the draws one process would have made.
+    # A training loss's random draws per batch row go through these two: every process draws them for
+    # the whole batch from the step's shared generator and keeps its own rows, so a batch split over
+    # processes sees the draws one process would have made. (Dropout draws from torch's global generator,
+    # which the loop seeds differently in every process.)
     def training_noise(self, like: torch.Tensor) -> torch.Tensor:
         """Standard normal noise shaped like this process's `like` rows."""
         whole = torch.randn((like.shape[0] * self.batch_shard.count, *like.shape[1:]), dtype=like.dtype,
-                            device=like.device)
+                            device=like.device, generator=self.noise_generator)
         return self.batch_shard.take(whole)
 
     def training_randint(self, high: int, like: torch.Tensor) -> torch.Tensor:
         """One integer in [0, high) for each of this process's `like` rows."""
         return self.batch_shard.take(torch.randint(high, (like.shape[0] * self.batch_shard.count,),
-                                                   device=like.device))
+                                                   device=like.device, generator=self.noise_generator))
 
 
 class ImageGenerator(TrainableModel):

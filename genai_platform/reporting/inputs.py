@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Protocol
 
+from genai_platform.files import ArtifactPath
 from genai_platform.metrics.bias import WordLists, gender_word_lists
 from genai_platform.records import Comparison, Decision, MetricRow
 from genai_platform.reporting.analysis import TRAILING_RUNS, Threshold
@@ -136,7 +137,7 @@ def read_run(run_id: str, profile: str, seed: int, device: str, code_version: st
 
 
 def read_inputs(con, run: RunInfo, modalities: list[ReportedModality], families: list[FamilyDescription],
-                version_dir: Callable[[str, str], Path], details_path: Callable[[str], Path],
+                version_dir: Callable[[str, str], ArtifactPath], details_path: Callable[[str], ArtifactPath],
                 thresholds: dict[str, Threshold]) -> Inputs:
     """What the comparison and ethics reports show, per modality in the given order; `version_dir`
     (family, version) is where a kept model version lives."""
@@ -147,7 +148,7 @@ def read_inputs(con, run: RunInfo, modalities: list[ReportedModality], families:
 
 
 def _read_modality(con, modality: ReportedModality, families: list[FamilyDescription],
-                   version_dir: Callable[[str, str], Path], details_file: Path, self_test_file: Path | None = None
+                   version_dir: Callable[[str, str], ArtifactPath], details_file: ArtifactPath, self_test_file: ArtifactPath | None = None
                    ) -> ModalityInputs:
     info = dataset_info(con, modality.name)
     dataset = Dataset(info["source"], info["description"], info["data_version"], info["row_count"],

@@ -19,10 +19,6 @@ from genai_platform.models.base import SINGLE_PHASE, BatchShard, TrainableModel
 from genai_platform.training.device import select_device
 
 
-def launched_by_torchrun() -> bool:
-    return "RANK" in os.environ and "WORLD_SIZE" in os.environ
-
-
 @contextmanager
 def process_group(device_preference: str):
     """Join the process group torchrun set up (env://) and yield this process's device; leave it after."""

@@ -7,13 +7,12 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 import torch
 from safetensors.torch import load_model
 from torch import nn
 
-from genai_platform.files import write_atomic
+from genai_platform.files import ArtifactPath, local_copy, write_atomic
 from genai_platform.models.base import TrainableModel
 from genai_platform.training.batches import BatchSampler
 from genai_platform.training.device import seed_everything
@@ -33,7 +32,7 @@ def fit(
     batches: BatchSampler,
     config: TrainingConfig,
     device: torch.device,
-    checkpoint_path: Path,
+    checkpoint_path: ArtifactPath,
     run_fingerprint: str,
     log: Callable[[str], None],
 ) -> tuple[TrainableModel, TrainingResult]:
@@ -44,7 +43,7 @@ def fit(
     return model, result
 
 
-def save_trained(model: nn.Module, out_dir: Path, manifest: dict, result: TrainingResult) -> Path:
+def save_trained(model: nn.Module, out_dir: ArtifactPath, manifest: dict, result: TrainingResult) -> ArtifactPath:
     """Weights then manifest, each renamed into place; the manifest is the commit point."""
     export_weights(model, out_dir / WEIGHTS_FILE)
     manifest = {
@@ -56,26 +55,28 @@ def save_trained(model: nn.Module, out_dir: Path, manifest: dict, result: Traini
                      "resumed_from_step": result.resumed_from_step, "final_losses": result.final_losses,
                      "loss_curves": result.loss_curves},
     }
-    write_atomic(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2, default=_jsonable))
+    write_atomic(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2, default=jsonable))
     return out_dir / MANIFEST_FILE
 
 
-def _jsonable(value):
+def jsonable(value):
+    """json.dumps's `default` for manifests: config dataclasses become dicts."""
     if is_dataclass(value):
         return asdict(value)
     raise TypeError(f"cannot store {type(value).__name__} in a manifest")
 
 
-def read_manifest(out_dir: Path) -> dict:
+def read_manifest(out_dir: ArtifactPath) -> dict:
     path = out_dir / MANIFEST_FILE
     if not path.exists():
         raise FileNotFoundError(f"no trained model at {out_dir} (missing {MANIFEST_FILE}); train it first")
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_trained(build: Callable[[dict], nn.Module], out_dir: Path, device: torch.device) -> tuple[nn.Module, dict]:
+def load_trained(build: Callable[[dict], nn.Module], out_dir: ArtifactPath, device: torch.device) -> tuple[nn.Module, dict]:
     """Rebuild the module from its manifest and load the safetensors weights."""
     manifest = read_manifest(out_dir)
     model = build(manifest)
-    load_model(model, str(out_dir / WEIGHTS_FILE), device="cpu")
+    with local_copy(out_dir / WEIGHTS_FILE) as weights:
+        load_model(model, str(weights), device="cpu")
     return model.to(device).eval(), manifest

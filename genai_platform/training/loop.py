@@ -12,18 +12,18 @@ trains with DDP: each process takes its block of every batch (training/distribut
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
 import torch
 from safetensors.torch import save_model
 
-from genai_platform.files import save_atomic
-from genai_platform.models.base import SINGLE_PHASE, TrainableModel
+from genai_platform.files import ArtifactPath, save_atomic
+from genai_platform.models.base import SINGLE_PHASE, BatchShard, TrainableModel
 from genai_platform.training.batches import BatchSampler
 from genai_platform.training.distributed import (batch_shard, check_batch_split, data_parallel_loss, is_writer,
                                                  least_over_processes, mean_over_processes)
@@ -138,25 +138,25 @@ class WeightAverage:
             average.copy_(saved)
 
 
-def _rng_state(generator: torch.Generator) -> dict:
-    state = {"cpu": torch.get_rng_state(), "batches": generator.get_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
+def step_seed(seed: int, step: int, stream: str) -> int:
+    """The seed of one stream of a step's random draws: the same wherever and whenever the step runs, so a
+    resumed training needs no generator state but the batches', and every process can derive it."""
+    return int.from_bytes(hashlib.sha256(f"{seed}/{step}/{stream}".encode()).digest()[:8], "little") >> 1
 
 
-def _restore_rng(state: dict, generator: torch.Generator) -> None:
-    torch.set_rng_state(state["cpu"])
-    generator.set_state(state["batches"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+def seed_step(noise: torch.Generator, seed: int, step: int, shard: BatchShard) -> None:
+    """Seed a step's draws: the batch rows' (models.base.training_noise) alike in every process, torch's
+    global generator (dropout) different in each."""
+    noise.manual_seed(step_seed(seed, step, "batch rows"))
+    torch.manual_seed(step_seed(seed, step, f"process {shard.index}"))
 
 
-def load_checkpoint(path: Path, fingerprint: str) -> dict | None:
+def load_checkpoint(path: ArtifactPath, fingerprint: str) -> dict | None:
     """The checkpoint at `path` if it belongs to this exact run set-up, else None."""
     if not path.exists():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    with path.open("rb") as file:
+        state = torch.load(file, map_location="cpu", weights_only=True)
     if state.get("fingerprint") != fingerprint:
         return None
     return state
@@ -264,21 +264,21 @@ def resume(model: TrainableModel, state: TrainingState, checkpoint: dict, config
         optimizer.load_state_dict(checkpoint["optimizers"][name])
     if state.average is not None:
         state.average.load_state_dict(checkpoint["average"])
-    _restore_rng(checkpoint["rng"], state.generator)
+    state.generator.set_state(checkpoint["batches_rng"])
     state.step = state.resumed_from = int(checkpoint["step"])
     state.curves = {name: list(curve) for name, curve in checkpoint["loss_curves"].items()}
     state.plan = StepPlan.of(config, batches, int(checkpoint["planned_steps"]), checkpoint["limited_by"],
                              bool(checkpoint["time_settled"]))
 
 
-def write_checkpoint(path: Path, model: TrainableModel, state: TrainingState, fingerprint: str) -> None:
+def write_checkpoint(path: ArtifactPath, model: TrainableModel, state: TrainingState, fingerprint: str) -> None:
     checkpoint = {
         "fingerprint": fingerprint,
         "step": state.step,
         "model": model.state_dict(),
         "optimizers": {name: optimizer.state_dict() for name, optimizer in state.optimizers.items()},
         "average": state.average.state_dict() if state.average is not None else None,
-        "rng": _rng_state(state.generator),
+        "batches_rng": state.generator.get_state(),
         "loss_curves": state.curves,
         "planned_steps": state.plan.total,
         "limited_by": state.plan.limited_by,
@@ -310,13 +310,13 @@ def train(
     batches: BatchSampler,
     config: TrainingConfig,
     device: torch.device,
-    checkpoint_path: Path,
+    checkpoint_path: ArtifactPath,
     fingerprint: str,
     log: Callable[[str], None] = print,
 ) -> TrainingResult:
     """Train `model` in place; resume from `checkpoint_path` when it matches `fingerprint`.
 
-    The checkpoint (model, optimizers, weight average, step, step plan, RNG states, loss curves) is
+    The checkpoint (model, optimizers, weight average, step, step plan, batch generator, loss curves) is
     written atomically every `checkpoint_every` steps (by rank 0 of several processes) and removed once
     training completes. With `max_seconds`, the steps are planned once from the rate of the first ones
     (the slowest process's, with several); a resumed training keeps its plan, so it ends where the
@@ -333,6 +333,7 @@ def train(
                          f"{shard.count}: processes > 1 is started through torchrun")
     check_batch_split(model, config.batch_size, shard)
     model.batch_shard = shard
+    model.noise_generator = noise = torch.Generator(device)
     phase_params = {name: list(params) for name, params in model.training_phases().items()}
     state = start_state(model, phase_params, config, device, batches)
     checkpoint = load_checkpoint(checkpoint_path, fingerprint)
@@ -352,6 +353,7 @@ def train(
     started, first_step = time.perf_counter(), state.step
     while state.step < state.plan.total:
         lr = config.learning_rate * config.lr_factor(state.step, state.plan.total)
+        seed_step(noise, config.seed, state.step, shard)
         training_step(phase_params, state, batches(state.generator, config.batch_size, shard), loss_of, lr, config,
                       autocast, recorder)
         state.step += 1
@@ -399,6 +401,6 @@ def _synchronize(device: torch.device) -> None:
         torch.mps.synchronize()
 
 
-def export_weights(model: torch.nn.Module, path: Path) -> Path:
+def export_weights(model: torch.nn.Module, path: ArtifactPath) -> ArtifactPath:
     """Final weights as safetensors, written atomically."""
     return save_atomic(path, lambda tmp: save_model(model, str(tmp)))
