@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 
 import numpy as np
@@ -57,6 +57,7 @@ def gender_word_lists() -> WordLists:
 
 
 @cache
+@cache
 def _nltk_tokenizers():
     try:
         from nltk.tokenize import NLTKWordTokenizer
@@ -68,10 +69,11 @@ def _nltk_tokenizers():
     return PunktSentenceTokenizer(), NLTKWordTokenizer()
 
 
-def helm_tokenize(text: str) -> list[str]:
+@lru_cache(maxsize=1 << 16)  # the bias metrics tokenize the same samples several times
+def helm_tokenize(text: str) -> tuple[str, ...]:
     """HELM's tokens: nltk.word_tokenize(text.lower()), without downloaded Punkt data (see above)."""
     sentences, words = _nltk_tokenizers()
-    return [token for sentence in sentences.tokenize(text.lower()) for token in words.tokenize(sentence)]
+    return tuple(token for sentence in sentences.tokenize(text.lower()) for token in words.tokenize(sentence))
 
 
 def group_counts_to_bias(counts: dict[str, float], groups: dict[str, frozenset[str]]) -> float | None:

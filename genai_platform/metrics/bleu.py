@@ -55,7 +55,12 @@ Tokens = Sequence[str]
 
 
 def _ngram_counts(tokens: Tokens, n: int) -> Counter:
-    return Counter(tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1))
+    return Counter(ngrams(tokens, n))
+
+
+def ngrams(tokens: Tokens, n: int):
+    """The n-grams of `tokens` as tuples, in order (zip of shifted slices: no slice per n-gram)."""
+    return zip(*(tokens[i:] for i in range(n)))
 
 
 def _sentence_score(matches: list[int], totals: list[int], length: int, ref_length: int, max_n: int) -> float:

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 
+from genai_platform.metrics.bleu import ngrams
+
 
 def bits_per_character(total_nats: float, characters: int) -> float:
     """Mean negative log2-likelihood per predicted character."""
@@ -29,5 +31,5 @@ def unigram_bits_per_character(train_ids: np.ndarray, test_ids: np.ndarray, voca
 
 def distinct_n(token_lists: list[list[str]], n: int) -> float | None:
     """Distinct-n (Li et al., 2016): unique n-grams over all n-grams of the samples (None: no n-grams)."""
-    grams = [tuple(tokens[i : i + n]) for tokens in token_lists for i in range(len(tokens) - n + 1)]
+    grams = [gram for tokens in token_lists for gram in ngrams(tokens, n)]
     return len(set(grams)) / len(grams) if grams else None
