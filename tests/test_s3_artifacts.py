@@ -17,7 +17,8 @@ from genai_platform.defs.resources import duckdb_from_env, resources_from_env
 from genai_platform.families.registry import FAMILIES, families, load_family
 from genai_platform.reporting.inputs import read_reported_families
 from genai_platform.files import artifact_path, local_copy, remove_tree, save_atomic, write_atomic
-from genai_platform.training.fit import MANIFEST_FILE, WEIGHTS_FILE
+from genai_platform.training.fit import MANIFEST_FILE, WEIGHTS_FILE, fit
+from genai_platform.training.loop import TrainingConfig
 
 BUCKET = "genai-test"
 
@@ -100,3 +101,19 @@ def test_the_smoke_job_keeps_models_and_reports_in_s3_and_nothing_on_local_disk_
     (vae,) = list((home / "models" / "vae" / "versions").iterdir())
     model, manifest = load_family(FAMILIES["vae"], vae, torch.device("cpu"))
     assert model.sample(4, torch.Generator().manual_seed(0)).shape == (4, *manifest["data"]["shape"].values())
+
+
+def test_a_crashed_training_resumes_from_its_checkpoint_in_s3(s3, tmp_path):
+    from test_training import Crash, _crashing_at, _lstm_setup
+
+    build, batches = _lstm_setup()
+    config = TrainingConfig(steps=30, batch_size=8, learning_rate=1e-2, log_every=1000, checkpoint_every=10)
+    reference, _ = fit(build, batches, config, torch.device("cpu"), tmp_path / "a.pt", "fp", lambda m: None)
+    checkpoint = artifact_path(f"{s3}/home/checkpoints/lstm.pt")
+    with pytest.raises(Crash):
+        fit(build, _crashing_at(batches, 25), config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
+    assert checkpoint.exists()
+    resumed, result = fit(build, batches, config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
+    assert result.resumed_from_step == 20 and not checkpoint.exists()
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
