@@ -9,6 +9,8 @@ from helpers import materialize, smoke_environment
 
 from genai_platform.defs.resources import resources_from_env
 
+pytest_plugins = ["postgres_server"]  # the `postgres` fixture: a real server on loopback
+
 
 @dataclass
 class SmokeRun:

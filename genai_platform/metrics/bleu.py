@@ -20,6 +20,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from sacrebleu.metrics import BLEU
@@ -87,10 +88,9 @@ def _check(max_n: int, sentences: Sequence[Tokens], what: str) -> None:
         raise ValueError(f"{what} is empty")
 
 
-def bleu_scores(hypotheses: Sequence[Tokens], references: Sequence[Tokens], max_n: int) -> np.ndarray:
-    """Each hypothesis's nltk sentence_bleu against all references (weights 1/max_n, method1)."""
-    _check(max_n, hypotheses, "the hypothesis list")
-    _check(max_n, references, "the reference list")
+@lru_cache(maxsize=16)  # an evaluation scores many sample sets against one reference set
+def _clipping_tables(references: tuple[tuple[str, ...], ...], max_n: int) -> tuple[list[dict], list[int]]:
+    """Per order 1..max_n, each n-gram's largest count in any one reference; the distinct reference lengths."""
     best = [{} for _ in range(max_n)]
     for reference in references:
         for n in range(1, max_n + 1):
@@ -98,7 +98,14 @@ def bleu_scores(hypotheses: Sequence[Tokens], references: Sequence[Tokens], max_
             for gram, count in _ngram_counts(reference, n).items():
                 if count > table.get(gram, 0):
                     table[gram] = count
-    lengths = sorted({len(r) for r in references})
+    return best, sorted({len(r) for r in references})
+
+
+def bleu_scores(hypotheses: Sequence[Tokens], references: Sequence[Tokens], max_n: int) -> np.ndarray:
+    """Each hypothesis's nltk sentence_bleu against all references (weights 1/max_n, method1)."""
+    _check(max_n, hypotheses, "the hypothesis list")
+    _check(max_n, references, "the reference list")
+    best, lengths = _clipping_tables(tuple(map(tuple, references)), max_n)
     scores = np.empty(len(hypotheses))
     for i, hypothesis in enumerate(hypotheses):
         matches, totals = [], []
