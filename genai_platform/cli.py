@@ -47,7 +47,8 @@ def _family(name: str) -> Family:
 def _stores(env) -> tuple[ArtifactStore, PlatformDuckDB, RunSettings]:
     artifacts, duckdb = ArtifactStore.checked_from_env(env), duckdb_from_env(env)
     if not Path(duckdb.database).exists():
-        raise UsageError(f"no platform database at {duckdb.database}: set GENAI_HOME to the platform's home, or "
+        setting = "GENAI_DUCKDB" if env.get("GENAI_DUCKDB") else "GENAI_HOME"
+        raise UsageError(f"no platform database at {duckdb.database}: set {setting} to the platform's, or "
                          "materialize the nightly job first")
     return artifacts, duckdb, RunSettings.checked_from_env(env)
 

@@ -1,6 +1,6 @@
 """Artifact locations, local or in object storage, and atomic writes to them.
 
-A location is a local folder or an fsspec URL (s3://bucket/prefix, gs://, memory://); `artifact_path`
+A location is a local folder or an fsspec URL (s3://bucket/prefix, gs://...); `artifact_path`
 gives a pathlib.Path for the first and a universal_pathlib UPath for the others, which share the
 path operations the platform uses (/, exists, read_text, open, glob, unlink). A local write goes
 beside the target, is fsynced and renamed into place; an object-store write is one upload (PUT),
@@ -17,16 +17,36 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import fsspec
 from upath import UPath
 
 ArtifactPath = Path | UPath
 
 
+def _is_url(location: str) -> bool:
+    return "://" in location and not location.startswith("file://")
+
+
 def artifact_path(location: str) -> ArtifactPath:
     """A local folder or file (resolved), or an fsspec URL such as s3://bucket/prefix as a UPath."""
-    if "://" in location and not location.startswith("file://"):
-        return UPath(location)
+    if _is_url(location):
+        # no listings cache: other processes write here, and a long-lived process (a sensor's) must see it
+        return UPath(location, use_listings_cache=False)
     return Path(location.removeprefix("file://")).expanduser().resolve()
+
+
+def location_problem(location: str) -> str | None:
+    """Why `location` cannot hold artifacts that every step of a run sees, or None when it can."""
+    if not _is_url(location):
+        return None
+    protocol = location.split("://", 1)[0]
+    if protocol == "memory":
+        return "memory:// lives inside one process, and a run's steps are separate processes"
+    try:
+        fsspec.get_filesystem_class(protocol)
+    except (ValueError, ImportError) as error:
+        return str(error)
+    return None
 
 
 def is_local(path: ArtifactPath) -> bool:

@@ -50,7 +50,6 @@ def s3(s3_endpoint, monkeypatch):
                             "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(variable, value)
     bucket = UPath(f"s3://{BUCKET}")
-    bucket.fs.invalidate_cache()
     if not bucket.exists():
         bucket.fs.mkdir(BUCKET)
     yield f"s3://{BUCKET}"

@@ -29,6 +29,9 @@ RESOURCE_VARIABLES = ("GENAI_PROFILE", "GENAI_SEED", "GENAI_DEVICE", "GENAI_PARA
     ("GENAI_DUCKDB_MEMORY", "lots", "a size such as 512MB or 2GB"),
     ("GENAI_EXECUTOR", "dask", "multiprocess, k8s"),
     ("GENAI_TRAINING_GPUS", "one", "a whole number >= 0"),
+    ("GENAI_HOME", "memory://home", "memory:// lives inside one process"),
+    ("GENAI_REPORTS_DIR", "nope://bucket/reports", "Protocol not known: nope"),
+    ("GENAI_DUCKDB", "s3://bucket/genai.duckdb", "is not a local file: DuckDB writes to local disk"),
 ])
 def test_a_bad_setting_stops_the_code_location_loading(variable, value, allowed):
     with pytest.raises(ValueError) as error:

@@ -20,7 +20,7 @@ from genai_platform.evaluation.image import (FEATURE_EXTRACTOR_DIR, IMAGE, featu
 from genai_platform.evaluation.modality import Contest, EvaluationContext, Modality
 from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.families.registry import FAMILIES, families, load_family
-from genai_platform.files import source_digest, write_atomic
+from genai_platform.files import ArtifactPath, source_digest, write_atomic
 from genai_platform.records import Comparison, MetricRow
 from genai_platform.store.tables import append_comparisons, append_metrics, dataset_info, version_sample_run
 from genai_platform.store.versions import challenger, champion
@@ -67,7 +67,7 @@ def evaluation_code_version() -> str:
     return source_digest([Path(genai_platform.__file__).parent], ("*.py", "*.sql"))
 
 
-def reusable_run(details_path: Path, evaluation_fingerprint: str) -> str | None:
+def reusable_run(details_path: ArtifactPath, evaluation_fingerprint: str) -> str | None:
     """The run whose evaluation (details file) has this fingerprint; None when there is none to re-use."""
     try:
         details = json.loads(details_path.read_text("utf-8"))

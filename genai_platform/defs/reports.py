@@ -7,7 +7,6 @@ index.html.
 
 import json
 from datetime import datetime, timezone
-from pathlib import Path
 
 import dagster as dg
 
@@ -16,7 +15,7 @@ from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThreshol
 from genai_platform.evaluation import MODALITIES
 from genai_platform.evaluation.selftest import SELF_TESTS
 from genai_platform.families.registry import families
-from genai_platform.files import write_atomic
+from genai_platform.files import ArtifactPath, write_atomic
 from genai_platform.reporting import render
 from genai_platform.reporting.analysis import Threshold
 from genai_platform.reporting.build import (Report, alert_text, build_index, build_report, model_cards_data,
@@ -114,7 +113,7 @@ def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts
 
 
 def write_reports(run_id: str, duckdb: PlatformDuckDB, artifacts: ArtifactStore, run_settings: RunSettings,
-                  limits: dict[str, Threshold], archive: bool) -> tuple[Report, dict[str, Path]]:
+                  limits: dict[str, Threshold], archive: bool) -> tuple[Report, dict[str, ArtifactPath]]:
     """Render the comparison and ethics reports, their data and the model cards from DuckDB into the
     reports folder; with `archive`, also under runs/<run id>/ with the run manifest the index lists."""
     run = read_run(run_id, run_settings.profile, run_settings.seed, str(run_settings.setup_torch()), code_version())
@@ -136,7 +135,7 @@ def write_reports(run_id: str, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
     return report, paths
 
 
-def write_index(artifacts: ArtifactStore, log) -> tuple[Path, int]:
+def write_index(artifacts: ArtifactStore, log) -> tuple[ArtifactPath, int]:
     """Render reports/index.html from every archived run manifest, newest first."""
     index = build_index(read_run_manifests(artifacts.reports / "runs", MANIFEST, log.warning))
     path = write_atomic(artifacts.reports / INDEX, render("index.html.j2", links=LATEST_LINKS, index=index))

@@ -16,7 +16,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 import genai_platform
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.files import ArtifactPath, artifact_path, is_local
+from genai_platform.files import ArtifactPath, artifact_path, is_local, location_problem
 from genai_platform.notify import check_webhook_url, post_message
 from genai_platform.records import FEATURE_SPACES, PROFILES
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, Threshold, thresholds
@@ -80,6 +80,14 @@ class ArtifactStore(EnvironmentResource):
                       "file); a folder or an fsspec URL such as s3://bucket/prefix")
     reports_dir: str = Field(default="reports", description="GENAI_REPORTS_DIR: where the HTML reports are written; "
                              "a folder or an fsspec URL")
+
+    @field_validator("home", "reports_dir", mode="before")
+    @classmethod
+    def _shared_location(cls, value, info: ValidationInfo):
+        if not _is_env_var(value) and (problem := location_problem(str(value))):
+            raise cls.invalid_setting(info.field_name, value, f"a folder or an fsspec URL every step can reach: "
+                                      f"{problem}")
+        return value
 
     @property
     def root(self) -> ArtifactPath:

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 from typing import Protocol
 
 from genai_platform.files import ArtifactPath
@@ -176,7 +175,7 @@ def _read_modality(con, modality: ReportedModality, families: list[FamilyDescrip
                           modality.report.read(con, details, names), _read_self_test(self_test_file), newest)
 
 
-def _read_self_test(path: Path | None) -> dict | None:
+def _read_self_test(path: ArtifactPath | None) -> dict | None:
     """The metric self-test panel JSON, if the self-test asset wrote one (older runs have none)."""
     if path is None or not path.exists():
         return None
@@ -194,7 +193,7 @@ def _trained_model(manifest: dict) -> TrainedModel:
                         training["loss_curves"], training.get("limited_by", "steps"), training.get("passes"))
 
 
-def read_reported_families(report_data: Path) -> set[str]:
+def read_reported_families(report_data: ArtifactPath) -> set[str]:
     """The families with a leaderboard row holding at least one value in a report's data (build.report_data);
     none without the file. A family that was trained but never evaluated has a row of dashes: not reported."""
     if not report_data.exists():
@@ -204,7 +203,7 @@ def read_reported_families(report_data: Path) -> set[str]:
             if row["role"] == "model" and any(cell is not None for cell in row["cells"].values())}
 
 
-def read_run_manifests(runs_dir: Path, manifest_name: str, warn: Callable[[str], None]) -> list[dict]:
+def read_run_manifests(runs_dir: ArtifactPath, manifest_name: str, warn: Callable[[str], None]) -> list[dict]:
     """Every archived run's manifest (runs_dir/<run id>/<manifest_name>); unreadable ones are skipped, warned of."""
     manifests = []
     for path in runs_dir.glob(f"*/{manifest_name}"):

@@ -382,6 +382,7 @@ def train(
             write_checkpoint(checkpoint_path, model, state, fingerprint)
             log(f"checkpoint written at step {done}")
     recorder.flush(state.plan.total)
+    model.noise_generator = None  # the model draws as one loaded from disk would
     if state.average is not None:
         state.average.copy_to_model()
     model.eval()
