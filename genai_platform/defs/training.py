@@ -21,7 +21,7 @@ from genai_platform.records import ModelVersion
 from genai_platform.store.tables import dataset_info, version_sample_run
 from genai_platform.store.versions import champion as champion_of
 from genai_platform.store.versions import challenger, choose_version, record_version, version_by_fingerprint, versions
-from genai_platform.training.fit import MANIFEST_FILE, fingerprint, read_manifest, save_trained
+from genai_platform.training.fit import MANIFEST_FILE, fingerprint, save_trained
 
 TRAINING_RETRIES = dg.RetryPolicy(max_retries=2, delay=5)
 
@@ -128,8 +128,7 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
             model, result = train_family(family, model_config, training_config, data, device,
                                          artifacts.checkpoint_path(family.name), run_fingerprint, context.log.info,
                                          pretrained)
-            save_trained(model, out_dir, manifest, result)
-            manifest = read_manifest(out_dir)
+            manifest = save_trained(model, out_dir, manifest, result)
         with duckdb.transaction() as con:
             record_version(con, ModelVersion(
                 family.name, family.modality.name, context.run_id, None, None, dataset, data.version, code,

@@ -43,8 +43,9 @@ def fit(
     return model, result
 
 
-def save_trained(model: nn.Module, out_dir: ArtifactPath, manifest: dict, result: TrainingResult) -> ArtifactPath:
-    """Weights then manifest, each renamed into place; the manifest is the commit point."""
+def save_trained(model: nn.Module, out_dir: ArtifactPath, manifest: dict, result: TrainingResult) -> dict:
+    """Weights then manifest, each renamed into place; the manifest is the commit point. Returns the manifest
+    as read_manifest would read it back (configs as dicts)."""
     export_weights(model, out_dir / WEIGHTS_FILE)
     manifest = {
         **manifest,
@@ -55,8 +56,9 @@ def save_trained(model: nn.Module, out_dir: ArtifactPath, manifest: dict, result
                      "resumed_from_step": result.resumed_from_step, "final_losses": result.final_losses,
                      "loss_curves": result.loss_curves},
     }
-    write_atomic(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2, default=jsonable))
-    return out_dir / MANIFEST_FILE
+    text = json.dumps(manifest, indent=2, default=jsonable)
+    write_atomic(out_dir / MANIFEST_FILE, text)
+    return json.loads(text)
 
 
 def jsonable(value):
