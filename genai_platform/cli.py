@@ -6,6 +6,8 @@
     genai-platform rollback FAMILY [--version] go back to the previous champion (or a kept version)
     genai-platform report                     re-render the reports from DuckDB (after a promote, say)
 
+With a datasets file (GENAI_DATASETS), name the dataset first: genai-platform --dataset NAME versions gan.
+
 It reads the same environment as the code location (GENAI_HOME, GENAI_REPORTS_DIR, GENAI_DEVICE...).
 DuckDB allows one writing process: while a run writes, promote and rollback wait for it, then fail
 with DuckDB's lock error after LOCK_WAIT_SECONDS.
@@ -21,6 +23,7 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from genai_platform.datasets.catalog import NAME
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.promotion import decision_text
 from genai_platform.defs.reports import write_reports
@@ -44,8 +47,15 @@ def _family(name: str) -> Family:
     return FAMILIES[name]
 
 
-def _stores(env) -> tuple[ArtifactStore, PlatformDuckDB, RunSettings]:
+def _stores(args, env) -> tuple[ArtifactStore, PlatformDuckDB, RunSettings]:
+    """The stores of the one-dataset layout, or of --dataset's namespace when GENAI_DATASETS is set."""
     artifacts, duckdb = ArtifactStore.checked_from_env(env), duckdb_from_env(env)
+    if args.dataset is not None:
+        if not NAME.fullmatch(args.dataset):
+            raise UsageError(f"--dataset {args.dataset!r} is not a dataset name (lower-case letters, digits, - and _)")
+        artifacts, duckdb = artifacts.for_dataset(args.dataset), duckdb.for_dataset(args.dataset)
+    elif env.get("GENAI_DATASETS"):
+        raise UsageError(f"GENAI_DATASETS={env['GENAI_DATASETS']!r} is set: name the dataset with --dataset NAME")
     if not Path(duckdb.database).exists():
         setting = "GENAI_DUCKDB" if env.get("GENAI_DUCKDB") else "GENAI_HOME"
         raise UsageError(f"no platform database at {duckdb.database}: set {setting} to the platform's, or "
@@ -64,7 +74,7 @@ def _version_or(con, family: str, version: str | None, default: str | None, what
 
 def cmd_versions(args, env) -> None:
     family = _family(args.family)
-    _, duckdb, _ = _stores(env)
+    _, duckdb, _ = _stores(args, env)
     with duckdb.read_connection() as con:
         kept, serving, newest = versions(con, family.name), champion(con, family.name), challenger(con, family.name)
         metrics = {v.version: version_metrics(con, family.name, v.version) for v in kept}
@@ -86,7 +96,7 @@ def cmd_versions(args, env) -> None:
 
 def cmd_sample(args, env) -> None:
     family = _family(args.family)
-    artifacts, duckdb, settings = _stores(env)
+    artifacts, duckdb, settings = _stores(args, env)
     if args.count < 1:
         raise UsageError(f"-n must be at least 1, got {args.count}")
     with duckdb.read_connection() as con:
@@ -100,7 +110,7 @@ def cmd_sample(args, env) -> None:
 
 def _decide(args, env, manual) -> None:
     family = _family(args.family)
-    _, duckdb, _ = _stores(env)
+    _, duckdb, _ = _stores(args, env)
     with duckdb.transaction() as con:
         serving = champion(con, family.name)
         if manual is rolled_back:
@@ -126,7 +136,7 @@ def cmd_rollback(args, env) -> None:
 
 
 def cmd_report(args, env) -> None:
-    artifacts, duckdb, settings = _stores(env)
+    artifacts, duckdb, settings = _stores(args, env)
     run_id = f"{CLI_RUN}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
     report, paths = write_reports(run_id, duckdb, artifacts, settings, thresholds({}), archive=False)
     for path in paths.values():
@@ -137,6 +147,8 @@ def cmd_report(args, env) -> None:
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="genai-platform", description=__doc__.split("\n\n")[0])
+    top.add_argument("--dataset", help="with a datasets file (GENAI_DATASETS): the dataset whose models, versions "
+                     "and reports to work on")
     commands = top.add_subparsers(dest="command", required=True)
     families = ", ".join(FAMILIES)
     listing = commands.add_parser("versions", help="list a family's kept versions")

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from genai_platform.defs.datasets import datasets_file, datasets_sensor, nightly_requests, partitioned
 from genai_platform.defs.evaluation import evaluation_assets, image_feature_extractor
-from genai_platform.defs.ingestion import ingestion_assets, new_data_sensor
+from genai_platform.defs.ingestion import RAW_ASSETS, ingestion_assets, new_data_sensor
 from genai_platform.defs.runs import dead_runs, reaping_dead_runs
 from genai_platform.defs.preprocessing import images, text_corpus
 from genai_platform.defs.promotion import promotion_assets
@@ -32,7 +33,8 @@ nightly_retraining = dg.define_asset_job(
 )
 
 
-def nightly_schedule(env: Mapping[str, str]) -> dg.ScheduleDefinition:
+def nightly_schedule(env: Mapping[str, str], execution_fn=None) -> dg.ScheduleDefinition:
+    """The nightly run; `execution_fn` (a datasets file's) requests a run per dataset instead of one."""
     status = env.get("GENAI_NIGHTLY_SCHEDULE") or "on"
     if status.strip().lower() not in SCHEDULE_ON_VALUES + SCHEDULE_OFF_VALUES:
         raise ValueError(f"GENAI_NIGHTLY_SCHEDULE={status!r} is not one of {', '.join(SCHEDULE_ON_VALUES)} "
@@ -47,6 +49,7 @@ def nightly_schedule(env: Mapping[str, str]) -> dg.ScheduleDefinition:
             cron_schedule=cron,
             execution_timezone=timezone,
             default_status=dg.DefaultScheduleStatus.RUNNING if running else dg.DefaultScheduleStatus.STOPPED,
+            execution_fn=execution_fn,
         )
     except dg.DagsterInvalidDefinitionError as error:  # dagster names the schedule, not the variable
         raise ValueError(f"GENAI_NIGHTLY_CRON={cron!r} or GENAI_NIGHTLY_TIMEZONE={timezone!r}: {error}") from error
@@ -83,16 +86,30 @@ def step_executor(env: Mapping[str, str]) -> dg.ExecutorDefinition:
 
 
 def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
-    return dg.Definitions(
-        assets=[*ingestion_assets(env), images, text_corpus, *training_assets(), image_feature_extractor,
-                *evaluation_assets(), *self_test_assets(), *promotion_assets(), reports, report_index],
+    """With GENAI_DATASETS, every asset is partitioned by dataset (defs/datasets.py); a run of a dataset
+    selects its modality's assets, which the job <modality>_datasets also does."""
+    catalog = datasets_file(env)
+    assets = [*ingestion_assets(env, catalog), images, text_corpus, *training_assets(), image_feature_extractor,
+              *evaluation_assets(), *self_test_assets(), *promotion_assets(), reports, report_index]
+    jobs, schedule, sensor = [nightly_retraining], nightly_schedule(env), new_data_sensor(env, nightly_retraining)
+    if catalog is not None:
+        chains = {modality: dg.AssetSelection.assets(raw).downstream() for modality, raw in RAW_ASSETS.items()}
+        jobs += [dg.define_asset_job(f"{modality}_datasets", selection=chain, description=(
+                     f"Ingest, train, evaluate, promote and report one {modality} dataset of {catalog}: "
+                     "pick its partition.")) for modality, chain in chains.items()]
+        keys = {modality: sorted(chain.resolve(assets)) for modality, chain in chains.items()}
+        schedule = nightly_schedule(env, nightly_requests(catalog, keys))
+        sensor = datasets_sensor(catalog, nightly_retraining, keys)
+    defs = dg.Definitions(
+        assets=assets,
         asset_checks=[every_trained_family_reported],
-        jobs=[nightly_retraining],
-        schedules=[nightly_schedule(env)],
-        sensors=[failed_runs_in_index, new_data_sensor(env, nightly_retraining), dead_runs],
+        jobs=jobs,
+        schedules=[schedule],
+        sensors=[failed_runs_in_index, sensor, dead_runs],
         resources=resources_from_env(env),
         executor=step_executor(env),
     )
+    return defs if catalog is None else partitioned(defs)
 
 
 defs = build_definitions(os.environ)

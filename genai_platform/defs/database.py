@@ -41,6 +41,12 @@ class PlatformDuckDB(DuckDBResource):
     themselves and readers of a home an older version wrote see the migrated tables.
     """
 
+    def for_dataset(self, name: str) -> PlatformDuckDB:
+        """The DuckDB file of one dataset partition: datasets/<name>/ beside this resource's file."""
+        path = Path(self.database)
+        return PlatformDuckDB(database=str(path.parent / "datasets" / name / path.name),
+                              connection_config=self.connection_config)
+
     @contextmanager
     def transaction(self):
         """A read-write connection in one transaction: all of it commits, or none."""

@@ -12,6 +12,7 @@ import dagster as dg
 
 import genai_platform
 
+from genai_platform.defs.datasets import dataset_stores
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, RunSettings, code_version
 from genai_platform.evaluation import MODALITIES
@@ -32,6 +33,7 @@ from genai_platform.training.fit import MANIFEST_FILE, fingerprint, read_manifes
 def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                             run_settings: RunSettings):
     """CNN classifier trained on the real train split and frozen; its features feed FID."""
+    duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
     device = run_settings.setup_torch()
     profile = evaluation_profile(run_settings.profile)
     with duckdb.read_connection() as con:  # closed before training: an open reader blocks DuckDB's writers
@@ -90,6 +92,7 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
               f"the ceiling, with 95% intervals: {', '.join(modality.leaderboard_metrics)} and more.")
     def evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                    run_settings: RunSettings):
+        duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
             contests = read_contests(con, members)

@@ -12,6 +12,7 @@ from genai_platform.datasets.images import DEFAULT_IMAGE_SOURCE, load_images
 from genai_platform.datasets.provenance import content_fingerprint
 from genai_platform.datasets.text import DEFAULT_TEXT_SOURCE, load_documents
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
+from genai_platform.defs.datasets import dataset_database, entry_for
 from genai_platform.evaluation.image import IMAGE
 from genai_platform.evaluation.text import TEXT
 from genai_platform.store.tables import record_dataset, write_raw_documents, write_raw_images
@@ -28,38 +29,63 @@ def _provenance_metadata(provenance) -> dict:
     }
 
 
-def ingestion_assets(env: Mapping[str, str]) -> list[dg.AssetsDefinition]:
-    """raw_images and raw_text, their source config defaulting to what env names when the code location loads.
+RAW_ASSETS = {IMAGE.name: "raw_images", TEXT.name: "raw_text"}  # modality -> its ingestion asset
 
-    The launchpad then shows the effective source as the default, and a run reads only its config.
-    """
 
-    class ImageSourceConfig(dg.Config):
-        source: str = Field(
-            default=env.get("GENAI_IMAGE_SOURCE") or DEFAULT_IMAGE_SOURCE,
-            description="'sklearn:digits', an image folder (class = sub-folder), an IDX images file or an .npz with "
-            "'images' (and 'labels'). Default: GENAI_IMAGE_SOURCE when the code location loaded, else sklearn:digits.",
-        )
+def ingestion_assets(env: Mapping[str, str], catalog: Path | None) -> list[dg.AssetsDefinition]:
+    """raw_images and raw_text. With a datasets file (`catalog`) a partition's source is its entry there,
+    read when the step runs; without, the source is config defaulting to what env names when the code
+    location loads, so the launchpad shows the effective source and a run reads only its config."""
 
-    class TextSourceConfig(dg.Config):
-        source: str = Field(
-            default=env.get("GENAI_TEXT_SOURCE") or DEFAULT_TEXT_SOURCE,
-            description="'gensim:lee', a .txt (blank-line separated documents), .jsonl or .csv file. "
-            "Default: GENAI_TEXT_SOURCE when the code location loaded, else gensim:lee.",
-        )
-        text_field: str = Field(
-            default=env.get("GENAI_TEXT_FIELD") or "text",
-            description="JSONL field or CSV column holding the text. "
-            "Default: GENAI_TEXT_FIELD when the code location loaded, else 'text'.",
-        )
+    if catalog is not None:
+        class ImageSourceConfig(dg.Config):
+            """No settings: the source is the partition's entry in the datasets file."""
 
-    @dg.asset(group_name="ingestion", pool=DUCKDB_WRITE_POOL, kinds={"duckdb"})
+        class TextSourceConfig(dg.Config):
+            """No settings: the source and text field are the partition's entry in the datasets file."""
+
+        def image_source(context, config) -> str:
+            return entry_for(context, catalog, IMAGE.name).source
+
+        def text_source(context, config) -> tuple[str, str]:
+            entry = entry_for(context, catalog, TEXT.name)
+            return entry.source, entry.text_field
+    else:
+        class ImageSourceConfig(dg.Config):
+            source: str = Field(
+                default=env.get("GENAI_IMAGE_SOURCE") or DEFAULT_IMAGE_SOURCE,
+                description="'sklearn:digits', an image folder (class = sub-folder), an IDX images file or an .npz "
+                "with 'images' (and 'labels'). Default: GENAI_IMAGE_SOURCE when the code location loaded, else "
+                "sklearn:digits.",
+            )
+
+        class TextSourceConfig(dg.Config):
+            source: str = Field(
+                default=env.get("GENAI_TEXT_SOURCE") or DEFAULT_TEXT_SOURCE,
+                description="'gensim:lee', a .txt (blank-line separated documents), .jsonl or .csv file. "
+                "Default: GENAI_TEXT_SOURCE when the code location loaded, else gensim:lee.",
+            )
+            text_field: str = Field(
+                default=env.get("GENAI_TEXT_FIELD") or "text",
+                description="JSONL field or CSV column holding the text. "
+                "Default: GENAI_TEXT_FIELD when the code location loaded, else 'text'.",
+            )
+
+        def image_source(context, config) -> str:
+            return config.source
+
+        def text_source(context, config) -> tuple[str, str]:
+            return config.source, config.text_field
+
+    @dg.asset(name=RAW_ASSETS[IMAGE.name], group_name="ingestion", pool=DUCKDB_WRITE_POOL, kinds={"duckdb"})
     def raw_images(context: dg.AssetExecutionContext, config: ImageSourceConfig, duckdb: PlatformDuckDB):
         """Raw images from the configured source, unnormalised, into the raw_images table."""
-        context.log.info(f"loading images from {config.source}")
-        raw = load_images(config.source)  # any error is raised before the database is touched
+        duckdb = dataset_database(context, duckdb)
+        source = image_source(context, config)
+        context.log.info(f"loading images from {source}")
+        raw = load_images(source)  # any error is raised before the database is touched
         for note in raw.notes:
-            context.log.warning(f"{config.source}: {note}")
+            context.log.warning(f"{source}: {note}")
         with duckdb.transaction() as con:
             write_raw_images(con, raw)
             record_dataset(con, IMAGE.name, raw.provenance)
@@ -71,11 +97,13 @@ def ingestion_assets(env: Mapping[str, str]) -> list[dg.AssetsDefinition]:
             data_version=dg.DataVersion(raw.provenance.version),
         )
 
-    @dg.asset(group_name="ingestion", pool=DUCKDB_WRITE_POOL, kinds={"duckdb"})
+    @dg.asset(name=RAW_ASSETS[TEXT.name], group_name="ingestion", pool=DUCKDB_WRITE_POOL, kinds={"duckdb"})
     def raw_text(context: dg.AssetExecutionContext, config: TextSourceConfig, duckdb: PlatformDuckDB):
         """Raw documents from the configured source into the raw_documents table."""
-        context.log.info(f"loading documents from {config.source}")
-        raw = load_documents(config.source, config.text_field)
+        duckdb = dataset_database(context, duckdb)
+        source, text_field = text_source(context, config)
+        context.log.info(f"loading documents from {source}")
+        raw = load_documents(source, text_field)
         with duckdb.transaction() as con:
             write_raw_documents(con, raw)
             record_dataset(con, TEXT.name, raw.provenance)

@@ -8,6 +8,7 @@ stay, every check result is recorded, and the asset fails loudly.
 import dagster as dg
 
 from genai_platform.errors import DataValidationError
+from genai_platform.defs.datasets import dataset_database
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.store.sql import sql, statement_names
 from genai_platform.store.tables import CheckOutcome, run_checks
@@ -64,13 +65,13 @@ def _stage_check_and_swap_in(duckdb: PlatformDuckDB, script: str, checks_file: s
 
 @dg.asset(group_name="preprocessing", deps=["raw_images"], pool=DUCKDB_WRITE_POOL, kinds={"duckdb", "sql"},
           check_specs=_check_specs("images", "images_checks"))
-def images(duckdb: PlatformDuckDB):
+def images(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB):
     """Images in [0, 1], content-hashed, deduplicated, split 80/10/10 by hash (store/sql/images.sql)."""
-    yield from _stage_check_and_swap_in(duckdb, "images", "images_checks")
+    yield from _stage_check_and_swap_in(dataset_database(context, duckdb), "images", "images_checks")
 
 
 @dg.asset(group_name="preprocessing", deps=["raw_text"], pool=DUCKDB_WRITE_POOL, kinds={"duckdb", "sql"},
           check_specs=_check_specs("text_corpus", "text_checks"))
-def text_corpus(duckdb: PlatformDuckDB):
+def text_corpus(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB):
     """Documents (NFC, whitespace), sentences, vocabularies, split by document (store/sql/text_corpus.sql)."""
-    yield from _stage_check_and_swap_in(duckdb, "text_corpus", "text_checks")
+    yield from _stage_check_and_swap_in(dataset_database(context, duckdb), "text_corpus", "text_checks")

@@ -12,6 +12,7 @@ from dataclasses import replace
 import dagster as dg
 from pydantic import Field
 
+from genai_platform.defs.datasets import dataset_stores
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds
 from genai_platform.defs.training import versions_markdown
@@ -70,6 +71,7 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
               "replace the champion, else the champion stays.")
     def promotion(context: dg.AssetExecutionContext, config: PromotionConfig, duckdb: PlatformDuckDB,
                   artifacts: ArtifactStore, findings: FindingThresholds, alerts: Alerts):
+        duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         gate_metrics = tuple(config.gate_metrics) or family.modality.gate_metrics
         with duckdb.read_connection() as con:
             version, serving = challenger(con, family.name), champion(con, family.name)

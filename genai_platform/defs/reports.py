@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from genai_platform.defs.database import PlatformDuckDB
+from genai_platform.defs.datasets import PARTITION_TAG, dataset_stores
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds, RunSettings, code_version
 from genai_platform.evaluation import MODALITIES
 from genai_platform.evaluation.selftest import SELF_TESTS
@@ -22,6 +23,7 @@ from genai_platform.reporting.build import (Report, alert_text, build_index, bui
                                             report_data, run_manifest)
 from genai_platform.reporting.inputs import (FamilyDescription, read_inputs, read_reported_families, read_run,
                                              read_run_manifests)
+from genai_platform.store.tables import ingested_modalities
 from genai_platform.store.versions import challenger
 
 COMPARISON, ETHICS, INDEX = "model_comparison.html", "ethics.html", "index.html"
@@ -32,7 +34,8 @@ LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}
 EVALUATIONS = ([f"{name}_evaluation" for name in MODALITIES] + [f"{name}_metric_self_test" for name in SELF_TESTS]
                + [f"champion_{family.name}" for family in families()])
 FAILURE_CHARS = 600  # of the run's failure message kept for the index
-ARCHIVE_LINKS = {"index": f"../../{INDEX}", "comparison": COMPARISON, "ethics": ETHICS}
+# from a folder two below the reports folder: an archived run's (runs/<run id>/) or a dataset's (datasets/<name>/)
+NESTED_LINKS = {"index": f"../../{INDEX}", "comparison": COMPARISON, "ethics": ETHICS}
 
 
 FINDINGS_CHECK, REGRESSIONS_CHECK = "findings_pass", "no_regressions"
@@ -98,11 +101,12 @@ def _described(family) -> FamilyDescription:
 )
 def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
             run_settings: RunSettings, alerts: Alerts, findings: FindingThresholds):
+    duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
     report, paths = write_reports(context.run_id, duckdb, artifacts, run_settings, findings.limits(), archive=True)
     leaderboard = dg.MetadataValue.md(_leaderboard_markdown(report))
     context.log.info(f"run status {report.status}: {report.counts}")
     if (text := alert_text(report)) is not None:
-        alerts.send(f"{text}\n{artifacts.reports / COMPARISON}", context.log)
+        alerts.send(f"{text}\n{artifacts.latest_reports / COMPARISON}", context.log)
     for name, path in paths.items():
         context.log.info(f"wrote {path} ({path.stat().st_size:,} bytes)")
         yield dg.MaterializeResult(asset_key=name, metadata={
@@ -114,24 +118,27 @@ def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts
 
 def write_reports(run_id: str, duckdb: PlatformDuckDB, artifacts: ArtifactStore, run_settings: RunSettings,
                   limits: dict[str, Threshold], archive: bool) -> tuple[Report, dict[str, ArtifactPath]]:
-    """Render the comparison and ethics reports, their data and the model cards from DuckDB into the
-    reports folder; with `archive`, also under runs/<run id>/ with the run manifest the index lists."""
+    """Render the comparison and ethics reports of every modality ingested in the store's namespace, their
+    data and the model cards from DuckDB into the dataset's latest reports folder; with `archive`, also under
+    runs/<run id>/ with the run manifest the index lists."""
     run = read_run(run_id, run_settings.profile, run_settings.seed, str(run_settings.setup_torch()), code_version())
     with duckdb.read_connection() as con:
-        inputs = read_inputs(con, run, list(MODALITIES.values()), [_described(f) for f in families()],
-                             artifacts.version_dir, artifacts.details_path, limits)
+        ingested = ingested_modalities(con)
+        inputs = read_inputs(con, run, [m for m in MODALITIES.values() if m.name in ingested],
+                             [_described(f) for f in families()], artifacts.version_dir, artifacts.details_path,
+                             limits)
     report = build_report(inputs)
-    folders = [artifacts.reports] + ([artifacts.reports / "runs" / run_id] if archive else [])
+    folders = [artifacts.latest_reports] + ([artifacts.reports / "runs" / run_id] if archive else [])
     paths = {}
     for folder in reversed(folders):  # the archive first: the latest files are the commit point
-        links = LATEST_LINKS if folder == artifacts.reports else ARCHIVE_LINKS
+        links = LATEST_LINKS if folder == artifacts.reports else NESTED_LINKS
         for name, filename in (("model_comparison_report", COMPARISON), ("ethics_report", ETHICS)):
             paths[name] = write_atomic(folder / filename,
                                        render(filename.replace(".html", ".html.j2"), links=links, report=report))
         write_atomic(folder / DATA, json.dumps(report_data(report), indent=2))
         write_atomic(folder / MODEL_CARDS, json.dumps(model_cards_data(report), indent=2))
     if archive:
-        write_atomic(folders[1] / MANIFEST, json.dumps(run_manifest(report), indent=2))
+        write_atomic(folders[1] / MANIFEST, json.dumps(run_manifest(report, artifacts.dataset or None), indent=2))
     return report, paths
 
 
@@ -158,7 +165,8 @@ def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: Artifac
     run = context.dagster_run
     manifest_path = artifacts.reports / "runs" / run.run_id / MANIFEST
     manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {
-        "run_id": run.run_id, "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")}
+        "run_id": run.run_id, "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
+        "dataset": run.tags.get(PARTITION_TAG)}
     manifest["failure"] = {"job": run.job_name, "message": (context.failure_event.message or "")[:FAILURE_CHARS]}
     write_atomic(manifest_path, json.dumps(manifest, indent=2))
     write_index(artifacts, context.log)
@@ -168,10 +176,12 @@ def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: Artifac
 
 @dg.asset_check(asset="model_comparison_report", description="Every family with a trained model has a "
                 "leaderboard row with values in the comparison report's data (reports/report.json).")
-def every_trained_family_reported(duckdb: PlatformDuckDB, artifacts: ArtifactStore) -> dg.AssetCheckResult:
+def every_trained_family_reported(context: dg.AssetCheckExecutionContext, duckdb: PlatformDuckDB,
+                                  artifacts: ArtifactStore) -> dg.AssetCheckResult:
+    duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
     with duckdb.read_connection() as con:
         trained = [f.name for f in families() if challenger(con, f.name) is not None]
-    path = artifacts.reports / DATA
+    path = artifacts.latest_reports / DATA
     missing = sorted(set(trained) - read_reported_families(path))
     return dg.AssetCheckResult(passed=not missing, severity=dg.AssetCheckSeverity.ERROR, metadata={
         "trained": ", ".join(trained), "missing": ", ".join(missing) or "none", "path": str(path)})

@@ -80,6 +80,9 @@ class ArtifactStore(EnvironmentResource):
                       "file); a folder or an fsspec URL such as s3://bucket/prefix")
     reports_dir: str = Field(default="reports", description="GENAI_REPORTS_DIR: where the HTML reports are written; "
                              "a folder or an fsspec URL")
+    dataset: str = Field(default="", description="The dataset (a GENAI_DATASETS partition) whose namespace this is: "
+                         "its models under <home>/datasets/<name>, its latest reports under <reports_dir>/datasets/"
+                         "<name>; empty: the one-dataset layout")
 
     @field_validator("home", "reports_dir", mode="before")
     @classmethod
@@ -89,9 +92,13 @@ class ArtifactStore(EnvironmentResource):
                                       f"{problem}")
         return value
 
+    def for_dataset(self, name: str) -> "ArtifactStore":
+        return ArtifactStore(home=self.home, reports_dir=self.reports_dir, dataset=name)
+
     @property
     def root(self) -> ArtifactPath:
-        return artifact_path(self.home)
+        home = artifact_path(self.home)
+        return home / "datasets" / self.dataset if self.dataset else home
 
     def model_dir(self, name: str) -> ArtifactPath:
         return self.root / "models" / name
@@ -108,7 +115,13 @@ class ArtifactStore(EnvironmentResource):
 
     @property
     def reports(self) -> ArtifactPath:
+        """The reports folder: index.html and the run archive (runs/<run id>/), shared by every dataset."""
         return artifact_path(self.reports_dir)
+
+    @property
+    def latest_reports(self) -> ArtifactPath:
+        """Where this dataset's latest comparison and ethics reports are written."""
+        return self.reports / "datasets" / self.dataset if self.dataset else self.reports
 
 
 class RunSettings(EnvironmentResource):
@@ -235,7 +248,7 @@ def duckdb_from_env(env: Mapping[str, str]) -> PlatformDuckDB:
     if not MEMORY_SIZE.fullmatch(memory):
         raise ValueError(f"GENAI_DUCKDB_MEMORY={memory!r} is not a size such as 512MB or 2GB")
     # the file's path may be derived from GENAI_HOME, so it is a value fixed here, not an EnvVar
-    home = ArtifactStore.checked_from_env(env).root
+    home = artifact_path(ArtifactStore.checked_from_env(env).home)
     if database := (env.get("GENAI_DUCKDB") or "").strip():
         path = artifact_path(database)
         if not is_local(path):

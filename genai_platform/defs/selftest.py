@@ -6,6 +6,7 @@ import json
 
 import dagster as dg
 
+from genai_platform.defs.datasets import dataset_stores
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.evaluation import evaluation_code_version, reusable_run
 from genai_platform.defs.resources import ArtifactStore, RunSettings
@@ -58,6 +59,7 @@ def build_self_test_asset(modality: str) -> dg.AssetsDefinition:
               "on tonight's data.")
     def self_test(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                   run_settings: RunSettings):
+        duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
             data = test.read(con)

@@ -8,6 +8,7 @@ import dagster as dg
 import torch
 from pydantic import Field, create_model
 
+from genai_platform.defs.datasets import dataset_stores
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.distributed import check_distributable, train_in_processes
 from genai_platform.defs.resources import ArtifactStore, RunSettings
@@ -74,6 +75,7 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
     def train_family_asset(context: dg.AssetExecutionContext, config: config_class, duckdb: PlatformDuckDB,
                            artifacts: ArtifactStore, run_settings: RunSettings,
                            pipes_client: dg.PipesSubprocessClient):
+        duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         model_config, training_config = resolve_settings(family, config, run_settings)
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
@@ -157,6 +159,7 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
               "reports; re-used when that version was sampled with the same settings and code before.")
     def sample_family(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                       run_settings: RunSettings):
+        duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         modality = family.modality
         with duckdb.read_connection() as con:
             version = challenger(con, family.name)

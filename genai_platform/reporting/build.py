@@ -572,9 +572,11 @@ def headline(report: Report) -> dict:
     return {"status": report.status, "counts": asdict(report.counts), "leaders": leaders, "values": values}
 
 
-def run_manifest(report: Report) -> dict:
-    """The run's manifest.json: the run, its datasets and its headline (the run index reads it)."""
-    return {**asdict(report.run), "datasets": [asdict(d) for d in report.datasets], "headline": headline(report)}
+def run_manifest(report: Report, dataset: str | None) -> dict:
+    """The run's manifest.json: the run, the dataset partition it ran for (None without a datasets file),
+    its datasets and its headline (the run index reads it)."""
+    return {**asdict(report.run), "dataset": dataset, "datasets": [asdict(d) for d in report.datasets],
+            "headline": headline(report)}
 
 
 def report_data(report: Report) -> dict:
@@ -623,6 +625,7 @@ class IndexRun:
     """A run as the index lists it, from its archived manifest."""
     run_id: str
     generated_at: str
+    dataset: str | None  # the GENAI_DATASETS partition it ran for; None in the one-dataset layout
     profile: str | None
     seed: int | None
     failure: dict | None  # {"job", "message"} of a failed run
@@ -634,31 +637,48 @@ class IndexRun:
 
 @dataclass(frozen=True)
 class IndexTrend:
+    dataset: str | None
     name: str
     latest: float
     sparkline: Markup
 
 
 @dataclass(frozen=True)
+class IndexDataset:
+    """A dataset partition as the index lists it: its newest run (the one that reported last, if any)."""
+    name: str
+    newest: IndexRun
+    reported: IndexRun | None
+
+
+@dataclass(frozen=True)
 class RunIndex:
     runs: list[IndexRun]  # newest first
-    trends: list[IndexTrend]  # per headline value of the newest reported run
+    trends: list[IndexTrend]  # per dataset, per headline value of its newest reported run
+    datasets: list[IndexDataset]  # the named datasets (GENAI_DATASETS), by name; empty in the one-dataset layout
 
 
 def build_index(manifests: list[dict]) -> RunIndex:
-    """Every archived run, newest first, and each headline value's series over the reported runs."""
+    """Every archived run, newest first; every named dataset with its newest run; and per dataset each
+    headline value's series over its reported runs (a dataset's runs never mix with another's)."""
     runs = sorted((_index_run(m) for m in manifests), key=lambda r: r.generated_at, reverse=True)
-    reported = [r for r in runs if r.values]
-    trends = []
-    for name in reported[0].values if reported else []:
-        values = [run.values[name] for run in reversed(reported) if name in run.values]
-        trends.append(IndexTrend(name, values[-1], sparkline(values, name)))
-    return RunIndex(runs, trends)
+    by_dataset: dict[str | None, list[IndexRun]] = {}
+    for run in runs:
+        by_dataset.setdefault(run.dataset, []).append(run)
+    trends, datasets = [], []
+    for dataset, dataset_runs in by_dataset.items():
+        reported = [r for r in dataset_runs if r.values]
+        for name in reported[0].values if reported else []:
+            values = [run.values[name] for run in reversed(reported) if name in run.values]
+            trends.append(IndexTrend(dataset, name, values[-1], sparkline(values, name)))
+        if dataset is not None:
+            datasets.append(IndexDataset(dataset, dataset_runs[0], reported[0] if reported else None))
+    return RunIndex(runs, trends, sorted(datasets, key=lambda d: d.name))
 
 
 def _index_run(manifest: dict) -> IndexRun:
     """A run's archived manifest as an index row; a failed run that wrote no reports has no headline."""
     headline = manifest.get("headline") or {"status": None, "counts": {}, "leaders": {}, "values": {}}
-    return IndexRun(manifest["run_id"], manifest["generated_at"], manifest.get("profile"), manifest.get("seed"),
-                    manifest.get("failure"), headline["status"], headline["counts"], headline["leaders"],
-                    headline["values"])
+    return IndexRun(manifest["run_id"], manifest["generated_at"], manifest.get("dataset"), manifest.get("profile"),
+                    manifest.get("seed"), manifest.get("failure"), headline["status"], headline["counts"],
+                    headline["leaders"], headline["values"])

@@ -91,6 +91,11 @@ def record_dataset(con: duckdb.DuckDBPyConnection, modality: str, provenance: Pr
     })
 
 
+def ingested_modalities(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The modalities with an ingested dataset in this database."""
+    return {row[0] for row in con.execute(sql("queries", "ingested_modalities")).fetchall()}
+
+
 def dataset_info(con: duckdb.DuckDBPyConnection, modality: str) -> dict:
     row = con.execute(sql("queries", "dataset_info"), {"modality": modality}).fetchone()
     if row is None:

@@ -2,6 +2,8 @@
 -- name: record_dataset
 INSERT OR REPLACE INTO datasets VALUES ($modality, $source, $description, $data_version,
                                         $row_count, $provenance, now()::TIMESTAMP);
+-- name: ingested_modalities
+SELECT modality FROM datasets;
 -- name: dataset_info
 SELECT source, description, data_version, row_count, provenance, ingested_at FROM datasets WHERE modality = $modality;
 -- name: image_split
