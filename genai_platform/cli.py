@@ -23,7 +23,6 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from genai_platform.datasets.catalog import NAME
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.promotion import decision_text
 from genai_platform.defs.reports import write_reports
@@ -50,9 +49,7 @@ def _family(name: str) -> Family:
 def _stores(args, env) -> tuple[ArtifactStore, PlatformDuckDB, RunSettings]:
     """The stores of the one-dataset layout, or of --dataset's namespace when GENAI_DATASETS is set."""
     artifacts, duckdb = ArtifactStore.checked_from_env(env), duckdb_from_env(env)
-    if args.dataset is not None:
-        if not NAME.fullmatch(args.dataset):
-            raise UsageError(f"--dataset {args.dataset!r} is not a dataset name (lower-case letters, digits, - and _)")
+    if args.dataset is not None:  # for_dataset refuses a name that is not a dataset's (a path, say)
         artifacts, duckdb = artifacts.for_dataset(args.dataset), duckdb.for_dataset(args.dataset)
     elif env.get("GENAI_DATASETS"):
         raise UsageError(f"GENAI_DATASETS={env['GENAI_DATASETS']!r} is set: name the dataset with --dataset NAME")

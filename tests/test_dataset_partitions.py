@@ -15,6 +15,8 @@ from sklearn.datasets import load_digits
 from genai_platform.cli import main as cli
 from genai_platform.datasets.catalog import DatasetsFileError, read_datasets_file
 from genai_platform.definitions import build_definitions
+from genai_platform.defs.reports import write_reports
+from genai_platform.defs.resources import resources_from_env
 
 MODALITIES = ("image", "text")
 DATASETS_YAML = """datasets:
@@ -51,12 +53,13 @@ def catalog(tmp_path) -> dict:
     ("datasets: []", "non-empty list under 'datasets'"),
     ("datasets: [{name: a, modality: image}]", "entry 1 (a): missing source"),
     ("datasets: [{name: a, modality: audio, source: x}]", "modality 'audio' is not one of image, text"),
-    ("datasets: [{name: A/b, modality: image, source: x}]", "name 'A/b' must be lower-case"),
+    ("datasets: [{name: A/b, modality: image, source: x}]", "'A/b' is not a dataset name"),
     ("datasets: [{name: a, modality: image, source: x}, {name: a, modality: text, source: y}]",
      "entry 2 (a): the name 'a' is used twice"),
     ("datasets: [{name: a, modality: image, source: x, text_field: t}]", "text_field applies to text datasets only"),
     ("datasets: [{name: a, modality: image, source: x, labels: y}]", "unknown field(s) labels"),
     ("datasets: [a: b: c]", "not valid YAML"),
+    ("datasets: [{name: a, modality: text, source: 'sklearn:digits'}]", "'sklearn:digits' is not a bundled text dataset"),
 ])
 def test_a_bad_datasets_file_is_refused_naming_the_file_and_entry(tmp_path, text, message):
     path = tmp_path / "datasets.yaml"
@@ -163,9 +166,34 @@ def test_two_image_datasets_are_trained_judged_and_reported_apart(catalog, tmp_p
         assert f'href="datasets/{name}/model_comparison.html"' in index and f'href="datasets/{name}/ethics.html"' in index
         assert re.search(rf'data-run="{runs[name]}"><td>[^<]*</td><td>{name}</td>', index)
         assert f"{name} · image FID" in index  # each dataset's trend is its own
-    assert 'data-dataset="lee"' not in index  # listed once it has run
+    assert re.search(r'<tr data-dataset="lee">.*?no run yet', index, re.S)  # a partition that never ran
+    assert 'href="model_comparison.html"' not in index  # the reports folder has no latest reports of its own
 
     assert cli(["--dataset", "odd-digits", "versions", "vae"], env=catalog) == 0
     assert runs["odd-digits"] in capsys.readouterr().out
     assert cli(["versions", "vae"], env=catalog) == 2
     assert "name the dataset with --dataset NAME" in capsys.readouterr().err
+    assert cli(["--dataset", "..", "versions", "vae"], env=catalog) == 2
+    assert "'..' is not a dataset name" in capsys.readouterr().err
+
+
+def test_a_partition_that_is_not_a_dataset_name_fails_and_writes_nothing_outside(catalog, tmp_path):
+    """Dagster's "Add partition" takes any string: a key like ../escape must not become a path."""
+    defs = build_definitions(catalog)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("datasets", ["../escape"])
+        result = dg.materialize(list(defs.assets), selection=["images"], partition_key="../escape",
+                                instance=instance, resources=defs.resources, raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "partition '../escape' is not a dataset name" in str(failure.event_specific_data.error)
+    assert not (tmp_path / "home").exists() and not (tmp_path / "escape").exists()
+
+
+def test_reports_need_an_ingested_dataset(tmp_path):
+    resources = resources_from_env({"GENAI_HOME": str(tmp_path / "home"), "GENAI_REPORTS_DIR": str(tmp_path / "r")})
+    with resources["duckdb"].transaction():
+        pass  # the schema, and no dataset
+    with pytest.raises(LookupError, match="no dataset has been ingested yet"):
+        write_reports("run", resources["duckdb"], resources["artifacts"], resources["run_settings"], {}, archive=True)
+    assert not (tmp_path / "r").exists()

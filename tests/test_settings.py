@@ -120,7 +120,7 @@ def test_ingestion_reads_its_config_not_the_environment_of_the_run(smoke_resourc
     np.savez(images, images=np.random.default_rng(0).random((40, 4, 4), dtype=np.float32))
     documents.write_text("".join(json.dumps({"body": f"document {i}"}) + "\n" for i in range(12)))
     assets = ingestion_assets({"GENAI_IMAGE_SOURCE": str(images), "GENAI_TEXT_SOURCE": str(documents),
-                               "GENAI_TEXT_FIELD": "body"})
+                               "GENAI_TEXT_FIELD": "body"}, catalog=None)
     # after the code location loaded, the process environment names other sources
     monkeypatch.setenv("GENAI_IMAGE_SOURCE", "sklearn:digits")
     monkeypatch.setenv("GENAI_TEXT_SOURCE", "gensim:lee")

@@ -19,9 +19,13 @@ from pathlib import Path
 
 import yaml
 
+from genai_platform.datasets.images import DEFAULT_IMAGE_SOURCE
+from genai_platform.datasets.text import DEFAULT_TEXT_SOURCE
+
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # a partition key and a folder name
 FIELDS = {"name", "modality", "source", "text_field"}
-BUNDLED_PREFIXES = ("sklearn:", "gensim:")  # bundled sources are names, not paths
+BUNDLED = {"image": DEFAULT_IMAGE_SOURCE, "text": DEFAULT_TEXT_SOURCE}  # modality -> its bundled dataset
+BUNDLED_PREFIXES = tuple(source.split(":")[0] + ":" for source in BUNDLED.values())  # names, not paths
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,14 @@ class DatasetEntry:
 
 class DatasetsFileError(ValueError):
     """The datasets file is unreadable or an entry is invalid; the message names the file and the entry."""
+
+
+def check_name(name: str) -> str:
+    """`name` if it can name a dataset's partition and folders (no path separators, no '..'), else ValueError."""
+    if not NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a dataset name: lower-case letters, digits, '-' and '_', starting with "
+                         "a letter or digit, at most 63 characters")
+    return name
 
 
 def read_datasets_file(path: str | Path, modalities: tuple[str, ...]) -> list[DatasetEntry]:
@@ -63,16 +75,21 @@ def read_datasets_file(path: str | Path, modalities: tuple[str, ...]) -> list[Da
         if missing := sorted(f for f in ("name", "modality", "source") if not str(raw.get(f) or "").strip()):
             raise DatasetsFileError(f"{where}: missing {', '.join(missing)}")
         name, modality, source = (str(raw[f]).strip() for f in ("name", "modality", "source"))
-        if not NAME.fullmatch(name):
-            raise DatasetsFileError(f"{where}: name {name!r} must be lower-case letters, digits, '-' or '_' "
-                                    "(it names a partition and a folder)")
+        try:
+            check_name(name)
+        except ValueError as error:
+            raise DatasetsFileError(f"{where}: {error} (it names a partition and folders)") from None
         if name in seen:
             raise DatasetsFileError(f"{where}: the name {name!r} is used twice")
         if modality not in modalities:
             raise DatasetsFileError(f"{where}: modality {modality!r} is not one of {', '.join(modalities)}")
         if "text_field" in raw and modality != "text":
             raise DatasetsFileError(f"{where}: text_field applies to text datasets only")
-        if not source.startswith(BUNDLED_PREFIXES):
+        if source.startswith(BUNDLED_PREFIXES):
+            if source != BUNDLED.get(modality):
+                raise DatasetsFileError(f"{where}: {source!r} is not a bundled {modality} dataset; the bundled one "
+                                        f"is {BUNDLED.get(modality)!r}")
+        else:
             source = str((path.parent / Path(source).expanduser()).resolve())
         seen.add(name)
         entries.append(DatasetEntry(name, modality, source, str(raw.get("text_field") or "text")))

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from genai_platform.datasets.catalog import check_name
 from genai_platform.store.schema import ensure_schema, schema_differences
 
 # Every asset that writes DuckDB runs in this pool; dagster.yaml limits pools to 1 slot.
@@ -44,7 +45,7 @@ class PlatformDuckDB(DuckDBResource):
     def for_dataset(self, name: str) -> PlatformDuckDB:
         """The DuckDB file of one dataset partition: datasets/<name>/ beside this resource's file."""
         path = Path(self.database)
-        return PlatformDuckDB(database=str(path.parent / "datasets" / name / path.name),
+        return PlatformDuckDB(database=str(path.parent / "datasets" / check_name(name) / path.name),
                               connection_config=self.connection_config)
 
     @contextmanager

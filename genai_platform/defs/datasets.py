@@ -18,7 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from genai_platform.datasets.catalog import DatasetEntry, DatasetsFileError, dataset_entry, read_datasets_file
+from genai_platform.datasets.catalog import NAME, DatasetEntry, DatasetsFileError, dataset_entry, read_datasets_file
 from genai_platform.datasets.provenance import content_fingerprint
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore
@@ -51,8 +51,13 @@ def partitioned(defs: dg.Definitions) -> dg.Definitions:
 def dataset_name(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str | None:
     """The dataset a step works on; None in the one-dataset layout (no partitions)."""
     if isinstance(context, dg.AssetExecutionContext):
-        return context.partition_key if context.has_partition_key else None
-    return context.run.tags.get(PARTITION_TAG)
+        name = context.partition_key if context.has_partition_key else None
+    else:
+        name = context.run.tags.get(PARTITION_TAG)
+    if name is not None and not NAME.fullmatch(name):  # a partition added by hand in the UI takes any string
+        raise dg.Failure(f"partition {name!r} is not a dataset name (lower-case letters, digits, '-' and '_'): "
+                         "add datasets through the datasets file", allow_retries=False)
+    return name
 
 
 def dataset_database(context, duckdb: PlatformDuckDB) -> PlatformDuckDB:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import dagster as dg
 
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.datasets import PARTITION_TAG, dataset_stores
+from genai_platform.defs.datasets import DATASETS, PARTITION_TAG, dataset_name, dataset_stores
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds, RunSettings, code_version
 from genai_platform.evaluation import MODALITIES
 from genai_platform.evaluation.selftest import SELF_TESTS
@@ -27,6 +27,7 @@ from genai_platform.store.tables import ingested_modalities
 from genai_platform.store.versions import challenger
 
 COMPARISON, ETHICS, INDEX = "model_comparison.html", "ethics.html", "index.html"
+REPORT_INDEX_POOL = "report_index"
 MANIFEST, DATA = "manifest.json", "report.json"  # per run: the index reads the manifest, the coverage check the data
 MODEL_CARDS = "model_cards.json"  # per run: every family's model card in the Model Card Toolkit's fields
 LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}
@@ -123,7 +124,8 @@ def write_reports(run_id: str, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
     runs/<run id>/ with the run manifest the index lists."""
     run = read_run(run_id, run_settings.profile, run_settings.seed, str(run_settings.setup_torch()), code_version())
     with duckdb.read_connection() as con:
-        ingested = ingested_modalities(con)
+        if not (ingested := ingested_modalities(con)):
+            raise LookupError("no dataset has been ingested yet; materialize the ingestion assets first")
         inputs = read_inputs(con, run, [m for m in MODALITIES.values() if m.name in ingested],
                              [_described(f) for f in families()], artifacts.version_dir, artifacts.details_path,
                              limits)
@@ -138,21 +140,32 @@ def write_reports(run_id: str, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
         write_atomic(folder / DATA, json.dumps(report_data(report), indent=2))
         write_atomic(folder / MODEL_CARDS, json.dumps(model_cards_data(report), indent=2))
     if archive:
-        write_atomic(folders[1] / MANIFEST, json.dumps(run_manifest(report, artifacts.dataset or None), indent=2))
+        write_atomic(folders[1] / MANIFEST, json.dumps(run_manifest(report, artifacts.dataset), indent=2))
     return report, paths
 
 
-def write_index(artifacts: ArtifactStore, log) -> tuple[ArtifactPath, int]:
-    """Render reports/index.html from every archived run manifest, newest first."""
-    index = build_index(read_run_manifests(artifacts.reports / "runs", MANIFEST, log.warning))
-    path = write_atomic(artifacts.reports / INDEX, render("index.html.j2", links=LATEST_LINKS, index=index))
+def write_index(artifacts: ArtifactStore, log, datasets: list[str]) -> tuple[ArtifactPath, int]:
+    """Render reports/index.html from every archived run manifest, newest first, listing `datasets` (the
+    dataset partitions; none in the one-dataset layout, whose latest reports it links instead)."""
+    index = build_index(read_run_manifests(artifacts.reports / "runs", MANIFEST, log.warning), datasets)
+    # with datasets, each has its latest reports in datasets/<name>/ and the reports folder itself has none
+    links = {"index": INDEX, "comparison": None, "ethics": None} if index.datasets else LATEST_LINKS
+    path = write_atomic(artifacts.reports / INDEX, render("index.html.j2", links=links, index=index))
     return path, len(index.runs)
 
 
-@dg.asset(group_name="reports", deps=["model_comparison_report", "ethics_report"], kinds={"html"})
+def dataset_partitions(instance: dg.DagsterInstance, partitioned: bool) -> list[str]:
+    return instance.get_dynamic_partitions(DATASETS.name) if partitioned else []
+
+
+# in a pool (one slot): with a datasets file the schedule starts a run per dataset at once, and an index
+# written from the manifests read before another run archived its own would leave that run out
+@dg.asset(group_name="reports", deps=["model_comparison_report", "ethics_report"], kinds={"html"},
+          pool=REPORT_INDEX_POOL)
 def report_index(context: dg.AssetExecutionContext, artifacts: ArtifactStore):
     """reports/index.html: every archived run, newest first, with its status, headline numbers and trends."""
-    path, runs = write_index(artifacts, context.log)
+    path, runs = write_index(artifacts, context.log,
+                             dataset_partitions(context.instance, dataset_name(context) is not None))
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "runs": runs,
                                           "bytes": path.stat().st_size})
 
@@ -167,9 +180,10 @@ def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: Artifac
     manifest = json.loads(manifest_path.read_text("utf-8")) if manifest_path.exists() else {
         "run_id": run.run_id, "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "dataset": run.tags.get(PARTITION_TAG)}
+    manifest.setdefault("dataset", None)  # manifests from before datasets have none
     manifest["failure"] = {"job": run.job_name, "message": (context.failure_event.message or "")[:FAILURE_CHARS]}
     write_atomic(manifest_path, json.dumps(manifest, indent=2))
-    write_index(artifacts, context.log)
+    write_index(artifacts, context.log, dataset_partitions(context.instance, manifest["dataset"] is not None))
     alerts.send(f"genai-platform run {run.run_id} of {run.job_name} FAILED: {manifest['failure']['message']}",
                 context.log)
 

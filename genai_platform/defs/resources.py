@@ -12,9 +12,10 @@ from typing import ClassVar, Self
 
 import torch
 from dagster import ConfigurableResource, EnvVar, PipesSubprocessClient
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 
 import genai_platform
+from genai_platform.datasets.catalog import check_name
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.files import ArtifactPath, artifact_path, is_local, location_problem
 from genai_platform.notify import check_webhook_url, post_message
@@ -80,9 +81,8 @@ class ArtifactStore(EnvironmentResource):
                       "file); a folder or an fsspec URL such as s3://bucket/prefix")
     reports_dir: str = Field(default="reports", description="GENAI_REPORTS_DIR: where the HTML reports are written; "
                              "a folder or an fsspec URL")
-    dataset: str = Field(default="", description="The dataset (a GENAI_DATASETS partition) whose namespace this is: "
-                         "its models under <home>/datasets/<name>, its latest reports under <reports_dir>/datasets/"
-                         "<name>; empty: the one-dataset layout")
+    # the dataset (a GENAI_DATASETS partition) whose namespace this is, set by for_dataset; not a setting
+    _dataset: str = PrivateAttr(default="")
 
     @field_validator("home", "reports_dir", mode="before")
     @classmethod
@@ -92,13 +92,22 @@ class ArtifactStore(EnvironmentResource):
                                       f"{problem}")
         return value
 
-    def for_dataset(self, name: str) -> "ArtifactStore":
-        return ArtifactStore(home=self.home, reports_dir=self.reports_dir, dataset=name)
+    def for_dataset(self, name: str) -> ArtifactStore:
+        """This store narrowed to one dataset: its models under <home>/datasets/<name>, its latest reports
+        under <reports_dir>/datasets/<name>; the run archive and the index stay shared."""
+        store = ArtifactStore(home=self.home, reports_dir=self.reports_dir)
+        store._dataset = check_name(name)
+        return store
+
+    @property
+    def dataset(self) -> str | None:
+        """The dataset this store is narrowed to; None in the one-dataset layout."""
+        return self._dataset or None
 
     @property
     def root(self) -> ArtifactPath:
         home = artifact_path(self.home)
-        return home / "datasets" / self.dataset if self.dataset else home
+        return home / "datasets" / self._dataset if self._dataset else home
 
     def model_dir(self, name: str) -> ArtifactPath:
         return self.root / "models" / name
@@ -121,7 +130,7 @@ class ArtifactStore(EnvironmentResource):
     @property
     def latest_reports(self) -> ArtifactPath:
         """Where this dataset's latest comparison and ethics reports are written."""
-        return self.reports / "datasets" / self.dataset if self.dataset else self.reports
+        return self.reports / "datasets" / self._dataset if self._dataset else self.reports
 
 
 class RunSettings(EnvironmentResource):

@@ -4,7 +4,7 @@ only render, plus the JSON that the run index and the coverage check read."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
@@ -645,9 +645,9 @@ class IndexTrend:
 
 @dataclass(frozen=True)
 class IndexDataset:
-    """A dataset partition as the index lists it: its newest run (the one that reported last, if any)."""
+    """A dataset partition as the index lists it: its newest run and the newest that wrote reports, if any."""
     name: str
-    newest: IndexRun
+    newest: IndexRun | None
     reported: IndexRun | None
 
 
@@ -658,22 +658,26 @@ class RunIndex:
     datasets: list[IndexDataset]  # the named datasets (GENAI_DATASETS), by name; empty in the one-dataset layout
 
 
-def build_index(manifests: list[dict]) -> RunIndex:
-    """Every archived run, newest first; every named dataset with its newest run; and per dataset each
-    headline value's series over its reported runs (a dataset's runs never mix with another's)."""
+def build_index(manifests: list[dict], datasets: Sequence[str] = ()) -> RunIndex:
+    """Every archived run, newest first; every named dataset (`datasets`, and any a run names) with its
+    newest run; and per dataset each headline value's series over its reported runs (a dataset's runs
+    never mix with another's)."""
     runs = sorted((_index_run(m) for m in manifests), key=lambda r: r.generated_at, reverse=True)
     by_dataset: dict[str | None, list[IndexRun]] = {}
     for run in runs:
         by_dataset.setdefault(run.dataset, []).append(run)
-    trends, datasets = [], []
+    trends = []
     for dataset, dataset_runs in by_dataset.items():
         reported = [r for r in dataset_runs if r.values]
         for name in reported[0].values if reported else []:
             values = [run.values[name] for run in reversed(reported) if name in run.values]
             trends.append(IndexTrend(dataset, name, values[-1], sparkline(values, name)))
-        if dataset is not None:
-            datasets.append(IndexDataset(dataset, dataset_runs[0], reported[0] if reported else None))
-    return RunIndex(runs, trends, sorted(datasets, key=lambda d: d.name))
+    listed = []
+    for name in sorted(set(datasets) | {d for d in by_dataset if d is not None}):
+        dataset_runs = by_dataset.get(name, [])
+        reported = [r for r in dataset_runs if r.values]
+        listed.append(IndexDataset(name, dataset_runs[0] if dataset_runs else None, reported[0] if reported else None))
+    return RunIndex(runs, trends, listed)
 
 
 def _index_run(manifest: dict) -> IndexRun:
