@@ -20,7 +20,7 @@ from genai_platform.defs.resources import resources_from_env
 from genai_platform.evaluation import MODALITIES
 from genai_platform.families.registry import families
 
-from genai_platform.metrics.bleu import continuation_bleu
+from genai_platform.metrics.bleu import ContinuationBleuStatistics
 from genai_platform.metrics.comparisons import ClassDistance, KidTerms, bootstrap_difference, difference
 from genai_platform.metrics.language import distinct_n
 from genai_platform.metrics.distributions import class_histogram
@@ -126,8 +126,7 @@ def text_differences(rng, seed: int) -> dict:
     continuations = [[" ".join(w if rng.random() < 0.6 else str(rng.choice(words)) for w in r) for r in references]
                      for _ in range(2)]
     joined = [" ".join(r) for r in references]
-    bleu = [lambda idx, c=c: continuation_bleu([c[i] for i in idx], [joined[i] for i in idx]).score
-            for c in continuations]
+    bleu = [ContinuationBleuStatistics(c, joined).score for c in continuations]
     return {"bits_per_character": difference("bits_per_character", *bits, 40, 40, seed, paired=True),
             "continuation_bleu": difference("continuation_bleu", *bleu, 30, 30, seed, paired=True)}
 

@@ -1,6 +1,7 @@
-"""End to end: `dagster dev` on a free loopback port runs nightly_retraining launched over GraphQL; then a
-night killed with SIGKILL in the promotion loses nothing, and the next one completes (test_kills.py kills
-`dagster job execute` at every other stage)."""
+"""End to end: `dagster dev` on a free loopback port, on the session's smoke home, runs nightly_retraining
+launched over GraphQL: a night that retrains the vae, killed with SIGKILL in the promotion, loses nothing,
+and the next one completes and writes the reports (test_wheel.py trains every family from scratch in a
+whole run; test_kills.py kills `dagster job execute` at other stages)."""
 
 import os
 import shutil
@@ -50,7 +51,9 @@ def _finished(client: DagsterGraphQLClient, run_id: str) -> DagsterRunStatus | N
     return status
 
 
-def test_dagster_dev_runs_nightly_retraining_and_survives_kill_9(smoke_env, tmp_path):
+def test_dagster_dev_runs_nightly_retraining_and_survives_kill_9(smoke_run, smoke_env, tmp_path):
+    for folder in ("home", "reports"):
+        shutil.copytree(smoke_run.root / folder, tmp_path / folder)
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
@@ -64,13 +67,6 @@ def test_dagster_dev_runs_nightly_retraining_and_survives_kill_9(smoke_env, tmp_
     try:
         _wait_until_up(port, proc, log)
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-        run_id = client.submit_job_execution("nightly_retraining")
-        assert _finished(client, run_id) == DagsterRunStatus.SUCCESS, log.read_text()[-5000:]
-        reports = tmp_path / "reports"
-        for name in ("index.html", "model_comparison.html", "ethics.html"):
-            assert (reports / name).stat().st_size > 1000, name
-        assert (reports / "runs" / run_id / "model_comparison.html").exists()
-
         # kill -9 the run worker and its step processes in the promotion; the dead_runs sensor, or the next run's
         # start, fails the run and frees its pool slots: the next night completes
         instance = dg.DagsterInstance.from_config(str(dagster_home))
@@ -83,6 +79,11 @@ def test_dagster_dev_runs_nightly_retraining_and_survives_kill_9(smoke_env, tmp_
         assert _finished(client, after) == DagsterRunStatus.SUCCESS, log.read_text()[-5000:]
         assert client.get_run_status(killed) == DagsterRunStatus.FAILURE
         assert home_state(tmp_path)["champion"] == before["champion"]
+        reports = tmp_path / "reports"
+        for name in ("index.html", "model_comparison.html", "ethics.html"):
+            assert (reports / name).stat().st_size > 1000, name
+        assert (reports / "runs" / after / "model_comparison.html").exists()
+        assert f'data-run="{after}"' in (reports / "index.html").read_text()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:

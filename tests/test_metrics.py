@@ -10,7 +10,7 @@ import torch
 from sacrebleu.metrics import BLEU
 
 from genai_platform.metrics.bias import demographic_representation, gender_word_lists
-from genai_platform.metrics.bleu import continuation_bleu
+from genai_platform.metrics.bleu import ContinuationBleuStatistics, continuation_bleu
 from genai_platform.metrics.distributions import class_histogram, total_variation
 from genai_platform.metrics.fid import FrechetToReference, feature_statistics, fid_from_features, frechet_distance
 from genai_platform.evaluation.image import pixel_gaussian_samples
@@ -87,6 +87,22 @@ def test_total_variation_hand_computed():
     assert class_histogram([0, 2, 2], 4).tolist() == [1, 0, 2, 0]
     with pytest.raises(ValueError):
         total_variation([0, 0], [1, 1])
+
+
+def test_continuation_bleu_of_any_resample_is_sacrebleu_of_that_resample():
+    """The bootstrap's shortcut (summed per-continuation statistics) against sacrebleu run on the resample itself."""
+    rng = np.random.default_rng(0)
+    words = "the cat sat on a mat and dog ran to park , .".split()
+    references = [" ".join(rng.choice(words, size=rng.integers(3, 15))) for _ in range(25)]
+    hypotheses = [" ".join(w if rng.random() < 0.6 else str(rng.choice(words)) for w in r.split()) for r in references]
+    statistics = ContinuationBleuStatistics(hypotheses, references)
+    assert statistics.score(np.arange(25)) == continuation_bleu(hypotheses, references).score
+    for _ in range(20):
+        idx = rng.integers(0, 25, size=25)  # with repeats, as the bootstrap draws
+        expected = BLEU().corpus_score([hypotheses[i] for i in idx], [[references[i] for i in idx]]).score
+        assert statistics.score(idx) == pytest.approx(expected, abs=1e-9)
+    with pytest.raises(ValueError, match="3 hypotheses for 2 references"):
+        ContinuationBleuStatistics(["a", "b", "c"], ["a", "b"])
 
 
 def test_continuation_bleu_matches_sacrebleu_and_bounds():

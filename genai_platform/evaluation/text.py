@@ -23,7 +23,8 @@ from genai_platform.evaluation.modality import (Contest, EvaluationContext, Eval
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.metrics.bias import (amplification, demographic_representation, gap_prompts, gender_word_lists,
                                          sentiment, stereotypical_association)
-from genai_platform.metrics.bleu import bleu_scores, continuation_bleu, self_bleu_scores, tokenize
+from genai_platform.metrics.bleu import (ContinuationBleuStatistics, bleu_scores, continuation_bleu, self_bleu_scores,
+                                         tokenize)
 from genai_platform.metrics.catalog import TRAINING_DATA, UNIGRAM
 from genai_platform.metrics.comparisons import difference
 from genai_platform.metrics.intervals import Estimate, difference_estimate, mean_estimate, ratio_estimate
@@ -283,8 +284,7 @@ def compare_text(first: TextUnits, second: TextUnits, paired: bool, seed: int) -
                                                bits(second.document_nats), len(characters), len(characters), seed,
                                                paired=True)
     if first.continuation_references == second.continuation_references and len(first.continuations) >= 2:
-        bleu = lambda side: lambda idx: continuation_bleu([side.continuations[i] for i in idx],  # noqa: E731
-                                                          [side.continuation_references[i] for i in idx]).score
+        bleu = lambda side: ContinuationBleuStatistics(side.continuations, side.continuation_references).score  # noqa: E731
         n = len(first.continuations)
         out["continuation_bleu"] = difference("continuation_bleu", bleu(first), bleu(second), n, n, seed, paired=True)
     if first.bleu_4 is not None and second.bleu_4 is not None:

@@ -52,6 +52,23 @@ def continuation_bleu(hypotheses: list[str], references: list[str]) -> Continuat
     return ContinuationBleu(score=float(result.score), signature=str(metric.get_signature()), count=len(hypotheses))
 
 
+class ContinuationBleuStatistics:
+    """sacrebleu's per-continuation statistics (lengths, n-gram matches and totals), read once: the corpus
+    BLEU of any resample of the continuations is the score of their summed statistics, as sacrebleu's own
+    paired bootstrap computes it, without tokenizing and counting again for every resample."""
+
+    def __init__(self, hypotheses: list[str], references: list[str]):
+        if len(hypotheses) != len(references):
+            raise ValueError(f"{len(hypotheses)} hypotheses for {len(references)} references")
+        self._metric = BLEU()
+        self.per_continuation = np.asarray(self._metric._extract_corpus_statistics(hypotheses, [references]),
+                                           dtype=np.int64)
+
+    def score(self, indices) -> float:
+        """continuation_bleu(...).score of the continuations at `indices` (repeats count again)."""
+        return float(self._metric._compute_score_from_stats(self.per_continuation[indices].sum(axis=0)).score)
+
+
 Tokens = Sequence[str]
 
 
