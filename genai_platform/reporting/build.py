@@ -667,7 +667,7 @@ def build_index(manifests: list[dict], datasets: Sequence[str] = ()) -> RunIndex
     for run in runs:
         by_dataset.setdefault(run.dataset, []).append(run)
     trends = []
-    for dataset, dataset_runs in by_dataset.items():
+    for dataset, dataset_runs in sorted(by_dataset.items(), key=lambda item: item[0] or ""):
         reported = [r for r in dataset_runs if r.values]
         for name in reported[0].values if reported else []:
             values = [run.values[name] for run in reversed(reported) if name in run.values]
