@@ -53,7 +53,7 @@ def _stores(args, env) -> tuple[ArtifactStore, PlatformDuckDB, RunSettings]:
         artifacts, duckdb = artifacts.for_dataset(args.dataset), duckdb.for_dataset(args.dataset)
     elif env.get("GENAI_DATASETS"):
         raise UsageError(f"GENAI_DATASETS={env['GENAI_DATASETS']!r} is set: name the dataset with --dataset NAME")
-    if not Path(duckdb.database).exists():
+    if not duckdb.lake_catalog and not Path(duckdb.database).exists():
         setting = "GENAI_DUCKDB" if env.get("GENAI_DUCKDB") else "GENAI_HOME"
         raise UsageError(f"no platform database at {duckdb.database}: set {setting} to the platform's, or "
                          "materialize the nightly job first")

@@ -28,7 +28,7 @@ def test_sql_is_looked_up_by_file_and_statement_name():
     assert statement_names("images_checks") == ["non_empty", "pixel_range", "no_nan", "no_train_test_overlap",
                                                 "labels_in_range", "one_image_size"]
     assert sql("queries", "dataset_info").startswith("SELECT source, description")
-    with pytest.raises(LookupError, match=r"queries\.sql has no statement named 'nonsense'; it names record_dataset, "):
+    with pytest.raises(LookupError, match=r"queries\.sql has no statement named 'nonsense'; it names forget_dataset, record_dataset, "):
         sql("queries", "nonsense")
     with pytest.raises(FileNotFoundError, match=r"genai_platform/store/sql/nonsense\.sql is missing"):
         sql("nonsense")

@@ -1,13 +1,16 @@
-"""The DuckDB resource: transactions for the one writer, read-only connections for readers."""
+"""The DuckDB resource: transactions for the one writer, read-only connections for readers; the tables in
+a local DuckDB file (the default) or in a DuckLake that many machines share (a PostgreSQL catalog)."""
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 from dagster_duckdb import DuckDBResource
+from pydantic import Field, PrivateAttr
 
 from genai_platform.datasets.catalog import check_name
 from genai_platform.store.schema import ensure_schema, schema_differences
@@ -40,24 +43,51 @@ class PlatformDuckDB(DuckDBResource):
     for it. Before the first connection it hands out in a process, the resource brings the
     file to the current schema (store/schema.py), so writers never create the persistent tables
     themselves and readers of a home an older version wrote see the migrated tables.
+
+    With `lake_catalog`, the tables live in a DuckLake instead: its catalog in PostgreSQL, its data
+    as Parquet files under `lake_data`, which every machine reaches. Each connection is an in-memory
+    DuckDB that attaches the lake and uses it, so the same SQL runs on either store, and DuckLake's
+    snapshots give each transaction all of its writes or none, across processes and machines.
     """
 
+    lake_catalog: str = Field(default="", description="GENAI_TABLES_CATALOG: a DuckLake catalog in PostgreSQL "
+                              "('postgres:dbname=genai host=... user=...', libpq keywords) for tables that many "
+                              "machines share; empty: the local DuckDB file `database`")
+    lake_data: str = Field(default="", description="GENAI_TABLES_DATA: the folder where the DuckLake writes its "
+                           "Parquet files (every machine must reach it); required with GENAI_TABLES_CATALOG")
+    # the dataset partition whose tables these are: its own DuckLake schema (a local file has its own file)
+    _lake_schema: str = PrivateAttr(default="")
+
     def for_dataset(self, name: str) -> PlatformDuckDB:
-        """The DuckDB file of one dataset partition: datasets/<name>/ beside this resource's file."""
+        """The tables of one dataset partition: the DuckDB file datasets/<name>/ beside this resource's file,
+        or the DuckLake schema <name>."""
+        if self.lake_catalog:
+            lake = PlatformDuckDB(database=self.database, connection_config=self.connection_config,
+                                  lake_catalog=self.lake_catalog, lake_data=self.lake_data)
+            lake._lake_schema = check_name(name)
+            return lake
         path = Path(self.database)
         return PlatformDuckDB(database=str(path.parent / "datasets" / check_name(name) / path.name),
                               connection_config=self.connection_config)
 
+    @property
+    def location(self) -> str:
+        """Where the tables are, for messages and the once-per-process schema check."""
+        if self.lake_catalog:
+            return f"DuckLake {self.lake_catalog!r}, schema {self._lake_schema or 'main'}"
+        return f"DuckDB file {self.database}"
+
     @contextmanager
     def transaction(self):
         """A read-write connection in one transaction: all of it commits, or none."""
-        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        if not self.lake_catalog:
+            Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         con = self._connect(read_only=False)
         try:
-            if self.database not in _schema_checked:
+            if self.location not in _schema_checked:
                 with _committed(con):
                     ensure_schema(con)
-                _schema_checked.add(self.database)
+                _schema_checked.add(self.location)
             with _committed(con):
                 yield con
         finally:
@@ -65,12 +95,12 @@ class PlatformDuckDB(DuckDBResource):
 
     @contextmanager
     def read_connection(self):
-        if not Path(self.database).exists():
+        if not self.lake_catalog and not Path(self.database).exists():
             raise FileNotFoundError(f"DuckDB file {self.database} does not exist yet; "
                                     "materialize the ingestion assets first")
         con = self._connect(read_only=True)
         try:
-            if self.database not in _schema_checked:
+            if self.location not in _schema_checked:
                 if schema_differences(con):
                     # A read-only connection cannot migrate: do it once through a short write connection.
                     con.close()
@@ -81,13 +111,15 @@ class PlatformDuckDB(DuckDBResource):
                     finally:
                         writer.close()
                     con = self._connect(read_only=True)
-                _schema_checked.add(self.database)
+                _schema_checked.add(self.location)
             yield con
         finally:
             con.close()
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """A connection, waiting up to LOCK_WAIT_SECONDS while another process holds the file's lock."""
+        if self.lake_catalog:
+            return self._connect_lake()
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             try:
@@ -96,3 +128,63 @@ class PlatformDuckDB(DuckDBResource):
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+
+    def _connect_lake(self) -> duckdb.DuckDBPyConnection:
+        """A connection to this process's in-memory DuckDB with the lake attached, using the lake (and the
+        dataset's schema in it). Read-only readers are not needed: a DuckLake transaction sees the snapshot
+        it started on, whatever other processes commit meanwhile."""
+        key = (self.lake_catalog, self.lake_data, tuple(sorted(self.connection_config.items())))
+        if key not in _attached_lakes:  # loading the extensions and attaching takes 0.3 s: once per process
+            _attached_lakes[key] = self._attach_lake()
+        con = _attached_lakes[key].cursor()
+        try:
+            if self._lake_schema:
+                con.execute(f'CREATE SCHEMA IF NOT EXISTS {LAKE}."{self._lake_schema}"')
+                con.execute(f'USE {LAKE}."{self._lake_schema}"')
+            else:
+                con.execute(f"USE {LAKE}")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    def _attach_lake(self) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect(config=self.connection_config)
+        try:
+            for extension in LAKE_EXTENSIONS:
+                con.execute(f"LOAD '{lake_extension(extension)}'")
+            # literals: ATTACH takes no prepared parameters (both values are checked when the code location loads)
+            con.execute(f"ATTACH 'ducklake:{_sql_text(self.lake_catalog)}' AS {LAKE} "
+                        f"(DATA_PATH '{_sql_text(self.lake_data)}', DATA_INLINING_ROW_LIMIT 0)")
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+
+# per process: (catalog, data path, settings) -> an in-memory DuckDB with that lake attached (made in the step's
+# own process, never before a fork)
+_attached_lakes: dict[tuple, duckdb.DuckDBPyConnection] = {}
+LAKE = "platform"  # the attached lake's name in every connection
+# the DuckLake extension and the catalog's, from their pip packages (built for one DuckDB release each)
+LAKE_EXTENSIONS = {"ducklake": "duckdb_extension_ducklake", "postgres_scanner": "duckdb_extension_postgres_scanner"}
+
+
+def lake_extension(name: str) -> Path:
+    """The extension file of `name` that its pip package ships for the installed DuckDB."""
+    package = LAKE_EXTENSIONS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None:
+        raise ValueError(f"the DuckLake table store needs {package.replace('_', '-')}: "
+                         "pip install 'genai-platform[ducklake]'")
+    path = Path(spec.origin).parent / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+    if not path.exists():
+        built = sorted(p.name for p in (Path(spec.origin).parent / "extensions").glob("v*"))
+        raise ValueError(f"{package.replace('_', '-')} ships {name} for DuckDB {', '.join(built) or 'no release'}, "
+                         f"not the installed {duckdb.__version__}: pip install 'genai-platform[ducklake]'")
+    return path
+
+
+def _sql_text(value: str) -> str:
+    """`value` inside single quotes of a SQL literal."""
+    return value.replace("'", "''")

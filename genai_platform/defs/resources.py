@@ -16,7 +16,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 
 import genai_platform
 from genai_platform.datasets.catalog import check_name
-from genai_platform.defs.database import PlatformDuckDB
+from genai_platform.defs.database import LAKE_EXTENSIONS, PlatformDuckDB, lake_extension
 from genai_platform.files import ArtifactPath, artifact_path, is_local, location_problem
 from genai_platform.notify import check_webhook_url, post_message
 from genai_platform.records import FEATURE_SPACES, PROFILES
@@ -258,6 +258,9 @@ def duckdb_from_env(env: Mapping[str, str]) -> PlatformDuckDB:
         raise ValueError(f"GENAI_DUCKDB_MEMORY={memory!r} is not a size such as 512MB or 2GB")
     # the file's path may be derived from GENAI_HOME, so it is a value fixed here, not an EnvVar
     home = artifact_path(ArtifactStore.checked_from_env(env).home)
+    if catalog := (env.get("GENAI_TABLES_CATALOG") or "").strip():
+        return PlatformDuckDB(database=":memory:", connection_config={"memory_limit": memory},
+                              lake_catalog=lake_catalog_from_env(catalog), lake_data=lake_data_from_env(env))
     if database := (env.get("GENAI_DUCKDB") or "").strip():
         path = artifact_path(database)
         if not is_local(path):
@@ -268,6 +271,31 @@ def duckdb_from_env(env: Mapping[str, str]) -> PlatformDuckDB:
         raise ValueError(f"GENAI_HOME={env['GENAI_HOME']!r} is not a local folder, so the DuckDB file cannot live in "
                          "it: set GENAI_DUCKDB to a local path for it")
     return PlatformDuckDB(database=str(path), connection_config={"memory_limit": memory})
+
+
+def lake_catalog_from_env(catalog: str) -> str:
+    """GENAI_TABLES_CATALOG, checked: a PostgreSQL catalog, and the DuckLake extensions installed."""
+    if not catalog.startswith("postgres:"):
+        raise ValueError(f"GENAI_TABLES_CATALOG={catalog!r} is not a PostgreSQL DuckLake catalog "
+                         "('postgres:dbname=... host=... user=...')")
+    try:
+        for extension in LAKE_EXTENSIONS:
+            lake_extension(extension)
+    except ValueError as error:
+        raise ValueError(f"GENAI_TABLES_CATALOG is set: {error}") from None
+    return catalog
+
+
+def lake_data_from_env(env: Mapping[str, str]) -> str:
+    """GENAI_TABLES_DATA, checked: a folder path (every machine must mount it at the same path)."""
+    data = (env.get("GENAI_TABLES_DATA") or "").strip()
+    if not data:
+        raise ValueError("GENAI_TABLES_CATALOG is set but GENAI_TABLES_DATA is not: name the folder every machine "
+                         "reaches where the DuckLake writes its Parquet files")
+    if not is_local(artifact_path(data)):
+        raise ValueError(f"GENAI_TABLES_DATA={data!r} is not a folder: object storage needs DuckDB's httpfs "
+                         "extension, which this package does not install")
+    return str(Path(data).expanduser().resolve()) + "/"
 
 
 def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:

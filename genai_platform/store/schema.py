@@ -20,12 +20,15 @@ from genai_platform.store.sql import arrow_table, sql
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create the persistent tables, or bring a home written by an older version to the current columns."""
     columns = _table_columns(con)
-    if "family" in columns.get("metrics_history", {}):
-        _migrate_metrics_history(con)
+    labelled_references = "family" in columns.get("metrics_history", {})
+    if labelled_references:
+        con.execute(sql("migrate_metrics_history", "add_roles"))
     if columns.get("image_samples", {}).get("pixels") == "FLOAT[]":
         _migrate_image_samples(con)
     con.execute(sql("schema"))
     con.execute(sql("migrate_versions"))
+    if labelled_references:  # after every ALTER: DuckDB 1.5 cannot alter a table it updated in the transaction
+        _key_references(con)
     differences = schema_differences(con)
     if differences:
         path = con.execute(sql("queries", "database_path")).fetchone()[0]
@@ -48,9 +51,8 @@ def schema_differences(con: duckdb.DuckDBPyConnection) -> list[str]:
     return differences
 
 
-def _migrate_metrics_history(con: duckdb.DuckDBPyConnection) -> None:
+def _key_references(con: duckdb.DuckDBPyConnection) -> None:
     """Homes from before roles stored reference rows under their display label in a `family` column."""
-    con.execute(sql("migrate_metrics_history", "add_roles"))
     for key, reference in REFERENCES.items():
         con.execute(sql("migrate_metrics_history", "label_to_key"),
                     {"key": key, "role": reference.role, "label": reference.label})

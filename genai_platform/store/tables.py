@@ -84,6 +84,7 @@ def write_raw_documents(con: duckdb.DuckDBPyConnection, raw: RawDocuments) -> No
 
 
 def record_dataset(con: duckdb.DuckDBPyConnection, modality: str, provenance: Provenance) -> None:
+    con.execute(sql("queries", "forget_dataset"), {"modality": modality})
     con.execute(sql("queries", "record_dataset"), {
         "modality": modality, "source": provenance.source, "description": provenance.description,
         "data_version": provenance.version, "row_count": provenance.rows,

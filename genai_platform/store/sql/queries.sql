@@ -1,7 +1,9 @@
 -- Named reads and writes of genai_platform/store/tables.py and store/schema.py.
+-- name: forget_dataset
+DELETE FROM datasets WHERE modality = $modality;
 -- name: record_dataset
-INSERT OR REPLACE INTO datasets VALUES ($modality, $source, $description, $data_version,
-                                        $row_count, $provenance, now()::TIMESTAMP);
+INSERT INTO datasets VALUES ($modality, $source, $description, $data_version, $row_count, $provenance,
+                             now()::TIMESTAMP);
 -- name: ingested_modalities
 SELECT modality FROM datasets;
 -- name: dataset_info

@@ -1,9 +1,10 @@
 -- The platform's persistent tables. store/schema.py ensure_schema runs this once per process and
 -- database file (defs/database.py), after migrating a home written by an older version.
 
--- One row per modality: where the current raw data came from (the datasheet reads this).
+-- One row per modality: where the current raw data came from (the datasheet reads this). No PRIMARY KEY:
+-- a DuckLake has none; record_dataset deletes the modality's row before it inserts the new one.
 CREATE TABLE IF NOT EXISTS datasets (
-    modality     VARCHAR PRIMARY KEY,
+    modality     VARCHAR NOT NULL,
     source       VARCHAR NOT NULL,
     description  VARCHAR NOT NULL,
     data_version VARCHAR NOT NULL,

@@ -1,0 +1,71 @@
+"""The shared table store: every table of the smoke job in a DuckLake whose catalog is a real PostgreSQL server
+the test starts on loopback (Debian's postgresql package) and whose data is Parquet files in a folder; no
+DuckDB file anywhere. Another process (a second machine's view) reads the versions back through the CLI."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import materialize, smoke_environment
+
+from genai_platform.defs.resources import resources_from_env
+
+pytestmark = pytest.mark.e2e
+CATALOG_DATABASE = "tables"
+
+
+@pytest.fixture(scope="module")
+def lake_env(postgres, tmp_path_factory) -> dict:
+    subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(postgres), "-U", "postgres", "-d", "postgres", "-c",
+                    f"CREATE DATABASE {CATALOG_DATABASE}"], capture_output=True, text=True, timeout=60, check=True)
+    root = tmp_path_factory.mktemp("lake")
+    return {**smoke_environment(root),
+            "GENAI_TABLES_CATALOG": f"postgres:dbname={CATALOG_DATABASE} host=127.0.0.1 port={postgres} user=postgres",
+            "GENAI_TABLES_DATA": str(root / "lake"), "_ROOT": str(root), "_PORT": str(postgres)}
+
+
+def psql(env: dict, query: str) -> list[str]:
+    result = subprocess.run(["psql", "-h", "127.0.0.1", "-p", env["_PORT"], "-U", "postgres", "-d", CATALOG_DATABASE,
+                             "-tAc", query], capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.split()
+
+
+def test_the_smoke_job_keeps_every_table_in_a_ducklake_on_postgresql(lake_env):
+    root = Path(lake_env["_ROOT"])
+    result = materialize(resources_from_env(lake_env))
+    assert result.success
+    assert not list(root.rglob("*.duckdb")) and not list(root.rglob("*.duckdb.wal"))  # no local table store
+    assert list((root / "lake").rglob("*.parquet"))  # the data, as Parquet files in the shared folder
+    tables = set(psql(lake_env, "SELECT table_name FROM ducklake_table WHERE end_snapshot IS NULL"))
+    assert {"datasets", "images", "documents", "metrics_history", "model_versions", "promotions",
+            "image_samples"} <= tables
+    assert int(psql(lake_env, "SELECT count(*) FROM ducklake_snapshot")[0]) > 20  # one per committed transaction
+    # another process, as on another machine: the versions and the champion through the command line
+    env = {k: v for k, v in lake_env.items() if not k.startswith("_")}
+    listing = subprocess.run([sys.executable, "-m", "genai_platform.cli", "versions", "vae"], env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert listing.returncode == 0, listing.stderr[-2000:]
+    assert "champion" in listing.stdout and result.run_id in listing.stdout
+
+
+def test_each_dataset_partition_is_a_schema_of_the_lake(lake_env):
+    duckdb = resources_from_env(lake_env)["duckdb"]
+    with duckdb.for_dataset("mnist").transaction() as con:  # the schema, made current
+        con.execute("INSERT INTO datasets VALUES ('image', 'x', 'd', 'v', 1, '{}', now()::TIMESTAMP)")
+    with duckdb.for_dataset("mnist").read_connection() as con:
+        assert con.execute("SELECT source FROM datasets").fetchall() == [("x",)]
+    with duckdb.for_dataset("other").read_connection() as con:
+        assert con.execute("SELECT count(*) FROM datasets").fetchone() == (0,)
+    assert "mnist" in psql(lake_env, "SELECT schema_name FROM ducklake_schema WHERE end_snapshot IS NULL")
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"GENAI_TABLES_CATALOG": "sqlite:catalog.db", "GENAI_TABLES_DATA": "lake"}, "not a PostgreSQL DuckLake catalog"),
+    ({"GENAI_TABLES_CATALOG": "postgres:dbname=x"}, "GENAI_TABLES_DATA is not"),
+    ({"GENAI_TABLES_CATALOG": "postgres:dbname=x", "GENAI_TABLES_DATA": "s3://bucket/lake"}, "httpfs"),
+])
+def test_a_bad_table_store_setting_stops_the_code_location(settings, message):
+    with pytest.raises(ValueError, match=message):
+        resources_from_env({**os.environ, **settings})
