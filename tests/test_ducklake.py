@@ -5,6 +5,8 @@ DuckDB file anywhere. Another process (a second machine's view) reads the versio
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -56,9 +58,47 @@ def test_each_dataset_partition_is_a_schema_of_the_lake(lake_env):
         con.execute("INSERT INTO datasets VALUES ('image', 'x', 'd', 'v', 1, '{}', now()::TIMESTAMP)")
     with duckdb.for_dataset("mnist").read_connection() as con:
         assert con.execute("SELECT source FROM datasets").fetchall() == [("x",)]
+    with duckdb.for_dataset("other").transaction():
+        pass  # its schema and empty tables
     with duckdb.for_dataset("other").read_connection() as con:
         assert con.execute("SELECT count(*) FROM datasets").fetchone() == (0,)
     assert "mnist" in psql(lake_env, "SELECT schema_name FROM ducklake_schema WHERE end_snapshot IS NULL")
+
+
+def test_writers_take_turns_readers_read_one_snapshot_and_a_missing_dataset_is_not_made(lake_env):
+    """Two DuckLake transactions that delete rows of one Parquet file conflict, so writers take turns on a
+    PostgreSQL advisory lock (as on a DuckDB file's lock); a reader's statements all read the snapshot it
+    began on; a reader of a dataset with no tables yet gets an error and creates nothing."""
+    store = resources_from_env(lake_env)["duckdb"].for_dataset("turns")
+    with store.transaction() as con:
+        con.execute("INSERT INTO datasets VALUES ('image', 'a', 'd', 'v', 1, '{}', now()::TIMESTAMP)")
+    spans = {}
+
+    def write(name: str, source: str):
+        with store.transaction() as con:
+            started = time.monotonic()
+            con.execute("DELETE FROM datasets WHERE modality = 'image'")
+            con.execute("INSERT INTO datasets VALUES ('image', $source, 'd', 'v', 1, '{}', now()::TIMESTAMP)",
+                        {"source": source})
+            time.sleep(0.5)
+        spans[name] = (started, time.monotonic())
+
+    writers = [threading.Thread(target=write, args=(name, name)) for name in ("b", "c")]
+    with store.read_connection() as reader:
+        before = reader.execute("SELECT source FROM datasets").fetchall()
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join()
+        assert reader.execute("SELECT source FROM datasets").fetchall() == before == [("a",)]
+    (first, second) = sorted(spans.values())
+    assert second[0] >= first[1] - 0.05  # the second writer began after the first committed
+    with store.read_connection() as con:
+        assert len(con.execute("SELECT source FROM datasets").fetchall()) == 1
+    with pytest.raises(FileNotFoundError, match="the DuckLake schema typo does not exist yet"):
+        with resources_from_env(lake_env)["duckdb"].for_dataset("typo").read_connection():
+            pass
+    assert "typo" not in psql(lake_env, "SELECT schema_name FROM ducklake_schema WHERE end_snapshot IS NULL")
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 from dagster_duckdb import DuckDBResource
-from pydantic import Field, PrivateAttr
+from pydantic import Field, PrivateAttr, field_validator
 
 from genai_platform.datasets.catalog import check_name
 from genai_platform.store.schema import ensure_schema, schema_differences
@@ -58,6 +58,20 @@ class PlatformDuckDB(DuckDBResource):
     # the dataset partition whose tables these are: its own DuckLake schema (a local file has its own file)
     _lake_schema: str = PrivateAttr(default="")
 
+    @field_validator("lake_catalog")
+    @classmethod
+    def _postgres_catalog(cls, value: str) -> str:
+        if value and not value.startswith("postgres:"):
+            raise ValueError(f"lake_catalog {value!r} is not a PostgreSQL DuckLake catalog ('postgres:dbname=...')")
+        return value
+
+    @field_validator("lake_data")
+    @classmethod
+    def _absolute_folder(cls, value: str) -> str:
+        if value and not Path(value).is_absolute():
+            raise ValueError(f"lake_data {value!r} is not an absolute folder path")
+        return value.rstrip("/") + "/" if value else value
+
     def for_dataset(self, name: str) -> PlatformDuckDB:
         """The tables of one dataset partition: the DuckDB file datasets/<name>/ beside this resource's file,
         or the DuckLake schema <name>."""
@@ -72,54 +86,82 @@ class PlatformDuckDB(DuckDBResource):
 
     @property
     def location(self) -> str:
-        """Where the tables are, for messages and the once-per-process schema check."""
+        """Where the tables are, for messages (never the catalog string, which may hold a password)."""
         if self.lake_catalog:
-            return f"DuckLake {self.lake_catalog!r}, schema {self._lake_schema or 'main'}"
+            return f"the DuckLake schema {self._lake_schema or 'main'}"
         return f"DuckDB file {self.database}"
+
+    @property
+    def _tables_key(self) -> str:
+        """These tables, for the once-per-process schema check."""
+        return f"{self.lake_catalog}#{self._lake_schema}" if self.lake_catalog else self.database
 
     @contextmanager
     def transaction(self):
         """A read-write connection in one transaction: all of it commits, or none."""
         if not self.lake_catalog:
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        con = self._connect(read_only=False)
-        try:
-            if self.location not in _schema_checked:
+        with self._one_writer():
+            con = self._connect(read_only=False)
+            try:
+                if self._tables_key not in _schema_checked:
+                    with _committed(con):
+                        ensure_schema(con, self.location)
+                    _schema_checked.add(self._tables_key)
                 with _committed(con):
-                    ensure_schema(con)
-                _schema_checked.add(self.location)
-            with _committed(con):
-                yield con
-        finally:
-            con.close()
+                    yield con
+            finally:
+                con.close()
 
     @contextmanager
     def read_connection(self):
+        """A connection for reading; on a DuckLake, all its statements read one snapshot."""
         if not self.lake_catalog and not Path(self.database).exists():
             raise FileNotFoundError(f"DuckDB file {self.database} does not exist yet; "
                                     "materialize the ingestion assets first")
         con = self._connect(read_only=True)
         try:
-            if self.location not in _schema_checked:
+            if self._tables_key not in _schema_checked:
                 if schema_differences(con):
-                    # A read-only connection cannot migrate: do it once through a short write connection.
+                    # A read-only connection cannot migrate: a short write transaction does, once.
                     con.close()
-                    writer = self._connect(read_only=False)
-                    try:
-                        with _committed(writer):
-                            ensure_schema(writer)
-                    finally:
-                        writer.close()
+                    with self.transaction():
+                        pass
                     con = self._connect(read_only=True)
-                _schema_checked.add(self.location)
+                _schema_checked.add(self._tables_key)
+            if self.lake_catalog:
+                con.begin()  # else every statement would read the newest snapshot, writers' commits between
             yield con
         finally:
-            con.close()
+            con.close()  # ends a reader's transaction too
+
+    @contextmanager
+    def _one_writer(self):
+        """On a DuckLake, one writing transaction at a time across every process and machine, as a DuckDB
+        file's lock gives on one: a PostgreSQL advisory lock in the catalog's database, waited for up to
+        LOCK_WAIT_SECONDS. DuckLake alone fails one of two transactions that delete rows of one Parquet
+        file, and lets two that insert a modality's first `datasets` row both commit. The lock belongs to
+        the session, so a killed process's lock goes with its connection."""
+        if not self.lake_catalog:
+            yield
+            return
+        try:
+            import psycopg2  # the [ducklake] extra's
+        except ImportError:
+            raise ValueError("the DuckLake table store needs psycopg2: pip install 'genai-platform[ducklake]'") from None
+        session = psycopg2.connect(self.lake_catalog.removeprefix("postgres:"))
+        try:
+            with session.cursor() as cursor:
+                cursor.execute("SET lock_timeout = %s", (f"{LOCK_WAIT_SECONDS}s",))
+                cursor.execute("SELECT pg_advisory_lock(%s)", (LAKE_WRITER_LOCK,))
+            yield
+        finally:
+            session.close()
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         """A connection, waiting up to LOCK_WAIT_SECONDS while another process holds the file's lock."""
         if self.lake_catalog:
-            return self._connect_lake()
+            return self._connect_lake(writer=not read_only)
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             try:
@@ -129,17 +171,21 @@ class PlatformDuckDB(DuckDBResource):
                     raise
                 time.sleep(0.5)
 
-    def _connect_lake(self) -> duckdb.DuckDBPyConnection:
-        """A connection to this process's in-memory DuckDB with the lake attached, using the lake (and the
-        dataset's schema in it). Read-only readers are not needed: a DuckLake transaction sees the snapshot
-        it started on, whatever other processes commit meanwhile."""
+    def _connect_lake(self, writer: bool) -> duckdb.DuckDBPyConnection:
+        """A cursor of this process's in-memory DuckDB with the lake attached, using the lake (or the
+        dataset's schema in it: a writer, holding the writers' lock, makes it; a reader needs it made)."""
         key = (self.lake_catalog, self.lake_data, tuple(sorted(self.connection_config.items())))
         if key not in _attached_lakes:  # loading the extensions and attaching takes 0.3 s: once per process
             _attached_lakes[key] = self._attach_lake()
         con = _attached_lakes[key].cursor()
         try:
             if self._lake_schema:
-                con.execute(f'CREATE SCHEMA IF NOT EXISTS {LAKE}."{self._lake_schema}"')
+                if writer:
+                    con.execute(f'CREATE SCHEMA IF NOT EXISTS {LAKE}."{self._lake_schema}"')
+                elif not con.execute("SELECT count(*) FROM duckdb_schemas() WHERE database_name = $lake AND "
+                                     "schema_name = $schema", {"lake": LAKE, "schema": self._lake_schema}).fetchone()[0]:
+                    raise FileNotFoundError(f"{self.location} does not exist yet; materialize the ingestion "
+                                            "assets first")
                 con.execute(f'USE {LAKE}."{self._lake_schema}"')
             else:
                 con.execute(f"USE {LAKE}")
@@ -149,6 +195,8 @@ class PlatformDuckDB(DuckDBResource):
         return con
 
     def _attach_lake(self) -> duckdb.DuckDBPyConnection:
+        if not self.lake_data:
+            raise ValueError("a DuckLake needs lake_data (GENAI_TABLES_DATA), the folder of its Parquet files")
         con = duckdb.connect(config=self.connection_config)
         try:
             for extension in LAKE_EXTENSIONS:
@@ -166,6 +214,7 @@ class PlatformDuckDB(DuckDBResource):
 # own process, never before a fork)
 _attached_lakes: dict[tuple, duckdb.DuckDBPyConnection] = {}
 LAKE = "platform"  # the attached lake's name in every connection
+LAKE_WRITER_LOCK = 0x67656E6169  # the advisory lock key of the lake's writers ("genai")
 # the DuckLake extension and the catalog's, from their pip packages (built for one DuckDB release each)
 LAKE_EXTENSIONS = {"ducklake": "duckdb_extension_ducklake", "postgres_scanner": "duckdb_extension_postgres_scanner"}
 

@@ -295,7 +295,7 @@ def lake_data_from_env(env: Mapping[str, str]) -> str:
     if not is_local(artifact_path(data)):
         raise ValueError(f"GENAI_TABLES_DATA={data!r} is not a folder: object storage needs DuckDB's httpfs "
                          "extension, which this package does not install")
-    return str(Path(data).expanduser().resolve()) + "/"
+    return str(Path(data).expanduser().resolve())
 
 
 def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:

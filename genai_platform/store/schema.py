@@ -17,8 +17,9 @@ from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.store.sql import arrow_table, sql
 
 
-def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the persistent tables, or bring a home written by an older version to the current columns."""
+def ensure_schema(con: duckdb.DuckDBPyConnection, location: str | None = None) -> None:
+    """Create the persistent tables, or bring a home written by an older version to the current columns;
+    `location` names the tables in an error (default: the database file's path)."""
     columns = _table_columns(con)
     labelled_references = "family" in columns.get("metrics_history", {})
     if labelled_references:
@@ -31,8 +32,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         _key_references(con)
     differences = schema_differences(con)
     if differences:
-        path = con.execute(sql("queries", "database_path")).fetchone()[0]
-        raise DataError(f"DuckDB file {path} has tables this version cannot migrate: {'; '.join(differences)}")
+        location = location or f"DuckDB file {con.execute(sql('queries', 'database_path')).fetchone()[0]}"
+        raise DataError(f"{location} has tables this version cannot migrate: {'; '.join(differences)}")
 
 
 def schema_differences(con: duckdb.DuckDBPyConnection) -> list[str]:
