@@ -28,6 +28,11 @@ def lake_env(postgres, tmp_path_factory) -> dict:
             "GENAI_TABLES_DATA": str(root / "lake"), "_ROOT": str(root), "_PORT": str(postgres)}
 
 
+def process_env(lake_env: dict) -> dict:
+    """The environment of another process using the lake (without the fixture's own keys)."""
+    return {key: value for key, value in lake_env.items() if not key.startswith("_")}
+
+
 def psql(env: dict, query: str) -> list[str]:
     result = subprocess.run(["psql", "-h", "127.0.0.1", "-p", env["_PORT"], "-U", "postgres", "-d", CATALOG_DATABASE,
                              "-tAc", query], capture_output=True, text=True, timeout=60, check=True)
@@ -45,8 +50,8 @@ def test_the_smoke_job_keeps_every_table_in_a_ducklake_on_postgresql(lake_env):
             "image_samples"} <= tables
     assert int(psql(lake_env, "SELECT count(*) FROM ducklake_snapshot")[0]) > 20  # one per committed transaction
     # another process, as on another machine: the versions and the champion through the command line
-    env = {k: v for k, v in lake_env.items() if not k.startswith("_")}
-    listing = subprocess.run([sys.executable, "-m", "genai_platform.cli", "versions", "vae"], env=env,
+    listing = subprocess.run([sys.executable, "-m", "genai_platform.cli", "versions", "vae"],
+                             env=process_env(lake_env),
                              capture_output=True, text=True, timeout=120)
     assert listing.returncode == 0, listing.stderr[-2000:]
     assert "champion" in listing.stdout and result.run_id in listing.stdout
@@ -99,6 +104,37 @@ def test_writers_take_turns_readers_read_one_snapshot_and_a_missing_dataset_is_n
         with resources_from_env(lake_env)["duckdb"].for_dataset("typo").read_connection():
             pass
     assert "typo" not in psql(lake_env, "SELECT schema_name FROM ducklake_schema WHERE end_snapshot IS NULL")
+
+
+KILLED_WRITER = """
+import os, time
+from genai_platform.defs.resources import resources_from_env
+store = resources_from_env(os.environ)["duckdb"]
+with store.for_dataset("killed").transaction() as con:
+    con.execute("INSERT INTO datasets VALUES ('text', 'half-written', 'd', 'v', 1, '{}', now()::TIMESTAMP)")
+    print("inside", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_a_writer_killed_mid_transaction_leaves_nothing_and_frees_the_lock(lake_env):
+    """SIGKILL of a process holding the writers' lock inside a lake transaction: its rows never appear, and the
+    next writer gets the lock at once (it went with the killed process's PostgreSQL session)."""
+    store = resources_from_env(lake_env)["duckdb"].for_dataset("killed")
+    with store.transaction() as con:
+        con.execute("INSERT INTO datasets VALUES ('image', 'kept', 'd', 'v', 1, '{}', now()::TIMESTAMP)")
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_WRITER], env=process_env(lake_env),
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "inside"
+    finally:
+        writer.kill()
+        writer.wait()
+    started = time.monotonic()
+    with store.transaction() as con:
+        waited = time.monotonic() - started
+        assert con.execute("SELECT modality, source FROM datasets").fetchall() == [("image", "kept")]
+    assert waited < 10
 
 
 @pytest.mark.parametrize("settings, message", [
