@@ -69,3 +69,10 @@ concurrency:
 telemetry:
   enabled: false
 """
+
+
+def psql(port: int, database: str, query: str) -> list[str]:
+    """The whitespace-separated fields of `query`'s result, run by psql (unaligned, tuples only) on the server."""
+    result = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", database, "-tAc",
+                             query], capture_output=True, text=True, timeout=60, check=True)
+    return result.stdout.split()

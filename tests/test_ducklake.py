@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from helpers import materialize, smoke_environment
+from postgres_server import psql
 
 from genai_platform.defs.resources import resources_from_env
 
@@ -20,8 +21,7 @@ CATALOG_DATABASE = "tables"
 
 @pytest.fixture(scope="module")
 def lake_env(postgres, tmp_path_factory) -> dict:
-    subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(postgres), "-U", "postgres", "-d", "postgres", "-c",
-                    f"CREATE DATABASE {CATALOG_DATABASE}"], capture_output=True, text=True, timeout=60, check=True)
+    psql(postgres, "postgres", f"CREATE DATABASE {CATALOG_DATABASE}")
     root = tmp_path_factory.mktemp("lake")
     return {**smoke_environment(root),
             "GENAI_TABLES_CATALOG": f"postgres:dbname={CATALOG_DATABASE} host=127.0.0.1 port={postgres} user=postgres",
@@ -33,10 +33,8 @@ def process_env(lake_env: dict) -> dict:
     return {key: value for key, value in lake_env.items() if not key.startswith("_")}
 
 
-def psql(env: dict, query: str) -> list[str]:
-    result = subprocess.run(["psql", "-h", "127.0.0.1", "-p", env["_PORT"], "-U", "postgres", "-d", CATALOG_DATABASE,
-                             "-tAc", query], capture_output=True, text=True, timeout=60, check=True)
-    return result.stdout.split()
+def catalog_rows(env: dict, query: str) -> list[str]:
+    return psql(int(env["_PORT"]), CATALOG_DATABASE, query)
 
 
 def test_the_smoke_job_keeps_every_table_in_a_ducklake_on_postgresql(lake_env):
@@ -45,10 +43,10 @@ def test_the_smoke_job_keeps_every_table_in_a_ducklake_on_postgresql(lake_env):
     assert result.success
     assert not list(root.rglob("*.duckdb")) and not list(root.rglob("*.duckdb.wal"))  # no local table store
     assert list((root / "lake").rglob("*.parquet"))  # the data, as Parquet files in the shared folder
-    tables = set(psql(lake_env, "SELECT table_name FROM ducklake_table WHERE end_snapshot IS NULL"))
+    tables = set(catalog_rows(lake_env, "SELECT table_name FROM ducklake_table WHERE end_snapshot IS NULL"))
     assert {"datasets", "images", "documents", "metrics_history", "model_versions", "promotions",
             "image_samples"} <= tables
-    assert int(psql(lake_env, "SELECT count(*) FROM ducklake_snapshot")[0]) > 20  # one per committed transaction
+    assert int(catalog_rows(lake_env, "SELECT count(*) FROM ducklake_snapshot")[0]) > 20  # one per committed transaction
     # another process, as on another machine: the versions and the champion through the command line
     listing = subprocess.run([sys.executable, "-m", "genai_platform.cli", "versions", "vae"],
                              env=process_env(lake_env),
@@ -67,7 +65,7 @@ def test_each_dataset_partition_is_a_schema_of_the_lake(lake_env):
         pass  # its schema and empty tables
     with duckdb.for_dataset("other").read_connection() as con:
         assert con.execute("SELECT count(*) FROM datasets").fetchone() == (0,)
-    assert "mnist" in psql(lake_env, "SELECT schema_name FROM ducklake_schema WHERE end_snapshot IS NULL")
+    assert "mnist" in catalog_rows(lake_env, "SELECT schema_name FROM ducklake_schema WHERE end_snapshot IS NULL")
 
 
 def test_writers_take_turns_readers_read_one_snapshot_and_a_missing_dataset_is_not_made(lake_env):
@@ -103,7 +101,7 @@ def test_writers_take_turns_readers_read_one_snapshot_and_a_missing_dataset_is_n
     with pytest.raises(FileNotFoundError, match="the DuckLake schema typo does not exist yet"):
         with resources_from_env(lake_env)["duckdb"].for_dataset("typo").read_connection():
             pass
-    assert "typo" not in psql(lake_env, "SELECT schema_name FROM ducklake_schema WHERE end_snapshot IS NULL")
+    assert "typo" not in catalog_rows(lake_env, "SELECT schema_name FROM ducklake_schema WHERE end_snapshot IS NULL")
 
 
 KILLED_WRITER = """

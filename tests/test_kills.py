@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 from helpers import home_state, smoke_environment, wait_for_step_start
-from postgres_server import DATABASE, postgres_instance_yaml
+from postgres_server import DATABASE, postgres_instance_yaml, psql
 
 pytestmark = pytest.mark.slow
 
@@ -88,7 +88,5 @@ def test_kill_9_at_each_stage_on_a_postgres_instance_loses_nothing_and_the_next_
         assert schedules["nightly_retraining_schedule"] == "RUNNING"
     finally:
         instance.dispose()
-    runs = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(postgres), "-U", "postgres", "-d", DATABASE, "-tAc",
-                           "SELECT status, count(*) FROM runs GROUP BY status ORDER BY status"],
-                          capture_output=True, text=True, timeout=60, check=True)
-    assert runs.stdout.split() == [f"FAILURE|{len(KILL_AT)}", "SUCCESS|1"]
+    assert psql(postgres, DATABASE, "SELECT status, count(*) FROM runs GROUP BY status ORDER BY status") == [
+        f"FAILURE|{len(KILL_AT)}", "SUCCESS|1"]

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from genai_platform.datasets.catalog import NAME, DatasetEntry, DatasetsFileError, dataset_entry, read_datasets_file
+from genai_platform.datasets.catalog import (DatasetEntry, DatasetsFileError, check_name, dataset_entry,
+                                             read_datasets_file)
 from genai_platform.datasets.provenance import content_fingerprint
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore
@@ -54,10 +55,12 @@ def dataset_name(context: dg.AssetExecutionContext | dg.AssetCheckExecutionConte
         name = context.partition_key if context.has_partition_key else None
     else:
         name = context.run.tags.get(PARTITION_TAG)
-    if name is not None and not NAME.fullmatch(name):  # a partition added by hand in the UI takes any string
-        raise dg.Failure(f"partition {name!r} is not a dataset name (lower-case letters, digits, '-' and '_'): "
-                         "add datasets through the datasets file", allow_retries=False)
-    return name
+    if name is None:
+        return None
+    try:  # a partition added by hand in the UI takes any string
+        return check_name(name)
+    except ValueError as error:
+        raise dg.Failure(f"partition {error}: add datasets through the datasets file", allow_retries=False) from None
 
 
 def dataset_database(context, duckdb: PlatformDuckDB) -> PlatformDuckDB:
@@ -69,7 +72,7 @@ def dataset_database(context, duckdb: PlatformDuckDB) -> PlatformDuckDB:
 def dataset_stores(context, duckdb: PlatformDuckDB, artifacts: ArtifactStore) -> tuple[PlatformDuckDB, ArtifactStore]:
     """The DuckDB file and artifact store of the step's dataset (the resources themselves without partitions)."""
     name = dataset_name(context)
-    return dataset_database(context, duckdb), artifacts if name is None else artifacts.for_dataset(name)
+    return (duckdb, artifacts) if name is None else (duckdb.for_dataset(name), artifacts.for_dataset(name))
 
 
 def entry_for(context: dg.AssetExecutionContext, path: Path, modality: str) -> DatasetEntry:
@@ -92,13 +95,10 @@ def run_request(entry: DatasetEntry, keys_by_modality: Mapping[str, Sequence[dg.
                          run_key=run_key, tags={TRIGGER_TAG: trigger})
 
 
-def add_missing_partitions(instance: dg.DagsterInstance, entries: list[DatasetEntry]) -> list[str]:
-    """Adds a partition for every entry that has none yet; returns their names."""
+def missing_partitions(instance: dg.DagsterInstance, entries: list[DatasetEntry]) -> list[str]:
+    """The names of the entries that have no partition yet."""
     known = set(instance.get_dynamic_partitions(DATASETS.name))
-    new = [entry.name for entry in entries if entry.name not in known]
-    if new:
-        instance.add_dynamic_partitions(DATASETS.name, new)
-    return new
+    return [entry.name for entry in entries if entry.name not in known]
 
 
 def nightly_requests(path: Path, keys_by_modality: Mapping[str, Sequence[dg.AssetKey]]):
@@ -106,7 +106,8 @@ def nightly_requests(path: Path, keys_by_modality: Mapping[str, Sequence[dg.Asse
 
     def requests(context: dg.ScheduleEvaluationContext):
         entries = read_datasets_file(path, tuple(MODALITIES))
-        if new := add_missing_partitions(context.instance, entries):
+        if new := missing_partitions(context.instance, entries):
+            context.instance.add_dynamic_partitions(DATASETS.name, new)
             context.log.info(f"added dataset partitions {', '.join(new)} from {path}")
         for entry in entries:
             yield run_request(entry, keys_by_modality, "schedule", run_key=entry.name)  # unique within a tick
@@ -137,8 +138,7 @@ def datasets_sensor(path: Path, job: dg.JobDefinition,
                 context.log.info(f"{why}: {entry.name} ({entry.modality}) from {entry.source}")
                 requests.append(run_request(entry, keys_by_modality, "new_data",
                                             run_key=f"{entry.name}:{now[entry.name][:16]}"))
-        known = set(context.instance.get_dynamic_partitions(DATASETS.name))
-        new = [entry.name for entry in entries if entry.name not in known]
+        new = missing_partitions(context.instance, entries)
         return dg.SensorResult(
             run_requests=requests, cursor=json.dumps({**seen, **now}),
             dynamic_partitions_requests=[DATASETS.build_add_request(new)] if new else [],

@@ -666,17 +666,16 @@ def build_index(manifests: list[dict], datasets: Sequence[str] = ()) -> RunIndex
     by_dataset: dict[str | None, list[IndexRun]] = {}
     for run in runs:
         by_dataset.setdefault(run.dataset, []).append(run)
-    trends = []
-    for dataset, dataset_runs in sorted(by_dataset.items(), key=lambda item: item[0] or ""):
+    trends, listed = [], []
+    for dataset in sorted(set(datasets) | set(by_dataset), key=lambda name: name or ""):
+        dataset_runs = by_dataset.get(dataset, [])
         reported = [r for r in dataset_runs if r.values]
         for name in reported[0].values if reported else []:
             values = [run.values[name] for run in reversed(reported) if name in run.values]
             trends.append(IndexTrend(dataset, name, values[-1], sparkline(values, name)))
-    listed = []
-    for name in sorted(set(datasets) | {d for d in by_dataset if d is not None}):
-        dataset_runs = by_dataset.get(name, [])
-        reported = [r for r in dataset_runs if r.values]
-        listed.append(IndexDataset(name, dataset_runs[0] if dataset_runs else None, reported[0] if reported else None))
+        if dataset is not None:
+            listed.append(IndexDataset(dataset, dataset_runs[0] if dataset_runs else None,
+                                       reported[0] if reported else None))
     return RunIndex(runs, trends, listed)
 
 
