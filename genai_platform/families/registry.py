@@ -108,13 +108,16 @@ for _family in [
         modality=IMAGE,
         title="Convolutional VAE",
         description="Variational autoencoder with a convolutional encoder and decoder, "
-        "Bernoulli pixel likelihood, standard normal prior.",
+        "Bernoulli pixel likelihood, standard normal prior; samples decode latents drawn from a Gaussian "
+        "mixture fitted to the training images' posterior means, its size chosen by held-out likelihood.",
         config_type=VAEConfig,
         build=image_model(ConvVAE),
         profiles={
-            "smoke": (VAEConfig(latent_dim=4, hidden_channels=8), _training(20, 32, 2e-3)),
-            "default": (VAEConfig(latent_dim=16, hidden_channels=32), _training(2000, 128, 1e-3, max_seconds=120.0)),
-            "full": (VAEConfig(latent_dim=32, hidden_channels=64), _training(20000, 256, 1e-3)),
+            "smoke": (VAEConfig(latent_dim=4, hidden_channels=8, mixture_components=4), _training(20, 32, 2e-3)),
+            "default": (VAEConfig(latent_dim=16, hidden_channels=32, mixture_components=64),
+                        _training(2000, 128, 1e-3, max_seconds=120.0)),
+            "full": (VAEConfig(latent_dim=32, hidden_channels=64, mixture_components=128),
+                     _training(20000, 256, 1e-3)),
         },
     ),
     Family(
@@ -159,7 +162,7 @@ for _family in [
         title="GP latent variable model",
         description="Gaussian-process latent variable model: learned latents with a N(0, I) prior, "
         "sparse variational GP with an ARD RBF kernel; samples from a Gaussian mixture on the "
-        "latents pushed through the GP predictive.",
+        "latents (its size chosen by held-out likelihood) pushed through the GP predictive.",
         config_type=GPLVMConfig,
         build=lambda config, data: GPLVM(config, ImageShape(**data["shape"]), data["count"]),
         batches=indexed_image_batches,
@@ -266,8 +269,12 @@ def train_family(family: Family, model_config, training_config: TrainingConfig, 
 
     `model_config` must already hold the pretrained model's config (pretrained_config)."""
     data = replace(data, tensor=data.tensor.to(device))  # batches are drawn on the device, no DataLoader
-    return fit(lambda: build_model(family, model_config, data, pretrained), family.batch_sampler(data.tensor, model_config),
-               training_config, device, checkpoint_path, run_fingerprint, log)
+    model, result = fit(lambda: build_model(family, model_config, data, pretrained),
+                        family.batch_sampler(data.tensor, model_config), training_config, device, checkpoint_path,
+                        run_fingerprint, log)
+    if (note := model.finish_training(data.tensor, training_config.seed)) is not None:
+        log(f"{family.name}: {note}")
+    return model, result
 
 
 # what a family's weights depend on besides its own model module: the one training loop

@@ -53,8 +53,9 @@ class TrainableModel(nn.Module, ABC):
     def initialize_from(self, pretrained: nn.Module) -> None:
         """Start from the trained model of the family this one builds on (registry: Family.pretrained)."""
 
-    def finish_training(self, seed: int) -> None:
-        """Fits after the last gradient step that are not gradient steps (a GP-LVM's latent mixture)."""
+    def finish_training(self, data: torch.Tensor, seed: int) -> str | None:
+        """Fits after the last gradient step that are not gradient steps, on the training data (a latent
+        mixture: models/latent_mixture.py); a line for the training log. Default: nothing."""
 
     # A training loss's random draws per batch row go through these two: every process draws them for
     # the whole batch from the step's shared generator and keeps its own rows, so a batch split over

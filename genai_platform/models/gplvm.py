@@ -7,8 +7,9 @@ can switch off). The GP is sparse: M inducing points Z with a whitened Gaussian 
 q(v) = N(m, S S^T) shared across pixels (Hensman et al., 2013), so the bound is an
 unbiased sum over minibatches and the cost is O(B M^2) per step instead of O(N^3).
 
-Sampling fits a Gaussian mixture to the learned latents, draws latents from it and pushes
-them through the GP's predictive distribution (mean plus its marginal standard deviation).
+Sampling fits a Gaussian mixture to the learned latents (models/latent_mixture.py), draws
+latents from it and pushes them through the GP's predictive distribution (mean plus its
+marginal standard deviation).
 """
 
 from __future__ import annotations
@@ -16,12 +17,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import torch
-from sklearn.mixture import GaussianMixture
 from torch import nn
 
 from genai_platform.models.base import SINGLE_PHASE, ImageGenerator
+from genai_platform.models.latent_mixture import LatentMixture
 from genai_platform.models.shapes import ImageShape
 
 JITTER = 1e-5
@@ -31,10 +31,10 @@ JITTER = 1e-5
 class GPLVMConfig:
     latent_dim: int = 4
     inducing_points: int = 64
-    mixture_components: int = 10
+    mixture_components: int = 10  # at most; the count is chosen on held-out latents
 
 
-class GPLVM(ImageGenerator):
+class GPLVM(ImageGenerator, LatentMixture):
     def __init__(self, config: GPLVMConfig, shape: ImageShape, count: int):
         super().__init__()
         if count < 2:
@@ -51,10 +51,7 @@ class GPLVM(ImageGenerator):
         self.posterior_scale_lower = nn.Parameter(torch.zeros(m, m))  # strictly lower part of S
         self.posterior_log_diagonal = nn.Parameter(torch.zeros(m))
         self.register_buffer("pixel_mean", torch.zeros(pixels))
-        k = config.mixture_components
-        self.register_buffer("mixture_weights", torch.full((k,), 1.0 / k))
-        self.register_buffer("mixture_means", torch.zeros(k, q))
-        self.register_buffer("mixture_scales", torch.eye(q).repeat(k, 1, 1))  # Cholesky factors
+        self.register_mixture(config.mixture_components, q)
 
     @torch.no_grad()
     def initialize(self, images: torch.Tensor) -> None:
@@ -115,32 +112,15 @@ class GPLVM(ImageGenerator):
         bound = self.count / b * (expected_log_likelihood + log_prior).sum() - self.kl_divergence()
         return (-bound / (self.count * pixels)).float()
 
-    @torch.no_grad()
-    def finish_training(self, seed: int) -> None:
-        """Fit the sampling mixture to the learned latents."""
-        latents = self.latents.detach().double().cpu().numpy()
-        components = min(self.config.mixture_components, self.count)
-        mixture = GaussianMixture(components, covariance_type="full", reg_covar=1e-4, random_state=seed % (2**32))
-        mixture.fit(latents)
-        k = self.mixture_weights.shape[0]
-        weights = np.zeros(k)
-        weights[:components] = mixture.weights_
-        means = np.zeros((k, latents.shape[1]))
-        means[:components] = mixture.means_
-        scales = np.tile(np.eye(latents.shape[1]), (k, 1, 1))
-        scales[:components] = np.linalg.cholesky(mixture.covariances_)
-        for buffer, value in ((self.mixture_weights, weights), (self.mixture_means, means),
-                              (self.mixture_scales, scales)):
-            buffer.copy_(torch.from_numpy(value).float())
+    def finish_training(self, data: torch.Tensor, seed: int) -> str:
+        """Fit the sampling mixture to the learned latents (the images are in them already)."""
+        return self.fit_mixture(self.latents.detach().double().cpu().numpy(), seed)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """`n` images in [0, 1]: mixture latents through the GP predictive (mean + sd * noise)."""
         device = self.latents.device
-        component = torch.multinomial(self.mixture_weights.cpu(), n, replacement=True, generator=generator)
-        eps = torch.randn(n, self.config.latent_dim, 1, generator=generator)
-        x = self.mixture_means.cpu()[component] + (self.mixture_scales.cpu()[component] @ eps)[:, :, 0]
-        mean, variance = self.predictive(x.to(device))
+        mean, variance = self.predictive(self.mixture_latents(n, generator).to(device))
         pixels = mean.shape[1]
         noise = torch.randn(n, pixels, generator=generator, dtype=torch.float64).to(device)
         y = mean + variance.sqrt()[:, None] * noise + self.pixel_mean.double()

@@ -2,6 +2,12 @@
 
 Pixels are in [0, 1] and modelled as Bernoulli probabilities; images of any size are
 padded to a multiple of 4 for the two stride-2 stages and cropped back on decode.
+
+Samples decode latents drawn from the prior N(0, I), or, with `mixture_components` > 0, from a
+Gaussian mixture fitted after training to the training images' posterior means (ex-post density
+estimation, Ghosh et al. 2020; models/latent_mixture.py): the aggregate posterior the decoder
+learned from is not the prior, and decoding the prior's mass where no training image encodes
+gives images between digits.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genai_platform.models.base import SINGLE_PHASE, ImageGenerator
+from genai_platform.models.latent_mixture import LatentMixture
 from genai_platform.models.shapes import ImageShape, padded_size
 
 
@@ -21,9 +28,17 @@ class VAEConfig:
     latent_dim: int = 16
     hidden_channels: int = 32
     beta: float = 1.0
+    mixture_components: int = 0  # 0: sample the prior; else at most this many, chosen on held-out latents
+
+    def __post_init__(self):
+        if self.mixture_components < 0:
+            raise ValueError(f"mixture_components must be >= 0, got {self.mixture_components}")
 
 
-class ConvVAE(ImageGenerator):
+ENCODE_BATCH = 1024  # images encoded at once when fitting the latent mixture
+
+
+class ConvVAE(ImageGenerator, LatentMixture):
     def __init__(self, config: VAEConfig, shape: ImageShape):
         super().__init__()
         self.config, self.shape = config, shape
@@ -41,6 +56,8 @@ class ConvVAE(ImageGenerator):
             nn.ConvTranspose2d(2 * h, h, 4, stride=2, padding=1), nn.GELU(),
             nn.ConvTranspose2d(h, shape.channels, 4, stride=2, padding=1),
         )
+        if config.mixture_components:
+            self.register_mixture(config.mixture_components, config.latent_dim)
 
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
         return F.pad(x, (0, self.padded_w - self.shape.width, 0, self.padded_h - self.shape.height))
@@ -62,8 +79,19 @@ class ConvVAE(ImageGenerator):
         return (reconstruction + self.config.beta * kl.float()) / x.shape[0]
 
     @torch.no_grad()
+    def finish_training(self, data: torch.Tensor, seed: int) -> str | None:
+        """Fit the latent mixture to the posterior means of the training images (with mixture_components)."""
+        if not self.config.mixture_components:
+            return None
+        means = torch.cat([self.encode(chunk.float())[0] for chunk in data.split(ENCODE_BATCH)])
+        return self.fit_mixture(means.double().cpu().numpy(), seed)
+
+    @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
-        """`n` images in [0, 1]: decoder means of latents drawn from the prior."""
+        """`n` images in [0, 1]: decoder means of latents drawn from the latent mixture, or the prior."""
         device = next(self.parameters()).device
-        z = torch.randn(n, self.config.latent_dim, generator=generator).to(device)
-        return torch.sigmoid(self.decode_logits(z).float()).cpu()
+        if self.config.mixture_components:
+            z = self.mixture_latents(n, generator)
+        else:
+            z = torch.randn(n, self.config.latent_dim, generator=generator)
+        return torch.sigmoid(self.decode_logits(z.to(device)).float()).cpu()

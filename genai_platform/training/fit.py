@@ -38,9 +38,7 @@ def fit(
 ) -> tuple[TrainableModel, TrainingResult]:
     seed_everything(config.seed)  # the model's initial weights come from the seed
     model = build()
-    result = train(model, batches, config, device, checkpoint_path, run_fingerprint, log)
-    model.finish_training(config.seed)
-    return model, result
+    return model, train(model, batches, config, device, checkpoint_path, run_fingerprint, log)
 
 
 def save_trained(model: nn.Module, out_dir: ArtifactPath, manifest: dict, result: TrainingResult) -> dict:
