@@ -14,7 +14,7 @@ from genai_platform.evaluation.modality import TrainingData
 from genai_platform.models.diffusion import DDPM, DiffusionConfig, beta_schedule
 from genai_platform.models.gan import DCGAN, GANConfig
 from genai_platform.models.gplvm import GPLVM, GPLVMConfig
-from genai_platform.models.latent_mixture import candidate_counts, select_components
+from genai_platform.models.latent_mixture import candidate_counts, select_mixture
 from genai_platform.models.lstm import CharLSTM, LSTMConfig
 from genai_platform.families.registry import FAMILIES, build_model, load_family, pretrained_config, train_family
 from genai_platform.models.shapes import ImageShape
@@ -203,9 +203,11 @@ def test_gplvm_samples_come_from_the_fitted_latent_mixture():
     model = _tiny_gplvm(count=40, inducing=8)
     model.finish_training(torch.rand(40, 1, 1, 3), seed=0)
     assert model.mixture_weights.sum().item() == pytest.approx(1.0, rel=1e-5)
-    # at an EM fixed point the weighted component means average to the data mean
+    # at an EM fixed point the weighted component means average to the mean of the latents fitted (the 36
+    # not held out to choose the component count)
+    fitted = model.latents.detach()[np.random.default_rng(0).permutation(40)[4:]]
     weighted = (model.mixture_weights[:, None] * model.mixture_means).sum(0)
-    np.testing.assert_allclose(weighted.numpy(), model.latents.detach().mean(0).numpy(), atol=1e-4)
+    np.testing.assert_allclose(weighted.numpy(), fitted.mean(0).numpy(), atol=1e-4)
     samples = model.sample(5, torch.Generator().manual_seed(0))
     assert samples.shape == (5, 1, 1, 3) and samples.min() >= 0 and samples.max() <= 1
 
@@ -216,8 +218,9 @@ def test_latent_mixture_size_is_chosen_on_held_out_latents_and_samples_the_truth
     rng = np.random.default_rng(0)
     centres, weights = np.array([[0, 0], [6, 0], [0, 6], [6, 6]]), np.array([0.1, 0.2, 0.3, 0.4])
     latents = centres[rng.choice(4, 4000, p=weights)] + rng.normal(size=(4000, 2))
-    chosen, scores = select_components(latents, 16, seed=0)
-    assert list(scores) == [1, 2, 4, 8, 16]
+    mixture, scores = select_mixture(latents, 16, seed=0)
+    chosen = mixture.n_components
+    assert list(scores) == [1, 2, 4, 8, 16] and scores[chosen] == max(scores.values())
     # fewer components than the truth lose at least 0.4 nats a held-out latent; more gain almost nothing
     assert chosen in (4, 8) and scores[4] > scores[2] + 0.4 > scores[1] + 0.8
     assert abs(scores[8] - scores[4]) < 0.02
@@ -225,7 +228,8 @@ def test_latent_mixture_size_is_chosen_on_held_out_latents_and_samples_the_truth
     with torch.no_grad():
         model.latents.copy_(torch.from_numpy(latents))
     note = model.finish_training(torch.empty(0), seed=0)
-    assert note.startswith(f"latent mixture: {chosen} of at most 16 components on 4,000 latents")
+    assert note.startswith(f"latent mixture: {chosen} of at most 16 components, fitted on 3,600 of 4,000 latents, "
+                           "chosen by the others' log-likelihood")
     drawn = model.mixture_latents(20000, torch.Generator().manual_seed(1)).numpy()
     nearest = np.argmin(((drawn[:, None] - centres[None]) ** 2).sum(-1), axis=1)
     shares = np.bincount(nearest, minlength=4) / len(drawn)
@@ -240,13 +244,14 @@ def test_vae_samples_decode_the_mixture_fitted_to_its_posterior_means():
     assert plain.finish_training(images, seed=0) is None and "mixture_weights" not in plain.state_dict()
     model = ConvVAE(VAEConfig(latent_dim=3, hidden_channels=4, mixture_components=4), ImageShape(1, 6, 6))
     note = model.finish_training(images, seed=0)
-    assert "components on 300 latents, chosen by held-out log-likelihood" in note
+    assert "fitted on 270 of 300 latents, chosen by the others' log-likelihood" in note
     assert model.mixture_weights.sum().item() == pytest.approx(1.0, rel=1e-5)
     with torch.no_grad():
         means = model.encode(images)[0]
     # at an EM fixed point the weighted component means average to the fitted latents' mean
+    fitted = means[np.random.default_rng(0).permutation(300)[30:]]
     weighted = (model.mixture_weights[:, None] * model.mixture_means).sum(0)
-    np.testing.assert_allclose(weighted.numpy(), means.mean(0).numpy(), atol=1e-4)
+    np.testing.assert_allclose(weighted.numpy(), fitted.mean(0).numpy(), atol=1e-4)
     z = model.mixture_latents(4, torch.Generator().manual_seed(3))
     expected = torch.sigmoid(model.decode_logits(z))
     torch.testing.assert_close(model.sample(4, torch.Generator().manual_seed(3)), expected)

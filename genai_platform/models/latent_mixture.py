@@ -4,9 +4,9 @@ A latent-variable model whose latents do not follow its prior (a VAE's aggregate
 has holes where N(0, I) has mass; a GP-LVM's latents are point estimates) samples better from
 a density fitted to the training latents: ex-post density estimation (Ghosh et al., 2020). The
 number of components is chosen by held-out log-likelihood: a tenth of the latents is held out,
-each candidate count is fitted on the rest and scored there, the best is fitted on them all.
-Fewer components blur classes together; more memorize the training latents, and the held-out
-likelihood falls.
+each candidate count is fitted on the rest and scored there, and the best of those fits is the
+mixture (so its held-out score is an honest one, and no fit is repeated). Fewer components blur
+classes together; more memorize the training latents, and the held-out likelihood falls.
 
 The mixture lives in three buffers of the owning module (saved with its weights): weights,
 means and Cholesky factors of `max_components` components, the unused ones with weight 0.
@@ -33,15 +33,15 @@ def _gaussian_mixture(components: int, seed: int) -> GaussianMixture:
     return GaussianMixture(components, covariance_type="full", reg_covar=REG_COVAR, random_state=seed % (2**32))
 
 
-def select_components(latents: np.ndarray, max_components: int, seed: int) -> tuple[int, dict[int, float]]:
-    """The candidate component count whose mixture, fitted on 90% of `latents`, gives the other 10% the
-    highest mean log-likelihood; and every candidate's held-out score (nats a latent)."""
+def select_mixture(latents: np.ndarray, max_components: int, seed: int) -> tuple[GaussianMixture, dict[int, float]]:
+    """Of the candidate mixtures fitted on 90% of `latents`, the one that gives the other 10% the highest
+    mean log-likelihood; and every candidate's held-out score (nats a latent), by component count."""
     order = np.random.default_rng(seed).permutation(len(latents))
     held_out = max(1, int(len(latents) * HELD_OUT_SHARE))
     fit_rows, score_rows = latents[order[held_out:]], latents[order[:held_out]]
-    scores = {k: float(_gaussian_mixture(k, seed).fit(fit_rows).score(score_rows))
-              for k in candidate_counts(min(max_components, len(fit_rows)))}
-    return max(scores, key=scores.get), scores
+    fitted = {k: _gaussian_mixture(k, seed).fit(fit_rows) for k in candidate_counts(min(max_components, len(fit_rows)))}
+    scores = {k: float(mixture.score(score_rows)) for k, mixture in fitted.items()}
+    return fitted[max(scores, key=scores.get)], scores
 
 
 class LatentMixture:
@@ -60,12 +60,14 @@ class LatentMixture:
         when there are at least 20; a line for the training log."""
         k_max = self.mixture_weights.shape[0]
         if len(latents) >= 20 and k_max > 1:
-            components, scores = select_components(latents, k_max, seed)
-            chosen = (f"chosen by held-out log-likelihood ({', '.join(f'{k}: {s:.2f}' for k, s in scores.items())} "
+            mixture, scores = select_mixture(latents, k_max, seed)
+            chosen = (f"fitted on {len(latents) - int(len(latents) * HELD_OUT_SHARE):,} of {len(latents):,} latents, "
+                      f"chosen by the others' log-likelihood ({', '.join(f'{k}: {s:.2f}' for k, s in scores.items())} "
                       "nats a latent)")
         else:
-            components, chosen = min(k_max, len(latents)), "(too few latents to hold some out)"
-        mixture = _gaussian_mixture(components, seed).fit(latents)
+            mixture = _gaussian_mixture(min(k_max, len(latents)), seed).fit(latents)
+            chosen = f"fitted on {len(latents):,} latents (too few to hold some out)"
+        components = mixture.n_components
         weights, means = np.zeros(k_max), np.zeros((k_max, latents.shape[1]))
         scales = np.tile(np.eye(latents.shape[1]), (k_max, 1, 1))
         weights[:components], means[:components] = mixture.weights_, mixture.means_
@@ -73,7 +75,7 @@ class LatentMixture:
         for buffer, value in ((self.mixture_weights, weights), (self.mixture_means, means),
                               (self.mixture_scales, scales)):
             buffer.copy_(torch.from_numpy(value).float())
-        return f"latent mixture: {components} of at most {k_max} components on {len(latents):,} latents, {chosen}"
+        return f"latent mixture: {components} of at most {k_max} components, {chosen}"
 
     def mixture_latents(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """`n` latents [n, latent_dim] drawn from the mixture with `generator`, on the CPU."""
