@@ -87,7 +87,7 @@ def bare_loop(name: str, steps: int, duckdb, artifacts) -> float:
             losses.append(loss.detach())
         if average is not None:
             torch._foreach_lerp_(average, [p.detach() for p in model.parameters()], 1 - training.ema_decay)
-    model.finish_training(data.tensor, training.seed)
+    model.finish_training(data.tensor, training.seed)  # as fit() does after the loop
     torch.stack(losses).tolist()
     return time.perf_counter() - started
 

@@ -269,12 +269,8 @@ def train_family(family: Family, model_config, training_config: TrainingConfig, 
 
     `model_config` must already hold the pretrained model's config (pretrained_config)."""
     data = replace(data, tensor=data.tensor.to(device))  # batches are drawn on the device, no DataLoader
-    model, result = fit(lambda: build_model(family, model_config, data, pretrained),
-                        family.batch_sampler(data.tensor, model_config), training_config, device, checkpoint_path,
-                        run_fingerprint, log)
-    if (note := model.finish_training(data.tensor, training_config.seed)) is not None:
-        log(f"{family.name}: {note}")
-    return model, result
+    return fit(lambda: build_model(family, model_config, data, pretrained), family.batch_sampler(data.tensor, model_config),
+               training_config, device, checkpoint_path, run_fingerprint, log, data.tensor)
 
 
 # what a family's weights depend on besides its own model module: the one training loop

@@ -33,6 +33,10 @@ class GPLVMConfig:
     inducing_points: int = 64
     mixture_components: int = 10  # at most; the count is chosen on held-out latents
 
+    def __post_init__(self):
+        if self.mixture_components < 1:
+            raise ValueError(f"mixture_components must be >= 1, got {self.mixture_components}")
+
 
 class GPLVM(ImageGenerator, LatentMixture):
     def __init__(self, config: GPLVMConfig, shape: ImageShape, count: int):
@@ -114,7 +118,7 @@ class GPLVM(ImageGenerator, LatentMixture):
 
     def finish_training(self, data: torch.Tensor, seed: int) -> str:
         """Fit the sampling mixture to the learned latents (the images are in them already)."""
-        return self.fit_mixture(self.latents.detach().double().cpu().numpy(), seed)
+        return self.fit_mixture(self.latents.detach().cpu().double().numpy(), seed)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:

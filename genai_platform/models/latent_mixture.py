@@ -20,6 +20,7 @@ from sklearn.mixture import GaussianMixture
 from torch import nn
 
 HELD_OUT_SHARE = 0.1
+MIN_TO_SELECT = 50  # fewer latents are fitted with the most components: 5 held out would choose by chance
 REG_COVAR = 1e-4  # added to every covariance's diagonal: keeps a component on a few latents invertible
 
 
@@ -57,9 +58,9 @@ class LatentMixture:
     @torch.no_grad()
     def fit_mixture(self, latents: np.ndarray, seed: int) -> str:
         """Fit the mixture to `latents` [N, latent_dim], its component count chosen on held-out latents
-        when there are at least 20; a line for the training log."""
+        when there are at least MIN_TO_SELECT; a line for the training log."""
         k_max = self.mixture_weights.shape[0]
-        if len(latents) >= 20 and k_max > 1:
+        if len(latents) >= MIN_TO_SELECT and k_max > 1:
             mixture, scores = select_mixture(latents, k_max, seed)
             chosen = (f"fitted on {len(latents) - int(len(latents) * HELD_OUT_SHARE):,} of {len(latents):,} latents, "
                       f"chosen by the others' log-likelihood ({', '.join(f'{k}: {s:.2f}' for k, s in scores.items())} "

@@ -84,7 +84,7 @@ class ConvVAE(ImageGenerator, LatentMixture):
         if not self.config.mixture_components:
             return None
         means = torch.cat([self.encode(chunk.float())[0] for chunk in data.split(ENCODE_BATCH)])
-        return self.fit_mixture(means.double().cpu().numpy(), seed)
+        return self.fit_mixture(means.cpu().double().numpy(), seed)  # to the CPU first: MPS has no float64
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:

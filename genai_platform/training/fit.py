@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timezone
@@ -16,6 +17,7 @@ from genai_platform.files import ArtifactPath, local_copy, write_atomic
 from genai_platform.models.base import TrainableModel
 from genai_platform.training.batches import BatchSampler
 from genai_platform.training.device import seed_everything
+from genai_platform.training.distributed import is_writer
 from genai_platform.training.loop import TrainingConfig, TrainingResult, export_weights, train
 
 WEIGHTS_FILE = "model.safetensors"
@@ -35,10 +37,18 @@ def fit(
     checkpoint_path: ArtifactPath,
     run_fingerprint: str,
     log: Callable[[str], None],
+    data: torch.Tensor | None = None,
 ) -> tuple[TrainableModel, TrainingResult]:
+    """Build the model from the seed and train it with the loop; then, given the training `data`, run the
+    model's finish_training (in the writing process only, whose model is the one kept) and log its line."""
     seed_everything(config.seed)  # the model's initial weights come from the seed
     model = build()
-    return model, train(model, batches, config, device, checkpoint_path, run_fingerprint, log)
+    result = train(model, batches, config, device, checkpoint_path, run_fingerprint, log)
+    if data is not None and is_writer():
+        started = time.perf_counter()
+        if (note := model.finish_training(data, config.seed)) is not None:
+            log(f"{note} ({time.perf_counter() - started:.1f} s)")
+    return model, result
 
 
 def save_trained(model: nn.Module, out_dir: ArtifactPath, manifest: dict, result: TrainingResult) -> dict:
