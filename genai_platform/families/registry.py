@@ -115,7 +115,7 @@ for _family in [
         profiles={
             "smoke": (VAEConfig(latent_dim=4, hidden_channels=8, mixture_components=4), _training(20, 32, 2e-3)),
             "default": (VAEConfig(latent_dim=16, hidden_channels=32, mixture_components=64),
-                        _training(2000, 128, 1e-3, max_seconds=120.0)),
+                        _training(3000, 128, 1e-3, max_seconds=240.0)),
             "full": (VAEConfig(latent_dim=32, hidden_channels=64, mixture_components=128),
                      _training(20000, 256, 1e-3)),
         },
@@ -133,7 +133,7 @@ for _family in [
             "smoke": (GANConfig(latent_dim=8, generator_channels=8, discriminator_channels=8),
                       _training(20, 32, 2e-4, beta1=0.5, grad_clip=0.0)),
             "default": (GANConfig(latent_dim=32, generator_channels=64, discriminator_channels=32),
-                        _training(3000, 64, 5e-4, beta1=0.5, grad_clip=0.0, max_seconds=360.0)),
+                        _training(3000, 64, 5e-4, beta1=0.5, grad_clip=0.0, max_seconds=240.0)),
             "full": (GANConfig(latent_dim=64, generator_channels=128, discriminator_channels=64),
                      _training(30000, 128, 2e-4, beta1=0.5, grad_clip=0.0)),
         },
