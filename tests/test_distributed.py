@@ -98,6 +98,16 @@ def test_two_processes_train_the_weights_of_one_on_the_whole_batch(name, tmp_pat
     assert not (tmp_path / "ddp" / "checkpoint.pt").exists()  # removed once training completed
 
 
+def test_two_processes_agree_on_every_plan_of_a_time_budget(tmp_path):
+    # the ranks plan again at every progress line, each from its own clock: they must end on one step, or
+    # the one still training waits for the other's gradients until torchrun gives up
+    spec = spec_for("lstm", tmp_path / "timed", 2, steps=100000, max_seconds=4.0, log_every=10)
+    output = finished(torchrun(spec, 2))
+    training = read_manifest(tmp_path / "timed" / "model")["training"]
+    assert training["limited_by"] == "seconds" and training["steps"] > 30, training
+    assert "time budget: " in output
+
+
 def rank_process(parent: int, rank: int) -> int:
     """The pid of the worker with RANK=`rank` among the processes below `parent`."""
     for environ in Path("/proc").glob("[0-9]*/environ"):

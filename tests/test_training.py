@@ -90,7 +90,8 @@ def test_an_epoch_budget_stops_after_that_many_passes_over_the_tokens(tmp_path):
 
 
 class StepClock:
-    """The loop's clock, advanced 1/32 s (exact in binary) by every batch drawn: a step rate the test knows."""
+    """The loop's clock, advanced by every batch drawn: `seconds` (1/32 s, exact in binary), then `then`
+    from the draw after the `after`-th on: a step rate the test knows."""
 
     def __init__(self):
         self.seconds = 0.0
@@ -98,41 +99,65 @@ class StepClock:
     def perf_counter(self) -> float:
         return self.seconds
 
-    def slowed(self, batches):
+    def slowed(self, batches, seconds: float = 1 / 32, after: int | None = None, then: float = 0.0):
+        draws = {"n": 0}
+
         def sample(generator, batch_size, shard):
-            self.seconds += 1 / 32
+            draws["n"] += 1
+            self.seconds += then if after is not None and draws["n"] > after else seconds
             return batches(generator, batch_size, shard)
         return dataclasses.replace(batches, draw=sample)
 
 
-def test_a_time_budget_plans_the_steps_and_a_resumed_training_keeps_the_plan(tmp_path, monkeypatch):
+@pytest.mark.parametrize("later, steps", [(1 / 16, 52), (1 / 64, 88)])
+def test_a_time_budget_is_planned_again_when_the_rate_changes(tmp_path, monkeypatch, later, steps):
     clock = StepClock()
     monkeypatch.setattr(loop, "time", clock)
     build, batches = _lstm_setup()
     config = TrainingConfig(steps=100000, batch_size=8, learning_rate=1e-2, max_seconds=2.0, log_every=1000,
-                            checkpoint_every=5)
+                            checkpoint_every=1000)
     logs = []
     _, result = fit(build, clock.slowed(batches), config, torch.device("cpu"), tmp_path / "t.pt", "fp", logs.append)
     # 32 steps/s measured over steps 4..23; at step 23, 23/32 s are gone, and 2 s - 23/32 s hold 41 more steps
-    assert (result.steps, result.limited_by) == (CALIBRATION[1] + 41, "seconds")
+    assert (result.steps, result.limited_by, clock.seconds) == (CALIBRATION[1] + 41, "seconds", 2.0)
     assert "time budget: 32.00 steps/s, so 64 steps" in "\n".join(logs)
-    # killed after the plan was made: the resumed training ends at the planned step, whatever its own speed
+    # the rate halves (doubles) after step 40: planned once, training would end at 2.75 s (1.625 s); planned
+    # again at every progress line, it ends at 2 s, on fewer (more) steps
+    clock.seconds, logs = 0.0, []
+    _, result = fit(build, clock.slowed(batches, after=40, then=later), config, torch.device("cpu"),
+                    tmp_path / "c.pt", "fp", logs.append)
+    assert (result.steps, result.limited_by, clock.seconds) == (steps, "seconds", 2.0)
+    assert any(line.startswith("time budget: ") and " steps/s over steps " in line for line in logs)
+
+
+def test_a_resumed_training_spends_what_the_interrupted_one_left_of_the_time_budget(tmp_path, monkeypatch):
+    clock = StepClock()
+    monkeypatch.setattr(loop, "time", clock)
+    build, batches = _lstm_setup()
+    config = TrainingConfig(steps=100000, batch_size=8, learning_rate=1e-2, max_seconds=4.0, log_every=1000,
+                            checkpoint_every=5)
+    # at 32 steps/s, 4 s hold 128 steps; killed at the 30th, it leaves a checkpoint at step 25 after 25/32 s
     checkpoint = tmp_path / "k.pt"
     with pytest.raises(Crash):
         fit(build, _crashing_at(clock.slowed(batches), 30), config, torch.device("cpu"), checkpoint, "fp",
             lambda m: None)
     saved = torch.load(checkpoint, weights_only=True)
-    assert (saved["step"], saved["planned_steps"], saved["limited_by"], saved["time_settled"]) == (25, 64, "seconds",
-                                                                                                  True)
-    _, resumed = fit(build, batches, config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
-    assert (resumed.steps, resumed.limited_by, resumed.resumed_from_step) == (64, "seconds", 25)
-    # killed before the plan was made: the resumed training makes it, from its own start (step 5)
+    assert (saved["step"], saved["planned_steps"], saved["limited_by"], saved["seconds"]) == (25, 128, "seconds",
+                                                                                              25 / 32)
+    # resumed on a machine half as fast: at step 48, 25/32 + 23/16 s are gone; the other 57/32 s hold 28 steps
+    logs = []
+    _, resumed = fit(build, clock.slowed(batches, 1 / 16), config, torch.device("cpu"), checkpoint,
+                     "fp", logs.append)
+    assert (resumed.steps, resumed.limited_by, resumed.resumed_from_step) == (76, "seconds", 25)
+    assert "within 4 s, 1 s of it spent before the checkpoint" in "\n".join(logs)
+    assert "time budget: 16.00 steps/s, so 76 steps" in "\n".join(logs)
+    # killed before the first plan: the resumed training at the same rate ends where an uninterrupted one does
     early = tmp_path / "early.pt"
     with pytest.raises(Crash):
-        fit(build, _crashing_at(batches, 8), config, torch.device("cpu"), early, "fp", lambda m: None)
-    assert not torch.load(early, weights_only=True)["time_settled"]
+        fit(build, _crashing_at(clock.slowed(batches), 8), config, torch.device("cpu"), early, "fp", lambda m: None)
+    assert torch.load(early, weights_only=True)["seconds"] == 5 / 32
     _, late = fit(build, clock.slowed(batches), config, torch.device("cpu"), early, "fp", lambda m: None)
-    assert (late.resumed_from_step, late.steps, late.limited_by) == (5, 5 + CALIBRATION[1] + 41, "seconds")
+    assert (late.resumed_from_step, late.steps, late.limited_by) == (5, 128, "seconds")
 
 
 def test_a_budget_that_leaves_the_steps_as_they_were_does_not_claim_them(tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ import math
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 
 import torch
 from safetensors.torch import save_model
@@ -29,9 +29,11 @@ from genai_platform.training.distributed import (batch_shard, check_batch_split,
                                                  least_over_processes, mean_over_processes)
 
 LR_SCHEDULES = ("constant", "cosine")
-# the time budget is planned from the rate of a process's steps CALIBRATION[0] + 1..CALIBRATION[1]
+# the time budget is first planned from the rate of a process's steps CALIBRATION[0] + 1..CALIBRATION[1]
 # (counted from where it started or resumed), after the first steps' one-off costs (allocation,
-# compilation); so a training with a time budget takes at least CALIBRATION[1] steps
+# compilation); so a training with a time budget takes at least CALIBRATION[1] steps. It is planned
+# again at every progress line from the rate since the last plan, so a rate that changes (other work
+# starting or ending beside it) moves the end rather than overrunning or wasting the budget.
 CALIBRATION = (3, 23)
 
 
@@ -51,8 +53,8 @@ class TrainingConfig:
     ema_decay: float = 0.0  # > 0 keeps an exponential moving average; the exported weights are the average
     compile: bool = False  # torch.compile the loss on CUDA; ignored on CPU, where it costs more than it saves
     epochs: float = 0.0  # > 0: at most this many passes over the training data (images, or tokens for text)
-    max_seconds: float = 0.0  # > 0: as many steps as fit in this many seconds at the rate of the first steps
-                              # (at least CALIBRATION[1] steps)
+    max_seconds: float = 0.0  # > 0: as many steps as fit in this many seconds of training, re-planned as it
+                              # goes (at least CALIBRATION[1] steps)
     processes: int = 1  # > 1: DDP over this many processes (torchrun), each on batch_size / processes rows
     checkpoint_every: int = 200
     log_every: int = 50
@@ -199,34 +201,33 @@ class _CurveRecorder:
 @dataclass
 class StepPlan:
     """How many steps this training takes and which budget set that: the steps, the epochs, or (once
-    the first steps' rate is measured) the seconds. `time_settled`: the time budget is applied, or there is none."""
+    a rate is measured) the seconds."""
     total: int
     limited_by: str
-    time_settled: bool
     log_every: int
     checkpoint_every: int
 
     @classmethod
     def of(cls, config: TrainingConfig, batches: BatchSampler, total: int | None = None,
-           limited_by: str | None = None, time_settled: bool | None = None) -> StepPlan:
+           limited_by: str | None = None) -> StepPlan:
         if total is None:
             total, limited_by = config.steps, "steps"
             if config.epochs > 0 and (by_epochs := batches.steps_for(config.epochs, config.batch_size)) < total:
                 total, limited_by = by_epochs, "epochs"
-        time_settled = config.max_seconds <= 0 if time_settled is None else time_settled
         if limited_by == "steps":
-            return cls(total, limited_by, time_settled, config.log_every, config.checkpoint_every)
+            return cls(total, limited_by, config.log_every, config.checkpoint_every)
         # still ~10 progress lines and ~4 checkpoints when another budget cut the steps short
-        return cls(total, limited_by, time_settled, max(1, min(config.log_every, total // 10)),
+        return cls(total, limited_by, max(1, min(config.log_every, total // 10)),
                    max(1, min(config.checkpoint_every, total // 4)))
 
-    def fit_time(self, config: TrainingConfig, batches: BatchSampler, done: int, rate: float,
+    @classmethod
+    def fit_time(cls, config: TrainingConfig, batches: BatchSampler, done: int, rate: float,
                  elapsed: float) -> StepPlan:
-        """The plan cut to the steps that fit in what is left of `config.max_seconds` at `rate` steps/s."""
+        """The steps and epochs budgets' plan, cut to the steps that fit in what is left of
+        `config.max_seconds` after `elapsed` seconds at `rate` steps/s (`done` steps are taken)."""
+        untimed = cls.of(config, batches)
         fitting = done + int(rate * max(0.0, config.max_seconds - elapsed))
-        if fitting >= self.total:
-            return replace(self, time_settled=True)
-        return StepPlan.of(config, batches, fitting, "seconds", time_settled=True)
+        return untimed if fitting >= untimed.total else cls.of(config, batches, fitting, "seconds")
 
     def describe(self, config: TrainingConfig, batches: BatchSampler) -> str:
         passes = batches.passes(self.total, config.batch_size)
@@ -244,6 +245,7 @@ class TrainingState:
     plan: StepPlan
     step: int = 0
     resumed_from: int | None = None
+    seconds_before: float = 0.0  # training seconds of earlier attempts, up to the checkpoint resumed from
 
 
 def start_state(model: TrainableModel, phase_params: dict[str, list[torch.nn.Parameter]], config: TrainingConfig,
@@ -267,11 +269,12 @@ def resume(model: TrainableModel, state: TrainingState, checkpoint: dict, config
     state.generator.set_state(checkpoint["batches_rng"])
     state.step = state.resumed_from = int(checkpoint["step"])
     state.curves = {name: list(curve) for name, curve in checkpoint["loss_curves"].items()}
-    state.plan = StepPlan.of(config, batches, int(checkpoint["planned_steps"]), checkpoint["limited_by"],
-                             bool(checkpoint["time_settled"]))
+    state.plan = StepPlan.of(config, batches, int(checkpoint["planned_steps"]), checkpoint["limited_by"])
+    state.seconds_before = float(checkpoint["seconds"])
 
 
-def write_checkpoint(path: ArtifactPath, model: TrainableModel, state: TrainingState, fingerprint: str) -> None:
+def write_checkpoint(path: ArtifactPath, model: TrainableModel, state: TrainingState, fingerprint: str,
+                     seconds: float) -> None:
     checkpoint = {
         "fingerprint": fingerprint,
         "step": state.step,
@@ -282,7 +285,7 @@ def write_checkpoint(path: ArtifactPath, model: TrainableModel, state: TrainingS
         "loss_curves": state.curves,
         "planned_steps": state.plan.total,
         "limited_by": state.plan.limited_by,
-        "time_settled": state.plan.time_settled,
+        "seconds": seconds,  # of training so far, this attempt's and earlier ones': what the time budget counts
     }
     save_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
 
@@ -318,9 +321,10 @@ def train(
 
     The checkpoint (model, optimizers, weight average, step, step plan, batch generator, loss curves) is
     written atomically every `checkpoint_every` steps (by rank 0 of several processes) and removed once
-    training completes. With `max_seconds`, the steps are planned once from the rate of the first ones
-    (the slowest process's, with several); a resumed training keeps its plan, so it ends where the
-    uninterrupted one would have (one resumed before its plan was made plans from its own start).
+    training completes. With `max_seconds`, the steps are planned from the rate of the first ones and
+    planned again at every progress line from the rate since the last plan (the slowest process's, with
+    several); the budget counts the training seconds of every attempt, so a resumed training spends what
+    the interrupted one left, planned from its own rate.
     """
     model.to(device)
     if device.type == "cuda":
@@ -340,10 +344,11 @@ def train(
     if checkpoint is not None:
         resume(model, state, checkpoint, config, batches)
         log(f"resuming from checkpoint {checkpoint_path} at step {state.step}/{state.plan.total}")
-    calibration = (state.step + CALIBRATION[0], state.step + CALIBRATION[1])
-    timing = not state.plan.time_settled and state.plan.total > calibration[1]
-    log(f"training for {'at most ' if timing else ''}{state.plan.describe(config, batches)}"
-        + (f" within {config.max_seconds:g} s" if timing else ""))
+    # timed: the time budget may end training before the steps and epochs budgets do
+    timed = config.max_seconds > 0 and StepPlan.of(config, batches).total > state.step + CALIBRATION[1]
+    spent = f", {state.seconds_before:.0f} s of it spent before the checkpoint" if state.seconds_before else ""
+    log(f"training for {'at most ' if timed else ''}{state.plan.describe(config, batches)}"
+        + (f" within {config.max_seconds:g} s{spent}" if timed else ""))
 
     loss_of = _loss_function(model, config, device, log)
     # bf16 autocast only on CUDA: CPU autocast slows these small models down.
@@ -351,25 +356,30 @@ def train(
     recorder = _CurveRecorder(state.curves)
     model.train()
     started, first_step = time.perf_counter(), state.step
+    calibrated = first_step + CALIBRATION[1]  # the step of the first plan
+    measured_from: tuple[int, float] | None = None  # the step and time the next plan's rate is measured from
     while state.step < state.plan.total:
         lr = config.learning_rate * config.lr_factor(state.step, state.plan.total)
         seed_step(noise, config.seed, state.step, shard)
         training_step(phase_params, state, batches(state.generator, config.batch_size, shard), loss_of, lr, config,
                       autocast, recorder)
         state.step += 1
-        done, plan = state.step, state.plan
-        if timing and done in calibration:
+        done = state.step
+        planning = done == calibrated or (done > calibrated and done % state.plan.log_every == 0)
+        if timed and (done == first_step + CALIBRATION[0] or planning):
             _synchronize(device)
-            if done == calibration[0]:
-                calibration_start = time.perf_counter()
-            else:
-                now = time.perf_counter()
-                rate = (CALIBRATION[1] - CALIBRATION[0]) / (now - calibration_start)
-                plan = plan.fit_time(config, batches, done, rate, now - started)
+            now = time.perf_counter()
+            if planning:
+                rate = (done - measured_from[0]) / max(now - measured_from[1], 1e-9)
+                plan = StepPlan.fit_time(config, batches, done, rate, state.seconds_before + now - started)
                 if (agreed := least_over_processes(plan.total, device)) != plan.total:  # the slowest sets it
-                    plan = StepPlan.of(config, batches, agreed, "seconds", time_settled=True)
+                    plan = StepPlan.of(config, batches, agreed, "seconds")
+                if done == calibrated or plan.total != state.plan.total:
+                    since = "" if done == calibrated else f" over steps {measured_from[0] + 1}-{done}"
+                    log(f"time budget: {rate:.2f} steps/s{since}, so {plan.describe(config, batches)}")
                 state.plan = plan
-                log(f"time budget: {rate:.2f} steps/s, so {plan.describe(config, batches)}")
+            measured_from = (done, now)
+        plan = state.plan
         at_checkpoint = done % plan.checkpoint_every == 0 and done < plan.total
         at_log = done % plan.log_every == 0 or done == plan.total
         if at_log or at_checkpoint:
@@ -379,7 +389,8 @@ def train(
             losses = " ".join(f"{name} {curve[-1]:.4f}" for name, curve in state.curves.items())
             log(f"step {done}/{plan.total} {losses} lr {lr:.2e} ({rate:.1f} steps/s)")
         if at_checkpoint and is_writer():
-            write_checkpoint(checkpoint_path, model, state, fingerprint)
+            write_checkpoint(checkpoint_path, model, state, fingerprint,
+                             state.seconds_before + time.perf_counter() - started)
             log(f"checkpoint written at step {done}")
     recorder.flush(state.plan.total)
     model.noise_generator = None  # the model draws as one loaded from disk would
