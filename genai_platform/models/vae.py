@@ -27,7 +27,8 @@ from genai_platform.models.shapes import ImageShape, padded_size
 class VAEConfig:
     latent_dim: int = 16
     hidden_channels: int = 32
-    beta: float = 1.0
+    beta: float = 1.0  # weight of the KL term; below 1 the latents keep more of each image, and the
+                       # mixture, not the prior, is what samples come from
     mixture_components: int = 0  # 0: sample the prior; else at most this many, chosen on held-out latents
 
     def __post_init__(self):
