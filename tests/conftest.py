@@ -5,11 +5,21 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from helpers import materialize, smoke_environment
+import torch
+from helpers import TEST_THREADS, materialize, smoke_environment
 
 from genai_platform.defs.resources import resources_from_env
 
 pytest_plugins = ["postgres_server"]  # the `postgres` fixture: a real server on loopback
+
+
+def pytest_configure(config):
+    torch.set_num_threads(TEST_THREADS)
+
+
+def pytest_collection_modifyitems(items):
+    """The minute-long tests first, so the workers start them at once and the short ones fill in around them."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @dataclass

@@ -19,6 +19,10 @@ from genai_platform.store.versions import champion
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.shapes import ImageShape
 
+# torch threads for work a test does in its own process: the cores shared among the pytest-xdist workers
+# (a pool larger than its share of the cores can run 10x slower beside other work)
+TEST_THREADS = max(1, (os.cpu_count() or 1) // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+
 # the bundled data, whatever GENAI_*_SOURCE the shell running the tests sets
 BUNDLED_SOURCES = {"GENAI_IMAGE_SOURCE": "sklearn:digits", "GENAI_TEXT_SOURCE": "gensim:lee"}
 

