@@ -66,7 +66,11 @@ def torchrun(spec: Path, processes: int) -> subprocess.Popen:
 
 
 def finished(process: subprocess.Popen, timeout: float = 180) -> str:
-    output, _ = process.communicate(timeout=timeout)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # torchrun and its ranks, not left to the rest of the session
+        raise
     assert process.returncode == 0, output[-3000:]
     return output
 

@@ -95,7 +95,9 @@ def test_writers_take_turns_readers_read_one_snapshot_and_a_missing_dataset_is_n
             writer.join()
         assert reader.execute("SELECT source FROM datasets").fetchall() == before == [("a",)]
     (first, second) = sorted(spans.values())
-    assert second[0] >= first[1] - 0.05  # the second writer began after the first committed
+    # the second writer began after the first committed (each holds its turn 0.5 s; the margin is the first
+    # thread's way from its commit to its clock reading, longer on a busy machine)
+    assert second[0] >= first[1] - 0.25
     with store.read_connection() as con:
         assert len(con.execute("SELECT source FROM datasets").fetchall()) == 1
     with pytest.raises(FileNotFoundError, match="the DuckLake schema typo does not exist yet"):

@@ -130,6 +130,16 @@ def test_a_time_budget_is_planned_again_when_the_rate_changes(tmp_path, monkeypa
     assert any(line.startswith("time budget: ") and " steps/s over steps " in line for line in logs)
 
 
+def test_every_plan_takes_the_total_the_processes_agree_on(tmp_path, monkeypatch):
+    clock = StepClock()
+    monkeypatch.setattr(loop, "time", clock)
+    monkeypatch.setattr(loop, "least_over_processes", lambda total, device: total - 1)  # a slower rank's plan
+    build, batches = _lstm_setup()
+    config = TrainingConfig(steps=100000, batch_size=8, learning_rate=1e-2, max_seconds=2.0, log_every=1000)
+    _, result = fit(build, clock.slowed(batches), config, torch.device("cpu"), tmp_path / "a.pt", "fp", lambda m: None)
+    assert (result.steps, result.limited_by) == (CALIBRATION[1] + 40, "seconds")  # this process alone: 41 more
+
+
 def test_a_resumed_training_spends_what_the_interrupted_one_left_of_the_time_budget(tmp_path, monkeypatch):
     clock = StepClock()
     monkeypatch.setattr(loop, "time", clock)
@@ -144,18 +154,32 @@ def test_a_resumed_training_spends_what_the_interrupted_one_left_of_the_time_bud
     saved = torch.load(checkpoint, weights_only=True)
     assert (saved["step"], saved["planned_steps"], saved["limited_by"], saved["seconds"]) == (25, 128, "seconds",
                                                                                               25 / 32)
-    # resumed on a machine half as fast: at step 48, 25/32 + 23/16 s are gone; the other 57/32 s hold 28 steps
+    # resumed on a machine half as fast: at step 48, 25/32 + 23/16 s are gone; the other 57/32 s hold 28 steps;
+    # killed again at step 55, it leaves a checkpoint at step 50 after 25/32 + 25/16 s
     logs = []
-    _, resumed = fit(build, clock.slowed(batches, 1 / 16), config, torch.device("cpu"), checkpoint,
-                     "fp", logs.append)
-    assert (resumed.steps, resumed.limited_by, resumed.resumed_from_step) == (76, "seconds", 25)
+    with pytest.raises(Crash):
+        fit(build, _crashing_at(clock.slowed(batches, 1 / 16), 30), config, torch.device("cpu"), checkpoint, "fp",
+            logs.append)
     assert "within 4 s, 1 s of it spent before the checkpoint" in "\n".join(logs)
     assert "time budget: 16.00 steps/s, so 76 steps" in "\n".join(logs)
+    saved = torch.load(checkpoint, weights_only=True)
+    assert (saved["step"], saved["planned_steps"], saved["seconds"]) == (50, 76, 25 / 32 + 25 / 16)
+    # at step 73, 75/32 + 23/16 s are gone; the other 7/32 s hold 3 steps; 127/32 s of training in all
+    _, resumed = fit(build, clock.slowed(batches, 1 / 16), config, torch.device("cpu"), checkpoint, "fp",
+                     lambda m: None)
+    assert (resumed.steps, resumed.limited_by, resumed.resumed_from_step, resumed.seconds) == (76, "seconds", 50,
+                                                                                               127 / 32)
     # killed before the first plan: the resumed training at the same rate ends where an uninterrupted one does
     early = tmp_path / "early.pt"
     with pytest.raises(Crash):
         fit(build, _crashing_at(clock.slowed(batches), 8), config, torch.device("cpu"), early, "fp", lambda m: None)
-    assert torch.load(early, weights_only=True)["seconds"] == 5 / 32
+    saved = torch.load(early, weights_only=True)
+    assert saved["seconds"] == 5 / 32
+    # a checkpoint written when the budget was already spent ends training where it is
+    spent = tmp_path / "spent.pt"
+    torch.save({**saved, "seconds": 4.0}, spent)
+    _, ended = fit(build, clock.slowed(batches), config, torch.device("cpu"), spent, "fp", lambda m: None)
+    assert (ended.resumed_from_step, ended.steps, ended.limited_by) == (5, 5, "seconds")
     _, late = fit(build, clock.slowed(batches), config, torch.device("cpu"), early, "fp", lambda m: None)
     assert (late.resumed_from_step, late.steps, late.limited_by) == (5, 128, "seconds")
 

@@ -71,7 +71,7 @@ class ConvVAE(ImageGenerator, LatentMixture):
         return self.decoder(z)[:, :, : self.shape.height, : self.shape.width]
 
     def training_loss(self, x: torch.Tensor, phase: str = SINGLE_PHASE) -> torch.Tensor:
-        """Negative ELBO per image (nats): Bernoulli reconstruction + beta * KL."""
+        """Bernoulli reconstruction + beta * KL per image (nats): the negative ELBO when beta is 1."""
         mean, log_var = self.encode(x)
         z = mean + self.training_noise(mean) * torch.exp(0.5 * log_var)
         logits = self.decode_logits(z).float()

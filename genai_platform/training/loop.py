@@ -6,7 +6,8 @@ training step steps each phase once, in order, on `training_loss(batch, phase)`.
 
 The loop owns the optimizers (AdamW, weight decay on matrices only), the learning-rate
 schedule, gradient clipping, an optional exponential moving average of the weights,
-autocast, atomic checkpoints, exact resume and the loss curves. Started by torchrun, it
+autocast, atomic checkpoints, exact resume (with no time budget: one re-plans its end from its own
+rate) and the loss curves. Started by torchrun, it
 trains with DDP: each process takes its block of every batch (training/distributed.py).
 """
 
@@ -89,7 +90,7 @@ class TrainingConfig:
 @dataclass
 class TrainingResult:
     steps: int
-    seconds: float
+    seconds: float  # of training: this attempt's and earlier ones' up to the checkpoint it resumed from
     device: str
     resumed_from_step: int | None
     limited_by: str = "steps"  # which budget ended training: steps, epochs or seconds
@@ -270,7 +271,10 @@ def resume(model: TrainableModel, state: TrainingState, checkpoint: dict, config
     state.step = state.resumed_from = int(checkpoint["step"])
     state.curves = {name: list(curve) for name, curve in checkpoint["loss_curves"].items()}
     state.plan = StepPlan.of(config, batches, int(checkpoint["planned_steps"]), checkpoint["limited_by"])
-    state.seconds_before = float(checkpoint["seconds"])
+    # .get: the feature classifier's fingerprint has no code digest, so its checkpoint may predate "seconds"
+    state.seconds_before = float(checkpoint.get("seconds", 0.0))
+    if 0 < config.max_seconds <= state.seconds_before:  # the interrupted attempt spent the whole budget
+        state.plan = StepPlan.of(config, batches, state.step, "seconds")
 
 
 def write_checkpoint(path: ArtifactPath, model: TrainableModel, state: TrainingState, fingerprint: str,
@@ -399,7 +403,8 @@ def train(
     model.eval()
     if is_writer():
         checkpoint_path.unlink(missing_ok=True)
-    return TrainingResult(steps=state.plan.total, seconds=time.perf_counter() - started, device=str(device),
+    return TrainingResult(steps=state.plan.total, seconds=state.seconds_before + time.perf_counter() - started,
+                          device=str(device),
                           resumed_from_step=state.resumed_from, loss_curves=state.curves,
                           limited_by=state.plan.limited_by,
                           passes=batches.passes(state.plan.total, config.batch_size))
