@@ -6,8 +6,8 @@ training step steps each phase once, in order, on `training_loss(batch, phase)`.
 
 The loop owns the optimizers (AdamW, weight decay on matrices only), the learning-rate
 schedule, gradient clipping, an optional exponential moving average of the weights,
-autocast, atomic checkpoints, exact resume (with no time budget: one re-plans its end from its own
-rate) and the loss curves. Started by torchrun, it
+autocast, atomic checkpoints, exact resume (without a time budget; with one, a resumed training
+re-plans its end from its own rate) and the loss curves. Started by torchrun, it
 trains with DDP: each process takes its block of every batch (training/distributed.py).
 """
 
@@ -360,6 +360,7 @@ def train(
     recorder = _CurveRecorder(state.curves)
     model.train()
     started, first_step = time.perf_counter(), state.step
+    budget_started = started - state.seconds_before  # the time budget counts earlier attempts' seconds too
     calibrated = first_step + CALIBRATION[1]  # the step of the first plan
     measured_from: tuple[int, float] | None = None  # the step and time the next plan's rate is measured from
     while state.step < state.plan.total:
@@ -375,7 +376,7 @@ def train(
             now = time.perf_counter()
             if planning:
                 rate = (done - measured_from[0]) / max(now - measured_from[1], 1e-9)
-                plan = StepPlan.fit_time(config, batches, done, rate, state.seconds_before + now - started)
+                plan = StepPlan.fit_time(config, batches, done, rate, now - budget_started)
                 if (agreed := least_over_processes(plan.total, device)) != plan.total:  # the slowest sets it
                     plan = StepPlan.of(config, batches, agreed, "seconds")
                 if done == calibrated or plan.total != state.plan.total:
@@ -393,8 +394,7 @@ def train(
             losses = " ".join(f"{name} {curve[-1]:.4f}" for name, curve in state.curves.items())
             log(f"step {done}/{plan.total} {losses} lr {lr:.2e} ({rate:.1f} steps/s)")
         if at_checkpoint and is_writer():
-            write_checkpoint(checkpoint_path, model, state, fingerprint,
-                             state.seconds_before + time.perf_counter() - started)
+            write_checkpoint(checkpoint_path, model, state, fingerprint, time.perf_counter() - budget_started)
             log(f"checkpoint written at step {done}")
     recorder.flush(state.plan.total)
     model.noise_generator = None  # the model draws as one loaded from disk would
@@ -403,8 +403,7 @@ def train(
     model.eval()
     if is_writer():
         checkpoint_path.unlink(missing_ok=True)
-    return TrainingResult(steps=state.plan.total, seconds=state.seconds_before + time.perf_counter() - started,
-                          device=str(device),
+    return TrainingResult(steps=state.plan.total, seconds=time.perf_counter() - budget_started, device=str(device),
                           resumed_from_step=state.resumed_from, loss_curves=state.curves,
                           limited_by=state.plan.limited_by,
                           passes=batches.passes(state.plan.total, config.batch_size))
