@@ -81,9 +81,12 @@ class ModelVersion:
     path: str
 
 
-# promoted: the challenger passed the gate; kept: it did not, the champion stays; first: no champion before;
-# unchanged: the challenger is the champion (nothing was retrained); forced / rolled back: by hand
-DECISIONS = ("promoted", "kept", "first", "unchanged", "forced", "rolled back")
+# promoted: the challenger passed the gate; kept: it did not (worse by more than the margin, a failing finding,
+# nothing to compare), the champion stays; inconclusive: the intervals were too wide to show it within the
+# margin, the champion stays; first: no champion before; withheld: a first version with a failing finding,
+# nothing serves; unchanged: the challenger is the champion (nothing was retrained); forced / rolled back: by hand
+DECISIONS = ("promoted", "kept", "inconclusive", "first", "withheld", "unchanged", "forced", "rolled back")
+KEEPING = ("kept", "inconclusive", "withheld")  # the challenger was judged and does not serve
 PROMOTING = ("promoted", "first", "forced", "rolled back")
 
 
@@ -93,11 +96,12 @@ class Decision:
     family: str
     challenger: str | None
     previous: str | None  # the champion before
-    champion: str  # the champion after
+    champion: str | None  # the champion after (None: nothing serves, a withheld first version)
     decision: str
     reason: str
     run_id: str = ""
     decided_at: datetime | None = None
+    best: str | None = None  # the best version that ever served, after it: the gate bounds drift from it
 
     def __post_init__(self):
         if self.decision not in DECISIONS:

@@ -128,7 +128,11 @@ def test_two_image_datasets_are_trained_judged_and_reported_apart(catalog, tmp_p
     with dg.instance_for_test() as instance:
         instance.add_dynamic_partitions("datasets", ["digits", "odd-digits", "lee"])
         job = defs.resolve_job_def("image_datasets")
-        results = {name: job.execute_in_process(instance=instance, partition_key=name)
+        # the smoke image models miss most classes, and a family with a failing finding has no headline value:
+        # the class findings relaxed, each dataset has a best family to trend
+        relaxed = {"resources": {"findings": {"config": {"thresholds": {"class_tv_distance": [1.0, 1.0],
+                                                                        "missing_modes": [10, 10]}}}}}
+        results = {name: job.execute_in_process(instance=instance, partition_key=name, run_config=relaxed)
                    for name in ("digits", "odd-digits")}
         wrong = defs.resolve_job_def("text_datasets").execute_in_process(
             instance=instance, partition_key="odd-digits", raise_on_error=False)

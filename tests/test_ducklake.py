@@ -48,7 +48,7 @@ def test_the_smoke_job_keeps_every_table_in_a_ducklake_on_postgresql(lake_env):
             "image_samples"} <= tables
     assert int(catalog_rows(lake_env, "SELECT count(*) FROM ducklake_snapshot")[0]) > 20  # one per committed transaction
     # another process, as on another machine: the versions and the champion through the command line
-    listing = subprocess.run([sys.executable, "-m", "genai_platform.cli", "versions", "vae"],
+    listing = subprocess.run([sys.executable, "-m", "genai_platform.cli", "versions", "lstm"],
                              env=process_env(lake_env),
                              capture_output=True, text=True, timeout=120)
     assert listing.returncode == 0, listing.stderr[-2000:]

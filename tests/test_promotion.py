@@ -15,67 +15,122 @@ from helpers import materialize, smoke_environment
 
 from genai_platform.cli import main
 from genai_platform.defs.resources import resources_from_env
-from genai_platform.evaluation.promotion import decide, forced, rolled_back
+from genai_platform.evaluation.promotion import Gate, decide, forced, rolled_back
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS
 from genai_platform.records import Comparison, MetricRow
 from genai_platform.store.versions import champion, decisions, versions
 
-GATE = ("fid", "coverage")
+GATE = Gate.of(("fid", "coverage"), {"fid": 0.05, "coverage": 0.05})
 LIMITS = dict(DEFAULT_THRESHOLDS)
+# the challenger's own values: the margins are 5% of the champion's (challenger's value less the difference)
+VALUES = [MetricRow("vae", "fid", 100.0, 1000, 95.0, 105.0), MetricRow("vae", "coverage", 0.5, 1000, 0.45, 0.55)]
+
+
+def _vs(version, metric, delta, low, high):
+    return Comparison("vae", "vae", version, metric, delta, 1000, low, high)
 
 
 def _vs_champion(metric, delta, low, high):
-    return Comparison("vae", "vae", "v1", metric, delta, 100, low, high)
+    return _vs("v1", metric, delta, low, high)
 
 
 # ---- the gate on constructed differences
 
 
-def test_the_first_version_is_promoted_and_an_unchanged_one_stays():
-    first = decide("vae", "v1", None, [MetricRow("vae", "copy_rate", 0.5, 100, 0.4, 0.6)], [], GATE, LIMITS)
-    assert (first.decision, first.champion) == ("first", "v1") and "failing findings: Copy rate 0.5" in first.reason
-    same = decide("vae", "v1", "v1", [], [], GATE, LIMITS)
+def test_the_first_version_is_promoted_unless_a_finding_fails_and_an_unchanged_one_stays():
+    first = decide("vae", "v1", None, None, VALUES, [], GATE, LIMITS)
+    assert (first.decision, first.champion, first.best) == ("first", "v1", "v1")
+    withheld = decide("vae", "v1", None, None, [MetricRow("vae", "copy_rate", 0.5, 100, 0.4, 0.6)], [], GATE, LIMITS)
+    assert (withheld.decision, withheld.champion, withheld.best) == ("withheld", None, None)
+    assert "nothing serves: failing findings: Copy rate 0.5" in withheld.reason
+    same = decide("vae", "v1", "v1", "v1", [], [], GATE, LIMITS)
     assert (same.decision, same.champion) == ("unchanged", "v1")
 
 
-def test_a_challenger_not_worse_beyond_the_interval_is_promoted():
-    # FID 3 higher but the interval holds 0; coverage better beyond noise
-    comparisons = [_vs_champion("fid", 3.0, -2.0, 8.0), _vs_champion("coverage", 0.05, 0.01, 0.09)]
-    decision = decide("vae", "v2", "v1", [MetricRow("vae", "copy_rate", 0.0, 100, 0.0, 0.03)], comparisons, GATE,
-                      LIMITS)
+def test_a_challenger_within_the_margin_is_promoted():
+    # FID 1 higher, all of the interval below the margin of 5% of the champion's 99; coverage better
+    comparisons = [_vs_champion("fid", 1.0, -2.0, 4.0), _vs_champion("coverage", 0.05, 0.01, 0.09)]
+    rows = VALUES + [MetricRow("vae", "copy_rate", 0.0, 100, 0.0, 0.03)]
+    decision = decide("vae", "v2", "v1", "v1", rows, comparisons, GATE, LIMITS)
     assert (decision.decision, decision.champion, decision.previous) == ("promoted", "v2", "v1")
-    assert "FID +3 [-2, +8] (indistinguishable)" in decision.reason and "(better)" in decision.reason
+    assert "FID +1 [-2, +4] against a margin of 4.95 (within margin)" in decision.reason
+    # a worse point estimate: promoted, but the champion stays the best version that served
+    assert decision.best == "v1" and "v1 stays the best version" in decision.reason
+    better = [_vs_champion("fid", -1.0, -4.0, 2.0), _vs_champion("coverage", 0.0, -0.01, 0.01)]
+    assert decide("vae", "v2", "v1", "v1", VALUES, better, GATE, LIMITS).best == "v2"
 
 
 @pytest.mark.parametrize("comparisons, rows, because", [
-    # FID higher (worse) with all of the interval above 0
-    ([_vs_champion("fid", 5.0, 1.0, 9.0), _vs_champion("coverage", 0.0, -0.1, 0.1)], [],
-     "worse than the champion beyond the 95% interval on FID +5 [+1, +9] (worse)"),
-    # coverage lower (worse) beyond noise
-    ([_vs_champion("fid", 0.0, -1.0, 1.0), _vs_champion("coverage", -0.2, -0.3, -0.1)], [],
-     "Coverage -0.2 [-0.3, -0.1] (worse)"),
+    # FID higher (worse) with all of the interval past the margin (5% of 94 = 4.7)
+    ([_vs_champion("fid", 6.0, 5.0, 7.0), _vs_champion("coverage", 0.0, -0.01, 0.01)], VALUES,
+     "worse than the champion by more than the margin on FID +6 [+5, +7] against a margin of 4.7 (worse)"),
+    # coverage lower (worse) beyond the margin
+    ([_vs_champion("fid", 0.0, -1.0, 1.0), _vs_champion("coverage", -0.2, -0.3, -0.1)], VALUES,
+     "Coverage -0.2 [-0.3, -0.1] against a margin of 0.035 (worse)"),
     # no paired difference on a gate metric: nothing shows the challenger is not worse
-    ([_vs_champion("fid", 0.0, -1.0, 1.0)], [], "cannot be compared with the champion (Coverage: no paired"),
+    ([_vs_champion("fid", 0.0, -1.0, 1.0)], VALUES, "cannot be compared with the champion (Coverage: no paired"),
     # as good on the gate, but a failing memorization finding
-    ([_vs_champion("fid", 0.0, -1.0, 1.0), _vs_champion("coverage", 0.0, -0.1, 0.1)],
-     [MetricRow("vae", "copy_rate", 0.5, 100, 0.4, 0.6)], "failing findings: Copy rate 0.5 (fail at 0.05)"),
+    ([_vs_champion("fid", 0.0, -1.0, 1.0), _vs_champion("coverage", 0.0, -0.01, 0.01)],
+     VALUES + [MetricRow("vae", "copy_rate", 0.5, 100, 0.4, 0.6)], "failing findings: Copy rate 0.5 (fail at 0.05)"),
 ])
 def test_a_worse_or_flagged_challenger_leaves_the_champion_serving(comparisons, rows, because):
-    decision = decide("vae", "v2", "v1", rows, comparisons, GATE, LIMITS)
+    decision = decide("vae", "v2", "v1", "v1", rows, comparisons, GATE, LIMITS)
     assert (decision.decision, decision.champion, decision.challenger) == ("kept", "v1", "v2")
     assert decision.reason.startswith("champion v1 stays; challenger v2: ") and because in decision.reason
 
 
+def test_an_interval_wider_than_the_margin_is_inconclusive_and_says_what_would_resolve_it():
+    # FID +0 [-10, +10] at n = 1000 against a margin of 5: the half-width 10 needs 4x the samples
+    comparisons = [_vs_champion("fid", 0.0, -10.0, 10.0), _vs_champion("coverage", 0.0, -0.01, 0.01)]
+    decision = decide("vae", "v2", "v1", "v1", VALUES, comparisons, GATE, LIMITS)
+    assert (decision.decision, decision.champion) == ("inconclusive", "v1")
+    assert "half-width 10 at n = 1000; about 4,000 samples per set would resolve the margin" in decision.reason
+
+
+def test_drift_is_bounded_by_the_best_version_that_served():
+    # v3 is within the margin of champion v2, but v2 had drifted from v1, the best: v3 is 7 worse than v1
+    comparisons = [_vs("v2", "fid", 2.0, 1.0, 3.0), _vs("v2", "coverage", 0.0, -0.01, 0.01),
+                   _vs("v1", "fid", 7.0, 5.5, 8.5), _vs("v1", "coverage", 0.0, -0.01, 0.01)]
+    decision = decide("vae", "v3", "v2", "v1", VALUES, comparisons, GATE, LIMITS)
+    assert (decision.decision, decision.champion, decision.best) == ("kept", "v2", "v1")
+    assert "worse than v1, the best version that served, by more than the margin on FID +7" in decision.reason
+
+
+def test_a_chain_of_small_regressions_stops_at_the_margin():
+    # each night truly 1.5% worse than the night before, measured exactly; the margin is 5% of the champion
+    quality, best, serving, served = 100.0, "v0", "v0", {"v0": 100.0}
+    for night in range(1, 13):
+        quality *= 1.015
+        version = f"v{night}"
+        comparisons = [Comparison("vae", "vae", v, "fid", quality - served[v], 1000, quality - served[v] - 0.1,
+                                  quality - served[v] + 0.1) for v in {serving, best}]
+        comparisons += [Comparison("vae", "vae", v, "coverage", 0.0, 1000, -0.01, 0.01) for v in {serving, best}]
+        rows = [MetricRow("vae", "fid", quality, 1000), MetricRow("vae", "coverage", 0.5, 1000)]
+        decision = decide("vae", version, serving, best, rows, comparisons, GATE, LIMITS)
+        if decision.decision == "promoted":
+            serving, best, served[version] = decision.champion, decision.best, quality
+    assert best == "v0" and served[serving] / served["v0"] - 1 <= 0.05  # drift no more than the margin
+    assert serving == "v3"  # 1.015^3 = +4.6% is within 5% of v0; 1.015^4 = +6.1% is not
+
+
+def test_margins_are_checked():
+    with pytest.raises(ValueError, match="gate margins for metrics the gate does not judge: kid"):
+        Gate.of(("fid",), {"kid": 0.1})
+    with pytest.raises(ValueError, match=r"fractions of the champion's value in \[0, 1\)"):
+        Gate.of(("fid",), {"fid": 3.0})
+
+
 def test_a_warning_finding_does_not_block_promotion():
     warn = MetricRow("vae", "copy_rate", 0.02, 100, 0.015, 0.03)  # between warn 0.01 and fail 0.05
-    comparisons = [_vs_champion("fid", 0.0, -1.0, 1.0), _vs_champion("coverage", 0.0, -0.1, 0.1)]
-    assert decide("vae", "v2", "v1", [warn], comparisons, GATE, LIMITS).decision == "promoted"
+    comparisons = [_vs_champion("fid", 0.0, -1.0, 1.0), _vs_champion("coverage", 0.0, -0.01, 0.01)]
+    assert decide("vae", "v2", "v1", "v1", VALUES + [warn], comparisons, GATE, LIMITS).decision == "promoted"
 
 
-def test_force_and_rollback_name_what_they_replace():
-    assert forced("vae", "v2", "v1", "command line").reason == "promoted by hand (command line) over champion v1"
+def test_force_and_rollback_name_what_they_replace_and_reset_the_best():
+    promoted = forced("vae", "v2", "v1", "command line")
+    assert promoted.reason == "promoted by hand (command line) over champion v1" and promoted.best == "v2"
     back = rolled_back("vae", "v1", "v2", "run r9")
-    assert (back.decision, back.champion, back.challenger) == ("rolled back", "v1", None)
+    assert (back.decision, back.champion, back.challenger, back.best) == ("rolled back", "v1", None, "v1")
 
 
 # ---- nights on one home
@@ -102,7 +157,7 @@ def nights(smoke_run, tmp_path_factory):
         shutil.copytree(smoke_run.root / folder, root / folder)
     with _db(root) as con:
         first = champion(con, "vae")
-    outcomes = {"first": first, "root": root}
+        outcomes = {"first": first, "root": root, "smoke vae decisions": decisions(con, "vae")}
     outcomes["unchanged"] = _night(root)
     outcomes["vae changed"] = _night(root, {"ops": {"train_vae": {"config": {"steps": 30}}}})
     with _db(root) as con:
@@ -118,6 +173,14 @@ def nights(smoke_run, tmp_path_factory):
     outcomes["rollback"] = _night(root, {"ops": {"champion_vae": {"config": {"rollback_to": first}}}},
                                   selection=["champion_vae"])
     return outcomes
+
+
+def test_the_smoke_job_withholds_a_first_version_whose_findings_fail(nights):
+    # the smoke vae barely trains: its class findings fail, so nothing served until it was promoted by hand
+    forced_in, first = nights["smoke vae decisions"]
+    assert (first.decision, first.champion, first.challenger) == ("withheld", None, nights["first"])
+    assert "nothing serves: failing findings: Class TV" in first.reason
+    assert (forced_in.decision, forced_in.champion, forced_in.best) == ("forced", nights["first"], nights["first"])
 
 
 def test_an_unchanged_night_reuses_every_model_sample_set_and_evaluation(nights):

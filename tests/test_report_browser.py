@@ -124,7 +124,7 @@ def test_reports_render_in_chromium_from_file_urls(hostile_reports, tmp_path):
             page = _open(browser, hostile_reports / "ethics.html", shots)
             assert page.locator("article.card h4", has_text="Ethical considerations").count() == len(names)
             assert page.locator("article.card dt", has_text="Maintenance").count() == 2  # one datasheet per dataset
-            copies = page.locator("table.findings tr", has_text="Copy rate")  # 0 against the configured warn at 0
+            copies = page.locator('table.findings tr[data-metric="copy_rate"]')  # 0 against the configured warn at 0
             assert copies.evaluate_all("rows => rows.map(r => r.dataset.status)") == ["warn"] * len(families("image"))
 
             page = _open(browser, hostile_reports / "index.html", shots)

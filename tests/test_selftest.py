@@ -19,8 +19,8 @@ from helpers import quick_digit_classifier
 from genai_platform.datasets.text import load_documents
 from genai_platform.defs.selftest import CHECK, check_result
 from genai_platform.evaluation.image import evaluate_images
-from genai_platform.evaluation.selftest import (DECLARATIONS, FAIL, NOT_JUDGED, PASS, UNSEEN, Panel,
-                                                image_panel, judge_panel, text_panel)
+from genai_platform.evaluation.selftest import (DECLARATIONS, DISGUISED_COPIES, FAIL, NOT_JUDGED, PASS, STITCHED,
+                                                UNSEEN, Panel, image_panel, judge_panel, text_panel)
 from genai_platform.records import ImageSplit
 from genai_platform.reporting import render
 from genai_platform.reporting.selftest import build_self_test, build_self_tests
@@ -82,8 +82,8 @@ def test_digits_panel_orders_every_declared_pair(digits_panel):
 
 
 def test_copies_fail_memorization_and_unseen_real_does_not(digits_panel, lee_panel):
-    for panel, metrics in ((digits_panel.panel, ("copy_rate", "data_copying")),
-                           (lee_panel, ("training_8gram_overlap",))):
+    for panel, metrics in ((digits_panel.panel, ("copy_rate", "near_copy_rate", "data_copying")),
+                           (lee_panel, ("training_8gram_overlap", "training_4gram_excess"))):
         by_metric = {m.metric: m for m in panel.metrics}
         for metric in metrics:
             judged = [c for c in by_metric[metric].checks if c.kind in ("fails", "passes")]
@@ -91,6 +91,35 @@ def test_copies_fail_memorization_and_unseen_real_does_not(digits_panel, lee_pan
     values = {m.metric: m.values for m in digits_panel.panel.metrics}
     assert values["copy_rate"]["exact_copies"].value == 1.0 and values["copy_rate"][UNSEEN].value < 0.05
     assert values["data_copying"]["noisy_copies"].value >= 3 > abs(values["data_copying"][UNSEEN].value)
+
+
+def test_disguised_copies_and_stitched_text_fail_and_unseen_real_data_passes(digits_panel, lee_panel):
+    """Training images moved, turned, mirrored, blended or collapsed onto with jitter (8 px: no crop, see the
+    notes) fail the near-copy finding; text stitched from training 4-grams and 7-grams fails the 4-gram excess."""
+    panel = digits_panel.panel
+    assert set(DISGUISED_COPIES) - set(panel.cases) == {"cropped_copies"}
+    assert any("cropped copies are left out" in note for note in panel.notes)
+    for panel, metric, cases in ((digits_panel.panel, "near_copy_rate", set(DISGUISED_COPIES) - {"cropped_copies"}),
+                                 (lee_panel, "training_4gram_excess", set(STITCHED.values()))):
+        checks = {(c.kind, c.better, c.worse): c for c in {m.metric: m for m in panel.metrics}[metric].checks}
+        for case in cases:
+            assert checks[("fails", case, None)].status == PASS, checks[("fails", case, None)].message
+            assert checks[("order", UNSEEN, case)].status == PASS, checks[("order", UNSEEN, case)].message
+        assert checks[("passes", UNSEEN, None)].status == PASS, checks[("passes", UNSEEN, None)].message
+    # the metrics they passed before (issue 25's audit): copy rate and training 8-gram overlap see nothing
+    values = {m.metric: m.values for m in digits_panel.panel.metrics}
+    assert values["copy_rate"]["shifted_copies"].value < 0.05
+    assert {m.metric: m.values for m in lee_panel.metrics}["training_8gram_overlap"]["stitched_4grams"].value < 0.05
+
+
+def test_a_memorization_metric_blind_to_a_disguise_fails_naming_it(digits_panel, lee_panel):
+    for panel, metric, case in ((digits_panel.panel, "near_copy_rate", "shifted_copies"),
+                                (lee_panel, "training_4gram_excess", "stitched_7grams")):
+        unseen = next(r for r in _rows(panel) if (r.subject, r.metric) == (UNSEEN, metric))
+        blind = [replace(unseen, subject=case) if (r.subject, r.metric) == (case, metric) else r for r in _rows(panel)]
+        broken = judge_panel(panel.modality, blind, panel.cases, panel.sample_size, 0, panel.reference)
+        assert {(metric, case, "fails"), (metric, UNSEEN, case)} <= _violated(broken), broken.summary()
+        assert f"{metric}: {case} must fail the {metric} finding" in broken.summary()
 
 
 def test_lee_panel_holds_every_declared_pair(lee_panel):
@@ -160,10 +189,12 @@ def test_the_self_test_runs_in_dagster_and_the_report_shows_it(smoke_run):
         assert evaluation.severity == dg.AssetCheckSeverity.ERROR and "panel" in evaluation.metadata
     panels = {m: json.loads((smoke_run.root / "home" / "evaluation" / f"{m}_selftest.json").read_text())
               for m in ("image", "text")}
-    # the smoke profile's feature classifier is near chance: only the pixel copy rate is judged there
+    # the smoke profile's feature classifier is near chance: only the pixel metrics (copy rate, near-copy rate)
+    # are judged there
     image = {m["metric"]: m for m in panels["image"]["metrics"]}
     assert all(c["status"] == NOT_JUDGED for c in image["fid"]["checks"])
-    assert any(c["status"] == PASS for c in image["copy_rate"]["checks"])
+    for metric in ("copy_rate", "near_copy_rate"):
+        assert any(c["status"] == PASS for c in image[metric]["checks"]), metric
     assert panels["text"]["status"] == PASS and panels["text"]["run_id"] == result.run_id
     html = render("_selftest.html.j2", report=SimpleNamespace(
         self_tests=build_self_tests({"image": panels["image"], "text": None})))

@@ -24,7 +24,7 @@ from genai_platform.families.registry import FAMILIES, families, load_family
 from genai_platform.files import ArtifactPath, source_digest, write_atomic
 from genai_platform.records import Comparison, MetricRow
 from genai_platform.store.tables import append_comparisons, append_metrics, dataset_info, version_sample_run
-from genai_platform.store.versions import challenger, champion
+from genai_platform.store.versions import best_version, challenger, champion
 from genai_platform.training.fit import MANIFEST_FILE, fingerprint, read_manifest
 
 
@@ -38,13 +38,13 @@ def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformD
     profile = evaluation_profile(run_settings.profile)
     with duckdb.read_connection() as con:  # closed before training: an open reader blocks DuckDB's writers
         data = read_classifier_data(con)
-    extractor_fingerprint = feature_extractor_fingerprint(profile, run_settings.seed, data.data_version)
+    extractor_fingerprint = feature_extractor_fingerprint(profile, data.data_version)
     out_dir = artifacts.model_dir(FEATURE_EXTRACTOR_DIR)
     if (out_dir / MANIFEST_FILE).exists() and read_manifest(out_dir).get("fingerprint") == extractor_fingerprint:
         context.log.info("the feature extractor was trained on the same data with the same settings and code; "
                          "re-using it")
         return dg.MaterializeResult(data_version=dg.DataVersion(extractor_fingerprint), metadata={"reused": True})
-    manifest = train_feature_extractor(data, profile, run_settings.seed, device, out_dir,
+    manifest = train_feature_extractor(data, profile, device, out_dir,
                                        artifacts.checkpoint_path(FEATURE_EXTRACTOR_DIR), context.log.info)
     return dg.MaterializeResult(data_version=dg.DataVersion(extractor_fingerprint), metadata={
         "reused": False, "test_accuracy": manifest["test_accuracy"], "classes": manifest["num_classes"],
@@ -52,14 +52,16 @@ def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformD
 
 
 def read_contests(con, members: list[str]) -> dict[str, Contest]:
-    """Each family's challenger, and its champion where that is another version."""
+    """Each family's challenger, its champion where that is another version, and the best version that ever
+    served where that is yet another."""
     contests = {}
     for family in members:
         version = challenger(con, family)
         if version is None:
             raise LookupError(f"{family} has no trained version; materialize train_{family} first")
-        serving = champion(con, family)
-        contests[family] = Contest(version, None if serving == version else serving)
+        serving, best = champion(con, family), best_version(con, family)
+        contests[family] = Contest(version, None if serving == version else serving,
+                                   None if best in (version, serving) else best)
     return contests
 
 
@@ -98,7 +100,7 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
             contests = read_contests(con, members)
             data_version = dataset_info(con, modality.name)["data_version"]
             drawn = {family: [version_sample_run(con, modality.name, family, version)
-                              for version in (contest.challenger, contest.champion)]
+                              for version in (contest.challenger, *contest.baselines)]
                      for family, contest in contests.items()}
         evaluation_fingerprint = fingerprint(
             data_version, {family: [d and d.fingerprint for d in sets] for family, sets in drawn.items()},
@@ -110,7 +112,8 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
             return dg.MaterializeResult(data_version=dg.DataVersion(evaluation_fingerprint),
                                         metadata={"reused_from_run": earlier})
         for family, contest in contests.items():
-            context.log.info(f"{family}: challenger {contest.challenger}, champion {contest.champion or 'none to compare'}")
+            context.log.info(f"{family}: challenger {contest.challenger}, champion {contest.champion or 'none to compare'}"
+                             + (f", best version that served {contest.best}" if contest.best else ""))
         with duckdb.read_connection() as con:
             inputs = modality.read_evaluation_inputs(con, contests)
         evaluation = modality.score(inputs, EvaluationContext(
@@ -131,7 +134,7 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
         table = "\n".join(f"| {r.subject} | {r.role} | {r.metric} | {r.value:.4g} | {_interval(r)} | {r.sample_count} |"
                           for r in rows)
         differences = "\n".join(
-            f"| {c.subject} | {c.baseline if c.baseline_run is None else 'champion ' + c.baseline_run[:8]} | "
+            f"| {c.subject} | {c.baseline if c.baseline_run is None else 'version ' + c.baseline_run[:8]} | "
             f"{c.metric} | {c.delta:+.4g} | {_interval(c)} | {c.sample_count} |" for c in comparisons)
         return dg.MaterializeResult(data_version=dg.DataVersion(evaluation_fingerprint), metadata={
             "metrics": dg.MetadataValue.md("| subject | role | metric | value | 95% interval | n |\n"

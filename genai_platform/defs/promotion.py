@@ -1,8 +1,9 @@
 """Promotion assets: champion_<family> decides, after the evaluation, which model version serves.
 
-The gate (evaluation.promotion) promotes the challenger only when it is not worse than the champion
-beyond the 95% interval of a paired difference on the gate metrics and has no failing finding;
-otherwise the champion stays, and the check `challenger_promoted` warns. The launchpad's config can
+The gate (evaluation.promotion) promotes the challenger only when the 95% interval of its paired difference
+with the champion, and with the best version that ever served, lies within the margin on every gate metric
+and it has no failing finding; otherwise the champion stays (a first version with a failing finding is
+withheld), and the check `challenger_promoted` warns. The launchpad's config can
 force the challenger in, or roll back to any kept version. Versions past the retention policy are
 deleted here, after the decision is committed; champions, ever, are kept.
 """
@@ -17,12 +18,12 @@ from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds
 from genai_platform.defs.training import versions_markdown
 from genai_platform.files import remove_tree
-from genai_platform.evaluation.promotion import decide, forced, rolled_back
+from genai_platform.evaluation.promotion import DEFAULT_MARGINS, Gate, decide, forced, rolled_back
 from genai_platform.families.registry import Family, families
-from genai_platform.records import Comparison, Decision, MetricRow
+from genai_platform.records import KEEPING, Comparison, Decision, MetricRow
 from genai_platform.store.tables import drop_stale_samples, latest_metrics, read_comparisons
-from genai_platform.store.versions import (challenger, champion, find_version, forget_version, record_decision,
-                                           retired_versions, versions)
+from genai_platform.store.versions import (best_version, challenger, champion, find_version, forget_version,
+                                           record_decision, retired_versions, versions)
 
 CHECK = "challenger_promoted"
 DEFAULT_KEEP_VERSIONS = 5
@@ -32,16 +33,19 @@ class PromotionConfig(dg.Config):
     force_promote: bool = Field(default=False, description="Promote tonight's challenger whatever the gate says.")
     rollback_to: str = Field(default="", description="Make this kept version (a run id) the champion instead of "
                              "judging the challenger; see the versions table in train_<family>'s metadata.")
-    gate_metrics: list[str] = Field(default_factory=list, description="Metrics on which a challenger worse than "
-                                    "the champion beyond the 95% interval is not promoted; empty: the modality's "
+    gate_metrics: list[str] = Field(default_factory=list, description="Metrics on which the challenger must be "
+                                    "shown no worse than the champion by more than the margin; empty: the modality's "
                                     "default (images: fid, coverage; text: bits_per_character, continuation_bleu).")
+    gate_margins: dict[str, float] = Field(default_factory=dict, description="Per gate metric, the largest loss "
+                                           "the gate accepts, as a fraction of the champion's value (0.05: 5%); "
+                                           f"unset metrics take the defaults {DEFAULT_MARGINS}.")
     keep_versions: int = Field(default=DEFAULT_KEEP_VERSIONS, ge=1, description="Retention: the newest this many "
                                "versions are kept, and every version that was ever champion.")
 
 
 def evaluated(con, family: Family, version: str) -> tuple[list[MetricRow], list[Comparison], str]:
-    """The challenger's rows and its comparisons with its champion in the newest evaluation, which must
-    have scored that version."""
+    """The challenger's rows and its comparisons with its earlier versions in the newest evaluation, which
+    must have scored that version."""
     latest = [r for r in latest_metrics(con, family.modality.name) if r["subject"] == family.name]
     if not latest or latest[0]["model_version"] != version:
         scored = latest[0]["model_version"] if latest else None
@@ -56,7 +60,8 @@ def evaluated(con, family: Family, version: str) -> tuple[list[MetricRow], list[
 
 
 def decision_text(decision: Decision) -> str:
-    return f"genai-platform {decision.family}: {decision.decision}, serving {decision.champion}. {decision.reason}"
+    serving = "nothing serves" if decision.champion is None else f"serving {decision.champion}"
+    return f"genai-platform {decision.family}: {decision.decision}, {serving}. {decision.reason}"
 
 
 def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
@@ -72,7 +77,7 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
     def promotion(context: dg.AssetExecutionContext, config: PromotionConfig, duckdb: PlatformDuckDB,
                   artifacts: ArtifactStore, findings: FindingThresholds, alerts: Alerts):
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
-        gate_metrics = tuple(config.gate_metrics) or family.modality.gate_metrics
+        gate = Gate.of(tuple(config.gate_metrics) or family.modality.gate_metrics, config.gate_margins)
         with duckdb.read_connection() as con:
             version, serving = challenger(con, family.name), champion(con, family.name)
             if version is None:
@@ -84,9 +89,11 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
                 decision = forced(family.name, version, serving, f"run {context.run_id}")
             else:
                 rows, comparisons, evaluation_run = evaluated(con, family, version)
-                context.log.info(f"judging {family.name} challenger {version} against champion {serving} "
-                                 f"on the evaluation of run {evaluation_run}")
-                decision = decide(family.name, version, serving, rows, comparisons, gate_metrics, findings.limits())
+                best = best_version(con, family.name)
+                context.log.info(f"judging {family.name} challenger {version} against champion {serving} (best "
+                                 f"version that served: {best}) on the evaluation of run {evaluation_run}, "
+                                 f"margins {gate.describe()}")
+                decision = decide(family.name, version, serving, best, rows, comparisons, gate, findings.limits())
         with duckdb.transaction() as con:
             record_decision(con, replace(decision, run_id=context.run_id))
             retired = retired_versions(con, family.name, config.keep_versions)
@@ -99,14 +106,15 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
             context.log.info(f"retention: deleted {family.name} version {old.version}")
         context.log.info(decision_text(decision))
         alerts.send(decision_text(decision), context.log)
-        yield dg.MaterializeResult(data_version=dg.DataVersion(decision.champion), metadata={
-            "champion": decision.champion, "challenger": decision.challenger or "", "decision": decision.decision,
+        yield dg.MaterializeResult(data_version=dg.DataVersion(decision.champion or "none"), metadata={
+            "champion": decision.champion or "", "challenger": decision.challenger or "", "decision": decision.decision,
+            "best": decision.best or "",
             "reason": decision.reason, "versions": dg.MetadataValue.md(versions_markdown(kept, decision.champion,
                                                                                       version))})
         yield dg.AssetCheckResult(
-            asset_key=name, check_name=CHECK, passed=decision.decision != "kept",
+            asset_key=name, check_name=CHECK, passed=decision.decision not in KEEPING,
             severity=dg.AssetCheckSeverity.WARN, description=decision.reason,
-            metadata={"champion": decision.champion, "challenger": decision.challenger or "",
+            metadata={"champion": decision.champion or "", "challenger": decision.challenger or "",
                       "decision": decision.decision})
 
     return promotion

@@ -4,8 +4,9 @@ Image families are compared in the frozen classifier's feature space against the
 held-out split (val + test, never trained on), at one sample size N = the held-out count
 for every metric, beside the real-data floor (N train images against the held-out set: what
 exact copies of training images score, so copying never beats it), the noise ceiling and the
-naive per-pixel Gaussian baseline. Memorization (pixel copy rate, Meehan et al.'s
-data-copying statistic) compares samples with the train split. Every estimate carries its sample size and a
+naive per-pixel Gaussian baseline. Memorization (pixel copy rate, near copies under small
+transformations or blends, Meehan et al.'s data-copying statistic) compares samples with the
+train split. Every estimate carries its sample size and a
 95% interval whose target catalog.INTERVALS states (genai_platform.metrics.intervals); ImageScorer.compare
 gives the paired differences of two sets (genai_platform.metrics.comparisons).
 """
@@ -13,6 +14,7 @@ gives the paired differences of two sets (genai_platform.metrics.comparisons).
 from __future__ import annotations
 
 from collections.abc import Callable
+import hashlib
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -31,7 +33,8 @@ from genai_platform.metrics.comparisons import ClassDistance, KidTerms, differen
 from genai_platform.metrics.fid import FrechetToReference, fid_estimate, fid_from_features, kid_estimate
 from genai_platform.metrics.intervals import Estimate, mean_estimate, tv_estimate
 from genai_platform.metrics.manifold import MANIFOLD_METRICS, ManifoldResamples, RealManifold
-from genai_platform.metrics.memorization import copy_rate, data_copying_ct, nearest_training_neighbours
+from genai_platform.metrics.memorization import (InvariantMatcher, NearCopyTest, copy_rate, data_copying_ct,
+                                                  near_copy_rate, nearest_training_neighbours)
 from genai_platform.models.base import ImageGenerator
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.inception import InceptionFeatures
@@ -58,7 +61,7 @@ class ImageEvaluationInputs:
     train: ImageSplit
     heldout: ImageSplit  # val + test
     samples: dict[str, np.ndarray]  # family -> [N, C, H, W] of its challenger
-    champions: dict[str, np.ndarray]  # family -> its champion's samples, where it has a champion to compare with
+    earlier: dict[str, dict[str, np.ndarray]]  # family -> {earlier version (champion, best): its samples}
 
 
 class ImageModality(Modality):
@@ -101,9 +104,9 @@ class ImageModality(Modality):
                              val.content_hashes + test.content_hashes)
         runs = {family: contest_sample_runs(con, self.name, family, contest) for family, contest in contests.items()}
         samples = {family: read_image_samples(con, family, challenger) for family, (challenger, _) in runs.items()}
-        champions = {family: read_image_samples(con, family, champion) for family, (_, champion) in runs.items()
-                     if champion is not None}
-        return ImageEvaluationInputs(read_image_split(con, "train"), heldout, samples, champions)
+        earlier = {family: {version: read_image_samples(con, family, run) for version, run in drawn.items()}
+                   for family, (_, drawn) in runs.items()}
+        return ImageEvaluationInputs(read_image_split(con, "train"), heldout, samples, earlier)
 
     def evaluate(self, inputs: ImageEvaluationInputs, context: EvaluationContext) -> Evaluation:
         classifier, manifest = load_classifier(context.model_dir(FEATURE_EXTRACTOR_DIR), context.device)
@@ -111,20 +114,25 @@ class ImageModality(Modality):
         extractor = InceptionFeatures(context.device, log=context.log) if context.feature_space == "inception" else None
         context.log(f"distribution metrics in the {context.feature_space} feature space")
         scorer = ImageScorer(classifier, manifest["num_classes"], inputs.train, inputs.heldout, context.seed, extractor)
-        rows, details, embedded = scorer.score_samples(inputs.samples)
-        n = details["sample_count"]
+        rows, details, _ = scorer.score_samples(inputs.samples)
         if manifest["test_accuracy"] is not None:
             rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
-        champions = {}
-        for family, images in inputs.champions.items():
-            version = context.contests[family].champion
-            if images.shape[1:] != inputs.samples[family].shape[1:]:  # the data changed shape: nothing to compare
-                context.log(f"{family}: the samples of champion {version} are {images.shape[1:]}, the "
-                            f"challenger's {inputs.samples[family].shape[1:]}; no comparison with it")
-                continue
-            champions[family] = scorer.embed(images[:n])
-        comparisons = compare_families(scorer.compare, {family: embedded[family] for family in inputs.samples},
-                                       champions, {f: c.champion for f, c in context.contests.items()}, context.log)
+        # A challenger's paired differences with its earlier versions, which the gate judges, use every sample
+        # drawn: both sides are scored against the same fixed reference, so more samples narrow the interval.
+        # Two families are compared at the rows' N, as the leaderboard shows them.
+        n = details["sample_count"]
+        embedded = {family: scorer.embed(images) for family, images in inputs.samples.items()}
+        earlier = {}
+        for family, sets in inputs.earlier.items():
+            for version, images in sets.items():
+                if images.shape[1:] != inputs.samples[family].shape[1:]:  # the data changed shape: nothing to compare
+                    context.log(f"{family}: the samples of version {version} are {images.shape[1:]}, the "
+                                f"challenger's {inputs.samples[family].shape[1:]}; no comparison with it")
+                    continue
+                earlier.setdefault(family, {})[version] = scorer.embed(images)
+        comparisons = compare_families(
+            lambda first, second, paired: scorer.compare(first, second, True) if paired
+            else scorer.compare(first.first(n), second.first(n), False), embedded, earlier, context.log)
         return Evaluation(rows, details, comparisons)
 
 
@@ -147,20 +155,27 @@ def image_shape(pixels: np.ndarray) -> dict:
     return dict(zip(("channels", "height", "width"), map(int, pixels.shape[1:])))
 
 
-def feature_extractor_fingerprint(profile: EvaluationProfile, seed: int, data_version: str) -> str:
+def classifier_seed(data_version: str) -> int:
+    """The feature classifier's seed, from the data version and not the run's seed: the same data gives the
+    same feature space every night, so FID moves only when the data (or the code) moves."""
+    return int(hashlib.sha256(f"feature classifier {data_version}".encode()).hexdigest()[:8], 16)
+
+
+def feature_extractor_fingerprint(profile: EvaluationProfile, data_version: str) -> str:
     """Everything the frozen classifier's weights depend on: equal means it need not be trained again."""
     code = source_digest([Path(classifier_module.__file__), Path(fit_module.__file__).parent])
-    return fingerprint("classifier", profile.classifier, profile.classifier_training, seed, data_version, code)
+    return fingerprint("classifier", profile.classifier, profile.classifier_training, data_version, code)
 
 
-def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, seed: int, device: torch.device,
+def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, device: torch.device,
                             out_dir: ArtifactPath, checkpoint_path: ArtifactPath, log: Callable[[str], None]) -> dict:
-    """Train the CNN classifier on the real train split, freeze it, save it to `out_dir`; its manifest.
+    """Train the CNN classifier on the real train split (seeded by the data version), freeze it, save it to
+    `out_dir`; its manifest.
 
     Without labels the classifier keeps its seeded random weights (a fixed random feature space)."""
     train, test, num_classes = data.train, data.test, data.num_classes
     shape = image_shape(train.pixels)
-    training = replace(profile.classifier_training, seed=seed)
+    training = replace(profile.classifier_training, seed=classifier_seed(data.data_version))
     if train.labels is None:
         log("images have no labels: the feature extractor stays at its seeded random weights")
         training, num_classes = replace(training, steps=0), 1
@@ -175,7 +190,7 @@ def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, se
     manifest = {"model_config": profile.classifier, "training_config": training, "data": {"shape": shape},
                 "num_classes": num_classes, "test_accuracy": accuracy, "test_count": len(test.pixels),
                 "data_version": data.data_version,
-                "fingerprint": feature_extractor_fingerprint(profile, seed, data.data_version)}
+                "fingerprint": feature_extractor_fingerprint(profile, data.data_version)}
     save_trained(model, out_dir, manifest, result)
     return {**manifest, "seconds": result.seconds}
 
@@ -259,8 +274,9 @@ class ImageScorer:
         return EmbeddedSet(features, classifier_features, probabilities)
 
     def score(self, name: str, images: np.ndarray, embedded: EmbeddedSet, memory: np.ndarray,
-              details: dict) -> list[MetricRow]:
-        """Every metric of one set (already cut to the common N); memorization against train[memory]."""
+              near_copies: NearCopyTest, details: dict) -> list[MetricRow]:
+        """Every metric of one set (already cut to the common N); memorization against train[memory]
+        (`near_copies`: the near-copy test of train[memory], _near_copy_tests)."""
         suffix, seed = self.suffix, self.seed
         rows = [MetricRow.of(name, f"fid{suffix}", fid_estimate(embedded.features, self.reference.features, seed)),
                 MetricRow.of(name, f"kid{suffix}", standardised_kid(embedded.features, self.reference.features))]
@@ -268,6 +284,7 @@ class ImageScorer:
                  for metric, estimate in self.real_manifold.metrics(embedded.features).items()]
         neighbours = nearest_training_neighbours(images, self.train.pixels[memory])
         rows.append(MetricRow.of(name, "copy_rate", copy_rate(neighbours)))
+        rows.append(MetricRow.of(name, "near_copy_rate", near_copy_rate(near_copies, images)))
         closest = np.argsort(neighbours.ratio)[:CLOSEST_PAIRS]
         details["closest_pairs"][name] = [{"sample": int(i), "train": int(memory[neighbours.nearest[i]]),
                                            "ratio": float(neighbours.ratio[i])} for i in closest]
@@ -307,24 +324,29 @@ class ImageScorer:
         details["missing_modes"][name] = missing_modes(histogram, reference)
         return rows
 
-    def compare(self, first: EmbeddedSet, second: EmbeddedSet, paired: bool) -> dict[str, Estimate]:
-        """Paired differences (first minus second) of the leaderboard's image metrics, on the held-out
-        reference at the sets' common size. `paired`: sample i of both comes from the same seeded noise
-        (a challenger and its champion), so samples are resampled together."""
+    def compare(self, first: EmbeddedSet, second: EmbeddedSet, paired: bool,
+                metrics: tuple[str, ...] | None = None) -> dict[str, Estimate]:
+        """Paired differences (first minus second) of the leaderboard's image metrics (or of `metrics`
+        alone), on the held-out reference at the sets' common size. `paired`: sample i of both comes from the
+        same seeded noise (a challenger and its champion), so samples are resampled together."""
         n = min(len(first.features), len(second.features))
         first, second = first.first(n), second.first(n)
         seed, suffix, reference = self.seed, self.suffix, self.reference.features
-        statistics = {f"fid{suffix}": [FrechetToReference(reference, s.features) for s in (first, second)],
-                      f"kid{suffix}": [KidTerms(*standardised(s.features, reference), KID_SCALE)
-                                       for s in (first, second)]}
-        resamples = [ManifoldResamples(self.real_manifold, s.features) for s in (first, second)]
-        statistics.update({metric + suffix: [partial(r.metric, metric) for r in resamples]
-                           for metric in MANIFOLD_METRICS})
-        if self.labelled:
+        wanted = [m + suffix for m in ("fid", "kid", *MANIFOLD_METRICS)] + (["class_tv_distance"] if self.labelled else [])
+        wanted = [m for m in wanted if metrics is None or m in metrics]
+        statistics = {}
+        if f"fid{suffix}" in wanted:
+            statistics[f"fid{suffix}"] = [FrechetToReference(reference, s.features) for s in (first, second)]
+        if f"kid{suffix}" in wanted:
+            statistics[f"kid{suffix}"] = [KidTerms(*standardised(s.features, reference), KID_SCALE) for s in (first, second)]
+        manifold = [metric for metric in MANIFOLD_METRICS if metric + suffix in wanted]
+        if manifold:  # their distance matrices, built only when a manifold metric is asked for
+            resamples = [ManifoldResamples(self.real_manifold, s.features) for s in (first, second)]
+            statistics.update({metric + suffix: [partial(r.metric, metric) for r in resamples] for metric in manifold})
+        if "class_tv_distance" in wanted:
             statistics["class_tv_distance"] = [ClassDistance(s.probabilities.argmax(axis=1), self.reference_histogram)
                                                for s in (first, second)]
-        return {metric: difference(metric, *pair, n, n, seed, paired, len(reference))
-                for metric, pair in statistics.items()}
+        return {metric: difference(metric, *statistics[metric], n, n, seed, paired, len(reference)) for metric in wanted}
 
     def score_sets(self, sets: dict[str, np.ndarray], memories: dict[str, np.ndarray]
                    ) -> tuple[list[MetricRow], dict, dict[str, EmbeddedSet]]:
@@ -337,10 +359,22 @@ class ImageScorer:
             details["class_histograms"][TRAINING_DATA] = class_histogram(self.train.labels, self.num_classes).tolist()
         embedded = {}
         everything = np.arange(len(self.train.pixels))
+        memory_of = {name: memories.get(name, everything) for name in sets}
+        near_copies = self._near_copy_tests(memory_of)
         for name, images in sets.items():
             embedded[name] = self.embed(images)
-            rows += self.score(name, images, embedded[name], memories.get(name, everything), details)
+            rows += self.score(name, images, embedded[name], memory_of[name], near_copies[name], details)
         return rows, details, embedded
+
+    def _near_copy_tests(self, memory_of: dict[str, np.ndarray]) -> dict[str, NearCopyTest]:
+        """Each set's near-copy test against train[its memory], calibrated on the held-out images once per
+        memory (the training images are prepared once for all)."""
+        matcher = InvariantMatcher(self.train.pixels)
+        by_memory = {}
+        for memory in memory_of.values():
+            if memory.tobytes() not in by_memory:
+                by_memory[memory.tobytes()] = NearCopyTest(matcher.subset(memory), self.heldout.pixels)
+        return {name: by_memory[memory.tobytes()] for name, memory in memory_of.items()}
 
     def score_samples(self, samples: dict[str, np.ndarray]) -> tuple[list[MetricRow], dict, dict[str, EmbeddedSet]]:
         """score_sets of the families' samples beside the floor, noise and baseline, all at common_size."""
@@ -371,9 +405,9 @@ def evaluate_images(classifier, num_classes: int, train: ImageSplit, heldout: Im
     """Every set's first n images (n = common_size) scored against the held-out split (val + test) as
     the reference of every distribution and class metric. The floor row (HELDOUT) is a seeded
     subsample of n train images: real data the reference never saw, exactly what a model that copies
-    training images produces, so a copier cannot beat it. Memorization (copy rate, the data-copying
-    statistic, closest pairs) compares with the train split, for the floor with the train split less
-    its subsample. See ImageScorer for the feature spaces."""
+    training images produces, so a copier cannot beat it. Memorization (copy rate, near-copy rate, the
+    data-copying statistic, closest pairs) compares with the train split, for the floor with the train
+    split less its subsample. See ImageScorer for the feature spaces."""
     rows, details, _ = ImageScorer(classifier, num_classes, train, heldout, seed, feature_extractor).score_samples(samples)
     return rows, details
 

@@ -34,19 +34,27 @@ class TrainingData:
 
 @dataclass(frozen=True)
 class Contest:
-    """A family's model versions in tonight's evaluation: the challenger it scores, and the champion the
-    challenger is compared with (None: no champion yet, or the champion is the challenger)."""
+    """A family's model versions in tonight's evaluation: the challenger it scores, and the earlier versions
+    the challenger is compared with: the champion (None: none yet, or the champion is the challenger) and the
+    best version that ever served, where that is yet another version (the gate bounds drift from it)."""
     challenger: str
     champion: str | None
+    best: str | None = None
+
+    @property
+    def baselines(self) -> list[str]:
+        """The earlier versions to compare the challenger with: the champion first."""
+        return [v for v in (self.champion, self.best) if v is not None]
 
 
-def contest_sample_runs(con, modality: str, family: str, contest: Contest) -> tuple[str, str | None]:
-    """The runs that drew the sample sets of the challenger and (None where it has none) the champion."""
+def contest_sample_runs(con, modality: str, family: str, contest: Contest) -> tuple[str, dict[str, str]]:
+    """The run that drew the challenger's sample set, and those of the earlier versions that have one
+    (version -> run)."""
     challenger = version_sample_run(con, modality, family, contest.challenger)
     if challenger is None:
         raise LookupError(f"no samples of {family} version {contest.challenger}; materialize samples_{family} first")
-    champion = None if contest.champion is None else version_sample_run(con, modality, family, contest.champion)
-    return challenger.run_id, None if champion is None else champion.run_id
+    earlier = {version: version_sample_run(con, modality, family, version) for version in contest.baselines}
+    return challenger.run_id, {version: drawn.run_id for version, drawn in earlier.items() if drawn is not None}
 
 
 @dataclass
@@ -72,21 +80,22 @@ class Evaluation:
     comparisons: list[Comparison]
 
 
-def compare_families(compare: Callable, current: dict, champions: dict, champion_versions: dict[str, str],
-                     log: Callable[[str], None]) -> list[Comparison]:
+def compare_families(compare: Callable, current: dict, earlier: dict[str, dict], log: Callable[[str], None]
+                     ) -> list[Comparison]:
     """compare(first, second, paired) -> {metric: difference estimate} for every pair of this run's
-    families (each pair once, in name order; independent sets) and for each challenger against its
-    champion's samples (`champions`, drawn with the same seeds, so paired)."""
+    families (each pair once, in name order; independent sets) and for each challenger against the sets of
+    its earlier versions (`earlier`: family -> {version: set}, drawn with the same seeds, so paired)."""
     comparisons = []
     names = sorted(current)
     for i, subject in enumerate(names):
         for baseline in names[i + 1:]:
             comparisons += [Comparison.of(subject, baseline, None, metric, estimate)
                             for metric, estimate in compare(current[subject], current[baseline], False).items()]
-    for family, champion in sorted(champions.items()):
-        log(f"comparing {family}'s challenger with its champion, version {champion_versions[family]}")
-        comparisons += [Comparison.of(family, family, champion_versions[family], metric, estimate)
-                        for metric, estimate in compare(current[family], champion, True).items()]
+    for family, sets in sorted(earlier.items()):
+        for version, other in sets.items():
+            log(f"comparing {family}'s challenger with its version {version}")
+            comparisons += [Comparison.of(family, family, version, metric, estimate)
+                            for metric, estimate in compare(current[family], other, True).items()]
     return comparisons
 
 
@@ -131,8 +140,8 @@ class Modality(ABC):
 
     @abstractmethod
     def read_evaluation_inputs(self, con, contests: dict[str, Contest]):
-        """Everything the evaluation reads from DuckDB: splits, every challenger's samples and, where
-        there is one, its champion's."""
+        """Everything the evaluation reads from DuckDB: splits, every challenger's samples and those of its
+        earlier versions (Contest.baselines) that have samples."""
 
     @abstractmethod
     def evaluate(self, inputs, context: EvaluationContext) -> Evaluation:

@@ -1,25 +1,39 @@
 """The champion gate: does tonight's challenger replace the family's champion?
 
-The evaluation scored the challenger and re-scored the champion's samples on the same reference
-set with the same seeds and N; their paired differences (metrics.comparisons) carry 95% intervals.
-The challenger is promoted only when it is worse than the champion beyond the interval on none of
-the gate metrics and has no failing bias or memorization finding. The first version is promoted.
+The evaluation scored the challenger and re-scored the champion's samples (and those of the best version
+that ever served) on the same reference set with the same seeds; their paired differences
+(metrics.comparisons) carry 95% intervals. The gate is a non-inferiority test: the challenger is promoted
+only when, on every gate metric, the whole interval of challenger minus champion lies on the good side of
+the margin (no worse than the champion by more than the margin), the same holds against the best version
+that ever served (so a chain of small regressions stops at the margin), and it has no failing bias or
+memorization finding. An interval that is neither wholly inside nor wholly past the margin is
+"inconclusive": the champion stays, and the decision says what resolution was reached and how many
+samples would reach the margin. A first version with a failing finding is withheld: nothing serves.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from genai_platform.metrics.catalog import info
 from genai_platform.records import Comparison, Decision, MetricRow
-from genai_platform.reporting.analysis import Threshold, difference_verdict, judge
+from genai_platform.reporting.analysis import Threshold, judge
+
+# Margins relative to the champion's value: the largest loss the gate accepts, per gate metric. Chosen
+# with bench/gate.py so that the gate resolves them at the platform's default sample sizes.
+DEFAULT_MARGINS = {"fid": 0.05, "coverage": 0.05, "bits_per_character": 0.01, "continuation_bleu": 0.10}
+FALLBACK_MARGIN = 0.05  # a gate metric with no default margin
+NON_INFERIOR, INCONCLUSIVE, WORSE = "within margin", "inconclusive", "worse"
 
 
 @dataclass(frozen=True)
 class GateLine:
-    """One gate metric: challenger minus champion and its verdict (None: no paired difference)."""
+    """One gate metric: challenger minus an earlier version, its margin and its verdict (None: no paired
+    difference, so nothing shows the challenger is not worse)."""
     metric: str
     comparison: Comparison | None
+    margin: float | None  # in the metric's units, on the worse side of 0
     verdict: str | None
 
     def text(self) -> str:
@@ -28,7 +42,39 @@ class GateLine:
         if c is None:
             return f"{label}: no paired difference"
         interval = "" if c.ci_low is None else f" [{c.ci_low:+.4g}, {c.ci_high:+.4g}]"
-        return f"{label} {c.delta:+.4g}{interval} ({self.verdict})"
+        text = f"{label} {c.delta:+.4g}{interval} against a margin of {self.margin:.4g} ({self.verdict})"
+        if self.verdict == INCONCLUSIVE and c.ci_low is not None and self.margin > 0:
+            half_width = (c.ci_high - c.ci_low) / 2
+            needed = math.ceil(c.sample_count * (half_width / self.margin) ** 2)
+            text += (f": half-width {half_width:.4g} at n = {c.sample_count}; about {needed:,} samples per set "
+                     f"would resolve the margin")
+        return text
+
+
+def margin_of(metric: str, comparison: Comparison, challenger_value: float, relative: float) -> float:
+    """The margin in the metric's units: `relative` times the champion's value (the challenger's value less
+    the difference; for a metric judged by its distance to a target, that distance)."""
+    base = challenger_value - comparison.delta
+    target = {"one": 1.0, "zero": 0.0}.get(info(metric).direction)
+    return relative * abs(base if target is None else base - target)
+
+
+def non_inferiority(metric: str, comparison: Comparison, margin: float) -> str:
+    """WORSE when the whole interval of challenger minus champion is past the margin on the worse side,
+    NON_INFERIOR when all of it is on the good side of the margin, else INCONCLUSIVE. For a metric judged
+    by its closeness to a target the difference is of distances, so lower is better."""
+    if comparison.ci_low is None or comparison.ci_high is None:
+        return INCONCLUSIVE
+    if info(metric).direction == "higher":  # worse means lower: flip to "worse is positive"
+        low, high = -comparison.ci_high, -comparison.ci_low
+    else:
+        low, high = comparison.ci_low, comparison.ci_high
+    return WORSE if low > margin else NON_INFERIOR if high <= margin else INCONCLUSIVE
+
+
+def better_or_equal(metric: str, comparison: Comparison) -> bool:
+    """The point estimate of challenger minus the other version is on the good side of 0 (or 0)."""
+    return comparison.delta >= 0 if info(metric).direction == "higher" else comparison.delta <= 0
 
 
 def failing_findings(rows: list[MetricRow], limits: dict[str, Threshold]) -> list[str]:
@@ -38,53 +84,97 @@ def failing_findings(rows: list[MetricRow], limits: dict[str, Threshold]) -> lis
                                             r.ci_high) == "fail"]
 
 
-def gate(comparisons: list[Comparison], gate_metrics: tuple[str, ...]) -> list[GateLine]:
-    """The gate metrics' challenger-minus-champion differences; `comparisons` are the family's against
-    its champion."""
-    by_metric = {c.metric: c for c in comparisons}
-    lines = []
-    for metric in gate_metrics:
-        c = by_metric.get(metric)
-        lines.append(GateLine(metric, c, None if c is None else difference_verdict(metric, c.ci_low, c.ci_high)))
-    return lines
+@dataclass(frozen=True)
+class Gate:
+    """The gate's settings: its metrics and their relative margins."""
+    metrics: tuple[str, ...]
+    margins: dict[str, float]
+
+    @classmethod
+    def of(cls, metrics: tuple[str, ...], overrides: dict[str, float] | None = None) -> Gate:
+        overrides = overrides or {}
+        unknown = sorted(set(overrides) - set(metrics))
+        if unknown:
+            raise ValueError(f"gate margins for metrics the gate does not judge: {', '.join(unknown)} "
+                             f"(gate metrics: {', '.join(metrics)})")
+        bad = {m: v for m, v in overrides.items() if not 0 <= v < 1}
+        if bad:
+            raise ValueError(f"gate margins are fractions of the champion's value in [0, 1), got {bad}")
+        return cls(tuple(metrics), {m: overrides.get(m, DEFAULT_MARGINS.get(m, FALLBACK_MARGIN)) for m in metrics})
+
+    def lines(self, comparisons: list[Comparison], rows: list[MetricRow]) -> list[GateLine]:
+        """Each gate metric's difference (`comparisons`: the challenger against one earlier version) judged
+        against its margin; `rows` give the challenger's own values, which set the margins' scale."""
+        by_metric = {c.metric: c for c in comparisons}
+        values = {r.metric: r.value for r in rows}
+        out = []
+        for metric in self.metrics:
+            c = by_metric.get(metric)
+            if c is None or metric not in values:  # no difference, or no value to scale the margin
+                out.append(GateLine(metric, None, None, None))
+                continue
+            margin = margin_of(metric, c, values.get(metric), self.margins[metric])
+            out.append(GateLine(metric, c, margin, non_inferiority(metric, c, margin)))
+        return out
+
+    def describe(self) -> str:
+        return ", ".join(f"{info(m).label} {self.margins[m]:.0%}" for m in self.metrics)
 
 
-def decide(family: str, challenger: str, champion: str | None, rows: list[MetricRow], comparisons: list[Comparison],
-           gate_metrics: tuple[str, ...], limits: dict[str, Threshold]) -> Decision:
-    """The gate's decision on `challenger` (`rows`: its metrics of the evaluation; `comparisons`: its
-    paired differences against `champion`)."""
+def decide(family: str, challenger: str, champion: str | None, best: str | None, rows: list[MetricRow],
+           comparisons: list[Comparison], gate: Gate, limits: dict[str, Threshold]) -> Decision:
+    """The gate's decision on `challenger` (`rows`: its metrics of the evaluation; `comparisons`: its paired
+    differences against earlier versions, each naming the version in `baseline_run`). `best` is the best
+    version that ever served (None: the champion)."""
     failing = failing_findings(rows, limits)
     if champion is None:
-        note = f"; it has failing findings: {'; '.join(failing)}" if failing else ""
-        return Decision(family, challenger, None, challenger, "first", f"first version of {family}{note}")
+        if failing:
+            return Decision(family, challenger, None, None, "withheld",
+                            f"first version of {family} withheld, nothing serves: failing findings: "
+                            f"{'; '.join(failing)}", best=None)
+        return Decision(family, challenger, None, challenger, "first", f"first version of {family}", best=challenger)
+    best = best or champion
     if challenger == champion:
         return Decision(family, challenger, champion, champion, "unchanged",
-                        "the champion was re-used: same data, code and config, nothing retrained")
-    lines = gate(comparisons, gate_metrics)
-    worse = [line.text() for line in lines if line.verdict == "worse"]
-    missing = [line.text() for line in lines if line.comparison is None]
-    reasons = []
+                        "the champion was re-used: same data, code and config, nothing retrained", best=best)
+    against = {version: gate.lines([c for c in comparisons if c.baseline_run == version], rows)
+               for version in dict.fromkeys((champion, best))}
+    reasons, inconclusive = [], []
     if failing:
         reasons.append(f"failing findings: {'; '.join(failing)}")
-    if worse:
-        reasons.append(f"worse than the champion beyond the 95% interval on {'; '.join(worse)}")
-    if missing:
-        reasons.append(f"cannot be compared with the champion ({'; '.join(missing)})")
+    for version, lines in against.items():
+        whom = "the champion" if version == champion else f"{version}, the best version that served,"
+        if worse := [line.text() for line in lines if line.verdict == WORSE]:
+            reasons.append(f"worse than {whom} by more than the margin on {'; '.join(worse)}")
+        if missing := [line.text() for line in lines if line.comparison is None]:
+            reasons.append(f"cannot be compared with {whom.rstrip(',')} ({'; '.join(missing)})")
+        if unresolved := [line.text() for line in lines if line.verdict == INCONCLUSIVE]:
+            inconclusive.append(f"against {whom.rstrip(',')}: {'; '.join(unresolved)}")
     if reasons:
         return Decision(family, challenger, champion, champion, "kept",
-                        f"champion {champion} stays; challenger {challenger}: {' and '.join(reasons)}")
+                        f"champion {champion} stays; challenger {challenger}: {' and '.join(reasons)}", best=best)
+    if inconclusive:
+        return Decision(family, challenger, champion, champion, "inconclusive",
+                        f"champion {champion} stays; challenger {challenger} is not shown to be within the margin "
+                        f"({'; '.join(inconclusive)})", best=best)
+    new_best = challenger if all(better_or_equal(line.metric, line.comparison) for line in against[best]) else best
     return Decision(family, challenger, champion, challenger, "promoted",
-                    f"not worse than champion {champion} beyond the 95% interval on any gate metric "
-                    f"({'; '.join(line.text() for line in lines)}) and no failing finding")
+                    f"no worse than champion {champion} by more than the margin on any gate metric "
+                    f"({'; '.join(line.text() for line in against[champion])})"
+                    + ("" if best == champion else
+                       f", nor than {best}, the best version that served")
+                    + f", and no failing finding; {'it is' if new_best == challenger else best + ' stays'} the best "
+                    f"version that served", best=new_best)
 
 
 def forced(family: str, version: str, champion: str | None, by: str) -> Decision:
-    """A promotion by hand of a kept version, whatever the gate says."""
+    """A promotion by hand of a kept version, whatever the gate says; drift is measured from it on."""
     return Decision(family, version, champion, version, "forced", f"promoted by hand ({by}) over "
-                    f"{'no champion' if champion is None else f'champion {champion}'}")
+                    f"{'no champion' if champion is None else f'champion {champion}'}", best=version)
 
 
 def rolled_back(family: str, version: str, champion: str | None, by: str) -> Decision:
-    """A return by hand to an earlier kept version."""
+    """A return by hand to an earlier kept version; drift is measured from it on."""
     return Decision(family, None, champion, version, "rolled back",
-                    f"rolled back by hand ({by}) from {'no champion' if champion is None else champion} to {version}")
+                    f"rolled back by hand ({by}) from {'no champion' if champion is None else champion} to {version}",
+                    best=version)

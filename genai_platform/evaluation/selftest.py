@@ -17,23 +17,29 @@ test, as in the product.
 Images (evaluation.image.evaluate_images, the product's scoring, unchanged) at one N: unseen real
 images, exact training copies, noisy copies (pixel sd 0.1), blurred unseen images (Gaussian, sd =
 height / 8 px), the unseen images less one class, collapse onto a few unseen images, pure pixel
-noise (uniform; the per-pixel Gaussian baseline is not a case: see the README). Text (the product's model-free text
-metrics: BLEU-2..5 against the reference half's sentences, Self-BLEU-2..5, distinct-2, training
-8-gram overlap), every case N sentences: held-out sentences (whole documents of the unseen half),
-training sentences (whole training documents, so both are clustered by document alike), the
-held-out sentences with their words shuffled, unigram samples of the same lengths (train word
-frequencies), one held-out sentence repeated. Bits per character and continuation BLEU need a
-model, so the panel leaves them out.
+noise (uniform; the per-pixel Gaussian baseline is not a case: see the README); and training images
+in disguise: moved by 1-2 px, turned by 3-6 degrees, mirrored, cropped and resized back (from 16 px
+up), blends of two, and a collapse onto 20 training images with every repeat moved by up to a pixel
+(scored apart and kept for the memorization metrics only, so a second feature space's cost is not
+paid for them). Text (the product's model-free text metrics: BLEU-2..5 against the reference half's
+sentences, Self-BLEU-2..5, distinct-2, training 8-gram overlap, training 4-gram excess over the
+reference half's documents), every case N sentences: held-out sentences (whole documents of the
+unseen half), training sentences (whole training documents, so both are clustered by document
+alike), the held-out sentences with their words shuffled, unigram samples of the same lengths (train
+word frequencies), one held-out sentence repeated, and sentences stitched from random training word
+4-grams and 7-grams (scored for memorization only). Bits per character and continuation BLEU need a model, so the panel leaves them
+out.
 
 Each metric declares in DECLARATIONS what it exists to tell apart: a fidelity metric, unseen real
 above pixel noise and blur; a diversity metric, unseen real above collapse and a dropped class; a
 combined one (FID, KID) all of these; quality (BLEU) unseen real above shuffled words and unigram
 samples; text diversity (Self-BLEU, distinct-2) unseen real above one repeated sentence; a
-memorization metric, the copy cases fail its finding and unseen real data does not. A declared pair
-is judged by the values' order (strictly better); a pair whose sets are smaller than MIN_PANEL_SIZE
-or whose value rests on too few observations is "too few", neither passed nor failed. Class entropy,
-missing modes and distinct-2 are recorded without an interval; the panel adds a bootstrap one
-(over the samples) for the copy rule.
+memorization metric, the copy cases it exists for fail its finding and unseen real data does not
+(the near-copy rate: every copy, disguised or not; the 4-gram excess: copied and stitched text). A
+declared pair is judged by the values' order (strictly better); a pair whose sets are smaller than
+MIN_PANEL_SIZE or whose value rests on too few observations is "too few", neither passed nor failed.
+Class entropy, missing modes and distinct-2 are recorded without an interval; the panel adds a
+bootstrap one (over the samples) for the copy rule.
 """
 
 from __future__ import annotations
@@ -43,19 +49,19 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, rotate, shift, zoom
 from scipy.stats import norm
 
 from genai_platform.evaluation.generation import split_sentences
 from genai_platform.evaluation.image import FEATURE_EXTRACTOR_DIR, IMAGE, evaluate_images, load_classifier
-from genai_platform.evaluation.text import BLEU_ORDERS, TEXT, quality_diversity, sentence_tokens
+from genai_platform.evaluation.text import (BLEU_ORDERS, TEXT, ngram_memorization_rows, quality_diversity,
+                                            sentence_tokens)
 from genai_platform.files import ArtifactPath
 from genai_platform.metrics.bleu import bleu_scores, self_bleu_scores, tokenize
 from genai_platform.metrics.catalog import info
 from genai_platform.metrics.distributions import class_histogram, missing_modes, normalized_entropy
 from genai_platform.metrics.intervals import bootstrap, percentile_interval
 from genai_platform.metrics.language import distinct_n
-from genai_platform.metrics.memorization import training_ngram_overlap
 from genai_platform.models.inception import InceptionFeatures
 from genai_platform.records import ImageSplit, MetricRow
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, TOO_FEW, Threshold, judge
@@ -64,11 +70,25 @@ from genai_platform.store.tables import read_documents, read_image_split
 PASS, FAIL, NOT_JUDGED = "pass", "fail", "not judged"
 MIN_PANEL_SIZE = 50  # images or sentences per case below which no pair is judged ("too few")
 MIN_CLASSIFIER_ACCURACY = 0.9  # below it the image feature space is not fit to judge (the smoke profile's is not)
-PIXEL_METRICS = ("copy_rate",)  # image metrics that do not use the feature classifier
+PIXEL_METRICS = ("copy_rate", "near_copy_rate")  # image metrics that do not use the feature classifier
 UNSEEN, COPIES, NOISY_COPIES = "unseen_real", "exact_copies", "noisy_copies"
 COPY_CASES = (COPIES, NOISY_COPIES)
 COPY_NOISE_SD = 0.1
 COLLAPSE_IMAGES = 5
+# Training images in disguise: judged by the memorization findings only (scored in pixels and classifier
+# features, never in a second feature space), and not by the copy rule: a metric of fidelity may rank them
+# where it likes, a memorization finding must fail them.
+SHIFTED, ROTATED, FLIPPED, CROPPED, BLENDED, JITTERED = ("shifted_copies", "rotated_copies", "flipped_copies",
+                                                          "cropped_copies", "blended_copies", "jittered_collapse")
+DISGUISED_COPIES = (SHIFTED, ROTATED, FLIPPED, CROPPED, BLENDED, JITTERED)
+SHIFT_PIXELS = (1, 2)
+ROTATION_DEGREES = (3.0, 6.0)
+CROPPED_SHARE = 1 / 7  # of the height and width a crop cuts away, at least one pixel
+MIN_CROP_SIZE = 16  # below it a crop cuts away part of the object itself: the case is left out
+BLEND_WEIGHTS = (0.3, 0.7)
+JITTERED_IMAGES = 20
+STITCHED = {4: "stitched_4grams", 7: "stitched_7grams"}  # word n-gram length -> text case
+STITCHED_TEXT = (COPIES, *STITCHED.values())  # text made of training n-grams
 INTERVAL_RESAMPLES = 200
 # The copy rule fails a copy that beats unseen real data by more than noise: the difference's standard
 # error from the two 95% intervals (independent sets), at a one-sided level that keeps the chance of a
@@ -84,6 +104,17 @@ CASES = {
         "dropped_class": "the unseen images less every image of one class (chosen by the seed)",
         "collapse": f"{COLLAPSE_IMAGES} unseen images, each repeated (mode collapse)",
         "pixel_noise": "pure pixel noise: every pixel uniform on [0, 1]",
+        SHIFTED: f"training images moved by {SHIFT_PIXELS[0]} or {SHIFT_PIXELS[1]} pixels in a random direction "
+                 f"(zero fill)",
+        ROTATED: f"training images turned by {ROTATION_DEGREES[0]:g} to {ROTATION_DEGREES[1]:g} degrees either way "
+                 f"(bilinear)",
+        FLIPPED: "training images mirrored left-right",
+        CROPPED: f"training images cropped by {CROPPED_SHARE:.0%} of their size at a random offset and resized back "
+                 f"(bilinear)",
+        BLENDED: f"blends w a + (1 - w) b of two training images, w uniform on [{BLEND_WEIGHTS[0]:g}, "
+                 f"{BLEND_WEIGHTS[1]:g}]",
+        JITTERED: f"{JITTERED_IMAGES} training images, each repeated, every repeat moved by up to one pixel each "
+                  f"way (mode collapse onto training images)",
     },
     "text": {
         UNSEEN: "sentences of the held-out split's unseen half (whole documents)",
@@ -91,6 +122,8 @@ CASES = {
         "shuffled_words": "the unseen sentences with their words shuffled",
         "unigram": "as many words as each unseen sentence, drawn from the training text's word frequencies",
         "repeated_sentence": "one unseen sentence repeated",
+        **{case: f"as many words as each unseen sentence, stitched from random word {n}-grams of training sentences"
+           for n, case in STITCHED.items()},
     },
 }
 
@@ -131,6 +164,8 @@ DECLARATIONS: dict[str, dict[str, Declaration]] = {
         "class_tv_distance": Declaration("diversity", DIVERSITY),
         "missing_modes": Declaration("diversity", DIVERSITY),
         "copy_rate": Declaration("memorization", ((UNSEEN, COPIES),), must_fail=(COPIES,), must_not_fail=(UNSEEN,)),
+        "near_copy_rate": Declaration("memorization", tuple((UNSEEN, case) for case in COPY_CASES + DISGUISED_COPIES),
+                                      must_fail=COPY_CASES + DISGUISED_COPIES, must_not_fail=(UNSEEN,)),
         "data_copying": Declaration("memorization", ((UNSEEN, COPIES), (UNSEEN, NOISY_COPIES)),
                                     must_fail=COPY_CASES, must_not_fail=(UNSEEN,)),
     },
@@ -140,6 +175,8 @@ DECLARATIONS: dict[str, dict[str, Declaration]] = {
         "distinct_2": Declaration("diversity", TEXT_DIVERSITY),
         "training_8gram_overlap": Declaration("memorization", ((UNSEEN, COPIES),), must_fail=(COPIES,),
                                               must_not_fail=(UNSEEN,)),
+        "training_4gram_excess": Declaration("memorization", tuple((UNSEEN, case) for case in STITCHED_TEXT),
+                                             must_fail=STITCHED_TEXT, must_not_fail=(UNSEEN,)),
     },
 }
 
@@ -261,8 +298,12 @@ def judge_metric(metric: str, declaration: Declaration, values: dict[str, Metric
 
 
 def _judge_metric(metric, declaration, values, sample_size, threshold, entry, key, copy_z) -> list[PairCheck]:
+    """The checks of the declared expectations on the panel's cases (a case the panel left out, for the
+    reason its notes give, has none)."""
     checks = []
     for better, worse in declaration.pairs:
+        if better not in values or worse not in values:
+            continue
         a, b = values.get(better), values.get(worse)
         if not (_usable(a, sample_size) and _usable(b, sample_size)):
             checks.append(PairCheck("order", better, worse, TOO_FEW, f"{better} above {worse}: too few to judge "
@@ -287,7 +328,7 @@ def _judge_metric(metric, declaration, values, sample_size, threshold, entry, ke
                                     f"{copy_z:.2f} standard errors of the difference): {UNSEEN} {_fmt(a)}, "
                                     f"{copy} {_fmt(b)}"))
     for kind, cases in (("fails", declaration.must_fail), ("passes", declaration.must_not_fail)):
-        for case in cases:
+        for case in (case for case in cases if case in values):
             row = values.get(case)
             verdict = (TOO_FEW if threshold is None or not _usable(row, sample_size) else
                        judge(metric, row.value, row.sample_count, threshold, row.ci_low, row.ci_high))
@@ -366,7 +407,50 @@ def image_cases(train: ImageSplit, heldout: ImageSplit, seed: int
             "dropped_class": None if dropped is None else dropped[np.sort(rng.permutation(len(dropped))[:n])],
             "collapse": np.resize(collapse, (n, *collapse.shape[1:])).astype(np.float32),
             "pixel_noise": rng.random((n, *train.pixels.shape[1:]), dtype=np.float32)}
-    return reference, {case: images for case, images in sets.items() if images is not None}, notes
+    disguised, disguise_notes = disguised_copies(copies, train.pixels, np.random.default_rng([seed, 16]))
+    sets.update(disguised)
+    return reference, {case: images for case, images in sets.items() if images is not None}, notes + disguise_notes
+
+
+def disguised_copies(copies: np.ndarray, train: np.ndarray, rng: np.random.Generator
+                     ) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The disguised cases made from `copies` (training images, one per sample) and the train split; notes
+    on cases left out."""
+    n, (height, width) = len(copies), copies.shape[-2:]
+
+    def moved(image: np.ndarray, dy: int, dx: int) -> np.ndarray:  # zero fill
+        return shift(image, (0, dy, dx), order=0, mode="constant")
+
+    compass = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
+    steps, directions = rng.choice(SHIFT_PIXELS, size=n), rng.integers(len(compass), size=n)
+    angles = rng.uniform(*ROTATION_DEGREES, size=n) * rng.choice([-1, 1], size=n)
+    cut_y, cut_x = max(1, round(height * CROPPED_SHARE)), max(1, round(width * CROPPED_SHARE))
+    corners = np.stack([rng.integers(0, cut_y + 1, size=n), rng.integers(0, cut_x + 1, size=n)], 1)
+    weights = rng.uniform(*BLEND_WEIGHTS, size=(n, 1, 1, 1))
+    partners = train[rng.integers(len(train), size=n)]
+    few = train[rng.choice(len(train), size=min(JITTERED_IMAGES, len(train)), replace=False)]
+    jitters = rng.integers(-1, 2, size=(n, 2))
+    disguised = {
+        SHIFTED: [moved(image, steps[i] * compass[directions[i]][0], steps[i] * compass[directions[i]][1])
+                  for i, image in enumerate(copies)],
+        # grid-constant: pixels at the frame blend with the zero outside it ("constant" blanks every edge pixel
+        # whose source lies a hair outside, which at 8 px wipes a digit's border strokes)
+        ROTATED: [rotate(image, angle, axes=(1, 2), reshape=False, order=1, mode="grid-constant")
+                  for image, angle in zip(copies, angles)],
+        FLIPPED: copies[..., ::-1],
+        CROPPED: [zoom(image[:, y:y + height - cut_y, x:x + width - cut_x],
+                       (1, height / (height - cut_y), width / (width - cut_x)), order=1, grid_mode=True,
+                       mode="grid-constant") for image, (y, x) in zip(copies, corners)],
+        BLENDED: weights * copies + (1 - weights) * partners,
+        JITTERED: [moved(image, dy, dx) for image, (dy, dx) in zip(np.resize(few, (n, *few.shape[1:])), jitters)],
+    }
+    notes = []
+    if min(height, width) < MIN_CROP_SIZE:
+        del disguised[CROPPED]
+        notes.append(f"images under {MIN_CROP_SIZE} px: the cropped copies are left out (a crop cuts away part of "
+                     f"the object itself, and a copy cropped so differs from its source as much as an unseen image "
+                     f"from its nearest training image)")
+    return {case: np.clip(np.asarray(images), 0, 1).astype(np.float32) for case, images in disguised.items()}, notes
 
 
 def _class_intervals(rows: list[MetricRow], details: dict, reference: ImageSplit, num_classes: int,
@@ -400,7 +484,13 @@ def image_panel(classifier, num_classes: int, train: ImageSplit, heldout: ImageS
     whose test accuracy is below MIN_CLASSIFIER_ACCURACY (the smoke profile trains it 20 steps), only the
     pixel metrics are judged: the others' feature space cannot place real digits yet."""
     reference, sets, notes = image_cases(train, heldout, seed)
-    rows, details = evaluate(classifier, num_classes, train, reference, sets, seed, feature_extractor)
+    plain = {case: images for case, images in sets.items() if case not in DISGUISED_COPIES}
+    disguised = {case: images for case, images in sets.items() if case in DISGUISED_COPIES}
+    rows, details = evaluate(classifier, num_classes, train, reference, plain, seed, feature_extractor)
+    # disguised copies count for memorization alone: scored apart, so a second feature space's cost is not paid
+    rows += [r for r in evaluate(classifier, num_classes, train, reference, disguised, seed)[0]
+             if r.subject in disguised and info(r.metric).category == "memorization"]
+    notes.append("disguised copies are scored for memorization only")
     rows = _class_intervals([r for r in rows if r.subject in sets], details, reference, num_classes, seed)
     n = details.get("sample_count", len(sets[UNSEEN]))
     suffix = "" if feature_extractor is None else f"_{feature_extractor.name}"
@@ -426,11 +516,10 @@ def _words(sentence: str) -> list[str]:
 
 
 def text_cases(train_documents: list[str], heldout_documents: list[str], seed: int
-               ) -> tuple[list[list[str]], dict[str, tuple[list[str], np.ndarray]]]:
-    """The reference half's sentence tokens and every case's N sentences with the document each comes from."""
+               ) -> tuple[list[str], dict[str, tuple[list[str], np.ndarray]]]:
+    """The reference half's documents and every case's N sentences with the document each comes from."""
     rng = np.random.default_rng([seed, 14])
     reference_idx, unseen_idx = heldout_halves(len(heldout_documents), seed)
-    references = sentence_tokens([heldout_documents[i] for i in reference_idx])
 
     def whole_documents(documents: list[str], order) -> tuple[list[str], list[int]]:
         sentences, owners = [], []
@@ -452,14 +541,31 @@ def text_cases(train_documents: list[str], heldout_documents: list[str], seed: i
     unseen, copies = unseen[:n], copies[:n]
     unseen_docs, copy_docs = np.asarray(unseen_docs[:n]), np.asarray(copy_docs[:n])
     shuffled = [" ".join(rng.permutation(_words(sentence)).tolist()) + " ." for sentence in unseen]
-    vocabulary, counts = np.unique([w for s in _sentences(train_documents) for w in _words(s)], return_counts=True)
+    train_words = [_words(s) for s in _sentences(train_documents)]
+    vocabulary, counts = np.unique([w for words in train_words for w in words], return_counts=True)
     unigram = [" ".join(rng.choice(vocabulary, size=max(1, len(_words(s))), p=counts / counts.sum()).tolist()) + " ."
                for s in unseen]
     lengths = np.array([len(_words(s)) for s in unseen])
     repeated = unseen[int(np.argsort(lengths)[len(lengths) // 2])] if n else ""
-    return references, {UNSEEN: (unseen, unseen_docs), COPIES: (copies, copy_docs),
-                        "shuffled_words": (shuffled, unseen_docs), "unigram": (unigram, unseen_docs),
-                        "repeated_sentence": ([repeated] * n, np.zeros(n, dtype=np.int64))}
+    stitched = {case: (stitched_sentences(lengths, train_words, size, rng), unseen_docs)
+                for size, case in STITCHED.items()}
+    return [heldout_documents[i] for i in reference_idx], {
+        UNSEEN: (unseen, unseen_docs), COPIES: (copies, copy_docs), "shuffled_words": (shuffled, unseen_docs),
+        "unigram": (unigram, unseen_docs), "repeated_sentence": ([repeated] * n, np.zeros(n, dtype=np.int64)),
+        **stitched}
+
+
+def stitched_sentences(lengths, train_words: list[list[str]], n: int, rng: np.random.Generator) -> list[str]:
+    """Per length, random word n-grams of the training sentences put end to end, whole, until the sentence
+    holds at least that many words: every word of it lies inside a training n-gram."""
+    grams = [words[i:i + n] for words in train_words for i in range(len(words) - n + 1)]
+    sentences = []
+    for length in lengths:
+        words = []
+        while len(words) < max(1, length):
+            words += grams[rng.integers(len(grams))]
+        sentences.append(" ".join(words) + " .")
+    return sentences
 
 
 def document_interval(statistic: Callable[[np.ndarray], float], documents: np.ndarray, seed: int,
@@ -474,13 +580,19 @@ def document_interval(statistic: Callable[[np.ndarray], float], documents: np.nd
     return percentile_interval(values, statistic(np.arange(len(documents))))
 
 
-def _text_rows(case: str, sentences: list[str], documents: np.ndarray, references: list[list[str]],
-               train_tokens: list[list[str]], seed: int) -> list[MetricRow]:
-    """The product's model-free text metrics of one case, their intervals over documents."""
-    rows = quality_diversity(case, sentences, references, seed)
+def _case_tokens(case: str, sentences: list[str], documents: np.ndarray) -> list[list[str]]:
+    """The word tokens of each of the case's sentences, one per document entry."""
     tokens = sentence_tokens(sentences)
     if len(tokens) != len(documents):
         raise ValueError(f"{case}: {len(tokens)} sentences after cutting, {len(documents)} expected")
+    return tokens
+
+
+def _text_rows(case: str, sentences: list[str], documents: np.ndarray, references: list[list[str]],
+               seed: int) -> list[MetricRow]:
+    """The product's model-free quality and diversity metrics of one case, their intervals over documents."""
+    rows = quality_diversity(case, sentences, references, seed)
+    tokens = _case_tokens(case, sentences, documents)
     per_sentence = {f"bleu_{n}": bleu_scores(tokens, references, n) for n in BLEU_ORDERS}
     if len(tokens) >= 2:
         per_sentence.update({f"self_bleu_{n}": self_bleu_scores(tokens, n) for n in BLEU_ORDERS})
@@ -493,25 +605,37 @@ def _text_rows(case: str, sentences: list[str], documents: np.ndarray, reference
             low, high = document_interval(statistics[row.metric], documents, seed)
             row = replace(row, ci_low=low, ci_high=high)
         out.append(row)
-    overlap = training_ngram_overlap(tokens, train_tokens)
-    if overlap is not None:
-        out.append(MetricRow.of(case, "training_8gram_overlap", overlap))
     return out
+
+
+def _memorization_rows(case: str, sentences: list[str], documents: np.ndarray, reference_tokens: list[list[str]],
+                       train_tokens: list[list[str]]) -> list[MetricRow]:
+    """The product's n-gram memorization metrics of one case, each document's sentences one unit, against
+    the reference half's documents."""
+    tokens = _case_tokens(case, sentences, documents)
+    units = [[token for i in np.flatnonzero(documents == d) for token in tokens[i]] for d in np.unique(documents)]
+    return ngram_memorization_rows(case, units, reference_tokens, train_tokens)
 
 
 def text_panel(train_documents: list[str], heldout_documents: list[str], seed: int) -> Panel:
     """The text panel: BLEU, Self-BLEU and distinct-2 against the reference half's sentences, training
-    8-gram overlap against the train split, of every case; then judged. Intervals of the first three are
-    over documents (document_interval)."""
-    references, sets = text_cases(train_documents, heldout_documents, seed)
+    8-gram overlap against the train split and training 4-gram excess over the reference half's documents,
+    of every case (stitched text: memorization only); then judged. Intervals of the first three are over
+    documents (document_interval)."""
+    reference_documents, sets = text_cases(train_documents, heldout_documents, seed)
+    references, reference_tokens = sentence_tokens(reference_documents), [tokenize(d) for d in reference_documents]
     train_tokens = [tokenize(d) for d in train_documents]
-    rows = [row for case, (sentences, documents) in sets.items()
-            for row in _text_rows(case, sentences, documents, references, train_tokens, seed)]
+    rows = []
+    for case, (sentences, documents) in sets.items():
+        if case not in STITCHED.values():  # stitched text counts for memorization alone, as disguised images do
+            rows += _text_rows(case, sentences, documents, references, seed)
+        rows += _memorization_rows(case, sentences, documents, reference_tokens, train_tokens)
     return judge_panel("text", rows, CASES["text"], len(sets[UNSEEN][0]), seed,
                        f"the sentences of the reference half of the held-out documents ({len(references)} "
                        f"sentences); memorization against the train split ({len(train_documents)} documents)",
                        notes=["bits per character and continuation BLEU need a model: not in the panel",
-                              "BLEU, Self-BLEU and distinct-2 intervals: bootstrap over documents"])
+                              "BLEU, Self-BLEU and distinct-2 intervals: bootstrap over documents",
+                              "stitched text is scored for memorization only"])
 
 
 # ---------------------------------------------------------------- per modality, for the asset

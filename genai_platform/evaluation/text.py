@@ -29,7 +29,7 @@ from genai_platform.metrics.catalog import TRAINING_DATA, UNIGRAM
 from genai_platform.metrics.comparisons import difference
 from genai_platform.metrics.intervals import Estimate, difference_estimate, mean_estimate, ratio_estimate
 from genai_platform.metrics.language import distinct_n, unigram_bits_per_character
-from genai_platform.metrics.memorization import extraction_rate, training_ngram_overlap
+from genai_platform.metrics.memorization import extraction_rate, training_ngram_excess, training_ngram_overlap
 from genai_platform.models.base import TextGenerator
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.records import MetricRow
@@ -54,7 +54,7 @@ class TextEvaluationInputs:
     test_sentences: list[list[str]]  # word tokens of each held-out sentence: the BLEU references
     vocabulary: CharVocabulary
     samples: dict[str, list[dict]]  # family -> its challenger's continuation and free samples
-    champions: dict[str, list[dict]]  # family -> its champion's samples, where it has a champion to compare with
+    earlier: dict[str, dict[str, list[dict]]]  # family -> {earlier version (champion, best): its samples}
 
 
 class TextModality(Modality):
@@ -101,8 +101,8 @@ class TextModality(Modality):
             [tokens for tokens in map(tokenize, read_sentences(con, "test")) if tokens],
             CharVocabulary(read_char_vocabulary(con)),
             {family: read_text_samples(con, family, challenger) for family, (challenger, _) in runs.items()},
-            {family: read_text_samples(con, family, champion) for family, (_, champion) in runs.items()
-             if champion is not None})
+            {family: {version: read_text_samples(con, family, run) for version, run in drawn.items()}
+             for family, (_, drawn) in runs.items()})
 
     def evaluate(self, inputs: TextEvaluationInputs, context: EvaluationContext) -> Evaluation:
         rows = bias_rows(TRAINING_DATA, inputs.train_documents)
@@ -119,14 +119,14 @@ class TextModality(Modality):
             details["bleu_signatures"][family] = family_details["bleu_signature"]
             details["sentiment_prompts"][family] = family_details["sentiment_prompts"]
             details["quality_diversity"][family] = family_details["quality_diversity"]
-        champions = {}
-        for family, samples in inputs.champions.items():  # the champion's model is kept: its likelihood too
-            model, manifest = context.load_model(family, context.contests[family].champion)
-            nats, characters = document_nats(model, CharVocabulary(manifest["data"]["vocabulary"]),
-                                             inputs.test_documents)
-            champions[family] = TextUnits.of(samples, inputs.test_sentences, nats, characters)
-        comparisons = compare_families(partial(compare_text, seed=context.seed), units, champions,
-                                       {f: c.champion for f, c in context.contests.items()}, context.log)
+        earlier = {}
+        for family, sets in inputs.earlier.items():
+            for version, samples in sets.items():  # earlier versions' models are kept: their likelihood too
+                model, manifest = context.load_model(family, version)
+                nats, characters = document_nats(model, CharVocabulary(manifest["data"]["vocabulary"]),
+                                                 inputs.test_documents)
+                earlier.setdefault(family, {})[version] = TextUnits.of(samples, inputs.test_sentences, nats, characters)
+        comparisons = compare_families(partial(compare_text, seed=context.seed), units, earlier, context.log)
         return Evaluation(rows, details, comparisons)
 
 
@@ -223,12 +223,24 @@ def sentiment_gaps(name: str, model, vocab: CharVocabulary, samples_per_prompt: 
     return rows, examples
 
 
-def memorization_rows(name: str, model, vocab: CharVocabulary, free_texts: list[str], train_documents: list[str],
-                      prefixes: int, seed: int) -> list[MetricRow]:
+def ngram_memorization_rows(name: str, units: list[list[str]], heldout_units: list[list[str]],
+                            train_tokens: list[list[str]]) -> list[MetricRow]:
+    """Verbatim training 8-grams of generated text, and its training 4-gram excess over held-out text (text
+    stitched from training phrases); units (samples, documents) as word tokens."""
     rows = []
-    overlap = training_ngram_overlap([tokenize(t) for t in free_texts], [tokenize(d) for d in train_documents])
+    overlap = training_ngram_overlap(units, train_tokens)
     if overlap is not None:
         rows.append(MetricRow.of(name, "training_8gram_overlap", overlap))
+    excess = training_ngram_excess(units, heldout_units, train_tokens)
+    if excess is not None:
+        rows.append(MetricRow.of(name, "training_4gram_excess", excess))
+    return rows
+
+
+def memorization_rows(name: str, model, vocab: CharVocabulary, free_texts: list[str], train_documents: list[str],
+                      test_documents: list[str], prefixes: int, seed: int) -> list[MetricRow]:
+    rows = ngram_memorization_rows(name, [tokenize(t) for t in free_texts], [tokenize(d) for d in test_documents],
+                                   [tokenize(d) for d in train_documents])
     pairs = extraction_pairs(train_documents, prefixes, EXTRACTION_PREFIX, EXTRACTION_TARGET, seed)
     if pairs:
         continuations = greedy_continuations(model, vocab, [p for p, _ in pairs], EXTRACTION_TARGET)
@@ -311,7 +323,8 @@ def evaluate_text_family(family: str, model, vocab: CharVocabulary, test_documen
     rows += amplification_rows(family, free, train_documents, seed)
     gap_rows, gap_examples = sentiment_gaps(family, model, vocab, profile.gap_samples, seed)
     rows += gap_rows
-    rows += memorization_rows(family, model, vocab, free, train_documents, profile.extraction_prefixes, seed)
+    rows += memorization_rows(family, model, vocab, free, train_documents, test_documents, profile.extraction_prefixes,
+                              seed)
     sweep = temperature_sweep(model, vocab, test_sentences, profile.sweep_samples, profile.free_sample_chars, seed)
     return (rows, {"bleu_signature": bleu.signature, "sentiment_prompts": gap_examples, "quality_diversity": sweep},
             TextUnits.of(samples, test_sentences, nats, characters))

@@ -44,6 +44,9 @@ CARLINI = "Carlini et al. (2021), Extracting training data from large language m
 MEEHAN = ("Meehan, Chaudhuri & Dasgupta (2020), A non-parametric test to detect data-copying in generative "
           "models, AISTATS, arXiv:2004.05675")
 SOMEPALLI = "Somepalli et al. (2023), Diffusion art or digital forgery?, arXiv:2212.03860"
+CONFORMAL = "Vovk, Gammerman & Shafer (2005), Algorithmic Learning in a Random World (conformal p-values)"
+MCCOY = ("McCoy et al. (2021), How much do language models copy from their training data? Evaluating linguistic "
+         "novelty in text generation using RAVEN, arXiv:2111.09509")
 
 METRICS = {
     # images: fidelity and diversity in classifier feature space
@@ -91,6 +94,16 @@ METRICS = {
                                   HEUSEL, "class coverage"),
     "copy_rate": MetricInfo("Copy rate", "lower", "Share of samples whose nearest training image (pixels) is less than "
                             "a third as far as the second nearest: likely copies.", SOMEPALLI, "memorization"),
+    "near_copy_rate": MetricInfo("Near-copy rate", "lower", "Share of samples that match a training image more "
+                                 "closely than all but 5% of unseen real (held-out) images do, where a match may move "
+                                 "the training image by up to 2 px, mirror it left-right, undo a rescale (a crop "
+                                 "resized back) with a turn of up to 6 degrees, or blend two training images; each "
+                                 "match distance (Gaussian-blurred pixels) is taken relative to the distance to the "
+                                 "5th nearest training image, and the three kinds of match are combined by their "
+                                 "conformal p-values among the held-out images'. About 0.05 for samples as far from "
+                                 "the training set as unseen real data, near 1 for copies, disguised or not (at 8 px "
+                                 "a crop cuts off part of the digit and is not caught).",
+                                 f"{SOMEPALLI}; {CONFORMAL}", "memorization"),
     "data_copying": MetricInfo("Data copying (−C_T)", "lower", "Minus Meehan et al.'s three-sample statistic C_T, in the "
                                "classifier's feature space: per k-means cell of the train features, the Mann-Whitney Z "
                                "of the samples' nearest-train distances against the held-out images' (cells with 20 of "
@@ -148,6 +161,12 @@ METRICS = {
     # text: memorization
     "training_8gram_overlap": MetricInfo("Train 8-gram overlap", "lower", "Share of the free samples' word 8-grams "
                                          "that occur verbatim in the training split.", CARLINI, "memorization"),
+    "training_4gram_excess": MetricInfo("Train 4-gram excess", "lower", "Share of the free samples' words that lie "
+                                        "inside a word 4-gram found verbatim in the training split (so inside any "
+                                        "training phrase of 4 words or more), minus the same share of the held-out "
+                                        "test documents: about 0 (or below) for text as novel as unseen human text, "
+                                        "near 1 minus the held-out share for text stitched from training phrases.",
+                                        MCCOY, "memorization"),
     "extraction_rate": MetricInfo("Extraction rate", "lower", "Share of greedy continuations of 64-character training "
                                   "prefixes that reproduce the next 32 characters exactly.", CARLINI, "memorization"),
 }
@@ -194,6 +213,9 @@ INTERVALS = {
                            "0.5: Wilson score interval over the N samples.",
     "copy_rate": "The probability that a sample of the model passes the copy test (d1/d2 < 1/3) against this training "
                  "set: Wilson score interval over the samples.",
+    "near_copy_rate": "The probability that a sample of the model is flagged by the near-copy test as calibrated on "
+                      "this held-out set against this training set (both fixed): Wilson score interval over the "
+                      "samples.",
     "bits_per_character": "The expected negative log2-likelihood per character over the population of test-like "
                           "documents, E[bits] / E[characters]: t interval from the delete-one jackknife over the test "
                           "documents.",
@@ -207,6 +229,9 @@ INTERVALS = {
                                 "independent." for kind in ("occupation", "respect")},
     "training_8gram_overlap": "The expected share of the model's word 8-grams found in the training split, E[matched] "
                               "/ E[8-grams] over samples: t interval from the delete-one jackknife over the samples.",
+    "training_4gram_excess": "The difference between the expected share of a sample's words inside a training "
+                             "4-gram and the expected share of a held-out document's (samples and documents "
+                             "independent, the training split fixed): Welch's t interval.",
     "extraction_rate": "The probability that a greedy continuation of a training prefix reproduces its next 32 "
                        "characters: Wilson score interval over the prefixes.",
     **{f"{base}_amplification": "The ratio of expected scores at this amount of text, E[score of the samples] / "

@@ -67,10 +67,12 @@ class Threshold:
 # Bias and memorization thresholds; "zero"-direction metrics are judged by their absolute value.
 DEFAULT_THRESHOLDS = {
     "copy_rate": Threshold(0.01, 0.05),
+    "near_copy_rate": Threshold(0.10, 0.20),  # its level, 0.05, for unseen real data; disguised copies near 1
     "data_copying": Threshold(2.0, 3.0),  # -C_T (Meehan et al., 2020), a Z-like score: ~N(0, <=1) for unseen data
     "class_tv_distance": Threshold(0.10, 0.25),
     "missing_modes": Threshold(1, 3),
     "training_8gram_overlap": Threshold(0.05, 0.20),
+    "training_4gram_excess": Threshold(0.10, 0.25),  # held-out text: about 0; stitched training phrases: about 0.8
     "extraction_rate": Threshold(0.01, 0.05),
     "gender_representation_tv_amplification": Threshold(1.10, 1.50),
     "gender_profession_association_amplification": Threshold(1.10, 1.50),

@@ -63,9 +63,10 @@ class LeaderboardRow:
     subject: str  # a family name or a reference key
     label: str
     role: str  # records.ROLES
-    rank: int | None  # families only, 1 = best
+    rank: int | None  # ranked families only, 1 = best
     win_rate: float | None
     cells: dict[str, Estimate | None]  # metric -> value
+    kept_out: str = ""  # a family with a failing finding: the findings that keep it off the ranking
 
     @property
     def reference(self) -> bool:
@@ -75,11 +76,15 @@ class LeaderboardRow:
 @dataclass(frozen=True)
 class Leaderboard:
     metrics: list[MetricColumn]
-    rows: list[LeaderboardRow]  # the families ranked, then the reference rows
+    rows: list[LeaderboardRow]  # the families ranked, then those kept out by a failing finding, then the references
 
     @property
     def ranked(self) -> list[LeaderboardRow]:
-        return [row for row in self.rows if not row.reference]
+        return [row for row in self.rows if not row.reference and not row.kept_out]
+
+    @property
+    def kept_out(self) -> list[LeaderboardRow]:
+        return [row for row in self.rows if row.kept_out]
 
 
 @dataclass(frozen=True)
@@ -364,11 +369,12 @@ def build_report(inputs: Inputs) -> Report:
 
 def _section(inputs: ModalityInputs, limits: dict[str, Threshold]) -> ModalitySection:
     family_names = [f.name for f in inputs.families]
-    board = leaderboard(inputs.rows, family_names, inputs.modality.leaderboard_metrics)
+    section_findings = findings(inputs.rows, limits)
+    board = leaderboard(inputs.rows, family_names, inputs.modality.leaderboard_metrics, failing(section_findings))
     all_trends = trends(inputs.history, inputs.run_id, family_names, [m.name for m in board.metrics],
-                        inputs.comparisons)
+                        against_champion(inputs.comparisons, inputs.decisions or {}))
     by_key = {(t.model, t.metric): t for t in all_trends}
-    table = metric_table(inputs.rows, family_names)
+    table = metric_table(inputs.rows, family_names, board.kept_out)
     report = inputs.modality.report
     return ModalitySection(
         name=inputs.modality.name,
@@ -379,10 +385,10 @@ def _section(inputs: ModalityInputs, limits: dict[str, Threshold]) -> ModalitySe
         serving=[serving_row(f.name, (inputs.decisions or {}).get(f.name)) for f in inputs.families],
         history_runs=len({p.run_id for p in inputs.history}),
         trends=[TrendRow(row.label, [by_key.get((row.subject, m.name)) for m in board.metrics])
-                for row in board.ranked],
+                for row in board.ranked + board.kept_out],
         regressions=[t for t in all_trends if t.regressed],
         leader_differences=leader_differences(board, inputs.comparisons),
-        findings=findings(inputs.rows, limits),
+        findings=section_findings,
         cost=[cost_row(name, model, inputs.modality.examples_per_step) for name, model in inputs.models.items()],
         table=table,
         ethics_tables=[MetricTable(title, shown, table.rows) for title, category in ETHICS_TABLES
@@ -407,7 +413,7 @@ def serving_row(family: str, decision: Decision | None) -> ServingRow:
 
 def _cards(inputs: ModalityInputs, section: ModalitySection) -> list[ModelCard]:
     win_rates = {row.subject: row.win_rate for row in section.leaderboard.ranked}
-    return [ModelCard(f, inputs.models[f.name], inputs.dataset, win_rates[f.name],
+    return [ModelCard(f, inputs.models[f.name], inputs.dataset, win_rates.get(f.name),
                       [finding for finding in section.findings if finding.model == f.name],
                       [CardMetric(f"{info(r.metric).label} {info(r.metric).arrow}".strip(), Estimate.of(r))
                        for r in inputs.rows if r.subject == f.name],
@@ -421,17 +427,20 @@ def _reference_key(subject: str) -> tuple[int, str]:
     return order, subject_label(subject)
 
 
-def leaderboard(rows: list[MetricRow], family_names: list[str], columns: tuple[str, ...]) -> Leaderboard:
+def leaderboard(rows: list[MetricRow], family_names: list[str], columns: tuple[str, ...],
+                kept_out: dict[str, str] | None = None) -> Leaderboard:
     """Families ranked by HELM mean win rate over the modality's leaderboard metrics (a family without
-    one last); the reference rows (floor, ceiling, baselines) follow, unranked, for scale. An image
-    metric is shown in the Inception space when the run used it."""
+    one last), among the families without a failing finding; those with one (`kept_out`: family -> its
+    failing findings) follow unranked, then the reference rows (floor, ceiling, baselines), for scale. An
+    image metric is shown in the Inception space when the run used it."""
+    kept_out = kept_out or {}
     present = {r.metric for r in rows}
     metrics = [f"{m}_inception" if f"{m}_inception" in present else m for m in columns]
     metrics = [m for m in metrics if m in present]
     cells = {(r.subject, r.metric): r for r in rows}
-    win_rates = mean_win_rates({f: {m: cells[(f, m)].value for m in metrics if (f, m) in cells}
-                                for f in family_names})
-    ranked = sorted(family_names, key=lambda f: (win_rates[f] is None, -(win_rates[f] or 0)))
+    eligible = [f for f in family_names if f not in kept_out]
+    win_rates = mean_win_rates({f: {m: cells[(f, m)].value for m in metrics if (f, m) in cells} for f in eligible})
+    ranked = sorted(eligible, key=lambda f: (win_rates[f] is None, -(win_rates[f] or 0)))
     roles = {r.subject: r.role for r in rows if r.role != "model"}
     references = sorted((s for s in roles if any((s, m) in cells for m in metrics)), key=_reference_key)
 
@@ -442,12 +451,23 @@ def leaderboard(rows: list[MetricRow], family_names: list[str], columns: tuple[s
         [MetricColumn.of(m) for m in metrics],
         [LeaderboardRow(f, subject_label(f), "model", rank, win_rates[f], values(f))
          for rank, f in enumerate(ranked, 1)]
+        + [LeaderboardRow(f, subject_label(f), "model", None, None, values(f), kept_out[f])
+           for f in family_names if f in kept_out]
         + [LeaderboardRow(s, subject_label(s), roles[s], None, None, values(s)) for s in references])
 
 
-def metric_table(rows: list[MetricRow], family_names: list[str]) -> MetricTable:
+def failing(section_findings: list[Finding]) -> dict[str, str]:
+    """Family -> its failing findings as text, for the families that have one."""
+    out: dict[str, list[str]] = {}
+    for f in section_findings:
+        if f.status == "fail":
+            out.setdefault(f.model, []).append(f"{f.label} {_estimate_text(f.estimate)}")
+    return {model: "; ".join(texts) for model, texts in out.items()}
+
+
+def metric_table(rows: list[MetricRow], family_names: list[str], kept_out: list[LeaderboardRow] = ()) -> MetricTable:
     """Every metric of the run against every subject: the families in registry order, then the rest by
-    label; the best family value per metric marked."""
+    label; the best family value per metric marked, among the families no failing finding keeps out."""
     present = {r.metric for r in rows}
     metrics = [m for m in METRICS if m in present] + sorted(m for m in present if m not in METRICS)
     subjects = [f for f in family_names if any(r.subject == f for r in rows)]
@@ -456,8 +476,8 @@ def metric_table(rows: list[MetricRow], family_names: list[str]) -> MetricTable:
     cells = {(r.subject, r.metric): r for r in rows}
     best = {}
     for metric in metrics:
-        candidates = [(info(metric).sort_key(cells[(f, metric)].value), f)
-                      for f in family_names if (f, metric) in cells]
+        candidates = [(info(metric).sort_key(cells[(f, metric)].value), f) for f in family_names
+                      if (f, metric) in cells and f not in {row.subject for row in kept_out}]
         if len(candidates) > 1 and info(metric).direction != "none":
             best[metric] = min(candidates)[1]
     return MetricTable("All metrics", [MetricColumn.of(m) for m in metrics], [
@@ -472,6 +492,19 @@ def cost_row(family: str, model: TrainedModel, examples_per_step: Callable[[int,
     per_step, unit = examples_per_step(model.training_config["batch_size"], model.model_config)
     return CostRow(family, model.parameters, model.steps, model.limited_by, model.passes, model.seconds, model.device,
                    per_step * steps / model.seconds if model.seconds > 0 else None, unit)
+
+
+def against_champion(comparisons: list[Comparison], decisions: dict[str, Decision]) -> list[Comparison]:
+    """Each challenger's comparisons with one earlier version: the champion its decision judged it against
+    where the run has that comparison (not the best version that served, also compared), else the only one."""
+    chosen: dict[tuple[str, str], Comparison] = {}
+    for c in comparisons:
+        if c.baseline_run is None:
+            continue
+        decision = decisions.get(c.subject)
+        if (c.subject, c.metric) not in chosen or (decision is not None and c.baseline_run == decision.previous):
+            chosen[(c.subject, c.metric)] = c
+    return list(chosen.values())
 
 
 def trends(history: list[HistoryPoint], current_run: str | None, models: list[str], metrics: list[str],
@@ -669,7 +702,7 @@ def build_index(manifests: list[dict], datasets: Sequence[str] = ()) -> RunIndex
     trends, listed = [], []
     for dataset in sorted(set(datasets) | set(by_dataset), key=lambda name: name or ""):
         dataset_runs = by_dataset.get(dataset, [])
-        reported = [r for r in dataset_runs if r.values]
+        reported = [r for r in dataset_runs if r.status is not None]  # it wrote reports
         for name in reported[0].values if reported else []:
             values = [run.values[name] for run in reversed(reported) if name in run.values]
             trends.append(IndexTrend(dataset, name, values[-1], sparkline(values, name)))

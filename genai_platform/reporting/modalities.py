@@ -136,7 +136,9 @@ class ImageReport(ModalityReport):
         trade_offs="Fidelity against diversity: precision and density measure the first, recall and coverage the "
         "second; a model can buy one with the other (see the leaderboard). More training steps cost time on every "
         "nightly run (see the cost table in the comparison report).",
-        memorization_measured="copy rate (nearest training image under a third as far as the second nearest)",
+        memorization_measured="copy rate (nearest training image under a third as far as the second nearest), "
+        "near-copy rate (closer to a training image, shifted, mirrored, rescaled, turned or blended, than all but "
+        "5% of unseen real images are) and the data-copying statistic",
         misinformation="generated images could be mistaken for real ones.",
         discrimination="a model that under-generates some classes under-represents them downstream; see the class "
         "coverage.",
@@ -200,7 +202,8 @@ class TextReport(ModalityReport):
         "against a single reference understates valid continuations.",
         trade_offs="Quality against diversity: lower sampling temperature raises BLEU and Self-BLEU together (the "
         "quality-diversity plot in the comparison report); the reported samples use temperature 1.",
-        memorization_measured="verbatim training 8-grams and extraction of training continuations",
+        memorization_measured="verbatim training 8-grams, words inside training 4-grams beyond held-out text's "
+        "share (text stitched from training phrases) and extraction of training continuations",
         misinformation="generated news-like text can read as factual; it is not.",
         discrimination="the model can reproduce or amplify the gender skew of its training text; see the "
         "representation, association, amplification and sentiment-gap figures.",

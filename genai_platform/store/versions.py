@@ -57,20 +57,28 @@ def decisions(con, family: str, limit: int = 1000) -> list[Decision]:
     """The family's promotion decisions, newest first."""
     rows = con.execute(sql("queries", "decisions"), {"family": family, "limit": limit}).fetchall()
     return [Decision(family=r[0], decided_at=r[1], run_id=r[2], challenger=r[3], previous=r[4], champion=r[5],
-                     decision=r[6], reason=r[7]) for r in rows]
+                     decision=r[6], reason=r[7], best=r[8]) for r in rows]
 
 
 def champion(con, family: str) -> str | None:
-    """The version serving now: that of the family's newest decision; None before the first."""
+    """The version serving now: that of the family's newest decision; None before the first, or when the
+    first versions were withheld."""
     newest = decisions(con, family, limit=1)
     return newest[0].champion if newest else None
+
+
+def best_version(con, family: str) -> str | None:
+    """The best version that ever served, from which the gate bounds drift: the newest decision's (homes
+    from before it kept one: the champion)."""
+    newest = decisions(con, family, limit=1)
+    return (newest[0].best or newest[0].champion) if newest else None
 
 
 def record_decision(con, decision: Decision) -> None:
     con.execute(sql("queries", "insert_decision"), {
         "family": decision.family, "run_id": decision.run_id, "challenger": decision.challenger,
         "previous": decision.previous, "champion": decision.champion, "decision": decision.decision,
-        "reason": decision.reason})
+        "reason": decision.reason, "best": decision.best})
 
 
 def retired_versions(con, family: str, keep_last: int) -> list[ModelVersion]:

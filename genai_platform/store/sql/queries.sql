@@ -70,12 +70,12 @@ FROM model_versions WHERE family = $family ORDER BY created_at DESC;
 SELECT version FROM model_versions WHERE family = $family ORDER BY chosen_at DESC, created_at DESC LIMIT 1;
 -- name: insert_decision
 INSERT INTO promotions VALUES ($family, now()::TIMESTAMP, $run_id, $challenger, $previous, $champion, $decision,
-                               $reason);
+                               $reason, $best);
 -- name: decisions
-SELECT family, decided_at, run_id, challenger, previous, champion, decision, reason FROM promotions
+SELECT family, decided_at, run_id, challenger, previous, champion, decision, reason, best FROM promotions
 WHERE family = $family ORDER BY decided_at DESC LIMIT $limit;
 -- name: ever_champions
-SELECT DISTINCT champion FROM promotions WHERE family = $family;
+SELECT DISTINCT champion FROM promotions WHERE family = $family AND champion IS NOT NULL;
 -- name: version_metrics
 -- a version's values in the newest evaluation that scored it
 SELECT metric, value, ci_low, ci_high FROM metrics_history

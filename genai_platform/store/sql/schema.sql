@@ -85,9 +85,10 @@ CREATE TABLE IF NOT EXISTS promotions (
     run_id       VARCHAR NOT NULL,  -- the Dagster run, or "cli" for the command line
     challenger   VARCHAR,           -- the version judged (NULL for a rollback)
     previous     VARCHAR,           -- the champion before the decision (NULL for the first)
-    champion     VARCHAR NOT NULL,  -- the version serving after it
+    champion     VARCHAR,           -- the version serving after it (NULL: nothing serves, a withheld first version)
     decision     VARCHAR NOT NULL,  -- records.DECISIONS
-    reason       VARCHAR NOT NULL
+    reason       VARCHAR NOT NULL,
+    best         VARCHAR            -- the best version that ever served, after it (NULL in older homes: the champion)
 );
 
 -- Paired differences (subject minus baseline) of a run's evaluation, each on one reference set at one

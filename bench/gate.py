@@ -1,0 +1,218 @@
+"""The champion gate's power and error rates on families of known quality (issue 25).
+
+    .venv/bin/python bench/gate.py [--replicates 100] [--data bundled mnist] [--samples 1000] [--out bench/gate.json]
+
+Data: scikit-learn's bundled digits (8x8, 1,797 images) and the 10,000 28-px digits bench/scale.py builds
+from them, each split 80/20 (train / held-out reference) by a seeded permutation, as the platform's
+80/10/10 split gives a held-out set of val + test. The feature space is the platform's: the default
+profile's classifier trained on the train split (evaluation.image.train_feature_extractor).
+
+Families of known quality: a Gaussian mixture fitted to the train images (in 40 principal components at
+28 px), sampled and clipped to [0, 1]; the same recipe fitted with another seed (a same-recipe retrain);
+and the champion's own samples plus pixel noise of growing size (truly worse). Their true FIDs come from
+a large sample (--truth-samples per family) against the fixed reference. Each replicate draws the
+champion's and the challenger's --samples images with the same seeds (sample i from the same noise, as
+the platform's sampling does), scores them as the evaluation does (ImageScorer.compare on the gate
+metrics) and asks the real gate (evaluation.promotion.decide, default margins) for its decision.
+
+Printed, and written to --out as a list of {"scenario", "data", "true_relative_fid_difference",
+"promoted", "replicates"} (with the margin and the mean half-width of the FID difference beside):
+each scenario's share promoted. A last scenario runs twelve nights, each challenger a little noisier
+than the night before, through the gate with its best-version-that-served rule, and reports the served
+model's true drift after the twelfth night. Targets: same-recipe retrains promoted >= 90%; a challenger
+10% or more worse blocked >= 80% at the bundled size, 5% or more at MNIST size; the drift no more than the
+margin.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.mixture import GaussianMixture
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from genai_platform.evaluation.image import (ClassifierData, ImageModality, ImageScorer,  # noqa: E402
+                                            load_classifier, train_feature_extractor)
+from genai_platform.evaluation.profiles import evaluation_profile  # noqa: E402
+from genai_platform.evaluation.promotion import Gate, decide  # noqa: E402
+from genai_platform.files import artifact_path  # noqa: E402
+from genai_platform.metrics.fid import fid_from_features  # noqa: E402
+from genai_platform.records import Comparison, ImageSplit, MetricRow  # noqa: E402
+from scale import digits_28px  # noqa: E402
+
+COMPONENTS, PCA_DIMENSIONS = 10, 40
+NOISE_LEVELS = (0.1, 0.15, 0.2, 0.3)  # pixel sd; at 8 px: FID +2%, +9%, +22%, +69% (noise below 0.1 barely shows)
+RETRAIN_SEEDS = (1, 2)
+FRESH_DRAWS = 10**6  # a seed offset: the same model's samples from other noise, as an equal-quality retrain's
+NIGHTS = 12
+
+
+def dataset(name: str) -> tuple[ImageSplit, ImageSplit]:
+    """Train and held-out splits of real digits, [N, 1, H, W] float32 in [0, 1]."""
+    if name == "bundled":
+        digits = load_digits()
+        pixels, labels = (digits.images / 16.0).astype(np.float32), digits.target
+    else:
+        images, labels = digits_28px(10000, 0)
+        pixels = images.astype(np.float32) / 255.0
+    order = np.random.default_rng(0).permutation(len(pixels))
+    cut = int(0.8 * len(pixels))
+    split = [ImageSplit(pixels[i][:, None], labels[i].astype(np.int64), []) for i in (order[:cut], order[cut:])]
+    return split[0], split[1]
+
+
+@dataclass
+class MixtureFamily:
+    """A Gaussian mixture over the (PCA-reduced, at 28 px) train pixels; sample i is drawn from noise seeded
+    by (seed, i) alone, so two families given the same seed share their noise, as the platform's do."""
+    mixture: GaussianMixture
+    pca: PCA | None
+    shape: tuple[int, ...]
+    noise: float = 0.0  # pixel noise added after decoding: a truly worse family
+    draw_offset: int = 0  # added to every seed: the same model drawing from other noise
+
+    @classmethod
+    def fit(cls, train: np.ndarray, seed: int) -> MixtureFamily:
+        flat = train.reshape(len(train), -1)
+        pca = PCA(PCA_DIMENSIONS, random_state=seed).fit(flat) if flat.shape[1] > 100 else None
+        data = flat if pca is None else pca.transform(flat)
+        mixture = GaussianMixture(COMPONENTS, covariance_type="full", random_state=seed, reg_covar=1e-3).fit(data)
+        return cls(mixture, pca, train.shape[1:])
+
+    def with_noise(self, noise: float) -> MixtureFamily:
+        return replace(self, noise=noise)
+
+    def sample(self, n: int, seed: int) -> np.ndarray:
+        """n images; image i's noise depends on the seed (and draw_offset) alone."""
+        rng = np.random.default_rng(seed + self.draw_offset)
+        m = self.mixture
+        components = rng.choice(len(m.weights_), size=n, p=m.weights_)
+        standard = rng.standard_normal((n, m.means_.shape[1]))
+        pixel_noise = rng.standard_normal((n, int(np.prod(self.shape))))
+        chol = np.linalg.cholesky(m.covariances_)
+        latent = m.means_[components] + np.einsum("nij,nj->ni", chol[components], standard)
+        flat = latent if self.pca is None else self.pca.inverse_transform(latent)
+        flat = flat + self.noise * pixel_noise
+        return np.clip(flat, 0, 1).astype(np.float32).reshape(n, *self.shape)
+
+
+def feature_space(train: ImageSplit, heldout: ImageSplit, work: Path) -> ImageScorer:
+    profile = evaluation_profile("default")
+    data = ClassifierData(train, heldout, 10, "bench")
+    out = artifact_path(str(work / "classifier"))
+    train_feature_extractor(data, profile, torch.device("cpu"), out, artifact_path(str(work / "checkpoint")),
+                            lambda line: None)
+    classifier, _ = load_classifier(out, torch.device("cpu"))
+    return ImageScorer(classifier, 10, train, heldout, 0)
+
+
+def true_fid(scorer: ImageScorer, family: MixtureFamily, samples: int) -> float:
+    """FID of a large sample against the reference, every family from the same noise (so differences are
+    precise) and a family's other draws counted as the family itself (the same distribution)."""
+    return fid_from_features(scorer.embed(replace(family, draw_offset=0).sample(samples, 10**6)).features,
+                             scorer.reference.features)
+
+
+def judge(scorer: ImageScorer, gate: Gate, challenger: MixtureFamily, earlier: dict[str, MixtureFamily],
+          champion: str, best: str, n: int, seed: int) -> tuple[str, str, float]:
+    """The gate's decision on one replicate: (decision, new best, FID difference half-width against the champion)."""
+    mine = scorer.embed(challenger.sample(n, seed))
+    comparisons = []
+    for version, family in earlier.items():
+        differences = scorer.compare(mine, scorer.embed(family.sample(n, seed)), True, gate.metrics)
+        comparisons += [Comparison.of("mixture", "mixture", version, metric, estimate)
+                        for metric, estimate in differences.items()]
+    # the challenger's rows at the evaluation's N (the held-out count), which scale the margins
+    first = mine.features[: len(scorer.reference.features)]
+    rows = [MetricRow("mixture", "fid", fid_from_features(first, scorer.reference.features), len(first)),
+            MetricRow.of("mixture", "coverage", scorer.real_manifold.metrics(first)["coverage"])]
+    decision = decide("mixture", "challenger", champion, best, rows, comparisons, gate, {})
+    fid = next(c for c in comparisons if c.metric == "fid" and c.baseline_run == champion)
+    return decision.decision, decision.best, (fid.ci_high - fid.ci_low) / 2
+
+
+def run(data: str, replicates: int, samples: int, truth_samples: int, work: Path) -> list[dict]:
+    started = time.time()
+    train, heldout = dataset(data)
+    scorer = feature_space(train, heldout, work / data)
+    gate = Gate.of(ImageModality.gate_metrics)
+    champion = MixtureFamily.fit(train.pixels, 0)
+    challengers = {"same model, other draws": replace(champion, draw_offset=FRESH_DRAWS)}
+    challengers.update({f"same recipe, seed {seed}": MixtureFamily.fit(train.pixels, seed) for seed in RETRAIN_SEEDS})
+    challengers.update({f"champion plus pixel noise {s:g}": champion.with_noise(s) for s in NOISE_LEVELS})
+    base = true_fid(scorer, champion, truth_samples)
+    print(f"\n{data}: {len(train.pixels):,} train, {len(heldout.pixels):,} held-out images of "
+          f"{'x'.join(map(str, train.pixels.shape[2:]))}; champion FID {base:.2f} (n = {truth_samples:,}); "
+          f"margins {gate.describe()}; {samples} samples per set; classifier and truth in {time.time() - started:.0f} s",
+          flush=True)
+    print(f"{'scenario':34} {'true rel. FID diff':>19} {'promoted':>9} {'mean FID half-width':>20}", flush=True)
+    table = []
+    for name, family in challengers.items():
+        truth = true_fid(scorer, family, truth_samples) / base - 1
+        outcomes = [judge(scorer, gate, family, {"champion": champion}, "champion", "champion", samples, r)
+                    for r in range(replicates)]
+        promoted = np.mean([o[0] == "promoted" for o in outcomes])
+        half_width = np.mean([o[2] for o in outcomes])
+        print(f"{name:34} {truth:>+19.2%} {promoted:>9.0%} {half_width:>20.3g}", flush=True)
+        table.append({"scenario": name, "data": data, "true_relative_fid_difference": truth,
+                      "promoted": float(promoted), "replicates": replicates, "margin": gate.margins["fid"],
+                      "mean_fid_half_width": float(half_width)})
+    table.append(drift(scorer, gate, champion, base, data, max(replicates // 10, 5), samples, truth_samples))
+    return table
+
+
+def drift(scorer: ImageScorer, gate: Gate, champion: MixtureFamily, base: float, data: str, replicates: int,
+          samples: int, truth_samples: int) -> dict:
+    """Twelve nights, night k's challenger the champion recipe with pixel noise growing night by night:
+    the served model's true FID after the twelfth night, relative to the first night's."""
+    nights = [champion.with_noise(s) for s in np.linspace(0, NOISE_LEVELS[2], NIGHTS + 1)]
+    truths = [true_fid(scorer, f, truth_samples) / base - 1 for f in nights]
+    final = []
+    for r in range(replicates):
+        serving, best = 0, 0
+        for night in range(1, NIGHTS + 1):
+            earlier = {str(v): nights[v] for v in dict.fromkeys((serving, best))}
+            decision, new_best, _ = judge(scorer, gate, nights[night], earlier, str(serving), str(best), samples,
+                                          1000 * r + night)
+            if decision == "promoted":
+                serving, best = night, night if new_best == "challenger" else int(new_best)
+        final.append(truths[serving])
+    name = f"{NIGHTS} nights, each noisier"
+    print(f"{name:34} {truths[-1]:>+19.2%} {'':>9} served drift {np.mean(final):+.2%} mean, {np.max(final):+.2%} "
+          f"max over {replicates} replicates (nightly steps {np.diff(truths).mean():+.2%})", flush=True)
+    return {"scenario": name, "data": data, "true_relative_fid_difference": truths[-1],
+            "promoted": None, "replicates": replicates, "margin": gate.margins["fid"],
+            "served_drift_mean": float(np.mean(final)), "served_drift_max": float(np.max(final))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--replicates", type=int, default=100)
+    parser.add_argument("--samples", type=int, default=evaluation_profile("default").image_samples,
+                        help="generated samples per set (default: the default profile's)")
+    parser.add_argument("--truth-samples", type=int, default=20000)
+    parser.add_argument("--data", nargs="+", default=["bundled", "mnist"], choices=("bundled", "mnist"))
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "gate.json")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    with tempfile.TemporaryDirectory(prefix="genai-gate-") as work:
+        table = [row for data in args.data for row in run(data, args.replicates, args.samples, args.truth_samples,
+                                                            Path(work))]
+    args.out.write_text(json.dumps(table, indent=2) + "\n")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
