@@ -6,9 +6,11 @@ Each scenario draws data whose target value is known (closed form, exact sums, o
 average far more precise than the intervals), computes the estimate as the evaluation does and
 counts how often the interval holds the target. Sizes are the product's: d = 64 classifier
 features, 360-550 samples against 500-1437 reference rows, and a small-n case (n = 40, the smoke
-profile's scale). tests/test_coverage.py runs the same scenarios at `test_replicates` each and
-requires a measured coverage in [0.90, 0.99]; this script runs `--scale` times as many and prints
-the table: scenario, metric kind, interval method, target, nominal, measured, replicates, mean width.
+profile's scale); coverage differences (metrics.comparisons, conditional on the reference) at 348
+and 1,437 reference rows with 1, 3 and 10 times as many samples per set, as the gate compares them.
+tests/test_coverage.py runs the same scenarios at `test_replicates` each and requires a measured
+coverage in [0.90, 0.99]; this script runs `--scale` times as many and prints the table: scenario,
+metric kind, interval method, target, nominal, measured, replicates, mean width.
 Scenarios marked * are the bench's only (too slow for the suite, or edge cases outside the band).
 """
 
@@ -19,19 +21,23 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
+from sklearn.datasets import load_digits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from genai_platform.metrics.bias import BiasCounts, amplification_estimates, bias_scores  # noqa: E402
+from genai_platform.metrics.comparisons import difference  # noqa: E402
 from genai_platform.metrics.fid import (EXTRAPOLATION_RATIO, FrechetToReference, fid_estimate,  # noqa: E402
                                         frechet_distance, kid_estimate)  # noqa: E402
 from genai_platform.metrics.intervals import (LEVEL, Estimate, difference_estimate, mean_estimate,  # noqa: E402
                                               ratio_estimate, tv_estimate)
-from genai_platform.metrics.manifold import RealManifold, kth_neighbour_distances, pairwise_distances  # noqa: E402
+from genai_platform.metrics.manifold import (ManifoldResamples, RealManifold, kth_neighbour_distances,  # noqa: E402
+                                             pairwise_distances)
 
 
 @dataclass(frozen=True)
@@ -280,6 +286,83 @@ def manifold(metric: str, n: int = 300, r: int = 500, d: int = 16) -> Callable[[
     return simulate
 
 
+# ---- coverage differences: two generated sets scored on one fixed reference set, digit-shaped in d = 64
+
+def _digit_classes() -> list[tuple[np.ndarray, np.ndarray, float]]:
+    """Per class of the 8x8 digits (pixels 0-16, d = 64): mean, Cholesky factor of the covariance
+    (plus 0.5 on the diagonal, so that constant pixels vary), share of the digits."""
+    digits = load_digits()
+    out = []
+    for label in range(10):
+        rows = digits.data[digits.target == label]
+        covariance = np.cov(rows, rowvar=False) + 0.5 * np.eye(rows.shape[1])
+        out.append((rows.mean(axis=0), np.linalg.cholesky(covariance), len(rows) / len(digits.data)))
+    return out
+
+
+def _digit_draws(classes, temperature: float, uniforms: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Class Gaussians with their noise scaled by `temperature`: row i's class from uniforms[i]."""
+    label = np.minimum(np.searchsorted(np.cumsum([share for *_, share in classes]), uniforms), len(classes) - 1)
+    out = np.empty_like(noise)
+    for c, (mean, factor, _) in enumerate(classes):
+        rows = label == c
+        out[rows] = mean + temperature * noise[rows] @ factor.T
+    return out
+
+
+def _ball_shares(points: np.ndarray, centres: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Per ball (centres, radii): the share of the points strictly inside it."""
+    hits = np.zeros(len(centres))
+    for _, d in pairwise_distances(points, centres):
+        hits += (d < radii[None, :]).sum(axis=0)
+    return hits / len(points)
+
+
+def coverage_difference(reference_rows: int, samples: int, paired: bool,
+                        temperatures: tuple[float, float] = (1.2, 1.4)) -> Callable[[int, int], Outcome]:
+    """Coverage of one generated set minus another's, scored on one fixed reference as
+    ImageScorer.compare scores them (RealManifold, ManifoldResamples, comparisons.difference). The real
+    distribution: class Gaussians of the 8x8 digits, d = 64; the reference: `reference_rows` draws,
+    fixed. Paired: a challenger and its champion, those Gaussians at `temperatures`, sample i of both
+    from the same class draw and noise (4% of the champion's noise variance redrawn). Unpaired: two
+    families, a kernel density around 1,500 further real draws (pixel sd 2) and the Gaussians at the
+    first temperature. Target: E[coverage of `samples` fresh draws | reference] of each, the mean over
+    reference points of 1 - (1 - p)^samples with p the share of 200 x `samples` further draws in the
+    point's ball (Monte Carlo sd about a thirtieth of the interval's half-width), first minus second."""
+    def simulate(replicates: int, seed: int) -> Outcome:
+        rng = np.random.default_rng(seed)
+        classes = _digit_classes()
+        d = len(classes[0][0])
+        reference = _digit_draws(classes, 1.0, rng.random(reference_rows), rng.normal(size=(reference_rows, d)))
+        manifold = RealManifold(reference)
+        pool = _digit_draws(classes, 1.0, rng.random(1500), rng.normal(size=(1500, d)))
+
+        def first(uniforms, noise):
+            return (_digit_draws(classes, temperatures[0], uniforms, noise) if paired
+                    else pool[(uniforms * len(pool)).astype(int)] + 2.0 * noise)
+
+        def second(uniforms, noise):
+            if paired:
+                return _digit_draws(classes, temperatures[1], uniforms,
+                                    np.sqrt(0.96) * noise + 0.2 * rng.normal(size=noise.shape))
+            return _digit_draws(classes, temperatures[0], uniforms, noise)
+
+        def expected_coverage(draw) -> float:
+            draws = 200 * samples
+            inside = _ball_shares(draw(rng.random(draws), rng.normal(size=(draws, d))), reference, manifold.radius_dc)
+            return float(np.mean(1 - (1 - inside) ** samples))
+        truth = expected_coverage(first) - expected_coverage(second)
+        estimates = []
+        for replicate in range(replicates):
+            uniforms, noise = rng.random(samples), rng.normal(size=(samples, d))
+            sets = (first(uniforms, noise),
+                    second(uniforms, noise) if paired else second(rng.random(samples), rng.normal(size=(samples, d))))
+            statistics = [partial(ManifoldResamples(manifold, s).metric, "coverage") for s in sets]
+            estimates.append(difference("coverage", *statistics, samples, samples, replicate, paired, reference_rows))
+        return outcome(estimates, truth)
+    return simulate
+
+
 SCENARIOS = [
     Scenario("FID-inf, d=64 n=360 r=1437", "fid", "jackknife, 1/N-extrapolated, t", "FD(model, reference Gaussian)",
              200, fid_infinity(64, 360, 1437, 0.3)),
@@ -329,6 +412,18 @@ SCENARIOS = [
              manifold("recall")),
     Scenario("coverage, d=16 n=300 r=500", "coverage", "delete-d jackknife, real points, z",
              "E[share of covered real balls]", 150, manifold("coverage")),
+    *[Scenario(f"coverage diff., r={r} n={n}{' paired' if paired else ''}", "coverage_difference",
+               "jackknife x (1-e^-rate)/rate, z", "E[C_1 - C_2 | reference]", replicates,
+               coverage_difference(r, n, paired), in_test)
+      for r, n, paired, replicates, in_test in ((348, 348, True, 120, True), (348, 348, False, 120, True),
+                                                 (348, 1044, True, 100, False), (348, 1044, False, 100, False),
+                                                 (348, 3480, True, 100, False),
+                                                 (1437, 1437, True, 50, False), (1437, 1437, False, 50, False),
+                                                 (1437, 4311, True, 25, False), (1437, 4311, False, 25, False))],
+    # both sets cover 99.9-100%: the difference's true spread is under one reference point, and the interval
+    # keeps about two points either side (coverage_difference's add-one smoothing)
+    Scenario("coverage diff., r=348 n=1044 both ~1", "coverage_difference", "jackknife x (1-e^-rate)/rate, z",
+             "E[C_1 - C_2 | reference]", 100, coverage_difference(348, 1044, True, (1.0, 0.8)), in_test=False),
 ]
 
 

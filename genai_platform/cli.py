@@ -110,9 +110,9 @@ def _decide(args, env, manual) -> None:
     _, duckdb, _ = _stores(args, env)
     with duckdb.transaction() as con:
         serving = champion(con, family.name)
-        if manual is rolled_back:
-            last = decisions(con, family.name, limit=1)
-            default = last[0].previous if last else None
+        if manual is rolled_back:  # the newest champion other than the serving one (kept decisions change none)
+            default = next((d.champion for d in decisions(con, family.name) if d.champion not in (None, serving)),
+                           None)
             version = _version_or(con, family.name, args.version, default, "previous champion")
         else:
             version = _version_or(con, family.name, args.version, challenger(con, family.name), "trained version")

@@ -2,9 +2,10 @@
 
 Each scenario of bench/coverage.py (Gaussians with closed-form FID and MMD^2, multinomials with
 exact expected TV, Bernoulli shares, skewed means, ratios, differences, amplification counts,
-manifold metrics with Monte Carlo truth) runs at its test replicate count with seed 0: a nominal
-95% interval must hold the known target in 90% to 99% of replicates. Every metric with an
-interval needs a catalog.INTERVALS sentence and a scenario of its kind.
+manifold metrics with Monte Carlo truth, coverage differences of two sets on one fixed reference)
+runs at its test replicate count with seed 0: a nominal 95% interval must hold the known target in
+90% to 99% of replicates. Every metric with an interval needs a catalog.INTERVALS sentence and a
+scenario of its kind.
 """
 
 import sys
@@ -21,7 +22,8 @@ from genai_platform.metrics.catalog import FEATURE_SPACE_METRICS, INTERVALS  # n
 # which simulated interval kind each catalogued interval is
 KIND = {"fid": "fid", "kid": "kid", "precision": "precision", "recall": "recall", "density": "density",
         "coverage": "coverage", "class_tv_distance": "class_tv", "low_confidence_rate": "share", "copy_rate": "share",
-        "extraction_rate": "share", "bits_per_character": "ratio", "training_8gram_overlap": "ratio",
+        "near_copy_rate": "share", "extraction_rate": "share", "bits_per_character": "ratio",
+        "training_8gram_overlap": "ratio", "training_4gram_excess": "difference",
         **{f"{prefix}bleu_{n}": "mean" for prefix in ("", "self_") for n in range(2, 6)},
         **{f"sentiment_gap_{kind}": "difference" for kind in ("occupation", "respect")},
         **{f"{base}_amplification": "amplification"

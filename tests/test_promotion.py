@@ -84,7 +84,25 @@ def test_an_interval_wider_than_the_margin_is_inconclusive_and_says_what_would_r
     comparisons = [_vs_champion("fid", 0.0, -10.0, 10.0), _vs_champion("coverage", 0.0, -0.01, 0.01)]
     decision = decide("vae", "v2", "v1", "v1", VALUES, comparisons, GATE, LIMITS)
     assert (decision.decision, decision.champion) == ("inconclusive", "v1")
-    assert "half-width 10 at n = 1000; about 4,000 samples per set would resolve the margin" in decision.reason
+    assert ("half-width 10 at n = 1000; about 4,000 units per side (samples, prompts or documents) would resolve "
+            "it") in decision.reason
+    # a point estimate 2 on the worse side leaves 2.9 of the margin (5% of the champion's 98): (10 / 2.9)^2 times
+    leaning = [_vs_champion("fid", 2.0, -8.0, 12.0), _vs_champion("coverage", 0.0, -0.01, 0.01)]
+    assert "about 11,891 units per side" in decide("vae", "v2", "v1", "v1", VALUES, leaning, GATE, LIMITS).reason
+
+
+def test_margins_of_a_metric_judged_by_its_distance_to_a_target_scale_with_the_champions_distance():
+    # density: the challenger 0.8 (0.2 from 1), 0.1 closer than the champion, 0.3 from 1: a 10% margin is 0.03
+    gate = Gate.of(("density",), {"density": 0.1})
+    line, = gate.lines([_vs_champion("density", -0.1, -0.15, -0.05)], [MetricRow("vae", "density", 0.8, 1000)])
+    assert line.margin == pytest.approx(0.03) and line.verdict == "within margin"
+
+
+def test_a_challenger_that_is_the_best_version_is_judged_against_the_champion_alone():
+    # v1 was the best; rolled back from, then re-trained to the same fingerprint: v1 is tonight's challenger
+    comparisons = [_vs("v2", "fid", -1.0, -2.0, 0.0), _vs("v2", "coverage", 0.0, -0.01, 0.01)]
+    decision = decide("vae", "v1", "v2", "v1", VALUES, comparisons, GATE, LIMITS)
+    assert (decision.decision, decision.champion, decision.best) == ("promoted", "v1", "v1")
 
 
 def test_drift_is_bounded_by_the_best_version_that_served():

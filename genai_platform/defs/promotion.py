@@ -106,7 +106,8 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
             context.log.info(f"retention: deleted {family.name} version {old.version}")
         context.log.info(decision_text(decision))
         alerts.send(decision_text(decision), context.log)
-        yield dg.MaterializeResult(data_version=dg.DataVersion(decision.champion or "none"), metadata={
+        serving = decision.champion or f"none, {decision.challenger} withheld"
+        yield dg.MaterializeResult(data_version=dg.DataVersion(serving), metadata={
             "champion": decision.champion or "", "challenger": decision.challenger or "", "decision": decision.decision,
             "best": decision.best or "",
             "reason": decision.reason, "versions": dg.MetadataValue.md(versions_markdown(kept, decision.champion,

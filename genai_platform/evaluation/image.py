@@ -54,6 +54,8 @@ FEATURE_EXTRACTOR_DIR = "feature_extractor"  # the frozen classifier, saved besi
 CLOSEST_PAIRS = 8  # sample/training pairs with the smallest d1/d2 kept for the report's grid
 MIN_PER_CLASS_FID = 10
 KID_SCALE = 1e3  # KID is recorded x 10^3, on reference-standardised features
+# means over the samples, whose paired differences with earlier versions use every sample drawn
+EVERY_SAMPLE_METRICS = ("fid", "kid", "precision", "density")
 
 
 @dataclass
@@ -118,8 +120,10 @@ class ImageModality(Modality):
         if manifest["test_accuracy"] is not None:
             rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
         # A challenger's paired differences with its earlier versions, which the gate judges, use every sample
-        # drawn: both sides are scored against the same fixed reference, so more samples narrow the interval.
-        # Two families are compared at the rows' N, as the leaderboard shows them.
+        # drawn for the metrics that are means over the samples (FID, KID, precision, density): both sides are
+        # scored against the same fixed reference, so more samples narrow the interval. Those that count what
+        # the samples reach (recall, coverage: they saturate as samples grow) and two families' differences
+        # are taken at the rows' N, as the leaderboard shows them.
         n = details["sample_count"]
         embedded = {family: scorer.embed(images) for family, images in inputs.samples.items()}
         earlier = {}
@@ -130,9 +134,14 @@ class ImageModality(Modality):
                                 f"challenger's {inputs.samples[family].shape[1:]}; no comparison with it")
                     continue
                 earlier.setdefault(family, {})[version] = scorer.embed(images)
-        comparisons = compare_families(
-            lambda first, second, paired: scorer.compare(first, second, True) if paired
-            else scorer.compare(first.first(n), second.first(n), False), embedded, earlier, context.log)
+        def compare(first: EmbeddedSet, second: EmbeddedSet, paired: bool) -> dict[str, Estimate]:
+            at_n = scorer.compare(first.first(n), second.first(n), paired)
+            if not paired:
+                return at_n
+            every = scorer.compare(first, second, True, tuple(m + scorer.suffix for m in EVERY_SAMPLE_METRICS))
+            return {metric: every.get(metric, estimate) for metric, estimate in at_n.items()}
+
+        comparisons = compare_families(compare, embedded, earlier, context.log)
         return Evaluation(rows, details, comparisons)
 
 

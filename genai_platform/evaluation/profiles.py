@@ -10,9 +10,9 @@ from genai_platform.training.loop import TrainingConfig
 
 @dataclass(frozen=True)
 class EvaluationProfile:
-    # images drawn per family version: the metrics rows use the first N (the held-out count), the gate's paired
-    # differences with earlier versions every one (bench/gate.py: at 8 px a FID difference's interval is about
-    # +-8% of the FID at 4,000, +-18% at 1,000)
+    # images drawn per family version: the metrics rows use the first N (the held-out count), a challenger's
+    # paired FID, KID, precision and density differences with its earlier versions every one (at 8 px, for two
+    # models of equal quality, the FID difference's interval is about +-19% of the FID at 4,000, +-37% at 1,000)
     image_samples: int
     prompts: int
     free_samples: int

@@ -17,11 +17,13 @@ import math
 from dataclasses import dataclass
 
 from genai_platform.metrics.catalog import info
+from genai_platform.metrics.comparisons import TARGETS
 from genai_platform.records import Comparison, Decision, MetricRow
 from genai_platform.reporting.analysis import Threshold, judge
 
-# Margins relative to the champion's value: the largest loss the gate accepts, per gate metric. Chosen
-# with bench/gate.py so that the gate resolves them at the platform's default sample sizes.
+# Margins relative to the champion's value: the largest loss the gate accepts, per gate metric. The image
+# ones are what a user would call a real loss; bench/gate.py measures how often the gate can show a
+# challenger is within them at the default sample sizes (often not yet: then it says "inconclusive").
 DEFAULT_MARGINS = {"fid": 0.05, "coverage": 0.05, "bits_per_character": 0.01, "continuation_bleu": 0.10}
 FALLBACK_MARGIN = 0.05  # a gate metric with no default margin
 NON_INFERIOR, INCONCLUSIVE, WORSE = "within margin", "inconclusive", "worse"
@@ -43,38 +45,44 @@ class GateLine:
             return f"{label}: no paired difference"
         interval = "" if c.ci_low is None else f" [{c.ci_low:+.4g}, {c.ci_high:+.4g}]"
         text = f"{label} {c.delta:+.4g}{interval} against a margin of {self.margin:.4g} ({self.verdict})"
-        if self.verdict == INCONCLUSIVE and c.ci_low is not None and self.margin > 0:
+        if self.verdict == INCONCLUSIVE and c.ci_low is not None:
             half_width = (c.ci_high - c.ci_low) / 2
-            needed = math.ceil(c.sample_count * (half_width / self.margin) ** 2)
-            text += (f": half-width {half_width:.4g} at n = {c.sample_count}; about {needed:,} samples per set "
-                     f"would resolve the margin")
+            text += f": half-width {half_width:.4g} at n = {c.sample_count}"
+            room = self.margin - worse_side(self.metric, c.delta)  # between the point estimate and the margin
+            if room > 0:  # the interval shrinks as 1/sqrt(n): the units that would fit it inside the margin
+                text += (f"; about {math.ceil(c.sample_count * (half_width / room) ** 2):,} units per side "
+                         f"(samples, prompts or documents) would resolve it")
         return text
 
 
 def margin_of(metric: str, comparison: Comparison, challenger_value: float, relative: float) -> float:
-    """The margin in the metric's units: `relative` times the champion's value (the challenger's value less
-    the difference; for a metric judged by its distance to a target, that distance)."""
-    base = challenger_value - comparison.delta
-    target = {"one": 1.0, "zero": 0.0}.get(info(metric).direction)
-    return relative * abs(base if target is None else base - target)
+    """The margin in the metric's units: `relative` times the champion's value, the challenger's value less
+    the difference; for a metric judged by its distance to a target the difference is of distances, so
+    the champion's distance is the challenger's less the difference."""
+    target = TARGETS.get(info(metric).direction)
+    if target is None:
+        return relative * abs(challenger_value - comparison.delta)
+    return relative * max(abs(challenger_value - target) - comparison.delta, 0.0)
+
+
+def worse_side(metric: str, value: float) -> float:
+    """A difference (challenger minus an earlier version) signed so that positive is worse: metrics where
+    higher is better flip; distances to a target, like lower-is-better metrics, do not."""
+    return -value if info(metric).direction == "higher" else value
 
 
 def non_inferiority(metric: str, comparison: Comparison, margin: float) -> str:
     """WORSE when the whole interval of challenger minus champion is past the margin on the worse side,
-    NON_INFERIOR when all of it is on the good side of the margin, else INCONCLUSIVE. For a metric judged
-    by its closeness to a target the difference is of distances, so lower is better."""
+    NON_INFERIOR when all of it is on the good side of the margin, else INCONCLUSIVE."""
     if comparison.ci_low is None or comparison.ci_high is None:
         return INCONCLUSIVE
-    if info(metric).direction == "higher":  # worse means lower: flip to "worse is positive"
-        low, high = -comparison.ci_high, -comparison.ci_low
-    else:
-        low, high = comparison.ci_low, comparison.ci_high
+    low, high = sorted((worse_side(metric, comparison.ci_low), worse_side(metric, comparison.ci_high)))
     return WORSE if low > margin else NON_INFERIOR if high <= margin else INCONCLUSIVE
 
 
 def better_or_equal(metric: str, comparison: Comparison) -> bool:
     """The point estimate of challenger minus the other version is on the good side of 0 (or 0)."""
-    return comparison.delta >= 0 if info(metric).direction == "higher" else comparison.delta <= 0
+    return worse_side(metric, comparison.delta) <= 0
 
 
 def failing_findings(rows: list[MetricRow], limits: dict[str, Threshold]) -> list[str]:
@@ -137,8 +145,9 @@ def decide(family: str, challenger: str, champion: str | None, best: str | None,
     if challenger == champion:
         return Decision(family, challenger, champion, champion, "unchanged",
                         "the champion was re-used: same data, code and config, nothing retrained", best=best)
+    # the challenger may be the best version itself (re-used after a rollback): nothing to bound then
     against = {version: gate.lines([c for c in comparisons if c.baseline_run == version], rows)
-               for version in dict.fromkeys((champion, best))}
+               for version in dict.fromkeys((champion, best)) if version != challenger}
     reasons, inconclusive = [], []
     if failing:
         reasons.append(f"failing findings: {'; '.join(failing)}")
@@ -157,11 +166,12 @@ def decide(family: str, challenger: str, champion: str | None, best: str | None,
         return Decision(family, challenger, champion, champion, "inconclusive",
                         f"champion {champion} stays; challenger {challenger} is not shown to be within the margin "
                         f"({'; '.join(inconclusive)})", best=best)
-    new_best = challenger if all(better_or_equal(line.metric, line.comparison) for line in against[best]) else best
+    new_best = challenger if best == challenger or all(better_or_equal(line.metric, line.comparison)
+                                                       for line in against[best]) else best
     return Decision(family, challenger, champion, challenger, "promoted",
                     f"no worse than champion {champion} by more than the margin on any gate metric "
                     f"({'; '.join(line.text() for line in against[champion])})"
-                    + ("" if best == champion else
+                    + ("" if best in (champion, challenger) else
                        f", nor than {best}, the best version that served")
                     + f", and no failing finding; {'it is' if new_best == challenger else best + ' stays'} the best "
                     f"version that served", best=new_best)

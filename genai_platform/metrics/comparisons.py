@@ -11,7 +11,8 @@ same rows for both, so its noise is not part of the difference): the generated s
 the reference is not. Units that correspond are resampled together (sample i of a family and of its
 champion come from the same seeded noise; two families' continuations answer the same prompts;
 bits per character of two models cover the same documents); other sets are resampled independently.
-Three intervals, chosen per metric by simulation (tests/test_comparisons.py):
+Four intervals, chosen per metric by simulation (tests/test_comparisons.py; coverage's in
+tests/test_coverage.py and bench/coverage.py):
 - `jackknife_difference` for KID, an unbiased U-statistic: the delete-1 jackknife standard error
   (Arvesen, 1969), normal interval. The bootstrap covered 99.7% for a family against its previous
   run (too wide: paired samples make the difference nearly degenerate, which the bootstrap
@@ -21,13 +22,22 @@ Three intervals, chosen per metric by simulation (tests/test_comparisons.py):
   N carries bias (FID's grows with a set's spread), and the pivot removes the part of it that the
   bootstrap reproduces.
 - `half_sample_difference`, for statistics that a resample's duplicates distort (recall, whose
-  k-th neighbour radii shrink to 0 on a duplicate; coverage, class TV and distinct-2, which count
-  whether anything lands in a ball, a class or a new bigram): half-sampling, the delete-d jackknife
-  with d = n/2 (Shao & Wu, 1989). Over random halves drawn without replacement the difference varies
-  about as much as the full-sample difference does around its mean, so d +- 1.96 sd(halves) is the
-  interval. Coverage averages over the reference points whether a sample lands in their ball, and
-  its halves halve the reference points too (shared by both sides): with the samples alone halved
-  it covered 85% in simulation, with both 93-97%.
+  k-th neighbour radii shrink to 0 on a duplicate; class TV and distinct-2, which count whether
+  anything lands in a class or a new bigram): half-sampling, the delete-d jackknife with d = n/2
+  (Shao & Wu, 1989). Over random halves drawn without replacement the difference varies about as
+  much as the full-sample difference does around its mean, so d +- 1.96 sd(halves) is the interval.
+- `coverage_difference`, for coverage, the share of reference points whose ball holds a sample: the
+  delete-1 jackknife over the samples, its variance scaled by (1 - e^-rate) / rate. A reference point
+  whose ball gets Poisson(rate) of the samples is uncovered with probability e^-rate, so its flag varies
+  by e^-rate (1 - e^-rate); leaving one sample out uncovers it when it holds exactly one, probability
+  rate e^-rate, which overstates that variance by rate / (1 - e^-rate) (the Efron-Stein excess; 1.5-2x in
+  simulation at as many samples as reference points and at 3 times as many). rate is estimated as
+  the share of points held by exactly one sample over the share held by none (Poisson: P(1) / P(0)),
+  plus one point so a side that covers all still has a rate. The factor is exact for equal rates and
+  by concavity errs wide for mixed ones. Halves count coverage at n/2, where it is lower and varies
+  differently: halving the samples alone covered 65-100% in simulation; halving the reference points
+  too, as before, covered 99-100% with intervals up to 2.4x too wide (the reference is fixed in the
+  difference and was resampled all the same).
 """
 
 from __future__ import annotations
@@ -45,9 +55,13 @@ from genai_platform.metrics.intervals import LEVEL, RESAMPLES, Estimate
 Statistic = Callable[[np.ndarray], float]  # a metric of the units at the given indices
 # metrics that a resample's duplicates distort: they count whether anything is there, or (recall) need
 # distinct neighbours
-HALF_SAMPLED = ("recall", "coverage", "class_tv_distance", "distinct_2")
-JACKKNIFED = ("kid",)
-REFERENCE_HALVED = ("coverage",)  # statistic(indices, reference_indices): the reference points are halved too
+HALF_SAMPLED = ("recall", "class_tv_distance", "distinct_2")
+JACKKNIFED = ("kid", "coverage")
+COVERED_SHARES = ("coverage",)  # shares of reference units whose ball holds a sample: coverage_difference
+# units that coverage_difference adds per side to those held by one sample and by none, as Agresti and Coull
+# add two successes and two failures to a share: a side with none of either keeps a width, and one with
+# few gets a little more (nearly every point covered at 10 samples per point: 91% covered with one, 94% with two)
+COVERAGE_SMOOTHING = 2
 
 
 def _check_sizes(first_count: int, second_count: int, paired: bool, minimum: int) -> None:
@@ -79,6 +93,18 @@ def bootstrap_difference(first: Statistic, second: Statistic, first_count: int, 
     return Estimate(value, min(first_count, second_count), float(2 * value - high), float(2 * value - low))
 
 
+def _left_out(statistic: Statistic, count: int) -> np.ndarray:
+    """The statistic without each unit in turn (KidTerms in closed form: O(n^2), not O(n^3))."""
+    if isinstance(statistic, KidTerms):
+        return statistic.left_out()
+    everything = np.arange(count)
+    return np.array([statistic(np.delete(everything, i)) for i in range(count)])
+
+
+def _jackknife_variance(left_out: np.ndarray) -> float:
+    return float((len(left_out) - 1) / len(left_out) * ((left_out - left_out.mean()) ** 2).sum())
+
+
 def jackknife_difference(first: Statistic, second: Statistic, first_count: int, second_count: int, paired: bool,
                          level: float = LEVEL) -> Estimate:
     """first(all) - second(all), with the normal interval from the delete-1 jackknife variance: of the
@@ -86,43 +112,58 @@ def jackknife_difference(first: Statistic, second: Statistic, first_count: int, 
     side's own jackknife variance."""
     _check_sizes(first_count, second_count, paired, 3)
     value = _full_difference(first, second, first_count, second_count)
+    mine, theirs = _left_out(first, first_count), _left_out(second, second_count)
+    spread = (_jackknife_variance(mine - theirs) if paired
+              else _jackknife_variance(mine) + _jackknife_variance(theirs))
+    half_width = float(norm.ppf((1 + level) / 2) * np.sqrt(spread))
+    return Estimate(value, min(first_count, second_count), value - half_width, value + half_width)
 
-    def left_out(statistic: Statistic, count: int) -> np.ndarray:
-        everything = np.arange(count)
-        return np.array([statistic(np.delete(everything, i)) for i in range(count)])
 
-    def variance(values: np.ndarray) -> float:
-        return float((len(values) - 1) / len(values) * ((values - values.mean()) ** 2).sum())
+def _poisson_factor(held_once: float, held_by_none: float) -> float:
+    """(1 - e^-rate) / rate for rate = held_once / held_by_none: the variance e^-rate (1 - e^-rate) of
+    the covered flag of a unit whose ball gets Poisson(rate) samples, over the delete-1 jackknife's
+    expectation for it, the chance rate e^-rate that the ball holds exactly one sample."""
+    rate = held_once / held_by_none
+    return float(-np.expm1(-rate) / rate) if rate > 0 else 1.0
 
-    mine, theirs = left_out(first, first_count), left_out(second, second_count)
-    spread = variance(mine - theirs) if paired else variance(mine) + variance(theirs)
+
+def coverage_difference(first: Statistic, second: Statistic, first_count: int, second_count: int,
+                        reference_count: int, paired: bool, level: float = LEVEL) -> Estimate:
+    """first(all) - second(all) for shares of `reference_count` reference units whose ball holds one of
+    the samples, with the normal interval from the delete-1 jackknife variance (as jackknife_difference)
+    times _poisson_factor: of both sides' shares together when `paired`, else per side. Each side counts
+    COVERAGE_SMOOTHING more units held by one sample (in the jackknife too) and held by none than it has."""
+    _check_sizes(first_count, second_count, paired, 3)
+    covered = np.array([first(np.arange(first_count)), second(np.arange(second_count))])
+    mine, theirs = _left_out(first, first_count), _left_out(second, second_count)
+    smoothing = COVERAGE_SMOOTHING / reference_count
+    # a unit held by one sample alone is lost when that sample is left out
+    held_once = np.array([(covered[0] - mine).sum(), (covered[1] - theirs).sum()]) + smoothing
+    held_by_none = 1 - covered + smoothing
+    lost_alone = smoothing / reference_count  # jackknife variance of the added units, each lost with its own sample
+    if paired:
+        spread = ((_jackknife_variance(mine - theirs) + 2 * lost_alone)
+                  * _poisson_factor(held_once.sum(), held_by_none.sum()))
+    else:
+        spread = sum((_jackknife_variance(left_out) + lost_alone) * _poisson_factor(once, none)
+                     for left_out, once, none in zip((mine, theirs), held_once, held_by_none))
+    value = float(covered[0] - covered[1])
     half_width = float(norm.ppf((1 + level) / 2) * np.sqrt(spread))
     return Estimate(value, min(first_count, second_count), value - half_width, value + half_width)
 
 
 def half_sample_difference(first: Statistic, second: Statistic, first_count: int, second_count: int, seed: int,
-                           paired: bool, resamples: int = RESAMPLES, level: float = LEVEL,
-                           reference_count: int | None = None) -> Estimate:
+                           paired: bool, resamples: int = RESAMPLES, level: float = LEVEL) -> Estimate:
     """first(all) - second(all), with the normal interval whose standard error is the spread of the
-    difference over `resamples` random halves of each side (shared halves when `paired`). With a
-    `reference_count` the statistics take (indices, reference indices) and each draw also halves the
-    reference units, the same half for both sides."""
+    difference over `resamples` random halves of each side (shared halves when `paired`)."""
     _check_sizes(first_count, second_count, paired, 4)
-    if reference_count is None:
-        value = _full_difference(first, second, first_count, second_count)
-    else:
-        everything = np.arange(reference_count)
-        value = float(first(np.arange(first_count), everything) - second(np.arange(second_count), everything))
+    value = _full_difference(first, second, first_count, second_count)
     rng = np.random.default_rng(seed)
     differences = np.empty(resamples)
     for b in range(resamples):
         mine = rng.choice(first_count, first_count // 2, replace=False)
         theirs = mine if paired else rng.choice(second_count, second_count // 2, replace=False)
-        if reference_count is None:
-            differences[b] = first(mine) - second(theirs)
-        else:
-            shared = rng.choice(reference_count, reference_count // 2, replace=False)
-            differences[b] = first(mine, shared) - second(theirs, shared)
+        differences[b] = first(mine) - second(theirs)
     half_width = float(norm.ppf((1 + level) / 2) * differences.std(ddof=1))
     return Estimate(value, min(first_count, second_count), value - half_width, value + half_width)
 
@@ -130,28 +171,29 @@ def half_sample_difference(first: Statistic, second: Statistic, first_count: int
 def difference(metric: str, first: Statistic, second: Statistic, first_count: int, second_count: int, seed: int,
                paired: bool, reference_count: int | None = None) -> Estimate:
     """The difference of `metric` (a catalog name; a feature-space suffix is ignored) by its method;
-    a REFERENCE_HALVED metric's statistics index the `reference_count` reference units too. For a
-    metric judged by its closeness to a target (density to 1, a gap to 0) it is the difference of the
+    a COVERED_SHARES metric needs the number of reference units, `reference_count`. For a metric
+    judged by its closeness to a target (density to 1, a gap to 0) it is the difference of the
     distances to the target, so its sign says which side is closer."""
     target = TARGETS.get(info(metric).direction)
     if target is not None:
         first, second = (_distance_to(target, statistic) for statistic in (first, second))
     base = next((name for name in HALF_SAMPLED + JACKKNIFED if metric == name or metric.startswith(f"{name}_")), None)
+    if base in COVERED_SHARES:
+        if reference_count is None:
+            raise ValueError(f"{metric}: its difference needs the number of reference units")
+        return coverage_difference(first, second, first_count, second_count, reference_count, paired)
     if base in JACKKNIFED:
         return jackknife_difference(first, second, first_count, second_count, paired)
     if base is None:
         return bootstrap_difference(first, second, first_count, second_count, seed, paired)
-    if base in REFERENCE_HALVED and reference_count is None:
-        raise ValueError(f"{metric}: its difference needs the number of reference units")
-    return half_sample_difference(first, second, first_count, second_count, seed, paired,
-                                  reference_count=reference_count if base in REFERENCE_HALVED else None)
+    return half_sample_difference(first, second, first_count, second_count, seed, paired)
 
 
 TARGETS = {"one": 1.0, "zero": 0.0}  # catalog directions judged by the distance to a value
 
 
 def _distance_to(target: float, statistic: Statistic) -> Statistic:
-    return lambda *indices: abs(statistic(*indices) - target)
+    return lambda indices: abs(statistic(indices) - target)
 
 
 class KidTerms:
@@ -170,6 +212,13 @@ class KidTerms:
         counts = np.bincount(indices, minlength=len(self.cross)).astype(np.float64)
         pairs = len(indices) ** 2 - (counts ** 2).sum()  # ordered pairs of different samples
         return self.scale * (counts @ self.within @ counts / pairs - 2 * self.cross[indices].mean())
+
+    def left_out(self) -> np.ndarray:
+        """The statistic of the whole set less each sample in turn, as __call__(np.delete(all, i)) gives it:
+        sample i's row leaves the kernel sum twice, and its cross term the mean."""
+        n = len(self.cross)
+        within = self.within.sum() - 2 * self.within.sum(axis=1)
+        return self.scale * (within / ((n - 1) * (n - 2)) - 2 * (self.cross.sum() - self.cross) / (n - 1))
 
 
 class ClassDistance:

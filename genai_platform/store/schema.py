@@ -28,6 +28,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, location: str | None = None) -
         _migrate_image_samples(con)
     con.execute(sql("schema"))
     con.execute(sql("migrate_versions"))
+    if "champion" in {r[0] for r in con.execute(sql("queries", "not_null_columns"), {"table": "promotions"}).fetchall()}:
+        con.execute(sql("queries", "nullable_champion"))
     if labelled_references:  # after every ALTER: DuckDB 1.5 cannot alter a table it updated in the transaction
         _key_references(con)
     differences = schema_differences(con)

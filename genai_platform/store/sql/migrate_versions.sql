@@ -3,6 +3,6 @@
 ALTER TABLE metrics_history ADD COLUMN IF NOT EXISTS model_version VARCHAR;
 ALTER TABLE sample_runs ADD COLUMN IF NOT EXISTS version VARCHAR;
 ALTER TABLE sample_runs ADD COLUMN IF NOT EXISTS fingerprint VARCHAR;
--- Homes written before the non-inferiority gate: nothing could be withheld, and no best version was kept.
-ALTER TABLE promotions ALTER COLUMN champion DROP NOT NULL;
+-- Homes written before the non-inferiority gate kept no best version (their champion column is NOT NULL:
+-- schema.py drops that where it is there, which DuckLake refuses on a nullable column).
 ALTER TABLE promotions ADD COLUMN IF NOT EXISTS best VARCHAR;

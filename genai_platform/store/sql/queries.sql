@@ -69,8 +69,8 @@ FROM model_versions WHERE family = $family ORDER BY created_at DESC;
 -- name: challenger
 SELECT version FROM model_versions WHERE family = $family ORDER BY chosen_at DESC, created_at DESC LIMIT 1;
 -- name: insert_decision
-INSERT INTO promotions VALUES ($family, now()::TIMESTAMP, $run_id, $challenger, $previous, $champion, $decision,
-                               $reason, $best);
+INSERT INTO promotions (family, decided_at, run_id, challenger, previous, champion, decision, reason, best)
+VALUES ($family, now()::TIMESTAMP, $run_id, $challenger, $previous, $champion, $decision, $reason, $best);
 -- name: decisions
 SELECT family, decided_at, run_id, challenger, previous, champion, decision, reason, best FROM promotions
 WHERE family = $family ORDER BY decided_at DESC LIMIT $limit;
@@ -91,6 +91,13 @@ SELECT $run_id, now()::TIMESTAMP, $modality, unnest($subject), unnest($baseline)
 -- name: comparisons
 SELECT subject, baseline, baseline_run_id, metric, delta, sample_count, ci_low, ci_high FROM metric_comparisons
 WHERE run_id = $run_id AND modality = $modality ORDER BY subject, baseline, metric;
+-- name: not_null_columns
+SELECT column_name FROM information_schema.columns
+WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_name = $table
+  AND is_nullable = 'NO';
+-- name: nullable_champion
+-- a withheld first version leaves nothing serving
+ALTER TABLE promotions ALTER COLUMN champion DROP NOT NULL;
 -- name: table_columns
 SELECT table_name, column_name, data_type FROM information_schema.columns
 WHERE table_catalog = current_database() AND table_schema = current_schema()
