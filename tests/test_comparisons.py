@@ -224,3 +224,10 @@ def test_a_second_night_compares_each_challenger_with_its_champion(smoke_run, tm
     assert (image_families[0], image_families[1]) in pairs and len(pairs) == sum(
         len(members) * (len(members) - 1) // 2 for members in
         ([f for f in families() if f.modality.name == m] for m in MODALITIES))
+
+
+def test_kid_leave_one_out_in_closed_form_equals_deleting_each_sample():
+    rng = np.random.default_rng(3)
+    terms = KidTerms(rng.normal(size=(40, 6)), rng.normal(size=(25, 6)), 1e3)
+    deleted = [terms(np.delete(np.arange(40), i)) for i in range(40)]
+    np.testing.assert_allclose(terms.left_out(), deleted, rtol=1e-10, atol=1e-9)

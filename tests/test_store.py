@@ -16,7 +16,7 @@ from genai_platform.store.sql import sql, statement_names
 from genai_platform.store.tables import (append_metrics, drop_stale_samples, latest_metrics, read_image_samples,
                                          read_text_samples, store_image_samples, store_text_samples,
                                          version_sample_run, write_raw_documents)
-from genai_platform.store.versions import (challenger, champion, choose_version, decisions, find_version,
+from genai_platform.store.versions import (best_version, challenger, champion, choose_version, decisions, find_version,
                                            forget_version, record_decision, record_version, retired_versions,
                                            version_by_fingerprint, version_metrics, versions)
 
@@ -145,6 +145,20 @@ def test_ensure_schema_migrates_an_old_home(tmp_path):
         {k: v for k, v in _subjects(con).items() if k != "vae"}
     append_metrics(con, "new", "image", "digits", "d2", "c2", [MetricRow("vae", "fid", 2.0, 20, 1.5, 2.5)], {})
     assert [(r["subject"], r["role"], r["ci_low"]) for r in latest_metrics(con, "image")] == [("vae", "model", 1.5)]
+
+
+def test_a_home_from_before_the_non_inferiority_gate_can_withhold_and_keeps_a_best_version():
+    con = duckdb.connect()
+    con.execute("CREATE TABLE promotions (family VARCHAR NOT NULL, decided_at TIMESTAMP NOT NULL, run_id VARCHAR "
+                "NOT NULL, challenger VARCHAR, previous VARCHAR, champion VARCHAR NOT NULL, decision VARCHAR NOT NULL, "
+                "reason VARCHAR NOT NULL)")
+    con.execute("INSERT INTO promotions VALUES ('vae', TIMESTAMP '2026-01-01', 'r1', 'v1', NULL, 'v1', 'first', 'x')")
+    ensure_schema(con)
+    ensure_schema(con)  # the NOT NULL is dropped only where it is there (DuckLake refuses it elsewhere)
+    assert schema_differences(con) == []
+    assert best_version(con, "vae") == "v1"  # an old row has no best: its champion
+    record_decision(con, Decision("gan", "g1", None, None, "withheld", "first version withheld", "r2"))
+    assert champion(con, "gan") is None and decisions(con, "gan")[0].decision == "withheld"
 
 
 def test_a_reader_on_an_old_home_sees_the_migrated_schema(tmp_path):
