@@ -116,7 +116,8 @@ class ImageModality(Modality):
         extractor = InceptionFeatures(context.device, log=context.log) if context.feature_space == "inception" else None
         context.log(f"distribution metrics in the {context.feature_space} feature space")
         scorer = ImageScorer(classifier, manifest["num_classes"], inputs.train, inputs.heldout, context.seed, extractor)
-        rows, details, _ = scorer.score_samples(inputs.samples)
+        embedded = {family: scorer.embed(images) for family, images in inputs.samples.items()}  # every sample, once
+        rows, details, _ = scorer.score_samples(inputs.samples, embedded)
         if manifest["test_accuracy"] is not None:
             rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
         # A challenger's paired differences with its earlier versions, which the gate judges, use every sample
@@ -125,7 +126,6 @@ class ImageModality(Modality):
         # the samples reach (recall, coverage: they saturate as samples grow) and two families' differences
         # are taken at the rows' N, as the leaderboard shows them.
         n = details["sample_count"]
-        embedded = {family: scorer.embed(images) for family, images in inputs.samples.items()}
         earlier = {}
         for family, sets in inputs.earlier.items():
             for version, images in sets.items():
@@ -134,12 +134,14 @@ class ImageModality(Modality):
                                 f"challenger's {inputs.samples[family].shape[1:]}; no comparison with it")
                     continue
                 earlier.setdefault(family, {})[version] = scorer.embed(images)
+        every_sample = tuple(m + scorer.suffix for m in EVERY_SAMPLE_METRICS)
+
         def compare(first: EmbeddedSet, second: EmbeddedSet, paired: bool) -> dict[str, Estimate]:
-            at_n = scorer.compare(first.first(n), second.first(n), paired)
             if not paired:
-                return at_n
-            every = scorer.compare(first, second, True, tuple(m + scorer.suffix for m in EVERY_SAMPLE_METRICS))
-            return {metric: every.get(metric, estimate) for metric, estimate in at_n.items()}
+                return scorer.compare(first.first(n), second.first(n), False)
+            at_n = tuple(m for m in scorer.compared_metrics if m not in every_sample)
+            return {**scorer.compare(first, second, True, every_sample),
+                    **scorer.compare(first.first(n), second.first(n), True, at_n)}
 
         comparisons = compare_families(compare, embedded, earlier, context.log)
         return Evaluation(rows, details, comparisons)
@@ -333,6 +335,12 @@ class ImageScorer:
         details["missing_modes"][name] = missing_modes(histogram, reference)
         return rows
 
+    @property
+    def compared_metrics(self) -> list[str]:
+        """The metrics compare() gives differences of, as recorded (with the feature space's suffix)."""
+        return ([m + self.suffix for m in ("fid", "kid", *MANIFOLD_METRICS)]
+                + (["class_tv_distance"] if self.labelled else []))
+
     def compare(self, first: EmbeddedSet, second: EmbeddedSet, paired: bool,
                 metrics: tuple[str, ...] | None = None) -> dict[str, Estimate]:
         """Paired differences (first minus second) of the leaderboard's image metrics (or of `metrics`
@@ -341,8 +349,7 @@ class ImageScorer:
         n = min(len(first.features), len(second.features))
         first, second = first.first(n), second.first(n)
         seed, suffix, reference = self.seed, self.suffix, self.reference.features
-        wanted = [m + suffix for m in ("fid", "kid", *MANIFOLD_METRICS)] + (["class_tv_distance"] if self.labelled else [])
-        wanted = [m for m in wanted if metrics is None or m in metrics]
+        wanted = [m for m in self.compared_metrics if metrics is None or m in metrics]
         statistics = {}
         if f"fid{suffix}" in wanted:
             statistics[f"fid{suffix}"] = [FrechetToReference(reference, s.features) for s in (first, second)]
@@ -357,21 +364,23 @@ class ImageScorer:
                                                for s in (first, second)]
         return {metric: difference(metric, *statistics[metric], n, n, seed, paired, len(reference)) for metric in wanted}
 
-    def score_sets(self, sets: dict[str, np.ndarray], memories: dict[str, np.ndarray]
-                   ) -> tuple[list[MetricRow], dict, dict[str, EmbeddedSet]]:
-        """score() of every set; memorization against the train split, or train[memories[name]]."""
+    def score_sets(self, sets: dict[str, np.ndarray], memories: dict[str, np.ndarray],
+                   embedded: dict[str, EmbeddedSet] | None = None) -> tuple[list[MetricRow], dict, dict[str, EmbeddedSet]]:
+        """score() of every set; memorization against the train split, or train[memories[name]]; sets already
+        embedded (`embedded`) are not embedded again."""
         rows, details = [], {"sample_count": len(next(iter(sets.values()))),
                              "feature_extractor": self.feature_extractor.name if self.feature_extractor else "classifier",
                              "class_histograms": {}, "per_class_fid": {}, "missing_modes": {},
                              "closest_pairs": {}, "data_copying_cells": {}}
         if self.labelled:
             details["class_histograms"][TRAINING_DATA] = class_histogram(self.train.labels, self.num_classes).tolist()
-        embedded = {}
+        embedded = dict(embedded or {})
         everything = np.arange(len(self.train.pixels))
         memory_of = {name: memories.get(name, everything) for name in sets}
         near_copies = self._near_copy_tests(memory_of)
         for name, images in sets.items():
-            embedded[name] = self.embed(images)
+            if name not in embedded:
+                embedded[name] = self.embed(images)
             rows += self.score(name, images, embedded[name], memory_of[name], near_copies[name], details)
         return rows, details, embedded
 
@@ -385,10 +394,13 @@ class ImageScorer:
                 by_memory[memory.tobytes()] = NearCopyTest(matcher.subset(memory), self.heldout.pixels)
         return {name: by_memory[memory.tobytes()] for name, memory in memory_of.items()}
 
-    def score_samples(self, samples: dict[str, np.ndarray]) -> tuple[list[MetricRow], dict, dict[str, EmbeddedSet]]:
-        """score_sets of the families' samples beside the floor, noise and baseline, all at common_size."""
+    def score_samples(self, samples: dict[str, np.ndarray], embedded: dict[str, EmbeddedSet] | None = None
+                      ) -> tuple[list[MetricRow], dict, dict[str, EmbeddedSet]]:
+        """score_sets of the families' samples beside the floor, noise and baseline, all at common_size;
+        `embedded`: the families' samples already embedded, all of them (cut to common_size here)."""
         n = common_size(self.train, self.heldout, samples)
-        return self.score_sets(*image_sets(self.train, self.heldout, samples, n, self.seed))
+        return self.score_sets(*image_sets(self.train, self.heldout, samples, n, self.seed),
+                               {family: e.first(n) for family, e in (embedded or {}).items()})
 
 
 def common_size(train: ImageSplit, heldout: ImageSplit, samples: dict[str, np.ndarray]) -> int:

@@ -4,7 +4,7 @@ only render, plus the JSON that the run index and the coverage check read."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
@@ -374,7 +374,7 @@ def _section(inputs: ModalityInputs, limits: dict[str, Threshold]) -> ModalitySe
     all_trends = trends(inputs.history, inputs.run_id, family_names, [m.name for m in board.metrics],
                         against_champion(inputs.comparisons, inputs.decisions or {}))
     by_key = {(t.model, t.metric): t for t in all_trends}
-    table = metric_table(inputs.rows, family_names, board.kept_out)
+    table = metric_table(inputs.rows, family_names, {row.subject for row in board.kept_out})
     report = inputs.modality.report
     return ModalitySection(
         name=inputs.modality.name,
@@ -465,7 +465,7 @@ def failing(section_findings: list[Finding]) -> dict[str, str]:
     return {model: "; ".join(texts) for model, texts in out.items()}
 
 
-def metric_table(rows: list[MetricRow], family_names: list[str], kept_out: list[LeaderboardRow] = ()) -> MetricTable:
+def metric_table(rows: list[MetricRow], family_names: list[str], kept_out: Collection[str] = ()) -> MetricTable:
     """Every metric of the run against every subject: the families in registry order, then the rest by
     label; the best family value per metric marked, among the families no failing finding keeps out."""
     present = {r.metric for r in rows}
@@ -477,7 +477,7 @@ def metric_table(rows: list[MetricRow], family_names: list[str], kept_out: list[
     best = {}
     for metric in metrics:
         candidates = [(info(metric).sort_key(cells[(f, metric)].value), f) for f in family_names
-                      if (f, metric) in cells and f not in {row.subject for row in kept_out}]
+                      if (f, metric) in cells and f not in kept_out]
         if len(candidates) > 1 and info(metric).direction != "none":
             best[metric] = min(candidates)[1]
     return MetricTable("All metrics", [MetricColumn.of(m) for m in metrics], [
