@@ -347,6 +347,8 @@ def test_mean_interval_is_students_t_and_a_share_gets_wilsons():
     wilson = scipy.stats.binomtest(7, 40).proportion_ci(0.95, method="wilson")
     seven = mean_estimate(np.arange(40) < 7)
     assert seven.ci_low == pytest.approx(wilson.low) and seven.ci_high == pytest.approx(wilson.high)
+    for n in (180, 348, 2000):  # all successes: the upper bound is exactly 1, the share (rounding left it below)
+        assert mean_estimate(np.ones(n, dtype=bool)).ci_high == 1.0
     assert mean_estimate([0.5]).ci_low is None  # one sample: no interval, not a fake one
     with pytest.raises(ValueError, match="non-empty"):
         mean_estimate([])

@@ -67,7 +67,8 @@ def wilson_interval(successes: float, n: int, level: float = LEVEL) -> tuple[flo
     share = successes / n
     centre = (share + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n))
-    return float(max(centre - half, 0.0)), float(min(centre + half, 1.0))
+    # at a share of 0 or 1 the bound is the share itself, which rounding can leave a hair inside
+    return float(min(max(centre - half, 0.0), share)), float(max(min(centre + half, 1.0), share))
 
 
 def _clipped(value: float, count: int, low: float, high: float, minimum: float | None,
