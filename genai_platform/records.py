@@ -50,12 +50,13 @@ class Comparison:
     sample_count: int
     ci_low: float | None = None
     ci_high: float | None = None
+    baseline_value: float | None = None  # the baseline's own value of the statistic differenced (None: recorded before it was kept)
 
     @classmethod
-    def of(cls, subject: str, baseline: str, baseline_run: str | None, metric: str, estimate) -> Comparison:
-        """From an estimate of the difference (value, count, ci_low, ci_high)."""
-        return cls(subject, baseline, baseline_run, metric, estimate.value, estimate.count, estimate.ci_low,
-                   estimate.ci_high)
+    def of(cls, subject: str, baseline: str, baseline_run: str | None, metric: str, difference) -> Comparison:
+        """From a metrics.comparisons.Difference (value, count, ci_low, ci_high, baseline)."""
+        return cls(subject, baseline, baseline_run, metric, difference.value, difference.count, difference.ci_low,
+                   difference.ci_high, difference.baseline)
 
 
 @dataclass

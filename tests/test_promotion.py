@@ -10,12 +10,14 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pytest
 from helpers import materialize, smoke_environment
 
 from genai_platform.cli import main
 from genai_platform.defs.resources import resources_from_env
 from genai_platform.evaluation.promotion import Gate, decide, forced, rolled_back
+from genai_platform.metrics.comparisons import difference
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS
 from genai_platform.records import Comparison, MetricRow
 from genai_platform.store.versions import champion, decisions, versions
@@ -45,6 +47,27 @@ def test_the_first_version_is_promoted_unless_a_finding_fails_and_an_unchanged_o
     assert "nothing serves: failing findings: Copy rate 0.5" in withheld.reason
     same = decide("vae", "v1", "v1", "v1", [], [], GATE, LIMITS)
     assert (same.decision, same.champion) == ("unchanged", "v1")
+
+
+def test_the_margin_scales_the_champion_value_the_comparison_was_taken_at():
+    """A comparison that carries the baseline's own value (the champion's FID at the comparison's sample size)
+    sets the margin from it, not from the challenger's row at the rows' N."""
+    gate = Gate.of(("fid",), {"fid": 0.08})
+    at_every_sample = Comparison("vae", "vae", "v1", "fid", 3.0, 8000, 1.0, 5.0, baseline_value=50.0)
+    (line,) = gate.lines([at_every_sample], VALUES)  # the row says 100 at N: a margin of 8 would pass it
+    assert line.margin == pytest.approx(4.0) and line.verdict == "inconclusive"
+    (fallback,) = gate.lines([_vs_champion("fid", 3.0, 1.0, 5.0)], VALUES)  # recorded before baseline values
+    assert fallback.margin == pytest.approx(0.08 * 97.0) and fallback.verdict == "within margin"
+
+
+def test_comparisons_carry_the_baseline_value_they_were_taken_on():
+    first, second = np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.5, 1.5, 2.5, 3.0])
+    mean = lambda values: lambda idx: float(values[idx].mean())  # noqa: E731
+    taken = difference("fid", mean(first), mean(second), 4, 4, seed=0, paired=True)
+    assert taken.baseline == pytest.approx(1.875) and taken.value == pytest.approx(0.625)
+    near_one = difference("density", mean(first), mean(second), 4, 4, seed=0, paired=True)  # distance to 1
+    assert near_one.baseline == pytest.approx(0.875)
+    assert Comparison.of("vae", "vae", "v1", "fid", taken).baseline_value == taken.baseline
 
 
 def test_a_challenger_within_the_margin_is_promoted():

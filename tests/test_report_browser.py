@@ -56,7 +56,7 @@ def hostile_reports(smoke_run, tmp_path_factory) -> Path:
                     "INTERVAL 1 DAY, 'image', ?, 'vae', 'model', 'fid', ?, 50, ?, ?)",
                     [f"earlier-{day}", day, dataset, ci_low / 2, version, code])
     con.execute("INSERT INTO metric_comparisons VALUES (?, now()::TIMESTAMP, 'image', 'vae', 'vae', 'earlier-3', "
-                "'fid', ?, 50, ?, ?)", [run_id, ci_low / 2, ci_low / 4, ci_low])
+                "'fid', ?, 50, ?, ?, NULL)", [run_id, ci_low / 2, ci_low / 4, ci_low])
     con.close()
     config = {"resources": {"findings": {"config": {"thresholds": {"copy_rate": [0.0, 1.0]}}}}}
     result = materialize(resources_from_env(smoke_environment(root)), run_config=config,

@@ -56,9 +56,12 @@ class GateLine:
 
 
 def margin_of(metric: str, comparison: Comparison, challenger_value: float, relative: float) -> float:
-    """The margin in the metric's units: `relative` times the champion's value, the challenger's value less
-    the difference; for a metric judged by its distance to a target the difference is of distances, so
-    the champion's distance is the challenger's less the difference."""
+    """The margin in the metric's units: `relative` times the champion's value on the comparison's own scale
+    (its baseline value: at the comparison's sample size, as a distance for a metric judged by its distance
+    to a target). A comparison recorded before baseline values were kept falls back to the challenger's row
+    less the difference (the row's sample size may differ from the comparison's)."""
+    if comparison.baseline_value is not None:
+        return relative * abs(comparison.baseline_value)
     target = TARGETS.get(info(metric).direction)
     if target is None:
         return relative * abs(challenger_value - comparison.delta)

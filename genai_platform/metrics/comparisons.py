@@ -50,7 +50,7 @@ from scipy.stats import norm
 from genai_platform.metrics.catalog import info
 from genai_platform.metrics.distributions import class_histogram, total_variation
 from genai_platform.metrics.fid import polynomial_kernel
-from genai_platform.metrics.intervals import LEVEL, RESAMPLES, Estimate
+from genai_platform.metrics.intervals import LEVEL, RESAMPLES, Difference, Estimate
 
 Statistic = Callable[[np.ndarray], float]  # a metric of the units at the given indices
 # metrics that a resample's duplicates distort: they count whether anything is there, or (recall) need
@@ -169,7 +169,7 @@ def half_sample_difference(first: Statistic, second: Statistic, first_count: int
 
 
 def difference(metric: str, first: Statistic, second: Statistic, first_count: int, second_count: int, seed: int,
-               paired: bool, reference_count: int | None = None) -> Estimate:
+               paired: bool, reference_count: int | None = None) -> Difference:
     """The difference of `metric` (a catalog name; a feature-space suffix is ignored) by its method;
     a COVERED_SHARES metric needs the number of reference units, `reference_count`. For a metric
     judged by its closeness to a target (density to 1, a gap to 0) it is the difference of the
@@ -177,6 +177,14 @@ def difference(metric: str, first: Statistic, second: Statistic, first_count: in
     target = TARGETS.get(info(metric).direction)
     if target is not None:
         first, second = (_distance_to(target, statistic) for statistic in (first, second))
+    estimate = _estimate(metric, first, second, first_count, second_count, seed, paired, reference_count)
+    return Difference(estimate.value, estimate.count, estimate.ci_low, estimate.ci_high,
+                      float(second(np.arange(second_count))))
+
+
+def _estimate(metric: str, first: Statistic, second: Statistic, first_count: int, second_count: int, seed: int,
+              paired: bool, reference_count: int | None) -> Estimate:
+    """The difference with the interval of the metric's method (see the module docstring)."""
     base = next((name for name in HALF_SAMPLED + JACKKNIFED if metric == name or metric.startswith(f"{name}_")), None)
     if base in COVERED_SHARES:
         if reference_count is None:

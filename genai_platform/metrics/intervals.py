@@ -43,6 +43,14 @@ class Estimate:
     ci_high: float | None = None
 
 
+@dataclass(frozen=True)
+class Difference(Estimate):
+    """A difference (first minus second) with `baseline`, the second side's own value of the statistic it was
+    taken on (for a metric judged by its distance to a target, that distance): a margin relative to the
+    baseline is then on the difference's own scale, at its sample size."""
+    baseline: float | None = None
+
+
 def percentile_interval(values, centre: float | None = None, level: float = LEVEL) -> tuple[float, float]:
     """Tails of `values`, first moved so that their mean is `centre` when one is given."""
     values = np.asarray(values, dtype=np.float64)
@@ -187,17 +195,17 @@ def ratio_estimate(numerators, denominators, level: float = LEVEL) -> Estimate:
     return Estimate(value, count, *normal_interval(value, np.sqrt(jackknife_variance(leave_outs)), level, units - 1))
 
 
-def difference_estimate(first, second, level: float = LEVEL) -> Estimate:
+def difference_estimate(first, second, level: float = LEVEL) -> Difference:
     """mean(first) - mean(second) of two independent groups, with Welch's t interval."""
     first, second = np.asarray(first, dtype=np.float64), np.asarray(second, dtype=np.float64)
     if first.size == 0 or second.size == 0:
         raise ValueError("a difference of means needs values in both groups")
-    value, count = float(first.mean() - second.mean()), int(min(first.size, second.size))
+    value, count, baseline = float(first.mean() - second.mean()), int(min(first.size, second.size)), float(second.mean())
     if count < 2:
-        return Estimate(value, count)
+        return Difference(value, count, baseline=baseline)
     variances = first.var(ddof=1) / first.size, second.var(ddof=1) / second.size
     degrees = satterthwaite(variances, (first.size - 1, second.size - 1))
-    return Estimate(value, count, *normal_interval(value, np.sqrt(sum(variances)), level, degrees))
+    return Difference(value, count, *normal_interval(value, np.sqrt(sum(variances)), level, degrees), baseline)
 
 
 def tv_estimate(counts, reference_counts, seed: int, resamples: int = RESAMPLES, level: float = LEVEL) -> Estimate:

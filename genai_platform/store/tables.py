@@ -267,7 +267,7 @@ def append_comparisons(con, run_id: str, modality: str, comparisons: list[Compar
         "baseline": [c.baseline for c in comparisons], "baseline_run_id": [c.baseline_run for c in comparisons],
         "metric": [c.metric for c in comparisons], "delta": [float(c.delta) for c in comparisons],
         "count": [int(c.sample_count) for c in comparisons], "ci_low": [c.ci_low for c in comparisons],
-        "ci_high": [c.ci_high for c in comparisons]})
+        "ci_high": [c.ci_high for c in comparisons], "baseline_value": [c.baseline_value for c in comparisons]})
 
 
 def read_comparisons(con, run_id: str, modality: str) -> list[Comparison]:

@@ -85,11 +85,12 @@ WHERE subject = $family AND model_version = $version AND run_id = (
 ORDER BY metric;
 -- name: insert_comparisons
 INSERT INTO metric_comparisons (run_id, recorded_at, modality, subject, baseline, baseline_run_id, metric, delta,
-                                sample_count, ci_low, ci_high)
+                                sample_count, ci_low, ci_high, baseline_value)
 SELECT $run_id, now()::TIMESTAMP, $modality, unnest($subject), unnest($baseline), unnest($baseline_run_id),
-       unnest($metric), unnest($delta), unnest($count), unnest($ci_low), unnest($ci_high);
+       unnest($metric), unnest($delta), unnest($count), unnest($ci_low), unnest($ci_high), unnest($baseline_value);
 -- name: comparisons
-SELECT subject, baseline, baseline_run_id, metric, delta, sample_count, ci_low, ci_high FROM metric_comparisons
+SELECT subject, baseline, baseline_run_id, metric, delta, sample_count, ci_low, ci_high, baseline_value
+FROM metric_comparisons
 WHERE run_id = $run_id AND modality = $modality ORDER BY subject, baseline, metric;
 -- name: not_null_columns
 SELECT column_name FROM information_schema.columns

@@ -106,5 +106,6 @@ CREATE TABLE IF NOT EXISTS metric_comparisons (
     delta           DOUBLE NOT NULL,
     sample_count    INTEGER NOT NULL,
     ci_low          DOUBLE,
-    ci_high         DOUBLE
+    ci_high         DOUBLE,
+    baseline_value  DOUBLE  -- the baseline's own value of the statistic differenced: the gate's margins scale it
 );
