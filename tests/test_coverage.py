@@ -20,7 +20,7 @@ from bench.coverage import SCENARIOS  # noqa: E402
 from genai_platform.metrics.catalog import FEATURE_SPACE_METRICS, INTERVALS  # noqa: E402
 
 # which simulated interval kind each catalogued interval is
-KIND = {"fid": "fid", "kid": "kid", "precision": "precision", "recall": "recall", "density": "density",
+KIND = {"fid": "fid", "fd_whitened": "fid", "kid": "kid", "precision": "precision", "recall": "recall", "density": "density",
         "coverage": "coverage", "class_tv_distance": "class_tv", "low_confidence_rate": "share", "copy_rate": "share",
         "near_copy_rate": "share", "extraction_rate": "share", "bits_per_character": "ratio",
         "training_8gram_overlap": "ratio", "training_4gram_excess": "difference",

@@ -67,7 +67,7 @@ def test_whole_graph_on_smoke_profile(smoke_run):
         assert family.title in comparison and f"card-{family.name}" in ethics
     for label in ("FID", "KID", "Precision", "Coverage", "Class TV", "Copy rate", "Test bits/char",
                   "Continuation BLEU", "BLEU-4", "Self-BLEU-4", "Gender repr. TV", "Occupation sentiment gap",
-                  "Extraction rate", "Closest to a training image", "real held-out (floor)",
+                  "Extraction rate", "Closest to a training image", "real unseen (floor)", "training copies",
                   "uniform noise (ceiling)", "nrefs:1"):
         assert label in comparison, label
     assert "Datasheets" in ethics and "sklearn:digits" in ethics and "gensim:lee" in ethics
@@ -90,10 +90,11 @@ def test_whole_graph_on_smoke_profile(smoke_run):
         assert low is not None and low <= dict(((f, m), v) for f, m, v, *_ in rows)[key] <= high, key
     metrics = {(f, m): v for f, m, v, *_ in rows}
     assert all(r[4] and r[5] for r in rows)
-    assert roles == {**{f.name: "model" for f in families()}, "heldout": "reference", "noise": "reference",
+    assert roles == {**{f.name: "model" for f in families()}, "unseen_real": "reference", "training_copies": "reference",
+                     "noise": "reference",
                      "pixel_gaussian": "baseline", "unigram": "baseline", "training_data": "data",
                      "feature_extractor": "reference"}
-    floor, ceiling = metrics[("heldout", "fid")], metrics[("noise", "fid")]
+    floor, ceiling = metrics[("unseen_real", "fid")], metrics[("noise", "fid")]
     assert 0 <= floor < ceiling
     assert ("vae", "fid") in metrics and ("lstm", "bits_per_character") in metrics
     assert ("training_data", "gender_representation_tv") in metrics

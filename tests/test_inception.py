@@ -9,7 +9,7 @@ from helpers import TEST_THREADS
 from PIL import Image
 
 from genai_platform.evaluation.image import evaluate_images
-from genai_platform.metrics.catalog import HELDOUT
+from genai_platform.metrics.catalog import TRAINING_COPIES
 from genai_platform.metrics.catalog import info
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.inception import InceptionFeatures, check_image_shape
@@ -55,7 +55,7 @@ def test_image_evaluation_in_inception_space_records_separate_metrics(inception)
     assert ("copies", "fid") not in metrics and ("copies", "fid_inception") in metrics
     assert info("fid_inception").label == "FID (Inception)" and info("fid_inception").direction == "lower"
     # every set is scored against the held-out reference at one N, the floor (train images) included
-    assert metrics[("copies", "fid_inception")].sample_count == metrics[(HELDOUT, "fid_inception")].sample_count == 8
+    assert metrics[("copies", "fid_inception")].sample_count == metrics[(TRAINING_COPIES, "fid_inception")].sample_count == 8
     assert ("copies", "kid_inception") in metrics and ("copies", "density_inception") in metrics
     assert metrics[("copies", "copy_rate")].value == 1.0  # pixel-space copies, whatever the feature space
     assert ("copies", "class_tv_distance") in metrics  # class metrics stay on the classifier

@@ -12,7 +12,8 @@ from sacrebleu.metrics import BLEU
 from genai_platform.metrics.bias import demographic_representation, gender_word_lists
 from genai_platform.metrics.bleu import ContinuationBleuStatistics, continuation_bleu
 from genai_platform.metrics.distributions import class_histogram, total_variation
-from genai_platform.metrics.fid import FrechetToReference, feature_statistics, fid_from_features, frechet_distance
+from genai_platform.metrics.fid import (FrechetToReference, Whitening, feature_statistics, fid_from_features,
+                                        frechet_distance)
 from genai_platform.evaluation.image import pixel_gaussian_samples
 from genai_platform.metrics.language import bits_per_character, unigram_bits_per_character
 
@@ -71,6 +72,32 @@ def test_fid_from_features_separates_shifted_distributions():
     a, b = rng.normal(size=(2000, 4)), rng.normal(size=(2000, 4))
     assert fid_from_features(a, b) < 0.05
     assert fid_from_features(a, b + 3.0) == pytest.approx(4 * 9.0, rel=0.05)
+
+
+def test_whitened_fd_matches_scipy_and_ignores_any_linear_map_of_the_features():
+    """Unshrunk, the whitening makes the reference covariance the identity, and the Fréchet distance there equals
+    the one computed from statistics mapped by scipy's inverse matrix square root of the reference covariance;
+    so it is the same for features under any invertible linear map. Shrunk, the covariance becomes the shrunk one."""
+    rng = np.random.default_rng(4)
+    mixing = rng.normal(size=(6, 6))
+    reference, samples = rng.normal(size=(500, 6)) @ mixing, rng.normal(0.3, 1.2, size=(400, 6)) @ mixing
+    exact = Whitening(reference, shrinkage=0.0)
+    assert np.allclose(np.cov(exact(reference), rowvar=False), np.eye(6), atol=1e-9)
+    inverse_root = np.real(scipy.linalg.inv(scipy.linalg.sqrtm(np.cov(reference, rowvar=False))))
+    mu_r, sigma_r = feature_statistics(reference @ inverse_root)
+    mu_s, sigma_s = feature_statistics(samples @ inverse_root)
+    whitened = fid_from_features(exact(samples), exact(reference))
+    assert whitened == pytest.approx(frechet_distance(mu_s, sigma_s, mu_r, sigma_r), rel=1e-8)
+    other = rng.normal(size=(6, 6))
+    remapped = Whitening(reference @ other, shrinkage=0.0)
+    assert fid_from_features(remapped(samples @ other), remapped(reference @ other)) == pytest.approx(whitened, rel=1e-6)
+    covariance = np.cov(reference, rowvar=False)
+    shrunk = 0.9 * covariance + 0.1 * np.trace(covariance) / 6 * np.eye(6)
+    whitened_cov = np.cov(Whitening(reference)(reference), rowvar=False)  # W^T C W, similar to shrunk^-1 C
+    assert np.allclose(np.linalg.eigvalsh(whitened_cov), np.sort(np.linalg.eigvals(np.linalg.inv(shrunk) @ covariance).real))
+    assert np.trace(whitened_cov) < 6  # the shrinkage lifts small eigenvalues, so whitened variances fall below 1
+    with pytest.raises(ValueError, match="constant"):
+        Whitening(np.ones((10, 3)))
 
 
 def test_fid_rejects_nan_and_too_few_rows():

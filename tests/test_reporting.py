@@ -47,12 +47,13 @@ def _history(subject: str, metric: str, values: list[float]) -> list[HistoryPoin
 
 @pytest.fixture(scope="module")
 def report():
-    """Three image families beside three reference rows (the diffusion leads on every metric but copies its
+    """Three image families beside four reference rows (the diffusion leads on every metric but copies its
     training images: a failing finding keeps it off the ranking), one text family on a user's file; run r3."""
     image_rows = [
         MetricRow("gan", "fid", 2.0, 50, 1.8, 2.2), MetricRow("vae", "fid", 1.0, 50, 0.8, 1.2),
         MetricRow("vae", "precision", 0.9, 50), MetricRow("gan", "precision", 0.5, 50),
-        MetricRow("noise", "fid", 300.0, 50, role="reference"), MetricRow("heldout", "fid", 0.1, 50, role="reference"),
+        MetricRow("noise", "fid", 300.0, 50, role="reference"), MetricRow("unseen_real", "fid", 0.1, 50, role="reference"),
+        MetricRow("training_copies", "fid", 0.2, 50, role="reference"),
         MetricRow("pixel_gaussian", "fid", 40.0, 50, role="baseline"),
         MetricRow("feature_extractor", "test_accuracy", 0.9, 40, role="reference"),
         MetricRow("vae", "copy_rate", 0.0, 100, 0.0, 0.0), MetricRow("gan", "copy_rate", 0.0, 100, 0.0, 0.0),
@@ -89,12 +90,13 @@ def report():
 
 def test_leaderboard_ranks_families_by_win_rate_then_lists_reference_rows_in_order(report):
     board = report.modalities[0].leaderboard
-    assert [(r.subject, r.rank) for r in board.rows] == [("vae", 1), ("gan", 2), ("diffusion", None), ("heldout", None),
+    assert [(r.subject, r.rank) for r in board.rows] == [("vae", 1), ("gan", 2), ("diffusion", None),
+                                                        ("unseen_real", None), ("training_copies", None),
                                                         ("pixel_gaussian", None), ("noise", None)]
     assert [r.win_rate for r in board.ranked] == [1.0, 0.0]  # among the ranked families only
     assert [r.subject for r in board.kept_out] == ["diffusion"] and board.kept_out[0].win_rate is None
     assert board.kept_out[0].kept_out == "Copy rate 0.5 [0.4, 0.6]"
-    assert [r.label for r in board.rows[3:]] == ["real held-out (floor)", "per-pixel Gaussian (baseline)",
+    assert [r.label for r in board.rows[3:]] == ["real unseen (floor)", "training copies", "per-pixel Gaussian (baseline)",
                                                  "uniform noise (ceiling)"]
     assert [m.name for m in board.metrics] == ["fid", "precision"]
     assert board.rows[0].cells["fid"].ci_low == 0.8 and board.rows[3].cells["precision"] is None
@@ -187,7 +189,7 @@ def test_templates_render_the_built_report(report):
     ethics = render("ethics.html.j2", links=LINKS, report=report)
     comparison = render("model_comparison.html.j2", links=LINKS, report=report)
     assert "Shipped with scikit-learn (BSD-3-Clause)" in ethics and "the user&#39;s to check" in ethics
-    assert 'data-family="vae"' in comparison and 'data-family="heldout"' not in comparison
+    assert 'data-family="vae"' in comparison and 'data-family="unseen_real"' not in comparison
     assert "<td>seconds budget</td><td class=\"num\">0.25</td>" in comparison
     assert "<td>dog ran.</td>" in comparison and "1 regression(s):</strong> vae FID 1" in comparison
     # which version serves and why, and a family with no decision yet

@@ -138,7 +138,7 @@ def test_ensure_schema_migrates_an_old_home(tmp_path):
            "model_version VARCHAR] and has unexpected [family VARCHAR]" in schema_differences(con)
     ensure_schema(con)
     assert schema_differences(con) == []
-    assert _subjects(con) == {"vae": "model", "heldout": "reference", "noise": "reference",
+    assert _subjects(con) == {"vae": "model", "unseen_real": "reference", "training_copies": "reference", "noise": "reference",
                               "pixel_gaussian": "baseline", "unigram": "baseline", "training_data": "data",
                               "feature_extractor": "reference"}
     assert {key: reference.role for key, reference in REFERENCES.items()} == \
@@ -165,7 +165,7 @@ def test_a_reader_on_an_old_home_sees_the_migrated_schema(tmp_path):
     _old_home(tmp_path / "old.duckdb")
     with PlatformDuckDB(database=str(tmp_path / "old.duckdb")).read_connection() as con:
         assert schema_differences(con) == []
-        assert _subjects(con)["heldout"] == "reference"
+        assert _subjects(con)["unseen_real"] == "reference"
 
 
 def test_samples_kept_as_float_lists_by_an_older_version_become_blobs_with_the_same_values(tmp_path):

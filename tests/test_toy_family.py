@@ -47,8 +47,8 @@ def test_toy_family_flows_through_the_whole_graph(toy_registered, tmp_path):
 def test_registry_rejects_a_taken_name_a_missing_profile_and_an_unknown_base(toy_registered):
     with pytest.raises(ValueError, match="'toy' is taken"):
         register(TOY_FAMILY)
-    with pytest.raises(ValueError, match="'heldout' is taken"):
-        register(Family(**{**TOY_FAMILY.__dict__, "name": "heldout"}))
+    with pytest.raises(ValueError, match="'unseen_real' is taken"):
+        register(Family(**{**TOY_FAMILY.__dict__, "name": "unseen_real"}))
     with pytest.raises(ValueError, match="no settings for profile"):
         register(Family(**{**TOY_FAMILY.__dict__, "name": "toy2", "profiles": {"smoke": TOY_FAMILY.profiles["smoke"]}}))
 

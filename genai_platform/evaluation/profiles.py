@@ -32,7 +32,7 @@ EVALUATION_PROFILES = {
         classifier_training=TrainingConfig(steps=20, batch_size=64, learning_rate=2e-3, log_every=10, checkpoint_every=10),
     ),
     "default": EvaluationProfile(
-        image_samples=4000, prompts=100, free_samples=50, free_sample_chars=300,
+        image_samples=8000, prompts=100, free_samples=50, free_sample_chars=300,
         gap_samples=20, extraction_prefixes=100, sweep_samples=20,
         classifier=ClassifierConfig(channels=32, feature_dim=64),
         # no time budget: a step count alone makes the feature space a function of the data (and code), so FID

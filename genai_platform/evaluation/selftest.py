@@ -152,6 +152,7 @@ class Declaration:
 DECLARATIONS: dict[str, dict[str, Declaration]] = {
     "image": {
         "fid": Declaration("combined", FIDELITY + DIVERSITY),
+        "fd_whitened": Declaration("combined", FIDELITY + DIVERSITY),
         "kid": Declaration("combined", FIDELITY + DIVERSITY),
         # Not blur: in the classifier's feature space 1-px-blurred digits stay inside the real k-NN balls
         # (default profile, seed 0: precision 0.946 real, 0.926 blurred; density 1.099 and 1.038; the order

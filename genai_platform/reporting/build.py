@@ -10,8 +10,8 @@ from typing import ClassVar
 
 from markupsafe import Markup
 
-from genai_platform.metrics.catalog import (HELDOUT, INTERVALS, METRICS, NOISE, PIXEL_GAUSSIAN, TRAINING_DATA, UNIGRAM, info,
-                                             subject_label)
+from genai_platform.metrics.catalog import (INTERVALS, METRICS, NOISE, PIXEL_GAUSSIAN, TRAINING_COPIES, TRAINING_DATA,
+                                             UNIGRAM, UNSEEN_REAL, info, subject_label)
 from genai_platform.models.base import SINGLE_PHASE
 from genai_platform.records import Comparison, Decision, MetricRow
 from genai_platform.reporting.analysis import (MIN_FINDING_COUNT, Threshold, difference_verdict, judge, mean_win_rates,
@@ -23,7 +23,7 @@ from genai_platform.reporting.plots import loss_curves, sparkline
 from genai_platform.reporting.selftest import SelfTestPanel, build_self_tests
 
 # Reference rows below the ranked families: floor, naive baseline, ceiling (best to worst), then the data.
-REFERENCE_ORDER = (HELDOUT, PIXEL_GAUSSIAN, NOISE, UNIGRAM, TRAINING_DATA)
+REFERENCE_ORDER = (UNSEEN_REAL, TRAINING_COPIES, PIXEL_GAUSSIAN, NOISE, UNIGRAM, TRAINING_DATA)
 ETHICS_TABLES = (("Bias", "bias"), ("Memorization", "memorization"))  # (title, metric category)
 HEADLINE_METRICS = 3  # leaderboard columns per modality carried to the run index
 MANIFEST_FILES = 20  # source files listed per dataset in the run manifest
