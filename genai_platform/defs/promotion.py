@@ -35,7 +35,7 @@ class PromotionConfig(dg.Config):
                              "judging the challenger; see the versions table in train_<family>'s metadata.")
     gate_metrics: list[str] = Field(default_factory=list, description="Metrics on which the challenger must be "
                                     "shown no worse than the champion by more than the margin; empty: the modality's "
-                                    "default (images: fid, coverage; text: bits_per_character, continuation_bleu).")
+                                    "default (images: fd_whitened; text: bits_per_character, continuation_bleu).")
     gate_margins: dict[str, float] = Field(default_factory=dict, description="Per gate metric, the largest loss "
                                            "the gate accepts, as a fraction of the champion's value (0.05: 5%); "
                                            f"unset metrics take the defaults {DEFAULT_MARGINS}.")
