@@ -31,10 +31,12 @@ def test_a_killed_run_is_failed_its_pool_slot_freed_and_the_next_run_goes_throug
     dagster_home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")  # the pool limit of 1
     env = {**smoke_environment(tmp_path), "DAGSTER_HOME": str(dagster_home)}
+    # the instance first: two processes creating a fresh SQLite instance at once can both stamp its schedule
+    # storage's alembic_version, and every later process then refuses the instance ("more than one head")
+    instance = dg.DagsterInstance.from_config(str(dagster_home))
     log = open(tmp_path / "killed_run.log", "wb")
     run = subprocess.Popen([DAGSTER, "job", "execute", "-m", "genai_platform.definitions", "-j", "nightly_retraining"],
                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    instance = dg.DagsterInstance.from_config(str(dagster_home))
     deadline = time.time() + 240
     while not _claimed(instance) and run.poll() is None and time.time() < deadline:
         time.sleep(0.2)
