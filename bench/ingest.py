@@ -1,17 +1,21 @@
-"""Image ingestion and preprocessing against the bare numpy + Arrow limit, side by side in one run.
+"""Image and text ingestion and preprocessing against the bare numpy + Arrow limit, side by side in one run.
 
-    .venv/bin/python bench/ingest.py [--inputs digits,mnist,cifar] [--repeats 3]
+    .venv/bin/python bench/ingest.py [--inputs digits,mnist,cifar,lee,lee-long] [--repeats 3]
 
 Inputs: the bundled digits (1,797 x 8x8); an MNIST-size IDX file (10,000 x 28x28, gzip) and a
 CIFAR-size .npz (50,000 x 3x32x32, uint8), both built here from the digits (upscaled, shifted and,
-for CIFAR, tinted per image, so every image is distinct).
+for CIFAR, tinted per image, so every image is distinct). Text: gensim's bundled Lee corpus (300
+documents, about 0.2 MB), and the same 300 documents plus one document of a single 50 MB line (Lee's text
+joined and repeated): its time per MB against Lee's says whether preprocessing is linear in a document's
+length (the vocabularies once took time quadratic in it).
 
 platform: load_images + write_raw_images in one process and transaction (the raw_images asset), then
 the images SQL (hash, deduplicate, split), its checks and the swap in another (the images asset), on
-one DuckDB file: the two steps run in separate processes in a Dagster run too. Time is their sum,
-memory the larger of their two peaks.
+one DuckDB file: the two steps run in separate processes in a Dagster run too (text: load_documents +
+write_raw_documents, then the text_corpus SQL). Time is their sum, memory the larger of their two peaks.
 baseline: the bare decode (gzip + np.frombuffer, or np.load), the float pixels (/ scale) with a
-per-row MD5 as one Arrow table, written to a DuckDB file by CREATE TABLE AS.
+per-row MD5 as one Arrow table, written to a DuckDB file by CREATE TABLE AS (text: the file decoded,
+split at blank lines and written as one Arrow table).
 
 Each measurement runs in a fresh process; memory is that process's peak resident set minus its
 resident set before the work began (after imports), against the raw pixel bytes (uint8). The
@@ -42,6 +46,11 @@ sys.path.insert(0, str(ROOT))
 from genai_platform.defs.resources import DEFAULT_DUCKDB_MEMORY  # noqa: E402
 
 MEMORY = DEFAULT_DUCKDB_MEMORY
+LONG_DOCUMENT_BYTES = 50_000_000
+
+
+def is_text(source: str) -> bool:
+    return source.startswith("gensim:") or source.endswith(".txt")
 
 
 def _rss_kib(field: str) -> int:
@@ -57,7 +66,16 @@ def build_inputs(folder: Path, names: list[str]) -> dict[str, str]:
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    sources = {"digits": "sklearn:digits"}
+    sources = {"digits": "sklearn:digits", "lee": "gensim:lee"}
+    if "lee-long" in names:
+        from genai_platform.datasets.text import lee_corpus_path
+
+        lee = [line for line in lee_corpus_path().read_text(encoding="utf-8").splitlines() if line.strip()]
+        joined = " ".join(lee)
+        long_line = (joined + " ") * (LONG_DOCUMENT_BYTES // len(joined.encode()) + 1)
+        path = folder / "lee_long.txt"
+        path.write_text("\n\n".join(lee) + "\n\n" + long_line[:LONG_DOCUMENT_BYTES] + "\n", encoding="utf-8")
+        sources["lee-long"] = str(path)
     rng = np.random.default_rng(0)
     base = (digits.images / 16.0).astype(np.float32)
     if "mnist" in names:
@@ -92,33 +110,40 @@ def ingest(source: str, database: Path) -> dict:
     from genai_platform.store.schema import ensure_schema
     from genai_platform.store.tables import write_raw_images
 
+    from genai_platform.datasets.text import load_documents
+    from genai_platform.store.tables import write_raw_documents
+
     con = duckdb.connect(str(database), config={"memory_limit": os.environ["GENAI_DUCKDB_MEMORY"]})
     ensure_schema(con)
     before = _rss_kib("VmRSS")
     started = time.perf_counter()
-    raw = load_images(source)
+    raw = load_documents(source) if is_text(source) else load_images(source)
     con.begin()
-    write_raw_images(con, raw)
+    (write_raw_documents if is_text(source) else write_raw_images)(con, raw)
     con.commit()
     seconds = time.perf_counter() - started
     con.close()
+    if is_text(source):
+        return {"seconds": seconds, "peak_kib": _rss_kib("VmHWM") - before, "rows": len(raw.texts),
+                "raw_bytes": sum(len(text.encode()) for text in raw.texts)}
     return {"seconds": seconds, "peak_kib": _rss_kib("VmHWM") - before, "raw_bytes": raw.pixels.size,
             "rows": len(raw.pixels)}
 
 
-def preprocess(database: Path) -> dict:
+def preprocess(source: str, database: Path) -> dict:
     import duckdb
 
     from genai_platform.store.sql import sql
     from genai_platform.store.tables import run_checks
 
+    script, checks = ("text_corpus", "text_checks") if is_text(source) else ("images", "images_checks")
     con = duckdb.connect(str(database), config={"memory_limit": os.environ["GENAI_DUCKDB_MEMORY"]})
     before = _rss_kib("VmRSS")
     started = time.perf_counter()
     con.begin()
-    con.execute(sql("images", "stage"))
-    failed = [o.name for o in run_checks(con, "images_checks") if not o.passed]
-    con.execute(sql("images", "swap_in"))
+    con.execute(sql(script, "stage"))
+    failed = [o.name for o in run_checks(con, checks) if not o.passed]
+    con.execute(sql(script, "swap_in"))
     con.commit()
     seconds = time.perf_counter() - started
     con.close()
@@ -132,6 +157,18 @@ def baseline(source: str, database: Path) -> dict:
     con = duckdb.connect(str(database))
     before = _rss_kib("VmRSS")
     started = time.perf_counter()
+    if is_text(source):
+        from genai_platform.datasets.text import lee_corpus_path
+
+        path = lee_corpus_path() if source == "gensim:lee" else Path(source)
+        texts = [t for t in path.read_bytes().decode("utf-8").replace("\n\n", "\n").split("\n") if t.strip()]
+        con.register("baseline_arrow", pa.table({"doc_id": pa.array(np.arange(len(texts), dtype=np.int32)),
+                                                 "text": pa.array(texts)}))
+        con.execute("CREATE TABLE raw_documents AS SELECT * FROM baseline_arrow")
+        seconds = time.perf_counter() - started
+        con.close()
+        return {"seconds": seconds, "peak_kib": _rss_kib("VmHWM") - before, "rows": len(texts),
+                "raw_bytes": sum(len(t.encode()) for t in texts)}
     if source == "sklearn:digits":
         from sklearn.datasets import load_digits
         pixels, scale = load_digits().images.astype(np.float32), 16.0
@@ -174,14 +211,14 @@ def measure(kind: str, source: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--inputs", default="digits,mnist,cifar")
+    parser.add_argument("--inputs", default="digits,mnist,cifar,lee,lee-long")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--duckdb-memory", default=DEFAULT_DUCKDB_MEMORY, help="the platform's DuckDB memory limit")
     parser.add_argument("--measure", nargs=3, metavar=("KIND", "SOURCE", "DATABASE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         kind, source, database = args.measure
-        steps = {"ingest": lambda: ingest(source, Path(database)), "preprocess": lambda: preprocess(Path(database)),
+        steps = {"ingest": lambda: ingest(source, Path(database)), "preprocess": lambda: preprocess(source, Path(database)),
                  "baseline": lambda: baseline(source, Path(database))}
         print(json.dumps(steps[kind]()))
         return
@@ -191,9 +228,9 @@ def main() -> None:
     print(f"platform DuckDB memory limit {MEMORY}")
     with tempfile.TemporaryDirectory() as folder:
         sources = build_inputs(Path(folder), names)
-        print("| input | images | raw MB | platform s | baseline s | time ratio | platform peak MB | baseline peak MB "
-              "| platform peak / raw bytes |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| input | rows | raw MB | platform s | platform s per MB | baseline s | time ratio | platform peak MB "
+              "| baseline peak MB | platform peak / raw bytes |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for name in names:
             runs = {"platform": [], "baseline": []}
             for repeat in range(args.repeats):  # alternate the order: a shared 2-core box drifts
@@ -206,7 +243,8 @@ def main() -> None:
             peak = max(r["peak_kib"] for r in mine) * 1024
             bare_peak = max(r["peak_kib"] for r in bare) * 1024
             raw = mine[0]["raw_bytes"]
-            print(f"| {name} | {mine[0]['rows']:,} | {raw / 1e6:.1f} | {seconds:.2f} | {bare_seconds:.2f} | "
+            print(f"| {name} | {mine[0]['rows']:,} | {raw / 1e6:.1f} | {seconds:.2f} | {seconds / (raw / 1e6):.2f} | "
+                  f"{bare_seconds:.2f} | "
                   f"{seconds / bare_seconds:.2f} | {peak / 1e6:.0f} | {bare_peak / 1e6:.0f} | {peak / raw:.2f} |",
                   flush=True)
 

@@ -12,7 +12,7 @@ import dagster as dg
 from genai_platform.defs.datasets import datasets_file, datasets_sensor, nightly_requests, partitioned
 from genai_platform.defs.evaluation import evaluation_assets, image_feature_extractor
 from genai_platform.defs.ingestion import RAW_ASSETS, ingestion_assets, new_data_sensor
-from genai_platform.defs.runs import dead_runs, reaping_dead_runs
+from genai_platform.defs.runs import dead_runs, reaping_dead_runs, steps_die_with_their_run
 from genai_platform.defs.preprocessing import images, text_corpus
 from genai_platform.defs.promotion import promotion_assets
 from genai_platform.defs.reports import every_trained_family_reported, failed_runs_in_index, report_index, reports
@@ -112,4 +112,5 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
     return defs if catalog is None else partitioned(defs)
 
 
+steps_die_with_their_run()
 defs = build_definitions(os.environ)

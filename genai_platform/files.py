@@ -38,7 +38,7 @@ def artifact_path(location: str) -> ArtifactPath:
 def location_problem(location: str) -> str | None:
     """Why `location` cannot hold artifacts that every step of a run sees, or None when it can."""
     if not _is_url(location):
-        return None
+        return folder_problem(Path(location).expanduser())
     protocol = location.split("://", 1)[0]
     if protocol == "memory":
         return "memory:// lives inside one process, and a run's steps are separate processes"
@@ -46,6 +46,19 @@ def location_problem(location: str) -> str | None:
         fsspec.get_filesystem_class(protocol)
     except (ValueError, ImportError) as error:
         return str(error)
+    return None
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why a local folder cannot be written (made first if missing), or None: checked at load, so a file in
+    its place or a read-only mount is named before a run, not by its first writing step."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} cannot be written (read-only file system or no permission)"
     return None
 
 

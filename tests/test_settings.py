@@ -5,6 +5,7 @@ import json
 import dagster as dg
 import numpy as np
 import pytest
+import torch
 
 from genai_platform.definitions import build_definitions
 from genai_platform.defs.ingestion import ingestion_assets
@@ -17,7 +18,9 @@ RESOURCE_VARIABLES = ("GENAI_PROFILE", "GENAI_SEED", "GENAI_DEVICE", "GENAI_PARA
 
 @pytest.mark.parametrize("variable, value, allowed", [
     ("GENAI_PROFILE", "fast", "smoke, default, full"),
-    ("GENAI_SEED", "seven", "an integer"),
+    ("GENAI_SEED", "seven", "a whole number from 0 to 4294967295"),
+    ("GENAI_SEED", "-1", "a whole number from 0 to 4294967295"),
+    ("GENAI_SEED", "4294967296", "a whole number from 0 to 4294967295"),
     ("GENAI_DEVICE", "tpu", "auto, cpu, cuda, cuda:N, mps"),
     ("GENAI_PARALLEL_STEPS", "0", "a whole number >= 1"),
     ("GENAI_PARALLEL_STEPS", "1.5", "a whole number >= 1"),
@@ -39,6 +42,29 @@ def test_a_bad_setting_stops_the_code_location_loading(variable, value, allowed)
     assert f"{variable}={value!r}" in str(error.value) and allowed in str(error.value)
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a machine with CUDA has the device")
+def test_a_device_this_machine_lacks_stops_loading_unless_the_steps_run_elsewhere():
+    for device in ("cuda", "cuda:3"):
+        with pytest.raises(ValueError) as error:
+            build_definitions({"GENAI_DEVICE": device})
+        assert f"GENAI_DEVICE={device!r}" in str(error.value) and "CUDA is not available on this machine" in str(
+            error.value)
+    # under GENAI_EXECUTOR=k8s the steps run on the cluster's machines, which this one says nothing of
+    assert resources_from_env({"GENAI_DEVICE": "cuda", "GENAI_EXECUTOR": "k8s"})["run_settings"].device == "cuda"
+
+
+def test_a_home_reports_or_database_folder_that_is_a_file_stops_loading(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    for variable, values in (("GENAI_HOME", ("", "below")), ("GENAI_REPORTS_DIR", ("", "below")),
+                             ("GENAI_DUCKDB", ("genai.duckdb",))):
+        for value in (tmp_path / "file" / below for below in values):
+            with pytest.raises(ValueError) as error:
+                build_definitions({variable: str(value)})
+            assert f"{variable}={str(value)!r}" in str(error.value) and f"{tmp_path / 'file'} is a file, not a " \
+                "folder" in str(error.value)
+    assert resources_from_env({"GENAI_HOME": str(tmp_path / "new" / "home")})["artifacts"].home.endswith("home")
+
+
 def test_the_kubernetes_executor_keeps_retries_and_asks_a_gpu_for_each_training_step():
     job = build_definitions({"GENAI_EXECUTOR": "k8s", "GENAI_TRAINING_GPUS": "1", "GENAI_PARALLEL_STEPS": "8"}
                             ).resolve_job_def("nightly_retraining")
@@ -54,10 +80,11 @@ def test_the_kubernetes_executor_keeps_retries_and_asks_a_gpu_for_each_training_
 
 
 def test_good_settings_are_parsed():
-    settings = resources_from_env({"GENAI_SEED": " -3 ", "GENAI_DEVICE": "cuda:1", "GENAI_PARALLEL_STEPS": "4",
-                                   "GENAI_FEATURE_EXTRACTOR": "inception", "GENAI_PROFILE": "full"})["run_settings"]
+    settings = resources_from_env({"GENAI_SEED": " 4294967295 ", "GENAI_DEVICE": "cuda:1", "GENAI_PARALLEL_STEPS": "4",
+                                   "GENAI_FEATURE_EXTRACTOR": "inception", "GENAI_PROFILE": "full",
+                                   "GENAI_EXECUTOR": "k8s"})["run_settings"]
     assert (settings.seed, settings.device, settings.parallel_steps, settings.feature_extractor, settings.profile) == \
-        (-3, "cuda:1", 4, "inception", "full")
+        (4294967295, "cuda:1", 4, "inception", "full")
     assert resources_from_env({"GENAI_DEVICE": ""})["run_settings"].device == "auto"  # empty means unset
     assert resources_from_env({})["duckdb"].connection_config == {"memory_limit": "256MB"}
     assert resources_from_env({"GENAI_DUCKDB_MEMORY": "512MB"})["duckdb"].connection_config == {"memory_limit": "512MB"}

@@ -1,5 +1,8 @@
 """The store: SQL looked up from the package, the schema created once and migrated, tables staged and swapped."""
 
+from collections import Counter
+from itertools import groupby
+
 import dagster as dg
 import duckdb
 import numpy as np
@@ -249,3 +252,21 @@ def test_text_tables_are_swapped_in_together_or_not_at_all(tmp_path):
     assert "text_corpus failed 2 of 4 checks" in message and "vocabulary_size: 1 characters, 0 words" in message
     assert result.asset_materializations_for_node("text_corpus") == []
     assert _text_tables(database) == (kept, names)
+
+
+def test_vocabularies_count_what_python_counts_in_the_train_documents_long_ones_too(tmp_path):
+    """The vocabularies are counted per document and then summed (linear in a document's length): the
+    counts are Python's, characters being code points, words lower-cased letter, digit and ' runs."""
+    resource = PlatformDuckDB(database=str(tmp_path / "genai.duckdb"))
+    texts = [f"Dokument {i}: Ärger über café, it's naïve — 😀 e\u0301! Zwei Sätze. " * (1 + 5000 * (i == 7))
+             for i in range(60)]
+    assert _materialize_text_corpus(resource, texts).success
+    with resource.read_connection() as con:
+        train = [t for (t,) in con.execute("SELECT text FROM documents WHERE split = 'train'").fetchall()]
+        chars = dict(con.execute("SELECT token, count FROM char_vocabulary").fetchall())
+        words = dict(con.execute("SELECT token, count FROM word_vocabulary").fetchall())
+    assert max(map(len, train)) > 100_000  # the long document is in the train split
+    assert chars == Counter(character for text in train for character in text)
+    in_word = lambda c: c.isalpha() or c.isnumeric() or c == "'"  # noqa: E731  \p{L}, \p{N} and '
+    assert words == Counter("".join(run) for text in train for inside, run in groupby(text.lower(), in_word)
+                            if inside)

@@ -36,6 +36,12 @@ def _committed(con: duckdb.DuckDBPyConnection):
     con.commit()
 
 
+def is_lock_conflict(error: duckdb.IOException) -> bool:
+    """Whether DuckDB refused the file because another process holds its lock: the one I/O error that
+    waiting can end."""
+    return "Could not set lock on file" in str(error)
+
+
 class PlatformDuckDB(DuckDBResource):
     """dagster-duckdb's resource, plus transactions for writers and read-only readers.
 
@@ -159,15 +165,16 @@ class PlatformDuckDB(DuckDBResource):
             session.close()
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
-        """A connection, waiting up to LOCK_WAIT_SECONDS while another process holds the file's lock."""
+        """A connection, waiting up to LOCK_WAIT_SECONDS while another process holds the file's lock; any
+        other I/O error (a read-only or missing folder, no permission, a damaged file) fails at once."""
         if self.lake_catalog:
             return self._connect_lake(writer=not read_only)
         deadline = time.monotonic() + LOCK_WAIT_SECONDS
         while True:
             try:
                 return duckdb.connect(self.database, read_only=read_only, config=self.connection_config)
-            except duckdb.IOException:
-                if time.monotonic() > deadline:
+            except duckdb.IOException as error:
+                if not is_lock_conflict(error) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
 

@@ -17,13 +17,14 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
 import genai_platform
 from genai_platform.datasets.catalog import check_name
 from genai_platform.defs.database import LAKE_EXTENSIONS, PlatformDuckDB, lake_extension
-from genai_platform.files import ArtifactPath, artifact_path, is_local, location_problem
+from genai_platform.files import ArtifactPath, artifact_path, folder_problem, is_local, location_problem
 from genai_platform.notify import check_webhook_url, post_message
 from genai_platform.records import FEATURE_SPACES, PROFILES
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, Threshold, thresholds
-from genai_platform.training.device import select_device
+from genai_platform.training.device import device_problem, select_device
 
 DEVICES = "auto, cpu, cuda, cuda:N, mps"
+MAX_SEED = 2**32 - 1  # numpy's seeds are 0 to 2^32 - 1
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 # dagster exports EnvVar but not the class that EnvVar.int returns
 INT_ENV_VAR = type(EnvVar.int("ANY"))
@@ -163,10 +164,10 @@ class RunSettings(EnvironmentResource):
     def _whole_number(cls, value, info: ValidationInfo):
         if _is_env_var(value):
             return value
-        minimum = {"seed": None, "parallel_steps": 1}[info.field_name]
-        if (number := _integer(value, minimum)) is None:
-            raise cls.invalid_setting(info.field_name, value, "an integer" if minimum is None else
-                                      f"a whole number >= {minimum}")
+        minimum, maximum = {"seed": (0, MAX_SEED), "parallel_steps": (1, None)}[info.field_name]
+        if (number := _integer(value, minimum)) is None or (maximum is not None and number > maximum):
+            raise cls.invalid_setting(info.field_name, value, f"a whole number >= {minimum}" if maximum is None
+                                      else f"a whole number from {minimum} to {maximum}")
         return number
 
     @field_validator("device", mode="before")
@@ -265,12 +266,23 @@ def duckdb_from_env(env: Mapping[str, str]) -> PlatformDuckDB:
         path = artifact_path(database)
         if not is_local(path):
             raise ValueError(f"GENAI_DUCKDB={database!r} is not a local file: DuckDB writes to local disk")
+        if problem := folder_problem(path.parent):
+            raise ValueError(f"GENAI_DUCKDB={database!r} is not a file in a folder that can be written: {problem}")
     elif is_local(home):
         path = home / "genai.duckdb"
     else:
         raise ValueError(f"GENAI_HOME={env['GENAI_HOME']!r} is not a local folder, so the DuckDB file cannot live in "
                          "it: set GENAI_DUCKDB to a local path for it")
     return PlatformDuckDB(database=str(path), connection_config={"memory_limit": memory})
+
+
+def check_device_here(env: Mapping[str, str]) -> None:
+    """GENAI_DEVICE names a device this machine has, where the steps run on it (not under GENAI_EXECUTOR=k8s,
+    whose steps run on the cluster's machines)."""
+    device = RunSettings.checked_from_env(env).device
+    local = (env.get("GENAI_EXECUTOR") or "multiprocess").strip().lower() != "k8s"
+    if local and (problem := device_problem(device)):
+        raise RunSettings.invalid_setting("device", device, f"a device of this machine: {problem}")
 
 
 def lake_catalog_from_env(catalog: str) -> str:
@@ -301,6 +313,7 @@ def lake_data_from_env(env: Mapping[str, str]) -> str:
 def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
     """Every resource, its settings validated now: a bad value stops the code location loading."""
     artifacts = ArtifactStore.from_env(env)
+    check_device_here(env)
     return {
         "duckdb": duckdb_from_env(env),
         "artifacts": artifacts,

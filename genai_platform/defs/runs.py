@@ -9,9 +9,41 @@ DefaultRunLauncher (one machine); other launchers' run monitoring owns their run
 
 from __future__ import annotations
 
+import ctypes
+import multiprocessing.forkserver
 import os
+import signal
+import sys
 
 import dagster as dg
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _killed_with_the_parent() -> None:
+    """This process is SIGKILLed when its parent ends (Linux's parent-death signal)."""
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the signal was asked for
+        os._exit(1)
+
+
+def steps_die_with_their_run() -> None:
+    """When imported into a run's forkserver (the executor preloads genai_platform.definitions there), the
+    forkserver and every step process it forks are SIGKILLed when their parent ends: a step when the
+    forkserver does, the forkserver when the run's process does. Dagster interrupts its steps on SIGTERM
+    or SIGINT and waits a while, but a step inside a long C call (a DuckDB statement, a torch kernel)
+    outlived the run, and a SIGKILLed run left its forkserver and steps running (each step holds the
+    forkserver open). Killed, a step's transaction rolls back and its training resumes from the last
+    checkpoint, as after any kill."""
+    if sys.platform != "linux":
+        return
+    frame = sys._getframe()
+    while frame is not None and frame.f_code is not multiprocessing.forkserver.main.__code__:
+        frame = frame.f_back
+    if frame is not None:
+        _killed_with_the_parent()
+        os.register_at_fork(after_in_child=_killed_with_the_parent)
 
 
 def run_worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:

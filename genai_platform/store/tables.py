@@ -78,9 +78,13 @@ def image_pixels(column: pa.ChunkedArray, dtype: str, shape: tuple[int, int, int
 
 
 def write_raw_documents(con: duckdb.DuckDBPyConnection, raw: RawDocuments) -> None:
-    con.execute(sql("raw_documents"), {
-        "doc_id": list(range(len(raw.texts))), "source_ref": raw.row_refs, "text": raw.texts,
-    })
+    table = pa.table({"doc_id": pa.array(np.arange(len(raw.texts), dtype=np.int32)),
+                      "source_ref": pa.array(raw.row_refs, pa.string()), "text": pa.array(raw.texts, pa.string())})
+    con.register("raw_documents_arrow", table)  # the name raw_documents.sql reads
+    try:
+        con.execute(sql("raw_documents"))
+    finally:
+        con.unregister("raw_documents_arrow")
 
 
 def record_dataset(con: duckdb.DuckDBPyConnection, modality: str, provenance: Provenance) -> None:

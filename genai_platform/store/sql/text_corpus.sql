@@ -31,15 +31,19 @@ FROM (
 WHERE trim(sentence) <> ''
 ORDER BY doc_id, sentence_index;
 
--- Vocabularies of the train split, with counts.
+-- Vocabularies of the train split, with counts: each document's tokens counted in its own list
+-- (list_aggregate ... 'histogram'), and only the counts unnested; unnesting a document's every token took
+-- time quadratic in its length (8 MB of one line: 26 s against 0.6 s).
 CREATE OR REPLACE TABLE char_vocabulary_staging AS
-SELECT token, count(*) AS count
-FROM (SELECT unnest(string_split(text, '')) AS token FROM documents_staging WHERE split = 'train')
+SELECT entry.key AS token, sum(entry.value)::BIGINT AS count
+FROM (SELECT unnest(map_entries(list_aggregate(string_split(text, ''), 'histogram'))) AS entry
+      FROM documents_staging WHERE split = 'train')
 GROUP BY token ORDER BY count DESC, token;
 
 CREATE OR REPLACE TABLE word_vocabulary_staging AS
-SELECT token, count(*) AS count
-FROM (SELECT unnest(regexp_extract_all(lower(text), '[\p{L}\p{N}'']+')) AS token
+SELECT entry.key AS token, sum(entry.value)::BIGINT AS count
+FROM (SELECT unnest(map_entries(list_aggregate(regexp_extract_all(lower(text), '[\p{L}\p{N}'']+'), 'histogram')))
+             AS entry
       FROM documents_staging WHERE split = 'train')
 GROUP BY token ORDER BY count DESC, token;
 -- name: swap_in
