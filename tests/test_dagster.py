@@ -139,32 +139,35 @@ def test_bad_input_fails_loudly_and_keeps_the_good_tables(smoke_resources, tmp_p
     index = (tmp_path / "reports" / "index.html").read_text("utf-8")
     assert result.dagster_run.run_id in index and "run failed" in index and "raw_images" in index
 
-    # two out-of-range images pass ingestion but fail pixel_range on the staged table: every check
-    # result is recorded, the failed one with what it found, and the staged table is not swapped in
-    pixels = np.random.default_rng(0).uniform(0, 1, (40, 4, 4)).astype(np.float32)
-    pixels[[3, 17]] += 1.5
+    # out-of-range or infinite float pixels are refused by ingestion, naming the rows: the raw table stays
+    pixels = np.random.default_rng(0).uniform(0, 1, (40, 8, 8)).astype(np.float32)
+    pixels[3] += 1.5
+    pixels[17, 0, 0] = np.inf
     bright = tmp_path / "bright.npz"
     np.savez(bright, images=pixels)
     config = {"ops": {"raw_images": {"config": {"source": str(bright)}}}}
     result = _materialize(smoke_resources, selection=["raw_images", "images"], run_config=config, raise_on_error=False)
-    assert not result.success
     message = result.get_step_failure_events()[0].event_specific_data.error.cause.message
-    assert "pixel_range" in message and "nothing was committed" in message and "row_id 3 in" in message
+    assert f"{bright}: field 'images' has 2 rows with NaN, infinite or out-of-range pixels (first in row 3)" in message
+    assert tables() == before
+
+    # one image passes ingestion but leaves a split of the staged table empty: every check result is
+    # recorded, the failed one with what it found, the staged table is not swapped in, and the raw table
+    # the refused images came in gives way to yesterday's
+    np.savez(bright, images=pixels[:1].clip(0, 1))
+    result = _materialize(smoke_resources, selection=["raw_images", "images"], run_config=config, raise_on_error=False)
+    assert not result.success and result.asset_materializations_for_node("raw_images")
+    message = result.get_step_failure_events()[0].event_specific_data.error.cause.message
+    assert "non_empty" in message and "yesterday's tables are kept, its raw table too" in message
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert set(evaluations) == {"non_empty", "pixel_range", "no_nan", "no_train_test_overlap", "labels_in_range",
                                 "one_image_size"}
-    assert [name for name, e in evaluations.items() if not e.passed] == ["pixel_range"]
-    failed = evaluations["pixel_range"].metadata
-    assert failed["offending_count"].value == 2
-    examples = failed["examples"].value
-    assert [e.split(" in ")[0] for e in examples] == ["row_id 3", "row_id 17"]
-    assert all(str(bright) in e and "pixels span [1." in e for e in examples)
-    assert "2 images outside [0, 1]" in failed["detail"].value
-    assert evaluations["no_nan"].metadata["offending_count"].value == 0
+    assert [name for name, e in evaluations.items() if not e.passed] == ["non_empty"]
+    assert evaluations["non_empty"].metadata["examples"].value in (["the test split is empty"],
+                                                                   ["the train split is empty"])
     assert result.asset_materializations_for_node("images") == []
-    images_rows, raw_rows, table_names = tables()
-    assert images_rows == before[0] and raw_rows == 40
-    assert "images_staging" not in table_names
+    assert tables() == before
+    assert "images_staging" not in before[2] and "raw_images_previous" not in before[2]
 
 
 def test_unknown_profile_is_a_clear_error(smoke_resources):

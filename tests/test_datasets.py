@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genai_platform.datasets.images import load_images
+from genai_platform.datasets.images import LISTED_PROBLEMS, MIN_IMAGE_SIZE, load_images
 from genai_platform.datasets.text import load_documents
 from genai_platform.errors import DataError
 from genai_platform.store.sql import sql
 from genai_platform.store.tables import read_image_split, write_raw_images
 
 
-def _png(path, size=(6, 5), value=128, mode="L"):
+def _png(path, size=(9, 8), value=128, mode="L"):
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.new(mode, size, value if mode == "L" else (value, 0, 0)).save(path)
 
@@ -40,31 +40,62 @@ def test_folder_with_class_subfolders(tmp_path):
     _png(tmp_path / "dog" / "b.png", value=20)
     _png(tmp_path / "dog" / "c.jpg", mode="RGB")
     raw = load_images(str(tmp_path))
-    assert raw.pixels.shape == (3, 3, 5, 6)  # one colour image makes every image RGB
+    assert raw.pixels.shape == (3, 3, 8, 9)  # one colour image makes every image RGB
     assert raw.labels.tolist() == [0, 1, 1] and raw.class_names == ["cat", "dog"]
 
 
 def test_folder_errors_name_the_file(tmp_path):
     _png(tmp_path / "a.png")
-    _png(tmp_path / "b.png", size=(7, 7))
-    with pytest.raises(DataError, match=r"b\.png.*same size"):
+    _png(tmp_path / "a2.png")
+    _png(tmp_path / "b.png", size=(10, 10))
+    with pytest.raises(DataError, match=r"b\.png: image is 10x10 but 2 others are 9x8; all images must have"):
         load_images(str(tmp_path))
     (tmp_path / "b.png").write_bytes(b"not a png at all")
     with pytest.raises(DataError, match=r"b\.png: not a readable image"):
         load_images(str(tmp_path))
     truncated = tmp_path / "b.png"
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (5, 6), dtype=np.uint8)).save(truncated)
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (8, 9), dtype=np.uint8)).save(truncated)
     truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
     with pytest.raises(DataError, match=r"b\.png"):
         load_images(str(tmp_path))
 
 
 def test_idx_with_labels_beside_it(tmp_path):
-    images = np.arange(2 * 3 * 4).reshape(2, 3, 4) % 256
+    images = np.arange(2 * 8 * 9).reshape(2, 8, 9) % 256
     _idx(tmp_path / "train-images-idx3-ubyte.gz", images, 3)
     _idx(tmp_path / "train-labels-idx1-ubyte.gz", np.array([3, 1]), 1)
     raw = load_images(str(tmp_path / "train-images-idx3-ubyte.gz"))
-    assert raw.pixels.shape == (2, 1, 3, 4) and raw.labels.tolist() == [3, 1] and len(raw.provenance.files) == 2
+    assert raw.pixels.shape == (2, 1, 8, 9) and raw.labels.tolist() == [3, 1] and len(raw.provenance.files) == 2
+
+
+def test_images_below_the_minimum_size_are_refused_naming_the_source(tmp_path):
+    for shape in ((4, 1, 1), (4, 7, 9), (4, 9, 7)):
+        tiny = tmp_path / "tiny.npz"
+        np.savez(tiny, images=np.zeros(shape, dtype=np.uint8))
+        with pytest.raises(DataError, match=rf"tiny\.npz: images are {shape[2]}x{shape[1]} pixels; the smallest the "
+                                            rf"families train on is {MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE}"):
+            load_images(str(tiny))
+
+
+def test_one_error_names_every_bad_image_of_a_folder_up_to_a_cap(tmp_path):
+    for i in range(30):
+        _png(tmp_path / "good" / f"{i:02d}.png")
+    (tmp_path / "good" / "broken.png").write_bytes(b"not a png")
+    _png(tmp_path / "good" / "wide.png", size=(12, 8))
+    with pytest.raises(DataError) as error:
+        load_images(str(tmp_path / "good"))
+    lines = str(error.value).splitlines()
+    assert lines[0] == f"image folder {tmp_path / 'good'}: 2 of 32 images cannot be used:"
+    assert "broken.png: not a readable image" in lines[1] and "wide.png: image is 12x8 but 30 others are 9x8" in lines[2]
+    for i in range(LISTED_PROBLEMS + 5):
+        (tmp_path / "bad" / f"{i:02d}.png").parent.mkdir(exist_ok=True)
+        (tmp_path / "bad" / f"{i:02d}.png").write_bytes(b"junk")
+    _png(tmp_path / "bad" / "ok.png")
+    with pytest.raises(DataError) as error:
+        load_images(str(tmp_path / "bad"))
+    lines = str(error.value).splitlines()
+    assert f"{LISTED_PROBLEMS + 5} of {LISTED_PROBLEMS + 6} images cannot be used" in lines[0]
+    assert len(lines) == 1 + LISTED_PROBLEMS + 1 and lines[-1] == "- ... and 5 more"
 
 
 def test_idx_truncated_and_wrong_magic(tmp_path):
@@ -80,9 +111,9 @@ def test_idx_truncated_and_wrong_magic(tmp_path):
 
 def test_npz_and_its_errors(tmp_path):
     good = tmp_path / "data.npz"
-    np.savez(good, images=np.zeros((3, 4, 4), dtype=np.uint8), labels=np.array([0, 1, 0]))
+    np.savez(good, images=np.zeros((3, 8, 8), dtype=np.uint8), labels=np.array([0, 1, 0]))
     raw = load_images(str(good))
-    assert raw.pixels.shape == (3, 1, 4, 4) and raw.labels.tolist() == [0, 1, 0]
+    assert raw.pixels.shape == (3, 1, 8, 8) and raw.labels.tolist() == [0, 1, 0]
     no_images = tmp_path / "other.npz"
     np.savez(no_images, pictures=np.zeros((2, 2, 2)))
     with pytest.raises(DataError, match="no 'images' array"):
@@ -146,13 +177,27 @@ def test_text_errors_name_file_row_and_field(tmp_path):
         load_documents(str(csv_path))
     with pytest.raises(DataError, match="does not exist"):
         load_documents(str(tmp_path / "missing.txt"))
+    csv_path.write_bytes(b"text\nhello\nwor\x00ld\n")
+    with pytest.raises(DataError, match=r"a\.csv: line 3: a NUL byte \(\\x00\)"):
+        load_documents(str(csv_path))
+
+
+def test_a_byte_order_mark_is_removed_and_noted_not_made_a_token(tmp_path):
+    for name, content, field in (("a.txt", "First doc.\n\nSecond doc.\n", "text"),
+                                 ("a.csv", "body\nFirst doc.\nSecond doc.\n", "body"),
+                                 ("a.jsonl", '{"text": "First doc."}\n{"text": "Second doc."}\n', "text")):
+        (tmp_path / name).write_bytes(("\ufeff" + content).encode())
+        raw = load_documents(str(tmp_path / name), field)
+        assert raw.texts == ["First doc.", "Second doc."] and "\ufeff" not in "".join(raw.texts)
+        assert raw.notes == ["a UTF-8 byte-order mark at the start of the file was removed"]
+        assert "byte-order mark" in raw.provenance.description
 
 
 def test_sixteen_bit_images_keep_their_precision_through_the_store(tmp_path):
     """A 16-bit PNG folder is kept at 16 bits (scale 65535), not saturated, all the way to the training
     split; an 8-bit image beside it is widened (x 257)."""
     rng = np.random.default_rng(0)
-    deep = rng.integers(0, 65536, (20, 5, 6), dtype=np.uint16)
+    deep = rng.integers(0, 65536, (20, 8, 9), dtype=np.uint16)
     for i, image in enumerate(deep):
         (tmp_path / "d").mkdir(exist_ok=True)
         Image.fromarray(image).save(tmp_path / "d" / f"{i:02d}.png")  # mode I;16
@@ -176,9 +221,9 @@ def test_sixteen_bit_images_keep_their_precision_through_the_store(tmp_path):
 def test_alpha_empty_classes_and_decompression_bombs_are_reported_naming_the_file(tmp_path):
     _png(tmp_path / "cat" / "a.png", value=10)
     (tmp_path / "dog").mkdir()
-    Image.new("RGBA", (6, 5), (1, 2, 3, 128)).save(tmp_path / "cat" / "b.png")
+    Image.new("RGBA", (9, 8), (1, 2, 3, 128)).save(tmp_path / "cat" / "b.png")
     raw = load_images(str(tmp_path))
-    assert raw.class_names == ["cat"] and raw.pixels.shape == (2, 3, 5, 6)
+    assert raw.class_names == ["cat"] and raw.pixels.shape == (2, 3, 8, 9)
     assert any("1 images had an alpha channel, which was dropped (first: " in n and "b.png" in n for n in raw.notes)
     assert any("class folder(s) dog hold no images and are left out" in n for n in raw.notes)
     assert "alpha channel" in raw.provenance.description and "dog" in raw.provenance.description

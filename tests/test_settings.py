@@ -144,7 +144,7 @@ def test_ingestion_sources_default_from_the_environment_at_load():
 
 def test_ingestion_reads_its_config_not_the_environment_of_the_run(smoke_resources, monkeypatch, tmp_path):
     images, documents = tmp_path / "images.npz", tmp_path / "news.jsonl"
-    np.savez(images, images=np.random.default_rng(0).random((40, 4, 4), dtype=np.float32))
+    np.savez(images, images=np.random.default_rng(0).random((40, 8, 8), dtype=np.float32))
     documents.write_text("".join(json.dumps({"body": f"document {i}"}) + "\n" for i in range(12)))
     assets = ingestion_assets({"GENAI_IMAGE_SOURCE": str(images), "GENAI_TEXT_SOURCE": str(documents),
                                "GENAI_TEXT_FIELD": "body"}, catalog=None)

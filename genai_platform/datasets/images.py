@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import re
 import struct
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,8 @@ DEFAULT_IMAGE_DISTRIBUTION = ("Shipped with scikit-learn (BSD-3-Clause); origina
                               "of Handwritten Digits data.")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 IDX_PATTERN = re.compile(r"idx3-ubyte(\.gz)?$")
+MIN_IMAGE_SIZE = 8  # pixels of height and width: the bundled digits' size, the smallest every family trains on
+LISTED_PROBLEMS = 20  # bad images of a folder named in its error; the rest are counted
 
 
 @dataclass
@@ -45,15 +48,26 @@ def load_images(source: str) -> RawImages:
         raise DataError(f"unknown bundled image dataset {source!r}; the bundled one is 'sklearn:digits'")
     path = resolve_user_path(source, "image")
     if path.is_dir():
-        return _load_folder(path)
-    if path.suffix == ".npz":
-        return _load_npz(path)
-    if IDX_PATTERN.search(path.name):
-        return _load_idx(path)
-    raise DataError(
-        f"image source {path} is not a folder, an .npz file or an IDX images file "
-        "(name ending in idx3-ubyte or idx3-ubyte.gz)"
-    )
+        raw = _load_folder(path)
+    elif path.suffix == ".npz":
+        raw = _load_npz(path)
+    elif IDX_PATTERN.search(path.name):
+        raw = _load_idx(path)
+    else:
+        raise DataError(f"image source {path} is not a folder, an .npz file or an IDX images file "
+                        "(name ending in idx3-ubyte or idx3-ubyte.gz)")
+    height, width = raw.pixels.shape[2:]
+    if min(height, width) < MIN_IMAGE_SIZE:
+        raise DataError(f"{path}: images are {width}x{height} pixels; the smallest the families train on is "
+                        f"{MIN_IMAGE_SIZE}x{MIN_IMAGE_SIZE}")
+    return raw
+
+
+def _problems(root: Path, problems: list[str], count: int) -> DataError:
+    """One error for every unusable image of a folder: the first LISTED_PROBLEMS named, the rest counted."""
+    listed = "\n".join(f"- {problem}" for problem in problems[:LISTED_PROBLEMS])
+    rest = f"\n- ... and {len(problems) - LISTED_PROBLEMS} more" if len(problems) > LISTED_PROBLEMS else ""
+    return DataError(f"image folder {root}: {len(problems)} of {count} images cannot be used:\n{listed}{rest}")
 
 
 def _load_sklearn_digits() -> RawImages:
@@ -131,15 +145,23 @@ def _load_folder(root: Path) -> RawImages:
         raise DataError(
             f"{loose}: images must all sit in class sub-folders or all at the top of {root}, not both"
         )
-    images = [_read_image(p) for p in files]
+    read, problems = {}, []
+    for path in files:
+        try:
+            read[path] = _read_image(path)
+        except DataError as error:
+            problems.append(str(error))
+    if read:  # the size most images have is the one the others must have
+        sizes = Counter(image.pixels.shape[1:] for image in read.values())
+        (height, width), _ = sizes.most_common(1)[0]
+        problems += [f"{path}: image is {i.pixels.shape[2]}x{i.pixels.shape[1]} but {sizes[(height, width)]} "
+                     f"others are {width}x{height}; all images must have the same size"
+                     for path, i in read.items() if i.pixels.shape[1:] != (height, width)]
+    if problems:
+        raise _problems(root, sorted(problems), len(files))
+    images = list(read.values())
     channels = 3 if any(i.pixels.shape[0] == 3 for i in images) else 1
     first_shape = images[0].pixels.shape[1:]
-    for path, image in zip(files, images):
-        if image.pixels.shape[1:] != first_shape:
-            raise DataError(
-                f"{path}: image is {image.pixels.shape[2]}x{image.pixels.shape[1]} but {files[0].name} is "
-                f"{first_shape[1]}x{first_shape[0]}; all images must have the same size"
-            )
     sixteen = [p for p, i in zip(files, images) if i.pixels.dtype == np.uint16]
     if sixteen and channels == 3:
         raise DataError(f"{sixteen[0]}: a 16-bit greyscale image in a folder of colour images; convert the folder "
@@ -273,9 +295,12 @@ def _load_npz(path: Path) -> RawImages:
     elif images.dtype == np.uint16:
         scale = 65535.0
     elif np.issubdtype(images.dtype, np.floating):
-        if np.isnan(images).any():
-            row = int(np.argwhere(np.isnan(images))[0][0])
-            raise DataError(f"{path}: field 'images' has NaN pixels (first in row {row})")
+        # refused here, before yesterday's raw table is replaced, as the images checks would refuse them
+        outside = ~((images >= 0) & (images <= 1)).reshape(len(images), -1).all(axis=1)  # NaN too
+        if outside.any():
+            rows = np.flatnonzero(outside)
+            raise DataError(f"{path}: field 'images' has {len(rows)} rows with NaN, infinite or out-of-range "
+                            f"pixels (first in row {rows[0]}); float images must lie in [0, 1]")
         images, scale = images.astype(np.float32, copy=False), 1.0
     else:
         raise DataError(f"{path}: field 'images' has dtype {images.dtype}; expected uint8, uint16 or float in [0, 1]")

@@ -6,7 +6,7 @@ import csv
 import importlib.util
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from genai_platform.datasets.provenance import Provenance, SourceFile, resolve_user_path
@@ -16,11 +16,15 @@ DEFAULT_TEXT_SOURCE = "gensim:lee"
 DEFAULT_TEXT_DISTRIBUTION = "Shipped with gensim (LGPL-2.1); Lee, Pincombe & Welsh (2005) news articles."
 
 
+BYTE_ORDER_MARK = "\ufeff"
+
+
 @dataclass
 class RawDocuments:
     texts: list[str]
     row_refs: list[str]  # "file:line" or "file#row" of each document
     provenance: Provenance
+    notes: list[str] = field(default_factory=list)  # what was removed, for the log and the datasheet
 
 
 def lee_corpus_path() -> Path:
@@ -48,30 +52,42 @@ def load_documents(source: str, text_field: str = "text") -> RawDocuments:
     if not path.is_file():
         raise DataError(f"text source {path} is not a file")
     suffix = path.suffix.lower()
-    if suffix == ".txt":
-        texts, refs = _split_paragraphs(path, _decode(path))
-    elif suffix == ".jsonl":
-        texts, refs = _read_jsonl(path, text_field)
-    elif suffix == ".csv":
-        texts, refs = _read_csv(path, text_field)
-    else:
+    if suffix not in (".txt", ".jsonl", ".csv"):
         raise DataError(f"text source {path} is not a .txt, .jsonl or .csv file")
-    return _documents(texts, refs, path, str(path), f"{suffix[1:].upper()} file {path.name}")
+    content = _decode(path)
+    notes = []
+    if content.startswith(BYTE_ORDER_MARK):
+        content = content.removeprefix(BYTE_ORDER_MARK)
+        notes.append("a UTF-8 byte-order mark at the start of the file was removed")
+    if suffix == ".txt":
+        texts, refs = _split_paragraphs(path, content)
+    elif suffix == ".jsonl":
+        texts, refs = _read_jsonl(path, content, text_field)
+    else:
+        texts, refs = _read_csv(path, content, text_field)
+    return _documents(texts, refs, path, str(path), f"{suffix[1:].upper()} file {path.name}", notes)
 
 
-def _documents(texts, refs, path: Path, source: str, description: str) -> RawDocuments:
+def _documents(texts, refs, path: Path, source: str, description: str, notes: list[str] = ()) -> RawDocuments:
     if not texts:
         raise DataError(f"{path}: the corpus is empty (no non-blank documents)")
     return RawDocuments(
         texts=texts,
         row_refs=refs,
-        provenance=Provenance(source=source, description=description,
+        provenance=Provenance(source=source, description=description + "".join(f". {n[0].upper()}{n[1:]}"
+                                                                                for n in notes),
                               files=[SourceFile.of(path)], rows=len(texts)),
+        notes=list(notes),
     )
 
 
 def _decode(path: Path) -> str:
+    """The file as UTF-8 text; a NUL byte (no text format this reads has one) is refused with its line."""
     data = path.read_bytes()
+    if (nul := data.find(b"\x00")) >= 0:
+        line = data[:nul].count(b"\n") + 1
+        raise DataError(f"{path}: line {line}: a NUL byte (\\x00), which text never holds; is this a binary or "
+                        "UTF-16 file?")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -96,9 +112,9 @@ def _split_paragraphs(path: Path, text: str) -> tuple[list[str], list[str]]:
     return texts, refs
 
 
-def _read_jsonl(path: Path, field: str) -> tuple[list[str], list[str]]:
+def _read_jsonl(path: Path, content: str, field: str) -> tuple[list[str], list[str]]:
     texts, refs = [], []
-    for number, line in enumerate(_decode(path).splitlines(), start=1):
+    for number, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -115,8 +131,8 @@ def _read_jsonl(path: Path, field: str) -> tuple[list[str], list[str]]:
     return texts, refs
 
 
-def _read_csv(path: Path, column: str) -> tuple[list[str], list[str]]:
-    reader = csv.DictReader(io.StringIO(_decode(path), newline=""))
+def _read_csv(path: Path, content: str, column: str) -> tuple[list[str], list[str]]:
+    reader = csv.DictReader(io.StringIO(content, newline=""))
     if reader.fieldnames is None or column not in reader.fieldnames:
         found = ", ".join(reader.fieldnames or []) or "no header"
         raise DataError(f"{path}: no column {column!r} (columns: {found})")

@@ -104,13 +104,16 @@ def ingestion_assets(env: Mapping[str, str], catalog: Path | None) -> list[dg.As
         source, text_field = text_source(context, config)
         context.log.info(f"loading documents from {source}")
         raw = load_documents(source, text_field)
+        for note in raw.notes:
+            context.log.warning(f"{source}: {note}")
         with duckdb.transaction() as con:
             write_raw_documents(con, raw)
             record_dataset(con, TEXT.name, raw.provenance)
         context.log.info(f"ingested {raw.provenance.rows} documents")
         return dg.MaterializeResult(
             metadata={**_provenance_metadata(raw.provenance),
-                      "characters": sum(len(t) for t in raw.texts)},
+                      "characters": sum(len(t) for t in raw.texts),
+                      "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in raw.notes) or "none")},
             data_version=dg.DataVersion(raw.provenance.version),
         )
 

@@ -13,6 +13,7 @@ from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.store.sql import sql, statement_names
 from genai_platform.store.tables import CheckOutcome, run_checks
 
+RAW_TABLES = {"images": "raw_images", "text_corpus": "raw_documents"}  # what each preprocessing reads
 CHECK_DESCRIPTIONS = {
     "non_empty": "train and test splits both have rows",
     "pixel_range": "every normalised pixel lies in [0, 1]",
@@ -36,29 +37,47 @@ def _check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
         "examples": dg.MetadataValue.json(outcome.examples)})
 
 
+class _Refused(Exception):
+    """A staged table failed a check."""
+
+
+def restore_previous_raw_table(con, script: str) -> bool:
+    """Yesterday's raw table back in place of the one a refused preprocessing read, when the raw asset kept
+    it (as <raw table>_previous; the first ingestion has none): whether it was."""
+    if not con.execute(sql("queries", "table_exists"), {"table": f"{RAW_TABLES[script]}_previous"}).fetchone()[0]:
+        return False
+    con.execute(sql(script, "restore_raw"))
+    return True
+
+
 def _stage_check_and_swap_in(duckdb: PlatformDuckDB, script: str, checks_file: str):
     """Yields the materialization and every check result, or every check result and then raises.
 
     Why a generator that raises rather than returning failed blocking checks: Dagster records a
     materialization for an asset that returns, and only afterwards fails the step for a failed
     blocking check, which would claim tables that were never swapped in. Yielding the check
-    results first records every evaluation (failed ones too, for the UI), and the raise rolls
-    the transaction back and fails the step with no materialization.
+    results first records every evaluation (failed ones too, for the UI), and the raise fails the
+    step with no materialization, after the staging transaction has rolled back and the raw table
+    the refused data came in has given way to yesterday's.
     """
-    with duckdb.transaction() as con:
-        con.execute(sql(script, "stage"))
-        outcomes = run_checks(con, checks_file)
-        failed = [o for o in outcomes if not o.passed]
-        if failed:
-            yield from (_check_result(o) for o in outcomes)
-            listing = "; ".join(f"{o.name}: {o.detail}" + (f" (e.g. {', '.join(o.examples)})" if o.examples else "")
-                                for o in failed)
-            raise DataValidationError(
-                f"{script} failed {len(failed)} of {len(outcomes)} checks, so nothing was committed and "
-                f"yesterday's tables are kept: {listing}")
-        con.execute(sql(script, "swap_in"))
-        cursor = con.execute(sql(script, "stats"))
-        stats = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+    try:
+        with duckdb.transaction() as con:
+            con.execute(sql(script, "stage"))
+            outcomes = run_checks(con, checks_file)
+            if failed := [o for o in outcomes if not o.passed]:
+                raise _Refused  # rolls the staged tables back
+            con.execute(sql(script, "swap_in"))
+            cursor = con.execute(sql(script, "stats"))
+            stats = dict(zip([d[0] for d in cursor.description], cursor.fetchone()))
+    except _Refused:
+        yield from (_check_result(o) for o in outcomes)
+        with duckdb.transaction() as con:
+            restored = restore_previous_raw_table(con, script)
+        listing = "; ".join(f"{o.name}: {o.detail}" + (f" (e.g. {', '.join(o.examples)})" if o.examples else "")
+                            for o in failed)
+        raise DataValidationError(
+            f"{script} failed {len(failed)} of {len(outcomes)} checks, so nothing was committed and "
+            f"yesterday's tables are kept{', its raw table too' if restored else ''}: {listing}") from None
     yield dg.MaterializeResult(metadata=stats)
     yield from (_check_result(o) for o in outcomes)
 

@@ -20,6 +20,11 @@ FROM raw_images r JOIN kept k USING (row_id);  -- no ORDER BY: readers order by 
 -- name: swap_in
 DROP TABLE IF EXISTS images;
 ALTER TABLE images_staging RENAME TO images;
+DROP TABLE IF EXISTS raw_images_previous;
+-- name: restore_raw
+-- the staged images failed a check: yesterday's raw table, which raw_images.sql kept, comes back
+DROP TABLE raw_images;
+ALTER TABLE raw_images_previous RENAME TO raw_images;
 -- name: stats
 SELECT (SELECT count(*) FROM raw_images) AS raw_rows,
        count(*) AS rows,

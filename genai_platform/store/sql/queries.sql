@@ -103,6 +103,9 @@ ALTER TABLE promotions ALTER COLUMN champion DROP NOT NULL;
 SELECT table_name, column_name, data_type FROM information_schema.columns
 WHERE table_catalog = current_database() AND table_schema = current_schema()
 ORDER BY table_name, ordinal_position;
+-- name: table_exists
+SELECT count(*) > 0 FROM information_schema.tables
+WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_name = $table;
 -- name: insert_metrics
 INSERT INTO metrics_history (run_id, recorded_at, modality, dataset, subject, role, metric, value, sample_count,
                              data_version, code_version, ci_low, ci_high, model_version)

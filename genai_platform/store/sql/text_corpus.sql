@@ -55,6 +55,11 @@ ALTER TABLE documents_staging RENAME TO documents;
 ALTER TABLE sentences_staging RENAME TO sentences;
 ALTER TABLE char_vocabulary_staging RENAME TO char_vocabulary;
 ALTER TABLE word_vocabulary_staging RENAME TO word_vocabulary;
+DROP TABLE IF EXISTS raw_documents_previous;
+-- name: restore_raw
+-- the staged tables failed a check: yesterday's raw table, which raw_documents.sql kept, comes back
+DROP TABLE raw_documents;
+ALTER TABLE raw_documents_previous RENAME TO raw_documents;
 -- name: stats
 SELECT (SELECT count(*) FROM raw_documents) AS raw_documents,
        count(*) AS documents,
