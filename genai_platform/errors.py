@@ -7,3 +7,7 @@ class DataError(ValueError):
 
 class DataValidationError(DataError):
     """A preprocessing check failed; nothing was committed."""
+
+
+class DamagedArtifact(ValueError):
+    """A kept file no longer has the SHA-256 its manifest recorded (or is gone); the message names it."""

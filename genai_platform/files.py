@@ -132,9 +132,9 @@ def remove_tree(path: ArtifactPath) -> None:
         path.fs.rm(path.path, recursive=True)
 
 
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+def sha256_file(path: ArtifactPath, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
+    with path.open("rb") as f:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()

@@ -86,8 +86,9 @@ class ModelVersion:
 # nothing to compare), the champion stays; inconclusive: the intervals were too wide to show it within the
 # margin, the champion stays; first: no champion before; withheld: a first version with a failing finding,
 # nothing serves; unchanged: the challenger is the champion (nothing was retrained); forced / rolled back: by hand
-DECISIONS = ("promoted", "kept", "inconclusive", "first", "withheld", "unchanged", "forced", "rolled back")
-KEEPING = ("kept", "inconclusive", "withheld")  # the challenger was judged and does not serve
+# fallback: the version the decision left serving was damaged, and the newest intact earlier champion serves
+DECISIONS = ("promoted", "kept", "inconclusive", "first", "withheld", "unchanged", "forced", "rolled back", "fallback")
+KEEPING = ("kept", "inconclusive", "withheld", "fallback")  # the challenger was judged and does not serve
 PROMOTING = ("promoted", "first", "forced", "rolled back")
 
 

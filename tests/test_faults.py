@@ -10,13 +10,19 @@ import textwrap
 import time
 from pathlib import Path
 
+import dagster as dg
+import duckdb
 import pytest
-from helpers import smoke_environment
+from helpers import home_state, materialize, smoke_environment
 
+from genai_platform.cli import main as cli
 from genai_platform.defs.database import LOCK_WAIT_SECONDS
+from genai_platform.defs.resources import resources_from_env
+from genai_platform.store.versions import champion
 
 ROOT = Path(__file__).resolve().parent.parent
 DAGSTER = str(Path(sys.executable).parent / "dagster")
+RETRAIN_VAE = {"ops": {"train_vae": {"config": {"steps": 30}}}}
 
 
 def _session_processes(session: int) -> list[str]:
@@ -102,3 +108,45 @@ def test_a_read_only_home_stops_loading_and_a_read_only_database_fails_at_once(r
     assert written.returncode == 1 and seconds < LOCK_WAIT_SECONDS / 4, (seconds, written.stderr[-1000:])
     assert str(database) in written.stderr and "Read-only file system" in written.stderr
     assert os.access(database, os.W_OK)  # outside the namespace the file is as it was
+
+
+def _damage(path: Path) -> None:
+    """Overwrite 64 bytes in the middle of a file, as a bad sector or a stray write would."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+
+
+def test_a_damaged_champion_is_caught_and_the_newest_intact_earlier_one_serves(smoke_run, tmp_path, capsys):
+    """A champion's weights overwritten mid-file: the CLI names the file (status 2), the night's promotion
+    fails its ERROR check naming family, version and file, and the earlier intact champion serves."""
+    for folder in ("home", "reports"):
+        shutil.copytree(smoke_run.root / folder, tmp_path / folder)
+    env = smoke_environment(tmp_path)
+    resources = resources_from_env(env)
+    first = home_state(tmp_path)["champion"]
+    assert materialize(resources, selection=["train_vae"], run_config=RETRAIN_VAE).success
+    assert cli(["promote", "vae"], env) == 0
+    with duckdb.connect(str(tmp_path / "home" / "genai.duckdb"), read_only=True) as con:
+        second = champion(con, "vae")
+    assert second != first
+    weights = tmp_path / "home" / "models" / "vae" / "versions" / second / "model.safetensors"
+    _damage(weights)
+    capsys.readouterr()
+
+    assert cli(["sample", "vae", "-n", "4", "--out", str(tmp_path / "s.png")], env) == 2
+    error = capsys.readouterr().err
+    assert f"the model kept in {weights.parent} is damaged: {weights} has SHA-256" in error and "Traceback" not in error
+
+    # the night's promotion (here: asked to keep the damaged version serving) falls back
+    result = materialize(resources, selection=["champion_vae"], raise_on_error=False,
+                         run_config={"ops": {"champion_vae": {"config": {"rollback_to": second}}}})
+    (intact,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "champion_intact"]
+    assert not intact.passed and intact.severity == dg.AssetCheckSeverity.ERROR
+    assert str(weights) in intact.description
+    metadata = result.asset_materializations_for_node("champion_vae")[0].metadata
+    assert metadata["decision"].value == "fallback" and metadata["champion"].value == first
+    assert f"version {second} is damaged: {weights}" in metadata["reason"].value
+    assert cli(["sample", "vae", "-n", "4", "--out", str(tmp_path / "s.png")], env) == 0
+    assert (tmp_path / "s.png").exists()

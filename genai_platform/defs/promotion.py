@@ -22,10 +22,12 @@ from genai_platform.evaluation.promotion import DEFAULT_MARGINS, Gate, decide, f
 from genai_platform.families.registry import Family, families
 from genai_platform.records import KEEPING, Comparison, Decision, MetricRow
 from genai_platform.store.tables import drop_stale_samples, latest_metrics, read_comparisons
-from genai_platform.store.versions import (best_version, challenger, champion, find_version, forget_version,
-                                           record_decision, retired_versions, versions)
+from genai_platform.store.versions import (best_version, challenger, champion, decisions, find_version,
+                                           forget_version, record_decision, retired_versions, versions)
+from genai_platform.training.fit import damage
 
 CHECK = "challenger_promoted"
+INTACT_CHECK = "champion_intact"
 DEFAULT_KEEP_VERSIONS = 5
 
 
@@ -59,6 +61,22 @@ def evaluated(con, family: Family, version: str) -> tuple[list[MetricRow], list[
     return rows, comparisons, run_id
 
 
+def intact_serving(con, family: str, decision: Decision, version_dir) -> tuple[Decision, str | None]:
+    """`decision`, or when the version it leaves serving is damaged (fit.damage: a weight file no longer has its
+    recorded SHA-256), a fallback to the newest intact earlier champion (nothing serves when none is intact);
+    with the damage found, if any. `version_dir(version)` is where a version is kept."""
+    if decision.champion is None or not (problem := damage(version_dir(decision.champion))):
+        return decision, None
+    earlier = dict.fromkeys(d.champion for d in decisions(con, family) if d.champion not in (None, decision.champion))
+    fallback = next((version for version in earlier if damage(version_dir(version)) is None), None)
+    instead = (f"{fallback}, the newest intact earlier champion, serves in its place" if fallback else
+               "no earlier champion is intact, so nothing serves")
+    return Decision(family, decision.challenger, decision.previous, fallback, "fallback",
+                    f"version {decision.champion} is damaged: {problem}; {instead} (the gate had said "
+                    f"{decision.decision}: {decision.reason})",
+                    best=fallback if decision.best == decision.champion else decision.best), problem
+
+
 def decision_text(decision: Decision) -> str:
     serving = "nothing serves" if decision.champion is None else f"serving {decision.champion}"
     return f"genai-platform {decision.family}: {decision.decision}, {serving}. {decision.reason}"
@@ -71,7 +89,10 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
     @dg.asset(name=name, group_name="promotion", deps=[f"{family.modality.name}_evaluation"], kinds={"duckdb"},
               check_specs=[dg.AssetCheckSpec(CHECK, asset=name, description=(
                   "The challenger was promoted (or nothing changed); WARN when the champion was kept, with the "
-                  "reason in the metadata."))],
+                  "reason in the metadata.")),
+                  dg.AssetCheckSpec(INTACT_CHECK, asset=name, description=(
+                      "The version left serving has the SHA-256 its manifest recorded; ERROR when it is damaged "
+                      "(the newest intact earlier champion then serves)."))],
               description=f"Which version of {family.title} serves: tonight's challenger if the gate lets it "
               "replace the champion, else the champion stays.")
     def promotion(context: dg.AssetExecutionContext, config: PromotionConfig, duckdb: PlatformDuckDB,
@@ -94,6 +115,10 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
                                  f"version that served: {best}) on the evaluation of run {evaluation_run}, "
                                  f"margins {gate.describe()}")
                 decision = decide(family.name, version, serving, best, rows, comparisons, gate, findings.limits())
+            decision, damaged = intact_serving(con, family.name, decision,
+                                               lambda v: artifacts.version_dir(family.name, v))
+        if damaged:
+            context.log.error(f"{family.name}: {decision.reason}")
         with duckdb.transaction() as con:
             record_decision(con, replace(decision, run_id=context.run_id))
             retired = retired_versions(con, family.name, config.keep_versions)
@@ -112,6 +137,10 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
             "best": decision.best or "",
             "reason": decision.reason, "versions": dg.MetadataValue.md(versions_markdown(kept, decision.champion,
                                                                                       version))})
+        yield dg.AssetCheckResult(
+            asset_key=name, check_name=INTACT_CHECK, passed=damaged is None, severity=dg.AssetCheckSeverity.ERROR,
+            description=damaged or "the serving version's files have their recorded checksums",
+            metadata={"champion": decision.champion or "", "damage": damaged or ""})
         yield dg.AssetCheckResult(
             asset_key=name, check_name=CHECK, passed=decision.decision not in KEEPING,
             severity=dg.AssetCheckSeverity.WARN, description=decision.reason,

@@ -22,7 +22,7 @@ from genai_platform.records import ModelVersion
 from genai_platform.store.tables import dataset_info, version_sample_run
 from genai_platform.store.versions import champion as champion_of
 from genai_platform.store.versions import challenger, choose_version, record_version, version_by_fingerprint, versions
-from genai_platform.training.fit import MANIFEST_FILE, fingerprint, save_trained
+from genai_platform.training.fit import damage, fingerprint, save_trained
 
 TRAINING_RETRIES = dg.RetryPolicy(max_retries=2, delay=5)
 
@@ -100,7 +100,10 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
 
         with duckdb.read_connection() as con:
             existing = version_by_fingerprint(con, family.name, run_fingerprint)
-        if existing is not None and (artifacts.version_dir(family.name, existing) / MANIFEST_FILE).exists():
+        if existing is not None and (problem := damage(artifacts.version_dir(family.name, existing))):
+            context.log.error(f"{family.name}: version {existing} has the same data, code and config but is damaged "
+                              f"({problem}); training a new version instead of re-using it")
+        elif existing is not None:
             with duckdb.transaction() as con:
                 choose_version(con, family.name, existing)
                 kept, champion = versions(con, family.name), champion_of(con, family.name)

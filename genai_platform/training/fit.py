@@ -13,7 +13,8 @@ import torch
 from safetensors.torch import load_model
 from torch import nn
 
-from genai_platform.files import ArtifactPath, local_copy, write_atomic
+from genai_platform.errors import DamagedArtifact
+from genai_platform.files import ArtifactPath, local_copy, sha256_file, write_atomic
 from genai_platform.models.base import TrainableModel
 from genai_platform.training.batches import BatchSampler
 from genai_platform.training.device import seed_everything
@@ -57,6 +58,7 @@ def save_trained(model: nn.Module, out_dir: ArtifactPath, manifest: dict, result
     export_weights(model, out_dir / WEIGHTS_FILE)
     manifest = {
         **manifest,
+        "files": {WEIGHTS_FILE: sha256_file(out_dir / WEIGHTS_FILE)},  # what damage() checks
         "trained_at": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC"),
         "parameters": sum(p.numel() for p in model.parameters()),
         "training": {"steps": result.steps, "limited_by": result.limited_by, "passes": result.passes,
@@ -83,8 +85,29 @@ def read_manifest(out_dir: ArtifactPath) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def damage(out_dir: ArtifactPath) -> str | None:
+    """What is wrong with the kept model in out_dir: an unreadable manifest, or a file it lists that is gone or
+    no longer has the SHA-256 recorded when it was written; None when intact (manifests written before
+    checksums list no files, so only their readability is checked)."""
+    if not (out_dir / MANIFEST_FILE).exists():
+        return f"{out_dir / MANIFEST_FILE} is missing"
+    try:
+        manifest = read_manifest(out_dir)
+    except (ValueError, UnicodeDecodeError) as error:
+        return f"{out_dir / MANIFEST_FILE} is not a readable manifest ({error})"
+    for name, expected in manifest.get("files", {}).items():
+        path = out_dir / name
+        if not path.exists():
+            return f"{path} is missing"
+        if (actual := sha256_file(path)) != expected:
+            return f"{path} has SHA-256 {actual[:16]}..., not the {expected[:16]}... recorded when it was written"
+    return None
+
+
 def load_trained(build: Callable[[dict], nn.Module], out_dir: ArtifactPath, device: torch.device) -> tuple[nn.Module, dict]:
-    """Rebuild the module from its manifest and load the safetensors weights."""
+    """Rebuild the module from its manifest and load the safetensors weights, once their checksum holds."""
+    if problem := damage(out_dir):
+        raise DamagedArtifact(f"the model kept in {out_dir} is damaged: {problem}")
     manifest = read_manifest(out_dir)
     model = build(manifest)
     with local_copy(out_dir / WEIGHTS_FILE) as weights:
