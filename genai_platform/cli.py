@@ -5,6 +5,7 @@
     genai-platform promote FAMILY [--version] make the challenger (or a kept version) the champion
     genai-platform rollback FAMILY [--version] go back to the previous champion (or a kept version)
     genai-platform report                     re-render the reports from DuckDB (after a promote, say)
+    genai-platform restore [--list]           put the newest (or --generation N) backup of DuckDB back
 
 With a datasets file (GENAI_DATASETS), name the dataset first: genai-platform --dataset NAME versions gan.
 
@@ -23,13 +24,17 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from genai_platform.defs.database import PlatformDuckDB
+from duckdb import Error as DuckDBError
+from duckdb import connect as duckdb_connect
+
+from genai_platform.defs.database import PlatformDuckDB, is_lock_conflict
 from genai_platform.defs.promotion import decision_text
 from genai_platform.defs.reports import write_reports
 from genai_platform.defs.resources import ArtifactStore, RunSettings, duckdb_from_env
 from genai_platform.evaluation.promotion import forced, rolled_back
 from genai_platform.families.registry import FAMILIES, Family, load_family
 from genai_platform.reporting.analysis import thresholds
+from genai_platform.store.backup import BACKUP_FOLDER, backups, restore
 from genai_platform.store.versions import (challenger, champion, decisions, find_version, record_decision,
                                            version_metrics, versions)
 
@@ -46,14 +51,14 @@ def _family(name: str) -> Family:
     return FAMILIES[name]
 
 
-def _stores(args, env) -> tuple[ArtifactStore, PlatformDuckDB, RunSettings]:
+def _stores(args, env, must_exist: bool = True) -> tuple[ArtifactStore, PlatformDuckDB, RunSettings]:
     """The stores of the one-dataset layout, or of --dataset's namespace when GENAI_DATASETS is set."""
     artifacts, duckdb = ArtifactStore.checked_from_env(env), duckdb_from_env(env)
     if args.dataset is not None:  # for_dataset refuses a name that is not a dataset's (a path, say)
         artifacts, duckdb = artifacts.for_dataset(args.dataset), duckdb.for_dataset(args.dataset)
     elif env.get("GENAI_DATASETS"):
         raise UsageError(f"GENAI_DATASETS={env['GENAI_DATASETS']!r} is set: name the dataset with --dataset NAME")
-    if not duckdb.lake_catalog and not Path(duckdb.database).exists():
+    if must_exist and not duckdb.lake_catalog and not Path(duckdb.database).exists():
         setting = "GENAI_DUCKDB" if env.get("GENAI_DUCKDB") else "GENAI_HOME"
         raise UsageError(f"no platform database at {duckdb.database}: set {setting} to the platform's, or "
                          "materialize the nightly job first")
@@ -101,7 +106,14 @@ def cmd_sample(args, env) -> None:
     model, manifest = load_family(family, artifacts.version_dir(family.name, version), settings.setup_torch())
     suffix = ".png" if family.modality.name == "image" else ".txt"
     out = Path(args.out or f"{family.name}-{version[:8]}-samples{suffix}").expanduser().resolve()
-    path = family.modality.write_samples(model, manifest, args.count, args.seed, out)
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
+    if not os.access(out.parent, os.W_OK):
+        raise UsageError(f"--out {out}: the folder {out.parent} cannot be written")
+    try:
+        path = family.modality.write_samples(model, manifest, args.count, args.seed, out)
+    except OSError as error:
+        raise UsageError(f"--out {out}: cannot write it ({error.strerror or error})") from None
     print(f"wrote {args.count} samples of {family.name} version {version} (seed {args.seed}) to {path}")
 
 
@@ -142,6 +154,33 @@ def cmd_report(args, env) -> None:
           f"{report.counts.regressions} regressions")
 
 
+def cmd_restore(args, env) -> None:
+    _, duckdb, _ = _stores(args, env, must_exist=False)
+    if duckdb.lake_catalog:
+        raise UsageError("the tables are in a DuckLake: restore its PostgreSQL catalog and Parquet folder instead")
+    database = Path(duckdb.database)
+    kept = backups(database)
+    if not kept:
+        raise UsageError(f"no backup of {database} in {database.parent / BACKUP_FOLDER}: a backup is kept after "
+                         "every successful night")
+    if args.list:
+        for generation, path in enumerate(kept, start=1):
+            print(f"{generation}  {path.name}  {path.stat().st_size:,} bytes")
+        return
+    if not 1 <= args.generation <= len(kept):
+        raise UsageError(f"--generation {args.generation}: there are {len(kept)} backups (1 is the newest)")
+    try:  # a night writing now holds the file's lock; a damaged file may not open at all, which is fine here
+        if database.exists():
+            duckdb_connect(str(database), read_only=True).close()
+    except DuckDBError as error:
+        if is_lock_conflict(error):
+            raise UsageError(f"{database} is in use by a run; restore once it has ended ({error})") from None
+    moved = restore(database, kept[args.generation - 1])
+    print(f"restored {database} from {kept[args.generation - 1]}"
+          + (f"; the file it replaced is kept as {moved}" if moved else ""))
+    print("the nights after that backup are lost from the tables; the next night re-ingests and goes on")
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="genai-platform", description=__doc__.split("\n\n")[0])
     top.add_argument("--dataset", help="with a datasets file (GENAI_DATASETS): the dataset whose models, versions "
@@ -166,6 +205,11 @@ def parser() -> argparse.ArgumentParser:
         command.set_defaults(run=run)
     report = commands.add_parser("report", help="re-render the comparison and ethics reports from DuckDB")
     report.set_defaults(run=cmd_report)
+    restoring = commands.add_parser("restore", help="put a backup of the DuckDB file in its place (the newest, "
+                                    "or --generation N); the replaced file is kept beside it")
+    restoring.add_argument("--list", action="store_true", help="list the backups, newest (1) first")
+    restoring.add_argument("--generation", type=int, default=1, help="which backup: 1 is the newest (default)")
+    restoring.set_defaults(run=cmd_restore)
     return top
 
 

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from genai_platform.defs.backup import database_backup
 from genai_platform.defs.datasets import datasets_file, datasets_sensor, nightly_requests, partitioned
 from genai_platform.defs.evaluation import evaluation_assets, image_feature_extractor
 from genai_platform.defs.ingestion import RAW_ASSETS, ingestion_assets, new_data_sensor
@@ -90,7 +91,7 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
     selects its modality's assets, which the job <modality>_datasets also does."""
     catalog = datasets_file(env)
     assets = [*ingestion_assets(env, catalog), images, text_corpus, *training_assets(), image_feature_extractor,
-              *evaluation_assets(), *self_test_assets(), *promotion_assets(), reports, report_index]
+              *evaluation_assets(), *self_test_assets(), *promotion_assets(), reports, report_index, database_backup]
     jobs, schedule, sensor = [nightly_retraining], nightly_schedule(env), new_data_sensor(env, nightly_retraining)
     if catalog is not None:
         chains = {modality: dg.AssetSelection.assets(raw).downstream() for modality, raw in RAW_ASSETS.items()}

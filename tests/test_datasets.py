@@ -253,3 +253,23 @@ def test_raw_images_are_stored_as_bytes_and_read_back_exactly():
     ids = [r[0] for r in con.execute("SELECT row_id FROM images WHERE split = 'train' ORDER BY row_id").fetchall()]
     assert np.array_equal(train.pixels, raw.pixels[ids].astype(np.float32) / np.float32(16))
     assert train.labels.tolist() == raw.labels[ids].tolist()
+
+
+def test_symbolic_links_are_followed_inside_the_source_folder_and_refused_outside_it(tmp_path):
+    root = tmp_path / "images"
+    _png(root / "cat" / "a.png")
+    _png(tmp_path / "elsewhere" / "b.png")
+    (root / "dog").mkdir()
+    (root / "dog" / "a_again.png").symlink_to(root / "cat" / "a.png")  # a file inside: followed
+    (root / "cow").symlink_to(root / "cat", target_is_directory=True)  # a folder inside: followed like a folder
+    (root / "cat" / "loop").symlink_to(root, target_is_directory=True)  # a folder seen once, so no loop
+    raw = load_images(str(root))
+    assert raw.class_names == ["cat", "cow", "dog"] and raw.labels.tolist() == [0, 1, 2]
+    (root / "dog" / "b.png").symlink_to(tmp_path / "elsewhere" / "b.png")
+    with pytest.raises(DataError, match=rf"{root / 'dog' / 'b.png'} is a symbolic link to .*b\.png, outside the "
+                                        rf"source folder {root}: links are followed only within it"):
+        load_images(str(root))
+    (root / "dog" / "b.png").unlink()
+    (root / "dog" / "gone.png").symlink_to(tmp_path / "nothing.png")
+    with pytest.raises(DataError, match=r"gone\.png is a symbolic link to .*nothing\.png, which does not exist"):
+        load_images(str(root))

@@ -18,6 +18,7 @@ from helpers import home_state, materialize, smoke_environment
 from genai_platform.cli import main as cli
 from genai_platform.defs.database import LOCK_WAIT_SECONDS
 from genai_platform.defs.resources import resources_from_env
+from genai_platform.store.backup import backups
 from genai_platform.store.versions import champion
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,3 +151,37 @@ def test_a_damaged_champion_is_caught_and_the_newest_intact_earlier_one_serves(s
     assert f"version {second} is damaged: {weights}" in metadata["reason"].value
     assert cli(["sample", "vae", "-n", "4", "--out", str(tmp_path / "s.png")], env) == 0
     assert (tmp_path / "s.png").exists()
+
+
+def test_a_damaged_database_fails_the_first_step_and_a_backup_restores_the_nights(smoke_run, tmp_path, capsys):
+    """genai.duckdb cut to half after good nights: the night's first step fails at once naming the file and
+    the recovery command; `genai-platform restore` puts the newest backup back (the damaged file kept beside
+    it) and the next night succeeds."""
+    for folder in ("home", "reports"):
+        shutil.copytree(smoke_run.root / folder, tmp_path / folder)
+    env = smoke_environment(tmp_path)
+    database = tmp_path / "home" / "genai.duckdb"
+    assert len(backups(database)) == 1  # the session's night kept one, before its families were promoted by hand
+    assert materialize(resources_from_env(env), selection=["database_backup"]).success  # as a night ends
+    served = home_state(tmp_path)["champion"]
+    os.truncate(database, database.stat().st_size // 2)
+
+    started = time.monotonic()
+    result = materialize(resources_from_env(env), raise_on_error=False)
+    failure = result.get_step_failure_events()[0]
+    assert failure.step_key in ("raw_images", "raw_text") and time.monotonic() - started < 60
+    message = failure.event_specific_data.error.cause.message
+    assert f"DuckDB file {database} is damaged" in message and "genai-platform restore" in message
+    assert {e.step_key for e in result.get_step_failure_events()} <= {"raw_images", "raw_text"}
+
+    capsys.readouterr()
+    assert cli(["restore", "--list"], env) == 0
+    assert backups(database)[0].name in capsys.readouterr().out
+    assert cli(["restore", "--generation", "3"], env) == 2
+    assert cli(["restore"], env) == 0
+    assert "the file it replaced is kept as" in capsys.readouterr().out
+    (damaged,) = database.parent.glob("genai.duckdb.damaged-*")
+    assert damaged.stat().st_size < database.stat().st_size
+    assert home_state(tmp_path)["champion"] == served
+    assert materialize(resources_from_env(env)).success
+    assert len(backups(database)) == 3

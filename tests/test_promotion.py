@@ -15,7 +15,9 @@ import pytest
 from helpers import materialize, smoke_environment
 
 from genai_platform.cli import main
+from genai_platform.datasets.images import load_images
 from genai_platform.defs.resources import resources_from_env
+from genai_platform.evaluation.image import MAX_GRID_SAMPLES
 from genai_platform.evaluation.promotion import Gate, decide, forced, rolled_back
 from genai_platform.metrics.comparisons import difference
 from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS
@@ -306,6 +308,14 @@ def test_the_command_line_lists_samples_promotes_rolls_back_and_reports(nights, 
     assert "vae has no kept version 'nope'; kept versions: " in capsys.readouterr().err
     assert main(["versions", "vae"], smoke_environment(tmp_path / "empty")) == 2
     assert "no platform database at" in capsys.readouterr().err
+    missing = tmp_path / "missing" / "dir" / "x.png"
+    assert main(["sample", "vae", "-n", "4", "--out", str(missing)], env) == 2
+    assert f"--out {missing}: the folder {missing.parent} does not exist" in capsys.readouterr().err
+    assert not missing.parent.exists()
+    assert main(["sample", "vae", "-n", str(MAX_GRID_SAMPLES + 1), "--out", str(tmp_path / "big.png")], env) == 2
+    assert f"at most {MAX_GRID_SAMPLES} in a .png); write them to an .npz file" in capsys.readouterr().err
+    assert main(["sample", "vae", "-n", str(MAX_GRID_SAMPLES + 1), "--out", str(tmp_path / "big.npz")], env) == 0
+    assert load_images(str(tmp_path / "big.npz")).pixels.shape[0] == MAX_GRID_SAMPLES + 1  # ingestion reads it
 
 
 def test_the_console_script_is_installed():

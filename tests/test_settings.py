@@ -35,6 +35,7 @@ RESOURCE_VARIABLES = ("GENAI_PROFILE", "GENAI_SEED", "GENAI_DEVICE", "GENAI_PARA
     ("GENAI_HOME", "memory://home", "memory:// lives inside one process"),
     ("GENAI_REPORTS_DIR", "nope://bucket/reports", "Protocol not known: nope"),
     ("GENAI_DUCKDB", "s3://bucket/genai.duckdb", "is not a local file: DuckDB writes to local disk"),
+    ("GENAI_SOURCE_FOLDERS", "/no/such/folder", "/no/such/folder is not a folder"),
 ])
 def test_a_bad_setting_stops_the_code_location_loading(variable, value, allowed):
     with pytest.raises(ValueError) as error:
@@ -159,3 +160,22 @@ def test_ingestion_reads_its_config_not_the_environment_of_the_run(smoke_resourc
     text_metadata = result.asset_materializations_for_node("raw_text")[0].metadata
     assert (image_metadata["source"].value, image_metadata["rows"].value) == (str(images), 40)
     assert (text_metadata["source"].value, text_metadata["rows"].value) == (str(documents), 12)
+
+
+def test_sources_outside_the_allowed_folders_are_refused_at_load_and_by_the_ingesting_step(smoke_resources, tmp_path):
+    allowed, elsewhere = tmp_path / "data", tmp_path / "elsewhere"
+    for folder in (allowed, elsewhere):
+        folder.mkdir()
+        (folder / "news.jsonl").write_text("".join(json.dumps({"text": f"document {i}"}) + "\n" for i in range(12)))
+    env = {"GENAI_SOURCE_FOLDERS": str(allowed), "GENAI_TEXT_SOURCE": str(elsewhere / "news.jsonl")}
+    with pytest.raises(ValueError) as error:
+        build_definitions(env)
+    assert f"GENAI_TEXT_SOURCE={str(elsewhere / 'news.jsonl')!r}: {elsewhere / 'news.jsonl'} is outside the folders " \
+        f"sources may come from (GENAI_SOURCE_FOLDERS: {allowed})" in str(error.value)
+    assets = ingestion_assets({**env, "GENAI_TEXT_SOURCE": str(allowed / "news.jsonl")}, catalog=None)
+    assert dg.materialize(assets, resources=smoke_resources, selection=["raw_text"]).success
+    # a launchpad override is checked by the step itself
+    result = dg.materialize(assets, resources=smoke_resources, selection=["raw_text"], raise_on_error=False,
+                            run_config={"ops": {"raw_text": {"config": {"source": str(elsewhere / "news.jsonl")}}}})
+    assert "is outside the folders sources may come from" in \
+        result.get_step_failure_events()[0].event_specific_data.error.cause.message

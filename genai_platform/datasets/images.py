@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genai_platform.datasets.provenance import Provenance, SourceFile, resolve_user_path
+from genai_platform.datasets.provenance import Provenance, SourceFile, folder_files, resolve_user_path
 from genai_platform.errors import DataError
 
 DEFAULT_IMAGE_SOURCE = "sklearn:digits"
@@ -40,13 +40,14 @@ class RawImages:
     notes: list[str] = field(default_factory=list)  # what was dropped or converted, for the log and datasheet
 
 
-def load_images(source: str) -> RawImages:
-    """Load `source`: "sklearn:digits", a folder, an IDX images file or an .npz file."""
+def load_images(source: str, allowed: tuple[Path, ...] = ()) -> RawImages:
+    """Load `source`: "sklearn:digits", a folder, an IDX images file or an .npz file (inside one of the
+    `allowed` folders, when any are named)."""
     if source == "sklearn:digits":
         return _load_sklearn_digits()
     if source.startswith("sklearn:"):
         raise DataError(f"unknown bundled image dataset {source!r}; the bundled one is 'sklearn:digits'")
-    path = resolve_user_path(source, "image")
+    path = resolve_user_path(source, "image", allowed)
     if path.is_dir():
         raw = _load_folder(path)
     elif path.suffix == ".npz":
@@ -136,7 +137,7 @@ def _grey_palette(image) -> bool:
 
 
 def _load_folder(root: Path) -> RawImages:
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = [p for p in folder_files(root) if p.suffix.lower() in IMAGE_SUFFIXES]
     if not files:
         raise DataError(f"image folder {root} holds no .png, .jpg or .jpeg files")
     in_subfolders = [p.parent != root for p in files]

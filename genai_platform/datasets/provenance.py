@@ -46,12 +46,52 @@ class Provenance:
         return json.dumps(self.as_dict(), indent=2)
 
 
-def resolve_user_path(source: str, what: str) -> Path:
-    """Resolve a user-given path (expanding ~), and insist that it exists."""
+def outside(path: Path, allowed: tuple[Path, ...]) -> str | None:
+    """Why the resolved `path` may not be a source, when `allowed` names the (resolved) folders sources may
+    come from and it lies in none; else None."""
+    if allowed and not any(path.is_relative_to(folder) for folder in allowed):
+        return (f"{path} is outside the folders sources may come from (GENAI_SOURCE_FOLDERS: "
+                f"{', '.join(map(str, allowed))})")
+    return None
+
+
+def resolve_user_path(source: str, what: str, allowed: tuple[Path, ...] = ()) -> Path:
+    """Resolve a user-given path (expanding ~), and insist that it exists and, when `allowed` names folders
+    (resolved), that it lies in one of them."""
     path = Path(source).expanduser().resolve()
+    if problem := outside(path, allowed):
+        raise DataError(f"{what} source {problem}")
     if not path.exists():
         raise DataError(f"{what} source {path} does not exist (from {source!r})")
     return path
+
+
+def folder_files(root: Path) -> list[Path]:
+    """Every file under the folder `root`, in path order, as paths under it. Symbolic links, to files or to
+    folders, are followed when what they point to lies inside `root` (a link back to a folder it sits in is
+    not entered again, so it cannot loop); a link that points outside it, or to nothing, is refused naming
+    the link."""
+    real_root, files = root.resolve(), []
+
+    def visit(folder: Path, above: frozenset) -> None:
+        if (real := folder.resolve()) in above:
+            return
+        above = above | {real}
+        for entry in sorted(folder.iterdir()):
+            if entry.is_symlink():
+                target = entry.resolve()
+                if not target.exists():
+                    raise DataError(f"{entry} is a symbolic link to {target}, which does not exist")
+                if not target.is_relative_to(real_root):
+                    raise DataError(f"{entry} is a symbolic link to {target}, outside the source folder {root}: "
+                                    "links are followed only within it")
+            if entry.is_dir():
+                visit(entry, above)
+            elif entry.is_file():
+                files.append(entry)
+
+    visit(root, frozenset())
+    return files
 
 
 def content_fingerprint(path: Path) -> str:
@@ -60,6 +100,6 @@ def content_fingerprint(path: Path) -> str:
     if path.is_file():
         return sha256_file(path)
     digest = hashlib.sha256()
-    for file in sorted(f for f in path.rglob("*") if f.is_file()):
+    for file in folder_files(path):
         digest.update(f"{file.relative_to(path).as_posix()}\0{sha256_file(file)}\n".encode())
     return digest.hexdigest()

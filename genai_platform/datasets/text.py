@@ -35,8 +35,9 @@ def lee_corpus_path() -> Path:
     return Path(spec.origin).parent / "test" / "test_data" / "lee_background.cor"
 
 
-def load_documents(source: str, text_field: str = "text") -> RawDocuments:
-    """Load `source`: "gensim:lee", a .txt, .jsonl or .csv file."""
+def load_documents(source: str, text_field: str = "text", allowed: tuple[Path, ...] = ()) -> RawDocuments:
+    """Load `source`: "gensim:lee", a .txt, .jsonl or .csv file (inside one of the `allowed` folders, when any
+    are named)."""
     if source == "gensim:lee":
         path = lee_corpus_path()
         lines = _decode(path).splitlines()
@@ -48,7 +49,7 @@ def load_documents(source: str, text_field: str = "text") -> RawDocuments:
         )
     if source.startswith("gensim:"):
         raise DataError(f"unknown bundled text dataset {source!r}; the bundled one is 'gensim:lee'")
-    path = resolve_user_path(source, "text")
+    path = resolve_user_path(source, "text", allowed)
     if not path.is_file():
         raise DataError(f"text source {path} is not a file")
     suffix = path.suffix.lower()

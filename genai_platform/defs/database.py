@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr, field_validator
 
 from genai_platform.datasets.catalog import check_name
+from genai_platform.store.backup import check_readable
 from genai_platform.store.schema import ensure_schema, schema_differences
 
 # Every asset that writes DuckDB runs in this pool; dagster.yaml limits pools to 1 slot.
@@ -36,7 +37,7 @@ def _committed(con: duckdb.DuckDBPyConnection):
     con.commit()
 
 
-def is_lock_conflict(error: duckdb.IOException) -> bool:
+def is_lock_conflict(error: duckdb.Error) -> bool:
     """Whether DuckDB refused the file because another process holds its lock: the one I/O error that
     waiting can end."""
     return "Could not set lock on file" in str(error)
@@ -96,6 +97,13 @@ class PlatformDuckDB(DuckDBResource):
         if self.lake_catalog:
             return f"the DuckLake schema {self._lake_schema or 'main'}"
         return f"DuckDB file {self.database}"
+
+    def check_readable(self) -> None:
+        """Every table of the local DuckDB file reads back whole (store/backup.py), before a night writes to
+        it; a damaged file fails naming itself and the recovery command. A DuckLake's Parquet files and
+        catalog are not read through here."""
+        if not self.lake_catalog:
+            check_readable(Path(self.database))
 
     @property
     def _tables_key(self) -> str:

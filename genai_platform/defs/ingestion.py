@@ -2,6 +2,7 @@
 sensor that requests a run when a configured source's content changes."""
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import dagster as dg
 from pydantic import Field
 
 from genai_platform.datasets.images import DEFAULT_IMAGE_SOURCE, load_images
-from genai_platform.datasets.provenance import content_fingerprint
+from genai_platform.datasets.provenance import content_fingerprint, outside
 from genai_platform.datasets.text import DEFAULT_TEXT_SOURCE, load_documents
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.defs.datasets import dataset_database, entry_for
@@ -32,10 +33,27 @@ def _provenance_metadata(provenance) -> dict:
 RAW_ASSETS = {IMAGE.name: "raw_images", TEXT.name: "raw_text"}  # modality -> its ingestion asset
 
 
+def source_folders(env: Mapping[str, str]) -> tuple[Path, ...]:
+    """GENAI_SOURCE_FOLDERS (folders separated by os.pathsep), resolved and checked: the only places sources
+    may come from; empty: anywhere. GENAI_IMAGE_SOURCE and GENAI_TEXT_SOURCE must then lie in one."""
+    listed = [f for f in (env.get("GENAI_SOURCE_FOLDERS") or "").split(os.pathsep) if f.strip()]
+    folders = tuple(Path(f.strip()).expanduser().resolve() for f in listed)
+    for folder in folders:
+        if not folder.is_dir():
+            raise ValueError(f"GENAI_SOURCE_FOLDERS={env['GENAI_SOURCE_FOLDERS']!r}: {folder} is not a folder")
+    for variable, default in WATCHED_SOURCES.items():
+        source = env.get(variable) or default
+        if source != default and (problem := outside(Path(source).expanduser().resolve(), folders)):
+            raise ValueError(f"{variable}={source!r}: {problem}")
+    return folders
+
+
 def ingestion_assets(env: Mapping[str, str], catalog: Path | None) -> list[dg.AssetsDefinition]:
     """raw_images and raw_text. With a datasets file (`catalog`) a partition's source is its entry there,
     read when the step runs; without, the source is config defaulting to what env names when the code
-    location loads, so the launchpad shows the effective source and a run reads only its config."""
+    location loads, so the launchpad shows the effective source and a run reads only its config. Every
+    source is refused outside GENAI_SOURCE_FOLDERS, when that names folders."""
+    allowed = source_folders(env)
 
     if catalog is not None:
         class ImageSourceConfig(dg.Config):
@@ -81,9 +99,10 @@ def ingestion_assets(env: Mapping[str, str], catalog: Path | None) -> list[dg.As
     def raw_images(context: dg.AssetExecutionContext, config: ImageSourceConfig, duckdb: PlatformDuckDB):
         """Raw images from the configured source, unnormalised, into the raw_images table."""
         duckdb = dataset_database(context, duckdb)
+        duckdb.check_readable()  # a night's first steps: a damaged file fails here, before anything is written
         source = image_source(context, config)
         context.log.info(f"loading images from {source}")
-        raw = load_images(source)  # any error is raised before the database is touched
+        raw = load_images(source, allowed)  # any error is raised before the database is touched
         for note in raw.notes:
             context.log.warning(f"{source}: {note}")
         with duckdb.transaction() as con:
@@ -101,9 +120,10 @@ def ingestion_assets(env: Mapping[str, str], catalog: Path | None) -> list[dg.As
     def raw_text(context: dg.AssetExecutionContext, config: TextSourceConfig, duckdb: PlatformDuckDB):
         """Raw documents from the configured source into the raw_documents table."""
         duckdb = dataset_database(context, duckdb)
+        duckdb.check_readable()
         source, text_field = text_source(context, config)
         context.log.info(f"loading documents from {source}")
-        raw = load_documents(source, text_field)
+        raw = load_documents(source, text_field, allowed)
         for note in raw.notes:
             context.log.warning(f"{source}: {note}")
         with duckdb.transaction() as con:

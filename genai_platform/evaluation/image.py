@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import hashlib
+import io
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -50,6 +51,7 @@ from genai_platform.training.batches import BatchSampler, image_batches
 from genai_platform.training import fit as fit_module
 from genai_platform.training.fit import fingerprint, fit, load_trained, save_trained
 
+MAX_GRID_SAMPLES = 1024  # images in one PNG grid the command line writes (64 rows of 16)
 FEATURE_EXTRACTOR_DIR = "feature_extractor"  # the frozen classifier, saved beside the families' models
 CLOSEST_PAIRS = 8  # sample/training pairs with the smallest d1/d2 kept for the report's grid
 MIN_PER_CLASS_FID = 10
@@ -101,7 +103,21 @@ class ImageModality(Modality):
         store_image_samples(con, family, run_id, version, fingerprint, samples)
 
     def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path) -> Path:
-        return write_atomic(path, image_grid_png(image_samples(model, count, seed)))
+        """A PNG grid of at most MAX_GRID_SAMPLES images (a larger one is more than viewers open), or any count
+        as an .npz of uint8 `images` [N, H, W(, C)], the layout ingestion reads."""
+        suffix = path.suffix.lower()
+        if suffix not in (".png", ".npz"):
+            raise ValueError(f"{path}: image samples are written as a .png grid or an .npz array, not {suffix!r}")
+        if suffix == ".png" and count > MAX_GRID_SAMPLES:
+            raise ValueError(f"{count} samples make too large a grid (at most {MAX_GRID_SAMPLES} in a .png); write "
+                             "them to an .npz file instead")
+        samples = image_samples(model, count, seed)
+        if suffix == ".png":
+            return write_atomic(path, image_grid_png(samples))
+        pixels = np.round(samples * 255).astype(np.uint8).transpose(0, 2, 3, 1)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, images=pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+        return write_atomic(path, buffer.getvalue())
 
     def read_evaluation_inputs(self, con, contests: dict[str, Contest]) -> ImageEvaluationInputs:
         runs = {family: contest_sample_runs(con, self.name, family, contest) for family, contest in contests.items()}

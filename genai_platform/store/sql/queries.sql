@@ -103,6 +103,10 @@ ALTER TABLE promotions ALTER COLUMN champion DROP NOT NULL;
 SELECT table_name, column_name, data_type FROM information_schema.columns
 WHERE table_catalog = current_database() AND table_schema = current_schema()
 ORDER BY table_name, ordinal_position;
+-- name: table_names
+SELECT table_name FROM information_schema.tables
+WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_type = 'BASE TABLE'
+ORDER BY table_name;
 -- name: table_exists
 SELECT count(*) > 0 FROM information_schema.tables
 WHERE table_catalog = current_database() AND table_schema = current_schema() AND table_name = $table;
