@@ -47,8 +47,10 @@ def test_whole_graph_on_smoke_profile(smoke_run):
     withheld = {f"champion_{f.name}" for f in families() if f.modality.name == "image"}
     assert checks and all(c.passed for c in checks if c.check_name != "findings_pass"
                           and c.asset_key.to_user_string() not in withheld)
-    promoted = [c for c in checks if c.asset_key.to_user_string() in withheld]
+    promoted = [c for c in checks if c.check_name == "challenger_promoted" and c.asset_key.to_user_string() in withheld]
     assert len(promoted) == len(withheld) and not any(c.passed for c in promoted)
+    intact = [c for c in checks if c.check_name == "champion_intact"]
+    assert len(intact) == len(families()) and all(c.passed for c in intact)
     assert {c.metadata["decision"].value for c in promoted} == {"withheld"}
     (findings,) = [c for c in checks if c.check_name == "findings_pass"]
     counts = json.loads((tmp_path / "reports" / "report.json").read_text())["counts"]
