@@ -16,13 +16,14 @@ from genai_platform.models.lstm import CharLSTM, LSTMConfig
 from genai_platform.models.shapes import ImageShape
 from genai_platform.models.vae import ConvVAE, VAEConfig
 from genai_platform.models.vocab import CharVocabulary
+from genai_platform.errors import DamagedArtifact
 from genai_platform.training import TrainingConfig, select_device
 from genai_platform.training.batches import image_batches, token_windows
 from genai_platform.training.fit import fit
 from genai_platform.evaluation.modality import TrainingData
 from genai_platform.families.registry import FAMILIES, build_model
 from genai_platform.training import loop
-from genai_platform.training.loop import CALIBRATION, WeightAverage, export_weights, make_optimizer
+from genai_platform.training.loop import CALIBRATION, WeightAverage, export_weights, make_optimizer, read_checkpoint
 
 TEXT = "the quick brown fox jumps over the lazy dog. " * 40
 
@@ -68,12 +69,34 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path):
     checkpoint = tmp_path / "b.pt"
     with pytest.raises(Crash):
         fit(build, _crashing_at(batches, 25), config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
-    assert checkpoint.exists() and torch.load(checkpoint, weights_only=True)["step"] == 20
+    assert checkpoint.exists() and read_checkpoint(checkpoint)["step"] == 20
     logs = []
     resumed, result = fit(build, batches, config, torch.device("cpu"), checkpoint, "fp", logs.append)
     assert result.resumed_from_step == 20 and "resuming" in logs[0]
     assert not checkpoint.exists()
     for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+
+
+def test_a_checkpoint_damaged_mid_file_is_not_resumed_from(tmp_path):
+    """torch reads a checkpoint overwritten mid-file without a word, so its SHA-256 is written before it: a
+    damaged one is logged and training starts over, to the uninterrupted run's weights."""
+    build, batches = _lstm_setup()
+    config = TrainingConfig(steps=30, batch_size=8, learning_rate=1e-2, log_every=1000, checkpoint_every=10)
+    reference, _ = fit(build, batches, config, torch.device("cpu"), tmp_path / "a.pt", "fp", lambda m: None)
+    checkpoint = tmp_path / "b.pt"
+    with pytest.raises(Crash):
+        fit(build, _crashing_at(batches, 25), config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
+    data = bytearray(checkpoint.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 64] = bytes(64)
+    checkpoint.write_bytes(bytes(data))
+    with pytest.raises(DamagedArtifact, match=f"checkpoint {checkpoint} is damaged"):
+        read_checkpoint(checkpoint)
+    logs = []
+    restarted, result = fit(build, batches, config, torch.device("cpu"), checkpoint, "fp", logs.append)
+    assert result.resumed_from_step is None and any("is damaged" in line and "training from the start" in line
+                                                    for line in logs)
+    for (name, a), b in zip(reference.state_dict().items(), restarted.state_dict().values()):
         assert torch.equal(a, b), name
 
 
@@ -151,7 +174,7 @@ def test_a_resumed_training_spends_what_the_interrupted_one_left_of_the_time_bud
     with pytest.raises(Crash):
         fit(build, _crashing_at(clock.slowed(batches), 30), config, torch.device("cpu"), checkpoint, "fp",
             lambda m: None)
-    saved = torch.load(checkpoint, weights_only=True)
+    saved = read_checkpoint(checkpoint)
     assert (saved["step"], saved["planned_steps"], saved["limited_by"], saved["seconds"]) == (25, 128, "seconds",
                                                                                               25 / 32)
     # resumed on a machine half as fast: at step 48, 25/32 + 23/16 s are gone; the other 57/32 s hold 28 steps;
@@ -162,7 +185,7 @@ def test_a_resumed_training_spends_what_the_interrupted_one_left_of_the_time_bud
             logs.append)
     assert "within 4 s, 1 s of it spent before the checkpoint" in "\n".join(logs)
     assert "time budget: 16.00 steps/s, so 76 steps" in "\n".join(logs)
-    saved = torch.load(checkpoint, weights_only=True)
+    saved = read_checkpoint(checkpoint)
     assert (saved["step"], saved["planned_steps"], saved["seconds"]) == (50, 76, 25 / 32 + 25 / 16)
     # at step 73, 75/32 + 23/16 s are gone; the other 7/32 s hold 3 steps; 127/32 s of training in all
     _, resumed = fit(build, clock.slowed(batches, 1 / 16), config, torch.device("cpu"), checkpoint, "fp",
@@ -173,7 +196,7 @@ def test_a_resumed_training_spends_what_the_interrupted_one_left_of_the_time_bud
     early = tmp_path / "early.pt"
     with pytest.raises(Crash):
         fit(build, _crashing_at(clock.slowed(batches), 8), config, torch.device("cpu"), early, "fp", lambda m: None)
-    saved = torch.load(early, weights_only=True)
+    saved = read_checkpoint(early)
     assert saved["seconds"] == 5 / 32
     # a checkpoint written when the budget was already spent ends training where it is
     spent = tmp_path / "spent.pt"
@@ -220,7 +243,7 @@ def test_a_killed_training_process_resumes_to_the_same_weights(tmp_path):
             break
     worker.wait(timeout=60)
     assert worker.returncode == -signal.SIGKILL
-    killed_at = torch.load(tmp_path / "killed.pt", weights_only=True)["step"]
+    killed_at = read_checkpoint(tmp_path / "killed.pt")["step"]
     assert 0 < killed_at < resume_worker.STEPS
 
     resumed = _worker(tmp_path, "killed")
@@ -329,7 +352,7 @@ def test_gan_resume_restores_both_optimizers(tmp_path):
     reference, _ = fit(build, image_batches(images), training, cpu, tmp_path / "a.pt", "fp", quiet)
     with pytest.raises(Crash):
         fit(build, _crashing_at(image_batches(images), 8), training, cpu, tmp_path / "b.pt", "fp", quiet)
-    assert set(torch.load(tmp_path / "b.pt", weights_only=True)["optimizers"]) == {"discriminator", "generator"}
+    assert set(read_checkpoint(tmp_path / "b.pt")["optimizers"]) == {"discriminator", "generator"}
     resumed, result = fit(build, image_batches(images), training, cpu, tmp_path / "b.pt", "fp", quiet)
     assert result.resumed_from_step == 5 and len(result.loss_curves["generator"]) == 12
     for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):

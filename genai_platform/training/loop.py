@@ -14,6 +14,7 @@ trains with DDP: each process takes its block of every batch (training/distribut
 from __future__ import annotations
 
 import hashlib
+import io
 import math
 import time
 from collections.abc import Callable
@@ -23,7 +24,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from safetensors.torch import save_model
 
-from genai_platform.files import ArtifactPath, save_atomic
+from genai_platform.errors import DamagedArtifact
+from genai_platform.files import ArtifactPath, save_atomic, write_atomic
 from genai_platform.models.base import SINGLE_PHASE, BatchShard, TrainableModel
 from genai_platform.training.batches import BatchSampler
 from genai_platform.training.distributed import (batch_shard, check_batch_split, data_parallel_loss, is_writer,
@@ -154,15 +156,37 @@ def seed_step(noise: torch.Generator, seed: int, step: int, shard: BatchShard) -
     torch.manual_seed(step_seed(seed, step, f"process {shard.index}"))
 
 
-def load_checkpoint(path: ArtifactPath, fingerprint: str) -> dict | None:
-    """The checkpoint at `path` if it belongs to this exact run set-up, else None."""
+CHECKPOINT_MAGIC = b"genai-checkpoint-sha256\n"  # then the SHA-256 of the rest, then torch.save's bytes
+
+
+def read_checkpoint(path: ArtifactPath) -> dict:
+    """The checkpoint at `path`, its SHA-256 checked first (torch reads a zip overwritten mid-file without a
+    word); DamagedArtifact when it does not match or torch cannot read it. Checkpoints written before
+    checksums have no header and are read as they are."""
+    with path.open("rb") as file:
+        data = file.read()
+    if data.startswith(CHECKPOINT_MAGIC):
+        start = len(CHECKPOINT_MAGIC) + 32
+        if hashlib.sha256(data[start:]).digest() != data[len(CHECKPOINT_MAGIC):start]:
+            raise DamagedArtifact(f"checkpoint {path} is damaged: its SHA-256 does not match the one written with it")
+        data = data[start:]
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, ValueError) as error:
+        raise DamagedArtifact(f"checkpoint {path} cannot be read ({error})") from error
+
+
+def load_checkpoint(path: ArtifactPath, fingerprint: str, log: Callable[[str], None] = print) -> dict | None:
+    """The checkpoint at `path` if it belongs to this exact run set-up, else None; a damaged one is logged and
+    left unused, so training starts over rather than from corrupt weights."""
     if not path.exists():
         return None
-    with path.open("rb") as file:
-        state = torch.load(file, map_location="cpu", weights_only=True)
-    if state.get("fingerprint") != fingerprint:
+    try:
+        state = read_checkpoint(path)
+    except DamagedArtifact as error:
+        log(f"{error}; training from the start")
         return None
-    return state
+    return state if state.get("fingerprint") == fingerprint else None
 
 
 def _loss_function(model: TrainableModel, config: TrainingConfig, device: torch.device, log):
@@ -291,7 +315,10 @@ def write_checkpoint(path: ArtifactPath, model: TrainableModel, state: TrainingS
         "limited_by": state.plan.limited_by,
         "seconds": seconds,  # of training so far, this attempt's and earlier ones': what the time budget counts
     }
-    save_atomic(path, lambda tmp: torch.save(checkpoint, tmp))
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    payload = buffer.getvalue()
+    write_atomic(path, CHECKPOINT_MAGIC + hashlib.sha256(payload).digest() + payload)
 
 
 def training_step(phase_params: dict[str, list[torch.nn.Parameter]], state: TrainingState, batch, loss_of: Callable,
@@ -344,7 +371,7 @@ def train(
     model.noise_generator = noise = torch.Generator(device)
     phase_params = {name: list(params) for name, params in model.training_phases().items()}
     state = start_state(model, phase_params, config, device, batches)
-    checkpoint = load_checkpoint(checkpoint_path, fingerprint)
+    checkpoint = load_checkpoint(checkpoint_path, fingerprint, log)
     if checkpoint is not None:
         resume(model, state, checkpoint, config, batches)
         log(f"resuming from checkpoint {checkpoint_path} at step {state.step}/{state.plan.total}")
