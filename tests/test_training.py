@@ -61,14 +61,19 @@ def test_training_reduces_loss(tmp_path):
     assert sum(curve[-10:]) / 10 < 0.6 * sum(curve[:5]) / 5
 
 
-def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path):
+def _crashed_after_a_checkpoint(tmp_path):
+    """An uninterrupted training's model, and the set-up of one that crashed at step 25 (checkpoint at 20)."""
     build, batches = _lstm_setup()
     config = TrainingConfig(steps=30, batch_size=8, learning_rate=1e-2, log_every=1000, checkpoint_every=10)
     reference, _ = fit(build, batches, config, torch.device("cpu"), tmp_path / "a.pt", "fp", lambda m: None)
-
     checkpoint = tmp_path / "b.pt"
     with pytest.raises(Crash):
         fit(build, _crashing_at(batches, 25), config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
+    return reference, build, batches, config, checkpoint
+
+
+def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path):
+    reference, build, batches, config, checkpoint = _crashed_after_a_checkpoint(tmp_path)
     assert checkpoint.exists() and read_checkpoint(checkpoint)["step"] == 20
     logs = []
     resumed, result = fit(build, batches, config, torch.device("cpu"), checkpoint, "fp", logs.append)
@@ -81,12 +86,7 @@ def test_resume_after_a_crash_matches_an_uninterrupted_run(tmp_path):
 def test_a_checkpoint_damaged_mid_file_is_not_resumed_from(tmp_path):
     """torch reads a checkpoint overwritten mid-file without a word, so its SHA-256 is written before it: a
     damaged one is logged and training starts over, to the uninterrupted run's weights."""
-    build, batches = _lstm_setup()
-    config = TrainingConfig(steps=30, batch_size=8, learning_rate=1e-2, log_every=1000, checkpoint_every=10)
-    reference, _ = fit(build, batches, config, torch.device("cpu"), tmp_path / "a.pt", "fp", lambda m: None)
-    checkpoint = tmp_path / "b.pt"
-    with pytest.raises(Crash):
-        fit(build, _crashing_at(batches, 25), config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
+    reference, build, batches, config, checkpoint = _crashed_after_a_checkpoint(tmp_path)
     data = bytearray(checkpoint.read_bytes())
     data[len(data) // 2:len(data) // 2 + 64] = bytes(64)
     checkpoint.write_bytes(bytes(data))
