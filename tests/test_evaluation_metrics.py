@@ -309,12 +309,14 @@ TRICKY = ("Dr. Smith arrived at 5 p.m. on Jan. 3rd!!! Did she?! \"Yes.\" he said
 def test_sentences_are_cut_alike_by_the_store_sql_and_python():
     import duckdb
 
+    from genai_platform.datasets.provenance import Provenance
+    from genai_platform.datasets.text import RawDocuments
     from genai_platform.store.sql import sql
+    from genai_platform.store.tables import write_raw_documents
 
     con = duckdb.connect()
     texts = [TRICKY, "No end at all", "...leading dots. Then words", "Ünïcødé? Ja! Ñ.", "?!"]
-    con.execute(sql("raw_documents"), {"doc_id": list(range(len(texts))), "source_ref": ["t"] * len(texts),
-                                       "text": texts})
+    write_raw_documents(con, RawDocuments(texts, ["t"] * len(texts), Provenance(source="test", description="")))
     con.execute(sql("text_corpus", "stage"))
     documents = dict(con.execute("SELECT doc_id, text FROM documents_staging").fetchall())
     rows = con.execute("SELECT doc_id, sentence FROM sentences_staging ORDER BY doc_id, sentence_index").fetchall()
