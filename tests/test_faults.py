@@ -16,6 +16,7 @@ import pytest
 from helpers import home_state, materialize, smoke_environment
 
 from genai_platform.cli import main as cli
+from genai_platform.datasets.text import lee_corpus_path
 from genai_platform.defs.database import LOCK_WAIT_SECONDS
 from genai_platform.defs.resources import resources_from_env
 from genai_platform.store.backup import backups
@@ -27,8 +28,10 @@ RETRAIN_VAE = {"ops": {"train_vae": {"config": {"steps": 30}}}}
 
 
 def _session_processes(session: int) -> list[str]:
-    listing = subprocess.run(["ps", "-o", "pid=,args=", "-s", str(session)], capture_output=True, text=True).stdout
-    return [line.strip() for line in listing.splitlines() if line.strip()]
+    """The live processes of a session (a zombie has ended; it waits for init to reap it)."""
+    listing = subprocess.run(["ps", "-o", "stat=,pid=,args=", "-s", str(session)], capture_output=True,
+                             text=True).stdout
+    return [line.strip() for line in listing.splitlines() if line.strip() and not line.strip().startswith("Z")]
 
 
 def _wait_for(log: Path, text: str, run: subprocess.Popen, seconds: float) -> None:
@@ -185,3 +188,42 @@ def test_a_damaged_database_fails_the_first_step_and_a_backup_restores_the_night
     assert home_state(tmp_path)["champion"] == served
     assert materialize(resources_from_env(env)).success
     assert len(backups(database)) == 3
+
+
+@pytest.mark.slow
+def test_a_run_stopped_with_sigterm_mid_step_leaves_no_process_and_the_tables_it_had(smoke_run, tmp_path):
+    """SIGTERM to `dagster asset materialize` while text_corpus preprocesses a 20 MB document: the run ends,
+    no step process outlives it, yesterday's text tables stay, and the next run goes through."""
+    for folder in ("home", "reports"):
+        shutil.copytree(smoke_run.root / folder, tmp_path / folder)
+    lee = [line for line in lee_corpus_path().read_text(encoding="utf-8").splitlines() if line.strip()]
+    joined = " ".join(lee)
+    long_line = (joined + " ") * (20_000_000 // len(joined))
+    source = tmp_path / "long.txt"
+    source.write_text("\n\n".join(lee) + "\n\n" + long_line + "\n", encoding="utf-8")
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    env = {**smoke_environment(tmp_path), "DAGSTER_HOME": str(dagster_home), "GENAI_TEXT_SOURCE": str(source)}
+    database = tmp_path / "home" / "genai.duckdb"
+    with duckdb.connect(str(database), read_only=True) as con:
+        documents = con.execute("SELECT count(*) FROM documents").fetchone()[0]
+    log = tmp_path / "stopped.log"
+    with open(log, "wb") as out:
+        run = subprocess.Popen([DAGSTER, "asset", "materialize", "-m", "genai_platform.definitions", "--select",
+                                "raw_text,text_corpus"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                               start_new_session=True)
+    try:
+        _wait_for(log, 'Started execution of step "text_corpus"', run, 300)
+        time.sleep(1)
+        run.send_signal(signal.SIGTERM)
+        run.wait(timeout=120)
+        assert 'Finished execution of step "text_corpus"' not in log.read_text(errors="replace")
+        assert _session_processes(run.pid) == []
+    finally:
+        subprocess.run(["pkill", "-9", "-s", str(run.pid)])
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == documents
+    after = subprocess.run([DAGSTER, "asset", "materialize", "-m", "genai_platform.definitions", "--select",
+                            "raw_text,text_corpus"], cwd=ROOT, env=smoke_environment(tmp_path) | {
+                                "DAGSTER_HOME": str(dagster_home)}, capture_output=True, text=True, timeout=300)
+    assert after.returncode == 0, after.stdout[-2000:] + after.stderr[-2000:]
