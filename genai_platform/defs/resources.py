@@ -12,7 +12,7 @@ from typing import ClassVar, Self
 
 import torch
 from dagster import ConfigurableResource, EnvVar, PipesSubprocessClient
-from pydantic import Field, PrivateAttr, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 
 import genai_platform
 from genai_platform.datasets.catalog import check_name
@@ -37,8 +37,12 @@ class EnvironmentResource(ConfigurableResource):
 
     @classmethod
     def checked_from_env(cls, env: Mapping[str, str]) -> Self:
-        """The values env sets (unset or empty: the field's default), validated now."""
-        return cls(**{field: env[variable] for field, variable in cls.VARIABLES.items() if env.get(variable)})
+        """The values env sets (unset or empty: the field's default), validated now; a bad one is a ValueError
+        whose first line is the validator's message (naming the variable), not pydantic's count of errors."""
+        try:
+            return cls(**{field: env[variable] for field, variable in cls.VARIABLES.items() if env.get(variable)})
+        except ValidationError as error:
+            raise ValueError("; ".join(e["msg"].removeprefix("Value error, ") for e in error.errors())) from None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Self:
