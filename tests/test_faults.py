@@ -34,6 +34,19 @@ def _session_processes(session: int) -> list[str]:
     return [line.strip() for line in listing.splitlines() if line.strip() and not line.strip().startswith("Z")]
 
 
+def _dagster_in_session(args: list[str], env: dict, log: Path) -> subprocess.Popen:
+    """`dagster ARGS` on the code location, in a session of its own, its output to `log`."""
+    with open(log, "wb") as out:
+        return subprocess.Popen([DAGSTER, *args, "-m", "genai_platform.definitions"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _materialize_with_the_cli(selection: str, env: dict) -> subprocess.CompletedProcess:
+    """`dagster asset materialize --select SELECTION`, run to its end."""
+    return subprocess.run([DAGSTER, "asset", "materialize", "-m", "genai_platform.definitions", "--select", selection],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+
 def _wait_for(log: Path, text: str, run: subprocess.Popen, seconds: float) -> None:
     deadline = time.time() + seconds
     while text not in log.read_text(errors="replace"):
@@ -50,10 +63,7 @@ def test_a_run_process_killed_alone_takes_its_forkserver_and_steps_with_it(tmp_p
     shutil.copy(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
     env = {**smoke_environment(tmp_path), "DAGSTER_HOME": str(dagster_home)}
     log = tmp_path / "killed.log"
-    with open(log, "wb") as out:
-        run = subprocess.Popen([DAGSTER, "job", "execute", "-m", "genai_platform.definitions", "-j",
-                                "nightly_retraining"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    run = _dagster_in_session(["job", "execute", "-j", "nightly_retraining"], env, log)
     try:
         _wait_for(log, 'Started execution of step "train_', run, 300)
         assert any("multiprocessing.forkserver" in p for p in _session_processes(run.pid))
@@ -65,8 +75,7 @@ def test_a_run_process_killed_alone_takes_its_forkserver_and_steps_with_it(tmp_p
         assert left == [], left
     finally:
         subprocess.run(["pkill", "-9", "-s", str(run.pid)])
-    after = subprocess.run([DAGSTER, "asset", "materialize", "-m", "genai_platform.definitions", "--select",
-                            "raw_text"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    after = _materialize_with_the_cli("raw_text", env)
     assert after.returncode == 0, after.stdout[-2000:] + after.stderr[-2000:]
 
 
@@ -208,10 +217,7 @@ def test_a_run_stopped_with_sigterm_mid_step_leaves_no_process_and_the_tables_it
     with duckdb.connect(str(database), read_only=True) as con:
         documents = con.execute("SELECT count(*) FROM documents").fetchone()[0]
     log = tmp_path / "stopped.log"
-    with open(log, "wb") as out:
-        run = subprocess.Popen([DAGSTER, "asset", "materialize", "-m", "genai_platform.definitions", "--select",
-                                "raw_text,text_corpus"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    run = _dagster_in_session(["asset", "materialize", "--select", "raw_text,text_corpus"], env, log)
     try:
         _wait_for(log, 'Started execution of step "text_corpus"', run, 300)
         time.sleep(1)
@@ -223,7 +229,6 @@ def test_a_run_stopped_with_sigterm_mid_step_leaves_no_process_and_the_tables_it
         subprocess.run(["pkill", "-9", "-s", str(run.pid)])
     with duckdb.connect(str(database), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM documents").fetchone()[0] == documents
-    after = subprocess.run([DAGSTER, "asset", "materialize", "-m", "genai_platform.definitions", "--select",
-                            "raw_text,text_corpus"], cwd=ROOT, env=smoke_environment(tmp_path) | {
-                                "DAGSTER_HOME": str(dagster_home)}, capture_output=True, text=True, timeout=300)
+    after = _materialize_with_the_cli("raw_text,text_corpus", smoke_environment(tmp_path) | {
+        "DAGSTER_HOME": str(dagster_home)})
     assert after.returncode == 0, after.stdout[-2000:] + after.stderr[-2000:]

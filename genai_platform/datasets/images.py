@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genai_platform.datasets.provenance import Provenance, SourceFile, folder_files, resolve_user_path
+from genai_platform.datasets.provenance import Provenance, SourceFile, folder_files, resolve_user_path, with_notes
 from genai_platform.errors import DataError
 
 DEFAULT_IMAGE_SOURCE = "sklearn:digits"
@@ -194,8 +194,8 @@ def _load_folder(root: Path) -> RawImages:
         row_files=[str(p) for p in files],
         provenance=Provenance(
             source=str(root),
-            description=f"Image folder {root}" + (" (class = sub-folder)" if labels is not None else "")
-            + "".join(f". {note[0].upper()}{note[1:]}" for note in notes),
+            description=with_notes(f"Image folder {root}" + (" (class = sub-folder)" if labels is not None else ""),
+                                   notes),
             files=[SourceFile.of(p) for p in files],
             rows=len(files),
         ),

@@ -46,6 +46,11 @@ class Provenance:
         return json.dumps(self.as_dict(), indent=2)
 
 
+def with_notes(description: str, notes: list[str]) -> str:
+    """A dataset description followed by what its loader changed or left out, one sentence per note."""
+    return description + "".join(f". {note[0].upper()}{note[1:]}" for note in notes)
+
+
 def outside(path: Path, allowed: tuple[Path, ...]) -> str | None:
     """Why the resolved `path` may not be a source, when `allowed` names the (resolved) folders sources may
     come from and it lies in none; else None."""

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genai_platform.datasets.provenance import Provenance, SourceFile, resolve_user_path
+from genai_platform.datasets.provenance import Provenance, SourceFile, resolve_user_path, with_notes
 from genai_platform.errors import DataError
 
 DEFAULT_TEXT_SOURCE = "gensim:lee"
@@ -75,8 +75,7 @@ def _documents(texts, refs, path: Path, source: str, description: str, notes: li
     return RawDocuments(
         texts=texts,
         row_refs=refs,
-        provenance=Provenance(source=source, description=description + "".join(f". {n[0].upper()}{n[1:]}"
-                                                                                for n in notes),
+        provenance=Provenance(source=source, description=with_notes(description, notes),
                               files=[SourceFile.of(path)], rows=len(texts)),
         notes=list(notes),
     )

@@ -30,7 +30,7 @@ def database_backup(context: dg.AssetExecutionContext, config: BackupConfig, duc
     database = Path(duckdb.database)
     started = time.perf_counter()
     path = back_up(database, context.run_id.split("-")[0], config.keep_backups)
-    seconds = time.perf_counter() - started
-    context.log.info(f"backed up {database} to {path} ({path.stat().st_size:,} bytes, {seconds:.1f} s)")
-    return dg.MaterializeResult(metadata={"backup": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size,
+    seconds, size = time.perf_counter() - started, path.stat().st_size
+    context.log.info(f"backed up {database} to {path} ({size:,} bytes, {seconds:.1f} s)")
+    return dg.MaterializeResult(metadata={"backup": dg.MetadataValue.path(str(path)), "bytes": size,
                                           "seconds": round(seconds, 2)})

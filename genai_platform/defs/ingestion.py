@@ -33,6 +33,13 @@ def _provenance_metadata(provenance) -> dict:
 RAW_ASSETS = {IMAGE.name: "raw_images", TEXT.name: "raw_text"}  # modality -> its ingestion asset
 
 
+def _logged_notes(context, source: str, notes: list[str]) -> dg.MetadataValue:
+    """What the loader changed or left out: a warning each in the log, and the list for the metadata."""
+    for note in notes:
+        context.log.warning(f"{source}: {note}")
+    return dg.MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none")
+
+
 def source_folders(env: Mapping[str, str]) -> tuple[Path, ...]:
     """GENAI_SOURCE_FOLDERS (folders separated by os.pathsep), resolved and checked: the only places sources
     may come from; empty: anywhere. GENAI_IMAGE_SOURCE and GENAI_TEXT_SOURCE must then lie in one."""
@@ -103,8 +110,7 @@ def ingestion_assets(env: Mapping[str, str], catalog: Path | None) -> list[dg.As
         source = image_source(context, config)
         context.log.info(f"loading images from {source}")
         raw = load_images(source, allowed)  # any error is raised before the database is touched
-        for note in raw.notes:
-            context.log.warning(f"{source}: {note}")
+        notes = _logged_notes(context, source, raw.notes)
         with duckdb.transaction() as con:
             write_raw_images(con, raw)
             record_dataset(con, IMAGE.name, raw.provenance)
@@ -112,7 +118,7 @@ def ingestion_assets(env: Mapping[str, str], catalog: Path | None) -> list[dg.As
         return dg.MaterializeResult(
             metadata={**_provenance_metadata(raw.provenance), "shape": str(tuple(raw.pixels.shape[1:])),
                       "pixel_type": str(raw.pixels.dtype), "scale": raw.scale,
-                      "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in raw.notes) or "none")},
+                      "notes": notes},
             data_version=dg.DataVersion(raw.provenance.version),
         )
 
@@ -124,16 +130,14 @@ def ingestion_assets(env: Mapping[str, str], catalog: Path | None) -> list[dg.As
         source, text_field = text_source(context, config)
         context.log.info(f"loading documents from {source}")
         raw = load_documents(source, text_field, allowed)
-        for note in raw.notes:
-            context.log.warning(f"{source}: {note}")
+        notes = _logged_notes(context, source, raw.notes)
         with duckdb.transaction() as con:
             write_raw_documents(con, raw)
             record_dataset(con, TEXT.name, raw.provenance)
         context.log.info(f"ingested {raw.provenance.rows} documents")
         return dg.MaterializeResult(
             metadata={**_provenance_metadata(raw.provenance),
-                      "characters": sum(len(t) for t in raw.texts),
-                      "notes": dg.MetadataValue.md("\n".join(f"- {n}" for n in raw.notes) or "none")},
+                      "characters": sum(len(t) for t in raw.texts), "notes": notes},
             data_version=dg.DataVersion(raw.provenance.version),
         )
 

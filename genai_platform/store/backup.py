@@ -3,7 +3,8 @@ checksum as it reads it), a consistent copy kept after every successful night, a
 
 A backup is a copy of the file (and of its write-ahead log, when one is left) taken while this process holds
 a read-only connection: DuckDB's file lock then keeps every writer out, so the copy is of one committed
-state. It is verified like the live file before it counts, written under a temporary name and renamed.
+state. It is verified like the live file before it counts, written under a temporary name, synced and
+renamed (files.atomic_path), as a restored file is.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from genai_platform.errors import DamagedArtifact
+from genai_platform.files import atomic_path
 from genai_platform.store.sql import sql
 
 BACKUP_FOLDER = "backups"  # beside the DuckDB file
@@ -64,31 +66,31 @@ def _wal(path: Path) -> Path:
     return path.with_name(path.name + ".wal")
 
 
+def _utc_stamp() -> str:
+    return f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
+
+
 def back_up(database: Path, label: str, keep: int = DEFAULT_KEEP_BACKUPS) -> Path:
     """A verified copy of the DuckDB file in backups/ beside it, named by the UTC time and `label` (the run);
     the newest `keep` backups stay, older ones are deleted."""
-    folder = database.parent / BACKUP_FOLDER
-    folder.mkdir(exist_ok=True)
-    target = folder / f"{database.stem}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{label}.duckdb"
-    staging = folder / f".{target.name}.tmp"
-    con = duckdb.connect(str(database), read_only=True)  # holds writers off while the bytes are copied
-    try:
-        shutil.copyfile(database, staging)
-        if _wal(database).exists():
-            shutil.copyfile(_wal(database), _wal(staging))
-    finally:
-        con.close()
-    try:
-        if problem := file_problem(staging):
-            raise DamagedArtifact(f"the backup of {database} does not read back whole ({problem}); {database} "
-                                  f"itself may be damaged: {RECOVERY}")
-        con = duckdb.connect(str(staging))  # folds the copied log in, so the backup is one file
-        con.execute("CHECKPOINT")
-        con.close()
-        os.replace(staging, target)
-    finally:
-        staging.unlink(missing_ok=True)
-        _wal(staging).unlink(missing_ok=True)
+    target = database.parent / BACKUP_FOLDER / f"{database.stem}-{_utc_stamp()}-{label}.duckdb"
+    with atomic_path(target) as staging:
+        try:
+            con = duckdb.connect(str(database), read_only=True)  # holds writers off while the bytes are copied
+            try:
+                shutil.copyfile(database, staging)
+                if _wal(database).exists():
+                    shutil.copyfile(_wal(database), _wal(staging))
+            finally:
+                con.close()
+            if problem := file_problem(staging):
+                raise DamagedArtifact(f"the backup of {database} does not read back whole ({problem}); {database} "
+                                      f"itself may be damaged: {RECOVERY}")
+            con = duckdb.connect(str(staging))  # folds the copied log in, so the backup is one file
+            con.execute("CHECKPOINT")
+            con.close()
+        finally:
+            _wal(staging).unlink(missing_ok=True)
     for old in backups(database)[keep:]:
         old.unlink()
     return target
@@ -100,13 +102,12 @@ def restore(database: Path, backup: Path) -> Path | None:
     if problem := file_problem(backup):
         raise DamagedArtifact(f"backup {backup} does not read back whole ({problem}); choose another "
                               "(genai-platform restore --list)")
-    staging = database.with_name(f".{database.name}.restoring")
-    shutil.copyfile(backup, staging)
     kept = None
-    if database.exists():
-        kept = database.with_name(f"{database.name}.damaged-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}")
-        os.replace(database, kept)
-        if _wal(database).exists():
-            os.replace(_wal(database), _wal(kept))
-    os.replace(staging, database)
+    with atomic_path(database) as staging:
+        shutil.copyfile(backup, staging)
+        if database.exists():  # moved aside only once the copy is whole
+            kept = database.with_name(f"{database.name}.damaged-{_utc_stamp()}")
+            os.replace(database, kept)
+            if _wal(database).exists():
+                os.replace(_wal(database), _wal(kept))
     return kept
