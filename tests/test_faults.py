@@ -28,10 +28,19 @@ RETRAIN_VAE = {"ops": {"train_vae": {"config": {"steps": 30}}}}
 
 
 def _session_processes(session: int) -> list[str]:
-    """The live processes of a session (a zombie has ended; it waits for init to reap it)."""
-    listing = subprocess.run(["ps", "-o", "stat=,pid=,args=", "-s", str(session)], capture_output=True,
-                             text=True).stdout
-    return [line.strip() for line in listing.splitlines() if line.strip() and not line.strip().startswith("Z")]
+    """The live processes of a session, as "pid: command line" (read from /proc: `ps` cuts its lines to
+    $COLUMNS, which CI sets). A zombie has ended; it waits for init to reap it."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # the fields after the command's name in parentheses: state, ppid, pgrp, session, ...
+            state, _, _, sid = stat.read_text().rpartition(")")[2].split()[:4]
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (FileNotFoundError, ProcessLookupError):  # ended while being read
+            continue
+        if int(sid) == session and state != "Z":
+            found.append(f"{stat.parent.name}: {command.strip()}")
+    return found
 
 
 def _dagster_in_session(args: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -66,7 +75,8 @@ def test_a_run_process_killed_alone_takes_its_forkserver_and_steps_with_it(tmp_p
     run = _dagster_in_session(["job", "execute", "-j", "nightly_retraining"], env, log)
     try:
         _wait_for(log, 'Started execution of step "train_', run, 300)
-        assert any("multiprocessing.forkserver" in p for p in _session_processes(run.pid))
+        running = _session_processes(run.pid)
+        assert any("multiprocessing.forkserver" in p for p in running), running
         run.send_signal(signal.SIGKILL)
         run.wait()
         deadline = time.time() + 15
