@@ -138,17 +138,3 @@ def sha256_file(path: ArtifactPath, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
-
-
-def source_digest(paths: list[Path], patterns: tuple[str, ...] = ("*.py",)) -> str:
-    """A short digest of source files: each file path given, and the `patterns` files under each folder given.
-
-    The path names (relative to the common root) are hashed with the contents, so a moved file counts as
-    a change."""
-    files = sorted({f for p in map(Path, paths) for f in ([p] if p.is_file() else
-                                                          (g for pattern in patterns for g in p.rglob(pattern)))})
-    root = Path(os.path.commonpath([str(f.parent) for f in files])) if files else Path()
-    digest = hashlib.sha256()
-    for f in files:
-        digest.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
-    return digest.hexdigest()[:12]

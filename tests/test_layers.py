@@ -8,7 +8,7 @@ import genai_platform
 PACKAGE = Path(genai_platform.__file__).resolve().parent
 # top to bottom; a module may import its own layer and the layers below it
 LAYERS = ["cli", "definitions", "defs", "families", "evaluation", "reporting", "store", "training", "models", "metrics",
-          "datasets", "notify", "files", "errors", "records", "data"]
+          "datasets", "notify", "fingerprints", "files", "errors", "records", "data"]
 
 
 def _layer(module: str) -> str:

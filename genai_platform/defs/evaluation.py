@@ -5,27 +5,25 @@ plot details (class histograms, BLEU signature) beside the models for the report
 """
 
 import json
-from functools import cache
-from pathlib import Path
 
 import dagster as dg
 
-import genai_platform
 
 from genai_platform.defs.datasets import dataset_stores
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
-from genai_platform.defs.resources import ArtifactStore, RunSettings, code_version
+from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation import MODALITIES
 from genai_platform.evaluation.image import (FEATURE_EXTRACTOR_DIR, IMAGE, feature_extractor_fingerprint,
                                             read_classifier_data, train_feature_extractor)
 from genai_platform.evaluation.modality import Contest, EvaluationContext, Modality
 from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.families.registry import FAMILIES, families, load_family
-from genai_platform.files import ArtifactPath, source_digest, write_atomic
+from genai_platform.files import ArtifactPath, write_atomic
+from genai_platform.fingerprints import evaluation_code_version, evaluation_fingerprint, package_version
 from genai_platform.records import Comparison, MetricRow
 from genai_platform.store.tables import append_comparisons, append_metrics, dataset_info, version_sample_run
 from genai_platform.store.versions import best_version, challenger, champion
-from genai_platform.training.fit import MANIFEST_FILE, fingerprint, read_manifest
+from genai_platform.training.fit import MANIFEST_FILE, read_manifest
 
 
 @dg.asset(group_name="evaluation", deps=[IMAGE.data_asset], retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
@@ -65,19 +63,13 @@ def read_contests(con, members: list[str]) -> dict[str, Contest]:
     return contests
 
 
-@cache
-def evaluation_code_version() -> str:
-    """Digest of the package's source: the evaluation is re-used only when no code changed at all."""
-    return source_digest([Path(genai_platform.__file__).parent], ("*.py", "*.sql"))
-
-
-def reusable_run(details_path: ArtifactPath, evaluation_fingerprint: str) -> str | None:
+def reusable_run(details_path: ArtifactPath, fingerprint: str) -> str | None:
     """The run whose evaluation (details file) has this fingerprint; None when there is none to re-use."""
     try:
         details = json.loads(details_path.read_text("utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    return details["run_id"] if details.get("fingerprint") == evaluation_fingerprint else None
+    return details["run_id"] if details.get("fingerprint") == fingerprint else None
 
 
 def _interval(row: MetricRow | Comparison) -> str:
@@ -102,14 +94,14 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
             drawn = {family: [version_sample_run(con, modality.name, family, version)
                               for version in (contest.challenger, *contest.baselines)]
                      for family, contest in contests.items()}
-        evaluation_fingerprint = fingerprint(
+        fingerprint = evaluation_fingerprint(
             data_version, {family: [d and d.fingerprint for d in sets] for family, sets in drawn.items()},
-            run_settings.profile, run_settings.seed, run_settings.feature_extractor, evaluation_code_version())
+            run_settings.profile, run_settings.seed, run_settings.feature_extractor)
         details_path = artifacts.details_path(modality.name)
-        if (earlier := reusable_run(details_path, evaluation_fingerprint)) is not None:
+        if (earlier := reusable_run(details_path, fingerprint)) is not None:
             context.log.info(f"the {modality.name} evaluation of run {earlier} scored the same samples, data, settings "
                              "and code; re-using it")
-            return dg.MaterializeResult(data_version=dg.DataVersion(evaluation_fingerprint),
+            return dg.MaterializeResult(data_version=dg.DataVersion(fingerprint),
                                         metadata={"reused_from_run": earlier})
         for family, contest in contests.items():
             context.log.info(f"{family}: challenger {contest.challenger}, champion {contest.champion or 'none to compare'}"
@@ -125,10 +117,10 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
         with duckdb.transaction() as con:
             dataset = dataset_info(con, modality.name)
             append_metrics(con, context.run_id, modality.name, dataset["source"], dataset["data_version"],
-                           code_version(), rows, {family: contest.challenger for family, contest in contests.items()})
+                           package_version(), rows, {family: contest.challenger for family, contest in contests.items()})
             append_comparisons(con, context.run_id, modality.name, comparisons)
         write_atomic(details_path, json.dumps({**evaluation.details, "run_id": context.run_id,
-                                               "fingerprint": evaluation_fingerprint}, indent=2))
+                                               "fingerprint": fingerprint}, indent=2))
         for r in rows:
             context.log.info(f"{r.subject} {r.metric} = {r.value:.4f} {_interval(r)} (n={r.sample_count})")
         table = "\n".join(f"| {r.subject} | {r.role} | {r.metric} | {r.value:.4g} | {_interval(r)} | {r.sample_count} |"
@@ -136,7 +128,7 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
         differences = "\n".join(
             f"| {c.subject} | {c.baseline if c.baseline_run is None else 'version ' + c.baseline_run[:8]} | "
             f"{c.metric} | {c.delta:+.4g} | {_interval(c)} | {c.sample_count} |" for c in comparisons)
-        return dg.MaterializeResult(data_version=dg.DataVersion(evaluation_fingerprint), metadata={
+        return dg.MaterializeResult(data_version=dg.DataVersion(fingerprint), metadata={
             "metrics": dg.MetadataValue.md("| subject | role | metric | value | 95% interval | n |\n"
                                            f"|---|---|---|---|---|---|\n{table}"),
             "comparisons": dg.MetadataValue.md("| subject | minus | metric | difference | 95% interval | n |\n"

@@ -12,7 +12,8 @@ import dagster as dg
 
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.datasets import DATASETS, PARTITION_TAG, dataset_name, dataset_stores
-from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds, RunSettings, code_version
+from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds, RunSettings
+from genai_platform.fingerprints import package_version
 from genai_platform.evaluation import MODALITIES
 from genai_platform.evaluation.selftest import SELF_TESTS
 from genai_platform.families.registry import families
@@ -122,7 +123,7 @@ def write_reports(run_id: str, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
     """Render the comparison and ethics reports of every modality ingested in the store's namespace, their
     data and the model cards from DuckDB into the dataset's latest reports folder; with `archive`, also under
     runs/<run id>/ with the run manifest the index lists."""
-    run = read_run(run_id, run_settings.profile, run_settings.seed, str(run_settings.setup_torch()), code_version())
+    run = read_run(run_id, run_settings.profile, run_settings.seed, str(run_settings.setup_torch()), package_version())
     with duckdb.read_connection() as con:
         if not (ingested := ingested_modalities(con)):
             raise LookupError("no dataset has been ingested yet; materialize the ingestion assets first")

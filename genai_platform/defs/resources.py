@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import ClassVar, Self
 
@@ -14,7 +12,6 @@ import torch
 from dagster import ConfigurableResource, EnvVar, PipesSubprocessClient
 from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 
-import genai_platform
 from genai_platform.datasets.catalog import check_name
 from genai_platform.defs.database import LAKE_EXTENSIONS, PlatformDuckDB, lake_extension
 from genai_platform.files import ArtifactPath, artifact_path, folder_problem, is_local, location_problem
@@ -232,20 +229,6 @@ class Alerts(EnvironmentResource):
         problem = post_message(self.webhook_url, text)
         if problem:
             log.warning(f"alert not delivered to GENAI_ALERT_WEBHOOK: {problem}")
-
-
-@cache
-def code_version() -> str:
-    """Package version plus the git commit (and '-dirty') when run from a checkout."""
-    root = Path(genai_platform.__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return f"{genai_platform.__version__}+{commit}{'-dirty' if dirty else ''}"
-    except (OSError, subprocess.SubprocessError):
-        return genai_platform.__version__
 
 
 DEFAULT_DUCKDB_MEMORY = "256MB"

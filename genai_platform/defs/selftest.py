@@ -8,13 +8,13 @@ import dagster as dg
 
 from genai_platform.defs.datasets import dataset_stores
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.evaluation import evaluation_code_version, reusable_run
+from genai_platform.defs.evaluation import reusable_run
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation.selftest import FAIL, SELF_TESTS, Panel, PanelSettings
 from genai_platform.files import write_atomic
 from genai_platform.reporting.selftest import panel_details_name
 from genai_platform.store.tables import dataset_info
-from genai_platform.training.fit import fingerprint
+from genai_platform.fingerprints import evaluation_code_version, evaluation_fingerprint
 
 CHECK = "declared_pairs_hold"
 
@@ -64,8 +64,8 @@ def build_self_test_asset(modality: str) -> dg.AssetsDefinition:
         with duckdb.read_connection() as con:
             data = test.read(con)
             data_version = dataset_info(con, modality)["data_version"]
-        panel_fingerprint = fingerprint(data_version, run_settings.profile, run_settings.seed,
-                                        run_settings.feature_extractor, evaluation_code_version())
+        panel_fingerprint = evaluation_fingerprint(data_version, run_settings.profile, run_settings.seed,
+                                                   run_settings.feature_extractor)
         path = artifacts.details_path(panel_details_name(modality))
         if (earlier := reusable_run(path, panel_fingerprint)) is not None:
             panel = Panel.from_dict(json.loads(path.read_text("utf-8")))

@@ -2,7 +2,6 @@
 the existing one when data, code and config are unchanged) and samples_<family> (of that version)."""
 
 import dataclasses
-from pathlib import Path
 
 import dagster as dg
 import torch
@@ -12,17 +11,15 @@ from genai_platform.defs.datasets import dataset_stores
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.distributed import check_distributable, train_in_processes
 from genai_platform.defs.resources import ArtifactStore, RunSettings
-from genai_platform.evaluation import generation, profiles
 from genai_platform.evaluation.profiles import evaluation_profile
-from genai_platform.families.registry import (FAMILIES, Family, families, family_code_version, load_family,
-                                              pretrained_config, train_family)
-from genai_platform.files import source_digest
+from genai_platform.families.registry import FAMILIES, Family, families, load_family, pretrained_config, train_family
+from genai_platform.fingerprints import sample_fingerprint, sampling_code_version, training_fingerprint
 from genai_platform.models.base import SINGLE_PHASE
 from genai_platform.records import ModelVersion
 from genai_platform.store.tables import dataset_info, version_sample_run
 from genai_platform.store.versions import champion as champion_of
 from genai_platform.store.versions import challenger, choose_version, record_version, version_by_fingerprint, versions
-from genai_platform.training.fit import damage, fingerprint, save_trained
+from genai_platform.training.fit import damage, save_trained
 
 TRAINING_RETRIES = dg.RetryPolicy(max_retries=2, delay=5)
 
@@ -49,9 +46,6 @@ def resolve_settings(family: Family, config: dg.Config, settings: RunSettings):
     return model_config, dataclasses.replace(training_config, **training_given)
 
 
-SAMPLING_CODE = [Path(generation.__file__), Path(profiles.__file__)]  # what draws samples besides the model
-
-
 def versions_markdown(kept: list[ModelVersion], champion: str | None, challenger: str | None) -> str:
     lines = ["| version | created | data version | code version | serving |", "|---|---|---|---|---|"]
     for v in kept:
@@ -67,7 +61,7 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
     upstream = [family.modality.data_asset] + ([f"train_{family.pretrained.family}"] if family.pretrained else [])
 
     @dg.asset(name=f"train_{family.name}", group_name="training", deps=upstream,
-              retry_policy=TRAINING_RETRIES, kinds={"pytorch"}, code_version=family_code_version(family.name),
+              retry_policy=TRAINING_RETRIES, kinds={"pytorch"}, code_version=family.code_version,
               description=f"{family.title}{' (experimental)' if family.experimental else ''}: {family.description} "
               "Each training keeps its model as a new version; with the same data, code and config the "
               "family's existing version is re-used instead. With processes > 1 it trains with DDP on that "
@@ -95,8 +89,8 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
                                    f"the data is now {data.version}: materialize train_{base} first")
             lineage = {"family": base, "version": base_version}
         model_config = pretrained_config(family, model_config, pretrained)
-        code = family_code_version(family.name)
-        run_fingerprint = fingerprint(family.name, model_config, training_config, data.version, code, lineage)
+        code = family.code_version
+        run_fingerprint = training_fingerprint(family.name, model_config, training_config, data.version, code, lineage)
 
         with duckdb.read_connection() as con:
             existing = version_by_fingerprint(con, family.name, run_fingerprint)
@@ -152,12 +146,10 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
             "versions": dg.MetadataValue.md(versions_markdown(kept, champion, context.run_id)),
         })
 
-    sampling_code = source_digest(SAMPLING_CODE)
-
     # not in the duckdb_write pool: sampling holds no connection, and the store is one short transaction,
     # which waits for DuckDB's file lock; in the pool, families would also sample one at a time
     @dg.asset(name=f"samples_{family.name}", group_name="training", deps=[train_family_asset],
-              code_version=sampling_code, kinds={"pytorch", "duckdb"},
+              code_version=sampling_code_version(), kinds={"pytorch", "duckdb"},
               description=f"Samples of {family.title}'s challenger version, written to DuckDB for evaluation and "
               "reports; re-used when that version was sampled with the same settings and code before.")
     def sample_family(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
@@ -170,19 +162,19 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
                 raise LookupError(f"{family.name} has no trained version; materialize train_{family.name} first")
             inputs = modality.read_sampling_inputs(con)
             drawn = version_sample_run(con, modality.name, family.name, version)
-        sample_fingerprint = fingerprint(version, run_settings.profile, run_settings.seed, sampling_code)
-        if drawn is not None and drawn.fingerprint == sample_fingerprint:
+        fingerprint = sample_fingerprint(version, run_settings.profile, run_settings.seed)
+        if drawn is not None and drawn.fingerprint == fingerprint:
             context.log.info(f"{family.name}: re-using the samples of version {version} drawn by run {drawn.run_id}")
-            return dg.MaterializeResult(data_version=dg.DataVersion(sample_fingerprint), metadata={
+            return dg.MaterializeResult(data_version=dg.DataVersion(fingerprint), metadata={
                 "version": version, "reused_from_run": drawn.run_id})
         device = run_settings.setup_torch()
         model, manifest = load_family(family, artifacts.version_dir(family.name, version), device)
         samples = modality.draw_samples(model, manifest, inputs, evaluation_profile(run_settings.profile),
                                         run_settings.seed)
         with duckdb.transaction() as con:
-            modality.store_samples(con, family.name, context.run_id, version, sample_fingerprint, samples)
+            modality.store_samples(con, family.name, context.run_id, version, fingerprint, samples)
         context.log.info(f"wrote {len(samples)} samples of {family.name} version {version}")
-        return dg.MaterializeResult(data_version=dg.DataVersion(sample_fingerprint),
+        return dg.MaterializeResult(data_version=dg.DataVersion(fingerprint),
                                     metadata={"samples": len(samples), "version": version})
 
     return [train_family_asset, sample_family]

@@ -41,15 +41,15 @@ from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
 from genai_platform.models.inception import InceptionFeatures
 from genai_platform.models.shapes import ImageShape
 from genai_platform.records import ImageSplit, MetricRow
-from genai_platform.files import ArtifactPath, source_digest, write_atomic
-from genai_platform.models import classifier as classifier_module
+from genai_platform.files import ArtifactPath, write_atomic
+from genai_platform.fingerprints import classifier_fingerprint
 from genai_platform.reporting.modalities import ImageReport
 from genai_platform.reporting.plots import image_grid_png
 from genai_platform.store.tables import (dataset_info, image_class_names, read_image_samples, read_image_split,
                                          store_image_samples)
 from genai_platform.training.batches import BatchSampler, image_batches
-from genai_platform.training import fit as fit_module
-from genai_platform.training.fit import fingerprint, fit, load_trained, save_trained
+from genai_platform.training.fit import fit, load_trained, save_trained
+from genai_platform.training.loop import TrainingConfig
 
 MAX_GRID_SAMPLES = 1024  # images in one PNG grid the command line writes (64 rows of 16)
 FEATURE_EXTRACTOR_DIR = "feature_extractor"  # the frozen classifier, saved beside the families' models
@@ -189,10 +189,14 @@ def classifier_seed(data_version: str) -> int:
     return int(hashlib.sha256(f"feature classifier {data_version}".encode()).hexdigest()[:8], 16)
 
 
+def classifier_training(profile: EvaluationProfile, data_version: str) -> TrainingConfig:
+    """The profile's classifier training, seeded by the data version."""
+    return replace(profile.classifier_training, seed=classifier_seed(data_version))
+
+
 def feature_extractor_fingerprint(profile: EvaluationProfile, data_version: str) -> str:
     """Everything the frozen classifier's weights depend on: equal means it need not be trained again."""
-    code = source_digest([Path(classifier_module.__file__), Path(fit_module.__file__).parent])
-    return fingerprint("classifier", profile.classifier, profile.classifier_training, data_version, code)
+    return classifier_fingerprint(profile.classifier, classifier_training(profile, data_version), data_version)
 
 
 def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, device: torch.device,
@@ -203,22 +207,22 @@ def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, de
     Without labels the classifier keeps its seeded random weights (a fixed random feature space)."""
     train, test, num_classes = data.train, data.test, data.num_classes
     shape = image_shape(train.pixels)
-    training = replace(profile.classifier_training, seed=classifier_seed(data.data_version))
+    training = classifier_training(profile, data.data_version)
+    run_fingerprint = feature_extractor_fingerprint(profile, data.data_version)
     if train.labels is None:
         log("images have no labels: the feature extractor stays at its seeded random weights")
         training, num_classes = replace(training, steps=0), 1
     x = torch.from_numpy(train.pixels).to(device)
     batches = image_batches(x) if train.labels is None else image_batches(x, torch.from_numpy(train.labels).to(device))
     model, result = fit(lambda: ImageClassifier(profile.classifier, ImageShape(**shape), num_classes), batches,
-                        training, device, checkpoint_path,
-                        fingerprint("classifier", profile.classifier, training, data.data_version), log)
+                        training, device, checkpoint_path, run_fingerprint, log)
     accuracy = classifier_accuracy(model, test.pixels, test.labels) if test.labels is not None else None
     if accuracy is not None:
         log(f"feature classifier test accuracy {accuracy:.4f} on {len(test.labels)} images")
     manifest = {"model_config": profile.classifier, "training_config": training, "data": {"shape": shape},
                 "num_classes": num_classes, "test_accuracy": accuracy, "test_count": len(test.pixels),
                 "data_version": data.data_version,
-                "fingerprint": feature_extractor_fingerprint(profile, data.data_version)}
+                "fingerprint": run_fingerprint}
     save_trained(model, out_dir, manifest, result)
     return {**manifest, "seconds": result.seconds}
 

@@ -11,19 +11,16 @@ The model class subclasses models.base.ImageGenerator or TextGenerator: that is 
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cache
-from pathlib import Path
 
 import torch
 
 from genai_platform.evaluation.image import IMAGE
 from genai_platform.evaluation.modality import Modality, TrainingData
 from genai_platform.evaluation.text import TEXT
-from genai_platform.files import ArtifactPath, source_digest
+from genai_platform.files import ArtifactPath
+from genai_platform.fingerprints import family_code_version
 from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.models.base import TrainableModel
 from genai_platform.models.diffusion import DDPM, DiffusionConfig
@@ -66,6 +63,11 @@ class Family:
 
     def batch_sampler(self, data: torch.Tensor, model_config) -> BatchSampler:
         return (self.batches or self.modality.batches)(data, model_config)
+
+    @property
+    def code_version(self) -> str:
+        """What its trained weights depend on in code (fingerprints.family_code_version of its config's module)."""
+        return family_code_version(self.config_type.__module__)
 
 
 def image_model(model_class) -> Callable[[object, dict], TrainableModel]:
@@ -273,30 +275,6 @@ def train_family(family: Family, model_config, training_config: TrainingConfig, 
     data = replace(data, tensor=data.tensor.to(device))  # batches are drawn on the device, no DataLoader
     return fit(lambda: build_model(family, model_config, data, pretrained), family.batch_sampler(data.tensor, model_config),
                training_config, device, checkpoint_path, run_fingerprint, log, data.tensor)
-
-
-# what a family's weights depend on besides its own model module: the one training loop
-TRAINING_MODULES = ("genai_platform.training.loop", "genai_platform.training.fit", "genai_platform.training.batches",
-                    "genai_platform.training.device")
-CODE_PACKAGES = ("genai_platform.models.", "genai_platform.training.")  # followed through imports
-
-
-@cache
-def family_code_version(name: str) -> str:
-    """Digest of the source a family's trained weights depend on: its model module, the model and
-    training modules that imports, and the training loop. A change anywhere else (metrics, reports,
-    another family's model) leaves it, and so the family's model, as it is."""
-    files: dict[str, Path] = {}
-    pending = [FAMILIES[name].config_type.__module__, *TRAINING_MODULES]
-    while pending:
-        module = pending.pop()
-        if module in files:
-            continue
-        files[module] = Path(importlib.util.find_spec(module).origin)
-        for node in ast.walk(ast.parse(files[module].read_bytes())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(CODE_PACKAGES):
-                pending.append(node.module)
-    return source_digest(list(files.values()))
 
 
 def load_family(family: Family, out_dir: ArtifactPath, device: torch.device) -> tuple[TrainableModel, dict]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -23,11 +22,6 @@ from genai_platform.training.loop import TrainingConfig, TrainingResult, export_
 
 WEIGHTS_FILE = "model.safetensors"
 MANIFEST_FILE = "manifest.json"
-
-
-def fingerprint(*parts) -> str:
-    """Identifies a training set-up: a checkpoint is only resumed by the same one."""
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def fit(

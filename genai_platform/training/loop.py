@@ -295,8 +295,7 @@ def resume(model: TrainableModel, state: TrainingState, checkpoint: dict, config
     state.step = state.resumed_from = int(checkpoint["step"])
     state.curves = {name: list(curve) for name, curve in checkpoint["loss_curves"].items()}
     state.plan = StepPlan.of(config, batches, int(checkpoint["planned_steps"]), checkpoint["limited_by"])
-    # .get: the feature classifier's fingerprint has no code digest, so its checkpoint may predate "seconds"
-    state.seconds_before = float(checkpoint.get("seconds", 0.0))
+    state.seconds_before = float(checkpoint["seconds"])
     if 0 < config.max_seconds <= state.seconds_before:  # the interrupted attempt spent the whole budget
         state.plan = StepPlan.of(config, batches, state.step, "seconds")
 
