@@ -32,7 +32,7 @@ from genai_platform.defs.promotion import decision_text
 from genai_platform.defs.reports import write_reports
 from genai_platform.defs.resources import ArtifactStore, RunSettings, duckdb_from_env
 from genai_platform.evaluation.promotion import forced, rolled_back
-from genai_platform.families.registry import FAMILIES, Family, load_family
+from genai_platform.families.registry import Family, families, family_named, load_family
 from genai_platform.reporting.analysis import thresholds
 from genai_platform.store.backup import BACKUP_FOLDER, backups, restore
 from genai_platform.store.versions import (challenger, champion, decisions, find_version, record_decision,
@@ -46,9 +46,10 @@ class UsageError(Exception):
 
 
 def _family(name: str) -> Family:
-    if name not in FAMILIES:
-        raise UsageError(f"unknown family {name!r}; registered families: {', '.join(FAMILIES)}")
-    return FAMILIES[name]
+    try:
+        return family_named(name)
+    except KeyError as error:
+        raise UsageError(error.args[0]) from None
 
 
 def _stores(args, env, must_exist: bool = True) -> tuple[ArtifactStore, PlatformDuckDB, RunSettings]:
@@ -186,12 +187,12 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--dataset", help="with a datasets file (GENAI_DATASETS): the dataset whose models, versions "
                      "and reports to work on")
     commands = top.add_subparsers(dest="command", required=True)
-    families = ", ".join(FAMILIES)
+    names = ", ".join(f.name for f in families())
     listing = commands.add_parser("versions", help="list a family's kept versions")
-    listing.add_argument("family", help=families)
+    listing.add_argument("family", help=names)
     listing.set_defaults(run=cmd_versions)
     sample = commands.add_parser("sample", help="write samples of the champion or a named version")
-    sample.add_argument("family", help=families)
+    sample.add_argument("family", help=names)
     sample.add_argument("--version", help="a kept version (run id); default: the champion")
     sample.add_argument("-n", "--count", type=int, default=64, help="how many samples (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
@@ -200,7 +201,7 @@ def parser() -> argparse.ArgumentParser:
     for name, run, default in (("promote", cmd_promote, "the challenger"),
                                ("rollback", cmd_rollback, "the champion before the current one")):
         command = commands.add_parser(name, help=f"make {default} (or --version) the champion")
-        command.add_argument("family", help=families)
+        command.add_argument("family", help=names)
         command.add_argument("--version", help=f"a kept version (run id); default: {default}")
         command.set_defaults(run=run)
     report = commands.add_parser("report", help="re-render the comparison and ethics reports from DuckDB")

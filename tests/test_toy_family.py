@@ -1,16 +1,22 @@
-"""A new family is one model file plus one registry entry: the toy family, registered here and
-nowhere else, is trained, sampled, evaluated, ranked on the leaderboard and carded in the reports."""
+"""A new family is one model file plus one registry entry: the toy family, declared by another package's entry
+point and nowhere else, is trained, sampled, evaluated, gated and carded in the reports."""
 
-import dagster as dg
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 import pytest
 from toy_family import TOY_FAMILY
 
 from helpers import smoke_environment
-from genai_platform.definitions import build_definitions
 from genai_platform.evaluation.modality import TrainingData
 from genai_platform.evaluation.text import TEXT
 from genai_platform.families.registry import FAMILIES, Family, build_model, register
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
@@ -20,23 +26,57 @@ def toy_registered():
     del FAMILIES[TOY_FAMILY.name]
 
 
-@pytest.mark.e2e
-def test_toy_family_flows_through_the_whole_graph(toy_registered, tmp_path):
-    defs = build_definitions(smoke_environment(tmp_path))
-    keys = {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"train_toy", "samples_toy"} <= keys
+PLUGIN_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
 
-    result = dg.materialize(list(defs.assets) + list(defs.asset_checks), resources=defs.resources)
-    assert result.success
-    assert result.asset_materializations_for_node("train_toy") and result.asset_materializations_for_node("samples_toy")
-    coverage = [c for c in result.get_asset_check_evaluations() if c.check_name == "every_trained_family_reported"]
-    assert coverage and coverage[0].passed and "toy" in coverage[0].metadata["trained"].value
+[project]
+name = "genai-toy-family"
+version = "0.1.0"
+
+[project.entry-points."genai_platform.families"]
+toy = "toy_family:TOY_FAMILY"
+
+[tool.setuptools]
+py-modules = ["toy_family"]
+"""
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+def test_a_family_from_another_package_flows_through_the_whole_graph(tmp_path):
+    """The toy family as another package (its own pyproject.toml, installed with pip) that declares it in the
+    genai_platform.families entry point group: the nightly job trains, samples, evaluates, gates and reports
+    it with no edit of this package."""
+    plugin, site = tmp_path / "plugin", tmp_path / "site"
+    plugin.mkdir()
+    shutil.copy(Path(__file__).with_name("toy_family.py"), plugin / "toy_family.py")
+    (plugin / "pyproject.toml").write_text(PLUGIN_PYPROJECT)
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                                "--target", str(site), str(plugin)], capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    dagster_home = tmp_path / "dagster_home"
+    dagster_home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    env = {**smoke_environment(tmp_path), "DAGSTER_HOME": str(dagster_home),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+    night = subprocess.run([str(Path(sys.executable).parent / "dagster"), "job", "execute", "-m",
+                            "genai_platform.definitions", "-j", "nightly_retraining"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=900)
+    assert night.returncode == 0, night.stdout[-3000:] + night.stderr[-3000:]
+    assert 'Started execution of step "train_toy"' in night.stderr + night.stdout
 
     con = duckdb.connect(str(tmp_path / "home" / "genai.duckdb"), read_only=True)
     toy_rows = dict(con.execute("SELECT metric, role FROM metrics_history WHERE subject = 'toy'").fetchall())
+    decision = con.execute("SELECT decision, champion, reason FROM promotions WHERE family = 'toy'").fetchall()
+    versions = con.execute("SELECT version FROM model_versions WHERE family = 'toy'").fetchall()
     con.close()
     assert {"fid", "kid", "precision", "recall", "copy_rate"} <= set(toy_rows)
     assert set(toy_rows.values()) == {"model"}
+    # the gate judged it: served, or withheld for a failing finding (a pixel Gaussian has no digit classes)
+    assert len(decision) == 1 and (decision[0][:2] == ("first", versions[0][0]) or
+                                   (decision[0][:2] == ("withheld", None) and "failing findings" in decision[0][2]))
 
     comparison = (tmp_path / "reports" / "model_comparison.html").read_text()
     ethics = (tmp_path / "reports" / "ethics.html").read_text()

@@ -17,7 +17,7 @@ from genai_platform.evaluation.image import (FEATURE_EXTRACTOR_DIR, IMAGE, featu
                                             read_classifier_data, train_feature_extractor)
 from genai_platform.evaluation.modality import Contest, EvaluationContext, Modality
 from genai_platform.evaluation.profiles import evaluation_profile
-from genai_platform.families.registry import FAMILIES, families, load_family
+from genai_platform.families.registry import families, family_named, load_family
 from genai_platform.files import ArtifactPath, write_atomic
 from genai_platform.fingerprints import evaluation_code_version, evaluation_fingerprint, package_version
 from genai_platform.records import Comparison, MetricRow
@@ -110,7 +110,7 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
             inputs = modality.read_evaluation_inputs(con, contests)
         evaluation = modality.score(inputs, EvaluationContext(
             families=members, contests=contests,
-            load_model=lambda name, version: load_family(FAMILIES[name], artifacts.version_dir(name, version), device),
+            load_model=lambda name, version: load_family(family_named(name), artifacts.version_dir(name, version), device),
             model_dir=artifacts.model_dir, profile=evaluation_profile(run_settings.profile), seed=run_settings.seed,
             device=device, feature_space=run_settings.feature_extractor, log=context.log.info))
         rows, comparisons = evaluation.rows, evaluation.comparisons

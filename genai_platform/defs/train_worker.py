@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 from torch.distributed.elastic.multiprocessing.errors import record
 
 from genai_platform.evaluation.modality import TrainingData
-from genai_platform.families.registry import FAMILIES, train_family
+from genai_platform.families.registry import family_named, train_family
 from genai_platform.files import artifact_path
 from genai_platform.training.distributed import is_writer, process_group
 from genai_platform.training.fit import save_trained
@@ -35,12 +35,12 @@ def main(spec_path: str) -> None:
         reporting = writer and PipesEnvVarParamsLoader().is_dagster_pipes_process()
         with open_dagster_pipes() if reporting else nullcontext() as pipes:
             log = pipes.log.info if reporting else print if writer else (lambda _message: None)
-            family = FAMILIES[spec["family"]]
+            trained = family_named(spec["family"])
             data = TrainingData(spec["data"]["description"], load_file(spec["data"]["tensor"])["data"],
                                 spec["data"]["version"])
             training_config = TrainingConfig(**spec["training_config"])
             log(f"rank 0 of {training_config.processes} processes on {device}")
-            model, result = train_family(family, family.config_type(**spec["model_config"]), training_config, data,
+            model, result = train_family(trained, trained.config_type(**spec["model_config"]), training_config, data,
                                          device, artifact_path(spec["checkpoint"]), spec["fingerprint"], log)
             if writer:
                 save_trained(model, artifact_path(spec["out_dir"]), spec["manifest"], result)

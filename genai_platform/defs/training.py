@@ -12,7 +12,7 @@ from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.distributed import check_distributable, train_in_processes
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation.profiles import evaluation_profile
-from genai_platform.families.registry import FAMILIES, Family, families, load_family, pretrained_config, train_family
+from genai_platform.families.registry import Family, families, family_named, load_family, pretrained_config, train_family
 from genai_platform.fingerprints import sample_fingerprint, sampling_code_version, training_fingerprint
 from genai_platform.models.base import SINGLE_PHASE
 from genai_platform.records import ModelVersion
@@ -82,7 +82,7 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
             if base_version is None:
                 raise RuntimeError(f"{family.name} starts from a trained {base} model and there is none: "
                                    f"materialize train_{base} first")
-            pretrained, pretrained_manifest = load_family(FAMILIES[base], artifacts.version_dir(base, base_version),
+            pretrained, pretrained_manifest = load_family(family_named(base), artifacts.version_dir(base, base_version),
                                                           device)
             if pretrained_manifest["data_version"] != data.version:
                 raise RuntimeError(f"train_{base} was trained on data version {pretrained_manifest['data_version']}, "

@@ -1,4 +1,5 @@
-"""The family registry: a new family is one model file plus one entry here.
+"""The family registry: a new family is one model file plus one entry here, or one entry point of another
+package (FAMILY_ENTRY_POINTS; the README shows one).
 
 Each entry names its modality (evaluation.MODALITIES: how its data is loaded, sampled and
 scored), its model config dataclass, how to build the model from that config and the data
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cache
+from importlib.metadata import EntryPoint, entry_points
 
 import torch
 
@@ -83,7 +86,8 @@ def indexed_image_batches(images: torch.Tensor, _config) -> BatchSampler:
     return image_batches(images, torch.arange(images.shape[0], device=images.device))
 
 
-def _training(steps: int, batch_size: int, learning_rate: float, **settings) -> TrainingConfig:
+def training(steps: int, batch_size: int, learning_rate: float, **settings) -> TrainingConfig:
+    """A profile's TrainingConfig: logs ten times and checkpoints four times over `steps` unless told."""
     log_every = settings.pop("log_every", max(1, steps // 10))
     checkpoint_every = settings.pop("checkpoint_every", max(1, steps // 4))
     return TrainingConfig(steps=steps, batch_size=batch_size, learning_rate=learning_rate,
@@ -115,13 +119,13 @@ for _family in [
         config_type=VAEConfig,
         build=image_model(ConvVAE),
         profiles={
-            "smoke": (VAEConfig(latent_dim=4, hidden_channels=8, mixture_components=4), _training(20, 32, 2e-3)),
+            "smoke": (VAEConfig(latent_dim=4, hidden_channels=8, mixture_components=4), training(20, 32, 2e-3)),
             # beta 0.5 and batch 64 at 28 px (1 thread, the mixture's samples): FID 43 after 2,000 steps
             # (92 s) against 62-76 with beta 1 (batch 128 takes 2.2x as long a step)
             "default": (VAEConfig(latent_dim=16, hidden_channels=32, beta=0.5, mixture_components=64),
-                        _training(4000, 64, 1e-3, max_seconds=240.0)),
+                        training(4000, 64, 1e-3, max_seconds=240.0)),
             "full": (VAEConfig(latent_dim=32, hidden_channels=64, mixture_components=128),
-                     _training(20000, 256, 1e-3)),
+                     training(20000, 256, 1e-3)),
         },
     ),
     Family(
@@ -135,11 +139,11 @@ for _family in [
         build=image_model(DCGAN),
         profiles={
             "smoke": (GANConfig(latent_dim=8, generator_channels=8, discriminator_channels=8),
-                      _training(20, 32, 2e-4, beta1=0.5, grad_clip=0.0)),
+                      training(20, 32, 2e-4, beta1=0.5, grad_clip=0.0)),
             "default": (GANConfig(latent_dim=32, generator_channels=64, discriminator_channels=32),
-                        _training(3000, 64, 5e-4, beta1=0.5, grad_clip=0.0, max_seconds=240.0)),
+                        training(3000, 64, 5e-4, beta1=0.5, grad_clip=0.0, max_seconds=240.0)),
             "full": (GANConfig(latent_dim=64, generator_channels=128, discriminator_channels=64),
-                     _training(30000, 128, 2e-4, beta1=0.5, grad_clip=0.0)),
+                     training(30000, 128, 2e-4, beta1=0.5, grad_clip=0.0)),
         },
     ),
     Family(
@@ -152,12 +156,12 @@ for _family in [
         build=image_model(DDPM),
         profiles={
             "smoke": (DiffusionConfig(timesteps=100, channels=8, sampling_steps=10),
-                      _training(20, 32, 1e-3, ema_decay=0.9)),
+                      training(20, 32, 1e-3, ema_decay=0.9)),
             "default": (DiffusionConfig(timesteps=1000, channels=32, sampling_steps=25),
-                        _training(3000, 64, 1e-3, ema_decay=0.995, lr_schedule="cosine", warmup_steps=100,
+                        training(3000, 64, 1e-3, ema_decay=0.995, lr_schedule="cosine", warmup_steps=100,
                                   max_seconds=300.0)),
             "full": (DiffusionConfig(timesteps=1000, channels=64, sampling_steps=100),
-                     _training(50000, 256, 2e-4, ema_decay=0.9995, lr_schedule="cosine", warmup_steps=1000)),
+                     training(50000, 256, 2e-4, ema_decay=0.9995, lr_schedule="cosine", warmup_steps=1000)),
         },
     ),
     Family(
@@ -172,11 +176,11 @@ for _family in [
         batches=indexed_image_batches,
         profiles={
             "smoke": (GPLVMConfig(latent_dim=2, inducing_points=8, mixture_components=2),
-                      _training(20, 32, 1e-2, grad_clip=0.0)),
+                      training(20, 32, 1e-2, grad_clip=0.0)),
             "default": (GPLVMConfig(latent_dim=4, inducing_points=64, mixture_components=10),
-                        _training(2000, 256, 1e-2, grad_clip=0.0, max_seconds=120.0)),
+                        training(2000, 256, 1e-2, grad_clip=0.0, max_seconds=120.0)),
             "full": (GPLVMConfig(latent_dim=8, inducing_points=256, mixture_components=20),
-                     _training(10000, 512, 1e-2, grad_clip=0.0)),
+                     training(10000, 512, 1e-2, grad_clip=0.0)),
         },
     ),
     Family(
@@ -189,11 +193,11 @@ for _family in [
         build=text_model(CharLSTM),
         profiles={
             "smoke": (LSTMConfig(embedding_dim=16, hidden_size=32, num_layers=1, context_length=32),
-                      _training(20, 16, 3e-3)),
+                      training(20, 16, 3e-3)),
             "default": (LSTMConfig(embedding_dim=48, hidden_size=256, num_layers=1, dropout=0.0, context_length=64),
-                        _training(1500, 32, 3e-3, max_seconds=180.0)),
+                        training(1500, 32, 3e-3, max_seconds=180.0)),
             "full": (LSTMConfig(embedding_dim=128, hidden_size=1024, num_layers=3, context_length=256),
-                     _training(20000, 128, 2e-3)),
+                     training(20000, 128, 2e-3)),
         },
     ),
     Family(
@@ -206,14 +210,14 @@ for _family in [
         build=text_model(CharTransformer),
         profiles={
             "smoke": (TransformerConfig(context_length=32, embedding_dim=16, num_layers=1, num_heads=2),
-                      _training(20, 16, 3e-3, weight_decay=0.1, lr_schedule="cosine", warmup_steps=5)),
+                      training(20, 16, 3e-3, weight_decay=0.1, lr_schedule="cosine", warmup_steps=5)),
             "default": (TransformerConfig(context_length=64, embedding_dim=96, num_layers=3, num_heads=4,
                                           dropout=0.1),
-                        _training(1500, 32, 2e-3, weight_decay=0.1, beta2=0.99, lr_schedule="cosine",
+                        training(1500, 32, 2e-3, weight_decay=0.1, beta2=0.99, lr_schedule="cosine",
                                   warmup_steps=100, max_seconds=240.0)),
             "full": (TransformerConfig(context_length=256, embedding_dim=384, num_layers=6, num_heads=6,
                                        dropout=0.2),
-                     _training(20000, 64, 1e-3, weight_decay=0.1, beta2=0.99, lr_schedule="cosine",
+                     training(20000, 64, 1e-3, weight_decay=0.1, beta2=0.99, lr_schedule="cosine",
                                warmup_steps=500, compile=True)),
         },
     ),
@@ -230,18 +234,69 @@ for _family in [
         pretrained=Pretrained("lstm", lambda config, lstm_config: replace(config, generator=lstm_config)),
         profiles={
             "smoke": (TextGANConfig(discriminator_embedding=8, discriminator_hidden=16, context_length=24,
-                                    prompt_length=8), _training(10, 8, 1e-3)),
-            "default": (TextGANConfig(), _training(300, 32, 1e-4, max_seconds=150.0)),
+                                    prompt_length=8), training(10, 8, 1e-3)),
+            "default": (TextGANConfig(), training(300, 32, 1e-4, max_seconds=150.0)),
             "full": (TextGANConfig(discriminator_hidden=256, context_length=128, prompt_length=32),
-                     _training(3000, 64, 1e-4)),
+                     training(3000, 64, 1e-4)),
         },
     ),
     ]:
     register(_family)
 
 
+# Another package adds families with an entry point in this group: each names a Family, a list of them, or
+# a function returning either, e.g. in its pyproject.toml:
+#   [project.entry-points."genai_platform.families"]
+#   pixels = "acme_families.pixels:FAMILY"
+FAMILY_ENTRY_POINTS = "genai_platform.families"
+
+
+class FamilyPluginError(ValueError):
+    """An entry point of FAMILY_ENTRY_POINTS that cannot be loaded or gives no valid family; names it."""
+
+
+def _entry_point_families(entry_point: EntryPoint) -> list[Family]:
+    where = (f"family entry point {entry_point.name} = {entry_point.value!r}"
+             f"{f' of {entry_point.dist.name}' if entry_point.dist else ''} (group {FAMILY_ENTRY_POINTS})")
+    try:
+        loaded = entry_point.load()
+        made = loaded() if callable(loaded) else loaded
+    except Exception as error:  # a plugin's own failure, whatever it is, stops loading with its name
+        raise FamilyPluginError(f"{where}: cannot be loaded: {type(error).__name__}: {error}") from error
+    made = [made] if isinstance(made, Family) else made
+    if not isinstance(made, (list, tuple)) or not all(isinstance(f, Family) for f in made):
+        raise FamilyPluginError(f"{where}: gave {type(made).__name__}, not a Family or a list of them")
+    return list(made)
+
+
+@cache
+def plugin_families() -> tuple[str, ...]:
+    """Register the families of every installed package's entry points (once); their names. Loaded on first
+    use, not at import, so a plugin module that imports this registry first still loads."""
+    names = []
+    for entry_point in sorted(entry_points(group=FAMILY_ENTRY_POINTS), key=lambda e: e.name):
+        for family in _entry_point_families(entry_point):
+            try:
+                register(family)
+            except ValueError as error:
+                raise FamilyPluginError(f"family entry point {entry_point.name} = {entry_point.value!r}: "
+                                        f"{error}") from None
+            names.append(family.name)
+    return tuple(names)
+
+
 def families(modality: str | None = None) -> list[Family]:
+    """Every registered family (those of other packages' entry points included), of `modality` if given."""
+    plugin_families()
     return [f for f in FAMILIES.values() if modality is None or f.modality.name == modality]
+
+
+def family_named(name: str) -> Family:
+    """The registered family called `name`; a KeyError listing the registered ones."""
+    plugin_families()
+    if name not in FAMILIES:
+        raise KeyError(f"unknown family {name!r}; registered families: {', '.join(FAMILIES)}")
+    return FAMILIES[name]
 
 
 def build_model(family: Family, model_config, data: TrainingData, pretrained: TrainableModel | None = None
