@@ -14,7 +14,8 @@ from toy_family import TOY_FAMILY
 from helpers import smoke_environment
 from genai_platform.evaluation.modality import TrainingData
 from genai_platform.evaluation.text import TEXT
-from genai_platform.families.registry import FAMILIES, Family, build_model, register
+from genai_platform.families.registry import (FAMILIES, Family, FamilyPluginError, build_model, families,
+                                              plugin_families, register)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,3 +99,33 @@ def test_a_model_that_breaks_the_contract_is_refused_when_built():
     data = TrainingData({"shape": {"channels": 1, "height": 2, "width": 2}}, None, "v")
     with pytest.raises(TypeError, match="PixelGaussian, which is not a TextGenerator"):
         build_model(family, TOY_FAMILY.profiles["smoke"][0], data)
+
+
+def _installed_entry_point(site: Path, value: str) -> None:
+    """A distribution in `site` (on sys.path) declaring one family entry point, as pip would install it."""
+    info = site / "genai_broken_family-0.1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: genai-broken-family\nVersion: 0.1.0\n")
+    (info / "entry_points.txt").write_text(f"[genai_platform.families]\nbroken = {value}\n")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("no_such_plugin_module:FAMILY", "cannot be loaded: ModuleNotFoundError"),
+    ("os:sep", "gave str, not a Family"),
+    ("toy_family:TOY_FAMILY", None),
+])
+def test_a_plugin_is_registered_or_its_entry_point_named(tmp_path, monkeypatch, value, message):
+    _installed_entry_point(tmp_path, value)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin_families.cache_clear()
+    try:
+        if message is None:
+            assert plugin_families() == ("toy",) and families("image")[-1] is TOY_FAMILY
+        else:
+            with pytest.raises(FamilyPluginError, match=f"broken = '{value}' of genai-broken-family .*{message}"):
+                families()
+    finally:
+        FAMILIES.pop("toy", None)
+        monkeypatch.undo()
+        plugin_families.cache_clear()
+        plugin_families()
