@@ -10,7 +10,7 @@ from collections.abc import Mapping
 import dagster as dg
 
 from genai_platform.defs.backup import database_backup
-from genai_platform.defs.datasets import datasets_file, datasets_sensor, nightly_requests, partitioned
+from genai_platform.defs.datasets import FAMILY_TAG, datasets_file, datasets_sensor, nightly_requests, partitioned
 from genai_platform.defs.evaluation import evaluation_assets, image_feature_extractor
 from genai_platform.defs.ingestion import RAW_ASSETS, ingestion_assets, new_data_sensor
 from genai_platform.defs.runs import dead_runs, reaping_dead_runs, steps_die_with_their_run
@@ -90,8 +90,9 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
     """With GENAI_DATASETS, every asset is partitioned by dataset (defs/datasets.py); a run of a dataset
     selects its modality's assets, which the job <modality>_datasets also does."""
     catalog = datasets_file(env)
-    assets = [*ingestion_assets(env, catalog), images, text_corpus, *training_assets(), image_feature_extractor,
-              *evaluation_assets(), *self_test_assets(), *promotion_assets(), reports, report_index, database_backup]
+    assets = [*ingestion_assets(env, catalog), images, text_corpus, *training_assets(catalog), image_feature_extractor,
+              *evaluation_assets(catalog), *self_test_assets(), *promotion_assets(catalog), reports, report_index,
+              database_backup]
     jobs, schedule, sensor = [nightly_retraining], nightly_schedule(env), new_data_sensor(env, nightly_retraining)
     if catalog is not None:
         chains = {modality: dg.AssetSelection.assets(raw).downstream() for modality, raw in RAW_ASSETS.items()}
@@ -99,8 +100,9 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
                      f"Ingest, train, evaluate, promote and report one {modality} dataset of {catalog}: "
                      "pick its partition.")) for modality, chain in chains.items()]
         keys = {modality: sorted(chain.resolve(assets)) for modality, chain in chains.items()}
-        schedule = nightly_schedule(env, nightly_requests(catalog, keys))
-        sensor = datasets_sensor(catalog, nightly_retraining, keys)
+        family_of = {spec.key: spec.tags[FAMILY_TAG] for a in assets for spec in a.specs if FAMILY_TAG in spec.tags}
+        schedule = nightly_schedule(env, nightly_requests(catalog, keys, family_of))
+        sensor = datasets_sensor(catalog, nightly_retraining, keys, family_of)
     defs = dg.Definitions(
         assets=assets,
         asset_checks=[every_trained_family_reported],

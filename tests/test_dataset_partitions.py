@@ -13,8 +13,9 @@ import pytest
 from sklearn.datasets import load_digits
 
 from genai_platform.cli import main as cli
-from genai_platform.datasets.catalog import DatasetsFileError, read_datasets_file
+from genai_platform.datasets.catalog import DatasetsFileError
 from genai_platform.definitions import build_definitions
+from genai_platform.defs.datasets import read_entries
 from genai_platform.defs.reports import write_reports
 from genai_platform.defs.resources import resources_from_env
 
@@ -26,6 +27,9 @@ DATASETS_YAML = """datasets:
   - name: odd-digits
     modality: image
     source: odd.npz
+    families:
+      vae: {latent_dim: 3, steps: 12}
+      gan:
   - name: lee
     modality: text
     source: gensim:lee
@@ -60,23 +64,35 @@ def catalog(tmp_path) -> dict:
     ("datasets: [{name: a, modality: image, source: x, labels: y}]", "unknown field(s) labels"),
     ("datasets: [a: b: c]", "not valid YAML"),
     ("datasets: [{name: a, modality: text, source: 'sklearn:digits'}]", "'sklearn:digits' is not a bundled text dataset"),
+    ("datasets: [{name: a, modality: image, source: x, families: [vae, lstm]}]",
+     "entry 1 (a): 'lstm' is not a image family; the image families are diffusion, gan, gplvm, vae"),
+    ("datasets: [{name: a, modality: image, source: x, families: {vae: {depth: 3}}}]",
+     "entry 1 (a), family vae: unknown setting 'depth'; known: "),
+    ("datasets: [{name: a, modality: image, source: x, families: {vae: {latent_dim: 2.5}}}]",
+     "entry 1 (a), family vae, setting latent_dim: 2.5 is not an int"),
+    ("datasets: [{name: a, modality: image, source: x, families: {gan: {max_seconds: yes}}}]",
+     "entry 1 (a), family gan, setting max_seconds: True is not a float"),
+    ("datasets: [{name: a, modality: image, source: x, families: []}]", "families must be a non-empty list"),
 ])
 def test_a_bad_datasets_file_is_refused_naming_the_file_and_entry(tmp_path, text, message):
     path = tmp_path / "datasets.yaml"
     path.write_text(text)
     with pytest.raises(DatasetsFileError, match=re.escape(message)) as error:
-        read_datasets_file(path, MODALITIES)
+        read_entries(path)
     assert str(path) in str(error.value)
     with pytest.raises(ValueError, match="GENAI_DATASETS="):  # and the code location does not load
         build_definitions({"GENAI_DATASETS": str(path)})
 
 
 def test_entries_resolve_relative_sources_against_the_file(catalog):
-    entries = read_datasets_file(catalog["GENAI_DATASETS"], MODALITIES)
+    entries = read_entries(Path(catalog["GENAI_DATASETS"]))
     folder = Path(catalog["GENAI_DATASETS"]).parent
     assert [(e.name, e.modality, e.source) for e in entries] == [
         ("digits", "image", "sklearn:digits"), ("odd-digits", "image", str(folder / "odd.npz")),
         ("lee", "text", "gensim:lee")]
+    assert entries[0].families is None and entries[0].trains("gplvm")
+    assert entries[1].families == ("vae", "gan") and not entries[1].trains("gplvm")
+    assert entries[1].settings == {"vae": {"latent_dim": 3, "steps": 12}, "gan": {}}
     assert entries[0].watched_path is None and entries[1].watched_path == folder / "odd.npz"
 
 
@@ -94,6 +110,9 @@ def test_schedule_and_sensor_request_a_run_of_each_dataset_with_its_modality_onl
         assert [r.partition_key for r in requests] == ["digits", "odd-digits", "lee"]
         assert instance.get_dynamic_partitions("datasets") == ["digits", "odd-digits", "lee"]
         image, text = selected(requests[0]), selected(requests[2])
+        # odd-digits trains the two families its entry lists: the others' assets are not requested
+        assert image - selected(requests[1]) == {f"{step}_{family}" for step in ("train", "samples", "champion")
+                                                 for family in ("diffusion", "gplvm")}
         assert {"raw_images", "train_gan", "image_evaluation", "champion_vae", "model_comparison_report",
                 "report_index"} <= image and not image & {"raw_text", "train_lstm", "text_evaluation"}
         assert {"raw_text", "train_textgan", "text_evaluation", "ethics_report"} <= text and "train_gan" not in text
@@ -114,7 +133,7 @@ def test_schedule_and_sensor_request_a_run_of_each_dataset_with_its_modality_onl
         odd_digits(Path(catalog["GENAI_DATASETS"]).parent / "odd.npz", count=100)  # new data in one dataset
         changed = tick(first.cursor)
         assert [r.partition_key for r in changed.run_requests] == ["odd-digits"]
-        assert selected(changed.run_requests[0]) == image
+        assert selected(changed.run_requests[0]) == selected(first.run_requests[1]) < image
         with open(catalog["GENAI_DATASETS"], "a") as file:  # a dataset added to the file
             file.write("  - name: lee-again\n    modality: text\n    source: gensim:lee\n")
         added = tick(changed.cursor)
@@ -153,8 +172,12 @@ def test_two_image_datasets_are_trained_judged_and_reported_apart(catalog, tmp_p
             assert not con.execute("SELECT * FROM datasets WHERE modality = 'text'").fetchall()
             versions = con.execute("SELECT DISTINCT version FROM model_versions").fetchall()
             assert versions == [(runs[name],)]  # each dataset's models are its own run's
+            trained = {r[0] for r in con.execute("SELECT family FROM model_versions").fetchall()}
+            assert trained == ({"vae", "gan"} if name == "odd-digits" else {"vae", "gan", "diffusion", "gplvm"})
             assert {r[0] for r in con.execute("SELECT DISTINCT run_id FROM metrics_history").fetchall()} == {runs[name]}
-        assert (home / "datasets" / name / "models" / "vae" / "versions" / runs[name] / "manifest.json").exists()
+        vae = json.loads((home / "datasets" / name / "models" / "vae" / "versions" / runs[name] / "manifest.json").read_text())
+        # the entry's settings for the vae over the smoke profile's (latent_dim 4, 20 steps)
+        assert (vae["model_config"]["latent_dim"], vae["training"]["steps"]) == ((3, 12) if name == "odd-digits" else (4, 20))
         report = json.loads((reports / "datasets" / name / "report.json").read_text())
         assert [m["name"] for m in report["modalities"]] == ["image"] and report["run_id"] == runs[name]
         seen[name] = report["modalities"][0]["data_version"]

@@ -9,12 +9,19 @@ reported on its own. No Dagster imports; defs/datasets.py turns the entries into
         modality: text
         source: reviews.jsonl     # relative paths are relative to this file's folder
         text_field: review        # text only: the JSONL field or CSV column (default: text)
+        families:                 # optional: train only these (default: every family of the modality),
+          lstm: {max_seconds: 60} # each with settings over its profile's (model or training fields)
+          transformer:
+
+`families` may also be a list of names. Which families and settings exist is the caller's to say
+(`FamilyOptions`), so this module knows no registry.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -23,7 +30,8 @@ from genai_platform.datasets.images import DEFAULT_IMAGE_SOURCE
 from genai_platform.datasets.text import DEFAULT_TEXT_SOURCE
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # a partition key and a folder name
-FIELDS = {"name", "modality", "source", "text_field"}
+FIELDS = {"name", "modality", "source", "text_field", "families"}
+Setting = int | float | str | bool
 BUNDLED = {"image": DEFAULT_IMAGE_SOURCE, "text": DEFAULT_TEXT_SOURCE}  # modality -> its bundled dataset
 BUNDLED_PREFIXES = tuple(source.split(":")[0] + ":" for source in BUNDLED.values())  # names, not paths
 
@@ -34,11 +42,61 @@ class DatasetEntry:
     modality: str
     source: str  # a bundled name or an absolute path
     text_field: str = "text"
+    families: tuple[str, ...] | None = None  # None: every family of the modality
+    settings: Mapping[str, Mapping[str, Setting]] = field(default_factory=dict)  # family -> its settings here
+
+    def trains(self, family: str) -> bool:
+        return self.families is None or family in self.families
 
     @property
     def watched_path(self) -> Path | None:
         """The file or folder whose content the new-data sensor hashes; None for a bundled dataset."""
         return None if self.source.startswith(BUNDLED_PREFIXES) else Path(self.source)
+
+
+@dataclass(frozen=True)
+class FamilyOptions:
+    """What an entry may say of a family: its modality and the settings it takes, with their types."""
+    modality: str
+    settings: Mapping[str, type]
+
+
+def _setting_problem(value, kind: type) -> str | None:
+    """Why `value` cannot be a setting of type `kind` (an int for a float is fine, a bool for a number not)."""
+    if isinstance(value, bool) != (kind is bool) or not isinstance(value, (int, float) if kind is float else kind):
+        return f"{value!r} is not a{'n' if kind is int else ''} {kind.__name__}"
+    return None
+
+
+def _families(raw, modality: str, options: Mapping[str, FamilyOptions], where: str
+              ) -> tuple[tuple[str, ...] | None, dict[str, dict[str, Setting]]]:
+    """An entry's `families` (a list of names, or names mapping to settings), checked against `options`."""
+    if raw is None:
+        return None, {}
+    if isinstance(raw, list):
+        raw = dict.fromkeys(raw)
+    if not isinstance(raw, dict) or not raw:
+        raise DatasetsFileError(f"{where}: families must be a non-empty list of family names or a mapping of "
+                                "names to their settings")
+    own = sorted(name for name, o in options.items() if o.modality == modality)
+    chosen: dict[str, dict[str, Setting]] = {}
+    for name, settings in raw.items():
+        name = str(name)
+        if name not in own:
+            raise DatasetsFileError(f"{where}: {name!r} is not a {modality} family; the {modality} families are "
+                                    f"{', '.join(own)}")
+        settings = settings or {}
+        if not isinstance(settings, dict):
+            raise DatasetsFileError(f"{where}, family {name}: settings must be a mapping of setting to value")
+        known = options[name].settings
+        for key, value in settings.items():
+            if key not in known:
+                raise DatasetsFileError(f"{where}, family {name}: unknown setting {key!r}; known: "
+                                        f"{', '.join(sorted(known))}")
+            if problem := _setting_problem(value, known[key]):
+                raise DatasetsFileError(f"{where}, family {name}, setting {key}: {problem}")
+        chosen[name] = dict(settings)
+    return tuple(chosen), chosen
 
 
 class DatasetsFileError(ValueError):
@@ -53,8 +111,10 @@ def check_name(name: str) -> str:
     return name
 
 
-def read_datasets_file(path: str | Path, modalities: tuple[str, ...]) -> list[DatasetEntry]:
-    """Every entry of the datasets file at `path`, validated, in file order."""
+def read_datasets_file(path: str | Path, modalities: tuple[str, ...], families: Mapping[str, FamilyOptions]
+                       ) -> list[DatasetEntry]:
+    """Every entry of the datasets file at `path`, validated, in file order; `families`: the families an
+    entry may name, by name."""
     path = Path(path).expanduser().resolve()
     try:
         document = yaml.safe_load(path.read_text("utf-8"))
@@ -92,13 +152,15 @@ def read_datasets_file(path: str | Path, modalities: tuple[str, ...]) -> list[Da
         else:
             source = str((path.parent / Path(source).expanduser()).resolve())
         seen.add(name)
-        entries.append(DatasetEntry(name, modality, source, str(raw.get("text_field") or "text")))
+        chosen, settings = _families(raw.get("families"), modality, families, where)
+        entries.append(DatasetEntry(name, modality, source, str(raw.get("text_field") or "text"), chosen, settings))
     return entries
 
 
-def dataset_entry(path: str | Path, name: str, modalities: tuple[str, ...]) -> DatasetEntry:
+def dataset_entry(path: str | Path, name: str, modalities: tuple[str, ...], families: Mapping[str, FamilyOptions]
+                  ) -> DatasetEntry:
     """The entry called `name`; an error naming the file when it has none (removed since the partition was added)."""
-    for entry in read_datasets_file(path, modalities):
+    for entry in read_datasets_file(path, modalities, families):
         if entry.name == name:
             return entry
     raise DatasetsFileError(f"datasets file {Path(path).expanduser().resolve()}: has no dataset named {name!r} "

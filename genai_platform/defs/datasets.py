@@ -4,7 +4,8 @@ With a datasets file every asset is partitioned by dataset name. A dataset's tab
 history and reports live in its own namespace (GENAI_HOME/datasets/<name>/ with its own DuckDB file,
 GENAI_REPORTS_DIR/datasets/<name>/ for its latest reports), so one dataset's run never reads or
 replaces another's; the run archive (reports/runs/<run id>/) and index.html are shared and list all.
-A run of a dataset materializes what is downstream of its modality's raw asset. Without the file, the
+A run of a dataset materializes what is downstream of its modality's raw asset, less the assets of the
+families its entry does not train (those do nothing when run by hand). Without the file, the
 environment variables (GENAI_IMAGE_SOURCE, GENAI_TEXT_SOURCE) name one dataset per modality and
 nothing is partitioned.
 """
@@ -18,16 +19,26 @@ from pathlib import Path
 
 import dagster as dg
 
-from genai_platform.datasets.catalog import (DatasetEntry, DatasetsFileError, check_name, dataset_entry,
-                                             read_datasets_file)
+from genai_platform.datasets.catalog import (DatasetEntry, DatasetsFileError, FamilyOptions, check_name,
+                                             dataset_entry, read_datasets_file)
 from genai_platform.datasets.provenance import content_fingerprint
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore
 from genai_platform.evaluation import MODALITIES
+from genai_platform.families.registry import Family, families
 
 DATASETS = dg.DynamicPartitionsDefinition(name="datasets")
 PARTITION_TAG = "dagster/partition"  # the tag Dagster puts on a run of one partition
 TRIGGER_TAG = "genai/trigger"
+
+
+def family_options() -> dict[str, FamilyOptions]:
+    """What a datasets-file entry may say of each registered family."""
+    return {f.name: FamilyOptions(f.modality.name, f.setting_types()) for f in families()}
+
+
+def read_entries(path: Path) -> list[DatasetEntry]:
+    return read_datasets_file(path, tuple(MODALITIES), family_options())
 
 
 def datasets_file(env: Mapping[str, str]) -> Path | None:
@@ -36,7 +47,7 @@ def datasets_file(env: Mapping[str, str]) -> Path | None:
         return None
     path = Path(setting).expanduser().resolve()
     try:
-        read_datasets_file(path, tuple(MODALITIES))
+        read_entries(path)
     except DatasetsFileError as error:
         raise ValueError(f"GENAI_DATASETS={setting!r}: {error}") from None
     return path
@@ -79,7 +90,7 @@ def entry_for(context: dg.AssetExecutionContext, path: Path, modality: str) -> D
     """The datasets file's entry of the step's partition, read now (an edit needs no reload); a Failure
     without retries when the partition's dataset is of another modality."""
     try:
-        entry = dataset_entry(path, context.partition_key, tuple(MODALITIES))
+        entry = dataset_entry(path, context.partition_key, tuple(MODALITIES), family_options())
     except DatasetsFileError as error:
         raise dg.Failure(str(error), allow_retries=False) from None
     if entry.modality != modality:
@@ -89,10 +100,33 @@ def entry_for(context: dg.AssetExecutionContext, path: Path, modality: str) -> D
     return entry
 
 
+def family_settings(context: dg.AssetExecutionContext, catalog: Path | None, family: Family) -> dict | None:
+    """The settings the step's dataset gives `family` ({}: none, or no datasets file); None when its entry
+    lists families and `family` is not one of them."""
+    if catalog is None or not context.has_partition_key:
+        return {}
+    entry = entry_for(context, catalog, family.modality.name)
+    return dict(entry.settings.get(family.name, {})) if entry.trains(family.name) else None
+
+
+def not_trained_here(context: dg.AssetExecutionContext, family: str) -> str:
+    """Why a family's step does nothing on this dataset, logged; for its metadata."""
+    reason = (f"dataset {context.partition_key!r} does not train {family}: its entry in the datasets file lists "
+              "the families to train, and not this one")
+    context.log.info(reason)
+    return reason
+
+
+FAMILY_TAG = "genai/family"  # the tag of a family's own assets (train_, samples_, champion_)
+
+
 def run_request(entry: DatasetEntry, keys_by_modality: Mapping[str, Sequence[dg.AssetKey]], trigger: str,
-                run_key: str | None = None) -> dg.RunRequest:
-    return dg.RunRequest(partition_key=entry.name, asset_selection=list(keys_by_modality[entry.modality]),
-                         run_key=run_key, tags={TRIGGER_TAG: trigger})
+                run_key: str | None = None, family_of: Mapping[dg.AssetKey, str] | None = None) -> dg.RunRequest:
+    """A run of `entry`'s modality's assets, less those of families its entry does not train (`family_of`:
+    asset key -> family, for the families' own assets)."""
+    family_of = family_of or {}
+    keys = [key for key in keys_by_modality[entry.modality] if key not in family_of or entry.trains(family_of[key])]
+    return dg.RunRequest(partition_key=entry.name, asset_selection=keys, run_key=run_key, tags={TRIGGER_TAG: trigger})
 
 
 def missing_partitions(instance: dg.DagsterInstance, entries: list[DatasetEntry]) -> list[str]:
@@ -101,22 +135,24 @@ def missing_partitions(instance: dg.DagsterInstance, entries: list[DatasetEntry]
     return [entry.name for entry in entries if entry.name not in known]
 
 
-def nightly_requests(path: Path, keys_by_modality: Mapping[str, Sequence[dg.AssetKey]]):
+def nightly_requests(path: Path, keys_by_modality: Mapping[str, Sequence[dg.AssetKey]],
+                     family_of: Mapping[dg.AssetKey, str]):
     """The schedule's evaluation with a datasets file: a run of every dataset in it (partitions added as needed)."""
 
     def requests(context: dg.ScheduleEvaluationContext):
-        entries = read_datasets_file(path, tuple(MODALITIES))
+        entries = read_entries(path)
         if new := missing_partitions(context.instance, entries):
             context.instance.add_dynamic_partitions(DATASETS.name, new)
             context.log.info(f"added dataset partitions {', '.join(new)} from {path}")
         for entry in entries:
-            yield run_request(entry, keys_by_modality, "schedule", run_key=entry.name)  # unique within a tick
+            yield run_request(entry, keys_by_modality, "schedule", run_key=entry.name,  # unique within a tick
+                              family_of=family_of)
 
     return requests
 
 
-def datasets_sensor(path: Path, job: dg.JobDefinition,
-                    keys_by_modality: Mapping[str, Sequence[dg.AssetKey]]) -> dg.SensorDefinition:
+def datasets_sensor(path: Path, job: dg.JobDefinition, keys_by_modality: Mapping[str, Sequence[dg.AssetKey]],
+                    family_of: Mapping[dg.AssetKey, str]) -> dg.SensorDefinition:
     """new_data with a datasets file: a new entry gets a partition and a run; a changed source a run."""
 
     @dg.sensor(name="new_data", job=job, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.RUNNING,
@@ -124,7 +160,7 @@ def datasets_sensor(path: Path, job: dg.JobDefinition,
                "a run of its modality's assets, and so does a dataset whose source file or folder changed since it "
                "last looked (bundled sources never change). A removed entry's partition, models and reports stay.")
     def new_data(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        entries = read_datasets_file(path, tuple(MODALITIES))
+        entries = read_entries(path)
         seen = json.loads(context.cursor) if context.cursor else {}
         now, requests, notes = {}, [], []
         for entry in entries:
@@ -137,7 +173,7 @@ def datasets_sensor(path: Path, job: dg.JobDefinition,
                 why = "new dataset" if entry.name not in seen else "new data"
                 context.log.info(f"{why}: {entry.name} ({entry.modality}) from {entry.source}")
                 requests.append(run_request(entry, keys_by_modality, "new_data",
-                                            run_key=f"{entry.name}:{now[entry.name][:16]}"))
+                                            run_key=f"{entry.name}:{now[entry.name][:16]}", family_of=family_of))
         new = missing_partitions(context.instance, entries)
         return dg.SensorResult(
             run_requests=requests, cursor=json.dumps({**seen, **now}),

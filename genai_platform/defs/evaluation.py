@@ -6,10 +6,12 @@ plot details (class histograms, BLEU signature) beside the models for the report
 
 import json
 
+from pathlib import Path
+
 import dagster as dg
 
 
-from genai_platform.defs.datasets import dataset_stores
+from genai_platform.defs.datasets import dataset_stores, entry_for
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation import MODALITIES
@@ -76,7 +78,7 @@ def _interval(row: MetricRow | Comparison) -> str:
     return "" if row.ci_low is None else f"[{row.ci_low:.4g}, {row.ci_high:.4g}]"
 
 
-def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
+def build_evaluation_asset(modality: Modality, catalog: Path | None) -> dg.AssetsDefinition:
     members = [f.name for f in families(modality.name)]
 
     @dg.asset(name=f"{modality.name}_evaluation", group_name="evaluation", pool=DUCKDB_WRITE_POOL,
@@ -86,10 +88,14 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
               f"the ceiling, with 95% intervals: {', '.join(modality.leaderboard_metrics)} and more.")
     def evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                    run_settings: RunSettings):
+        trained = members
+        if catalog is not None and context.has_partition_key:  # the families its datasets-file entry trains
+            entry = entry_for(context, catalog, modality.name)
+            trained = [name for name in members if entry.trains(name)]
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
-            contests = read_contests(con, members)
+            contests = read_contests(con, trained)
             data_version = dataset_info(con, modality.name)["data_version"]
             drawn = {family: [version_sample_run(con, modality.name, family, version)
                               for version in (contest.challenger, *contest.baselines)]
@@ -109,7 +115,7 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
         with duckdb.read_connection() as con:
             inputs = modality.read_evaluation_inputs(con, contests)
         evaluation = modality.score(inputs, EvaluationContext(
-            families=members, contests=contests,
+            families=trained, contests=contests,
             load_model=lambda name, version: load_family(family_named(name), artifacts.version_dir(name, version), device),
             model_dir=artifacts.model_dir, profile=evaluation_profile(run_settings.profile), seed=run_settings.seed,
             device=device, feature_space=run_settings.feature_extractor, log=context.log.info))
@@ -138,6 +144,7 @@ def build_evaluation_asset(modality: Modality) -> dg.AssetsDefinition:
     return evaluation
 
 
-def evaluation_assets() -> list[dg.AssetsDefinition]:
-    """<modality>_evaluation over the families registered now."""
-    return [build_evaluation_asset(modality) for modality in MODALITIES.values()]
+def evaluation_assets(catalog: Path | None = None) -> list[dg.AssetsDefinition]:
+    """<modality>_evaluation over the families registered now (`catalog`: the datasets file, whose entries may
+    train fewer)."""
+    return [build_evaluation_asset(modality, catalog) for modality in MODALITIES.values()]

@@ -10,10 +10,12 @@ deleted here, after the decision is committed; champions, ever, are kept.
 
 from dataclasses import replace
 
+from pathlib import Path
+
 import dagster as dg
 from pydantic import Field
 
-from genai_platform.defs.datasets import dataset_stores
+from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_settings, not_trained_here
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds
 from genai_platform.defs.training import versions_markdown
@@ -82,11 +84,12 @@ def decision_text(decision: Decision) -> str:
     return f"genai-platform {decision.family}: {decision.decision}, {serving}. {decision.reason}"
 
 
-def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
+def build_promotion_asset(family: Family, catalog: Path | None) -> dg.AssetsDefinition:
     name = f"champion_{family.name}"
 
     # not in the duckdb_write pool: its one write is a short transaction, which waits for DuckDB's file lock
     @dg.asset(name=name, group_name="promotion", deps=[f"{family.modality.name}_evaluation"], kinds={"duckdb"},
+              tags={FAMILY_TAG: family.name},
               check_specs=[dg.AssetCheckSpec(CHECK, asset=name, description=(
                   "The challenger was promoted (or nothing changed); WARN when the champion was kept, with the "
                   "reason in the metadata.")),
@@ -97,6 +100,12 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
               "replace the champion, else the champion stays.")
     def promotion(context: dg.AssetExecutionContext, config: PromotionConfig, duckdb: PlatformDuckDB,
                   artifacts: ArtifactStore, findings: FindingThresholds, alerts: Alerts):
+        if family_settings(context, catalog, family) is None:
+            reason = not_trained_here(context, family.name)
+            yield dg.MaterializeResult(metadata={"decision": "none", "reason": reason})
+            for check in (INTACT_CHECK, CHECK):
+                yield dg.AssetCheckResult(asset_key=name, check_name=check, passed=True, description=reason)
+            return
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         gate = Gate.of(tuple(config.gate_metrics) or family.modality.gate_metrics, config.gate_margins)
         with duckdb.read_connection() as con:
@@ -150,6 +159,6 @@ def build_promotion_asset(family: Family) -> dg.AssetsDefinition:
     return promotion
 
 
-def promotion_assets() -> list[dg.AssetsDefinition]:
-    """champion_<family> for every registered family."""
-    return [build_promotion_asset(family) for family in families()]
+def promotion_assets(catalog: Path | None = None) -> list[dg.AssetsDefinition]:
+    """champion_<family> for every registered family (`catalog`: the datasets file)."""
+    return [build_promotion_asset(family, catalog) for family in families()]

@@ -1,13 +1,13 @@
 """Training and sampling assets, made from the family registry: train_<family> (a new model version, or
 the existing one when data, code and config are unchanged) and samples_<family> (of that version)."""
 
-import dataclasses
+from pathlib import Path
 
 import dagster as dg
 import torch
 from pydantic import Field, create_model
 
-from genai_platform.defs.datasets import dataset_stores
+from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_settings, not_trained_here
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.distributed import check_distributable, train_in_processes
 from genai_platform.defs.resources import ArtifactStore, RunSettings
@@ -25,25 +25,18 @@ TRAINING_RETRIES = dg.RetryPolicy(max_retries=2, delay=5)
 
 
 def training_config_class(family: Family) -> type[dg.Config]:
-    """A typed Dagster Config with every model and training field; empty means the profile's value."""
-    model_defaults, training_defaults = family.settings("default")
-    fields = {}
-    for prefix, defaults in (("model", model_defaults), ("training", training_defaults)):
-        for f in dataclasses.fields(defaults):
-            kind = type(getattr(defaults, f.name))
-            if kind in (int, float, str, bool):  # nested settings (a pretrained model's config) are not user knobs
-                fields[f.name] = (kind | None, Field(default=None, description=f"{prefix} setting; empty: the profile's value"))
+    """A typed Dagster Config with every setting of the family; empty means the dataset's or profile's value."""
+    fields = {name: (kind | None, Field(default=None, description="empty: the datasets-file entry's or the "
+                                        "profile's value")) for name, kind in family.setting_types().items()}
     return create_model(f"Train{family.name.title()}Config", __base__=dg.Config, **fields)
 
 
-def resolve_settings(family: Family, config: dg.Config, settings: RunSettings):
-    model_config, training_config = family.settings(settings.profile)
-    given = {k: v for k, v in config.model_dump().items() if v is not None}
-    model_names = {f.name for f in dataclasses.fields(model_config)}
-    model_config = dataclasses.replace(model_config, **{k: v for k, v in given.items() if k in model_names})
-    training_given = {k: v for k, v in given.items() if k not in model_names}
-    training_given.setdefault("seed", settings.seed)
-    return model_config, dataclasses.replace(training_config, **training_given)
+def resolve_settings(family: Family, config: dg.Config, settings: RunSettings, dataset_settings: dict):
+    """The profile's configs, then the dataset entry's settings for the family, then the run config's; the
+    run's seed unless one of them sets it."""
+    given = {"seed": settings.seed, **dataset_settings,
+             **{k: v for k, v in config.model_dump().items() if v is not None}}
+    return family.with_settings(settings.profile, given)
 
 
 def versions_markdown(kept: list[ModelVersion], champion: str | None, challenger: str | None) -> str:
@@ -56,12 +49,13 @@ def versions_markdown(kept: list[ModelVersion], champion: str | None, challenger
     return "\n".join(lines)
 
 
-def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
+def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsDefinition]:
     config_class = training_config_class(family)
     upstream = [family.modality.data_asset] + ([f"train_{family.pretrained.family}"] if family.pretrained else [])
 
     @dg.asset(name=f"train_{family.name}", group_name="training", deps=upstream,
               retry_policy=TRAINING_RETRIES, kinds={"pytorch"}, code_version=family.code_version,
+              tags={FAMILY_TAG: family.name},
               description=f"{family.title}{' (experimental)' if family.experimental else ''}: {family.description} "
               "Each training keeps its model as a new version; with the same data, code and config the "
               "family's existing version is re-used instead. With processes > 1 it trains with DDP on that "
@@ -69,8 +63,10 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
     def train_family_asset(context: dg.AssetExecutionContext, config: config_class, duckdb: PlatformDuckDB,
                            artifacts: ArtifactStore, run_settings: RunSettings,
                            pipes_client: dg.PipesSubprocessClient):
+        if (dataset_settings := family_settings(context, catalog, family)) is None:
+            return dg.MaterializeResult(metadata={"trained": False, "reason": not_trained_here(context, family.name)})
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
-        model_config, training_config = resolve_settings(family, config, run_settings)
+        model_config, training_config = resolve_settings(family, config, run_settings, dataset_settings)
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
             data = family.modality.load_training_data(con)
@@ -149,11 +145,13 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
     # not in the duckdb_write pool: sampling holds no connection, and the store is one short transaction,
     # which waits for DuckDB's file lock; in the pool, families would also sample one at a time
     @dg.asset(name=f"samples_{family.name}", group_name="training", deps=[train_family_asset],
-              code_version=sampling_code_version(), kinds={"pytorch", "duckdb"},
+              code_version=sampling_code_version(), kinds={"pytorch", "duckdb"}, tags={FAMILY_TAG: family.name},
               description=f"Samples of {family.title}'s challenger version, written to DuckDB for evaluation and "
               "reports; re-used when that version was sampled with the same settings and code before.")
     def sample_family(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                       run_settings: RunSettings):
+        if family_settings(context, catalog, family) is None:
+            return dg.MaterializeResult(metadata={"sampled": False, "reason": not_trained_here(context, family.name)})
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         modality = family.modality
         with duckdb.read_connection() as con:
@@ -180,6 +178,7 @@ def build_family_assets(family: Family) -> list[dg.AssetsDefinition]:
     return [train_family_asset, sample_family]
 
 
-def training_assets() -> list[dg.AssetsDefinition]:
-    """train_<family> and samples_<family> for every registered family."""
-    return [asset for family in families() for asset in build_family_assets(family)]
+def training_assets(catalog: Path | None = None) -> list[dg.AssetsDefinition]:
+    """train_<family> and samples_<family> for every registered family (`catalog`: the datasets file, whose
+    entries may choose families and their settings)."""
+    return [asset for family in families() for asset in build_family_assets(family, catalog)]

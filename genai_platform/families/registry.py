@@ -13,6 +13,7 @@ The model class subclasses models.base.ImageGenerator or TextGenerator: that is 
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib.metadata import EntryPoint, entry_points
@@ -66,6 +67,19 @@ class Family:
 
     def batch_sampler(self, data: torch.Tensor, model_config) -> BatchSampler:
         return (self.batches or self.modality.batches)(data, model_config)
+
+    def setting_types(self) -> dict[str, type]:
+        """The settings a user may change (Dagster run config, a datasets-file entry): every scalar field of
+        its model and training configs, by name (a nested config, like a pretrained model's, is not one)."""
+        return {f.name: type(getattr(defaults, f.name)) for defaults in self.settings("default")
+                for f in dataclasses.fields(defaults) if type(getattr(defaults, f.name)) in (int, float, str, bool)}
+
+    def with_settings(self, profile: str, given: dict) -> tuple[object, TrainingConfig]:
+        """The profile's model and training configs with `given` settings (setting_types names) applied."""
+        model_config, training_config = self.settings(profile)
+        model_names = {f.name for f in dataclasses.fields(model_config)}
+        return (replace(model_config, **{k: v for k, v in given.items() if k in model_names}),
+                replace(training_config, **{k: v for k, v in given.items() if k not in model_names}))
 
     @property
     def code_version(self) -> str:

@@ -159,12 +159,13 @@ def _read_modality(con, modality: ReportedModality, families: list[FamilyDescrip
                             r["code_version"], r["data_version"])
                for r in (recent_metrics(con, modality.name, dataset.source, TRAILING_RUNS + 1) if latest else [])]
     details = json.loads(details_file.read_text("utf-8")) if details_file.exists() else {}
-    names = [f.name for f in families]
-    challengers = {name: challenger(con, name) for name in names}
-    missing = [name for name, version in challengers.items() if version is None]
-    if missing:
-        raise LookupError(f"no trained version of {', '.join(missing)}; materialize "
-                          f"{', '.join('train_' + name for name in missing)} first")
+    # the families trained on this dataset (a datasets-file entry may train fewer than are registered)
+    challengers = {f.name: version for f in families if (version := challenger(con, f.name)) is not None}
+    if not challengers:
+        raise LookupError(f"no {modality.name} family has a trained version; materialize "
+                          f"{', '.join('train_' + f.name for f in families)} first")
+    families = [f for f in families if f.name in challengers]
+    names = list(challengers)
     newest = {name: found[0] for name in names if (found := decisions(con, name, limit=1))}
     return ModalityInputs(modality, families,
                           {name: _trained_model(read_manifest(version_dir(name, version)))
