@@ -16,12 +16,15 @@ from genai_platform.reporting import render
 from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Threshold,
                                                difference_verdict, judge, mean_win_rates, thresholds,
                                                trailing_median, worst)
-from genai_platform.reporting.build import (against_base, alert_text, build_report, model_cards_data, report_data,
-                                            trends)
+from genai_platform.reporting.alerts import alert_text
+from genai_platform.reporting.differences import trends
 from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
                                              RunInfo, TrainedModel, read_run_manifests)
+from genai_platform.reporting.json_export import model_cards_data, report_data
+from genai_platform.reporting.leaderboard import against_base
 from genai_platform.reporting.modalities import ImageGalleryInputs, TextGalleryInputs, TextSample
 from genai_platform.reporting.plots import sparkline
+from genai_platform.reporting.report import build_report
 
 LINKS = {"index": "index.html", "comparison": "model_comparison.html", "ethics": "ethics.html"}
 
