@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from genai_platform.metrics.catalog import info
+from genai_platform.metrics.catalog import INTERVAL_KINDS, info
 from genai_platform.records import Estimate, MetricRow
 from genai_platform.reporting.analysis import Threshold, judge
 
@@ -17,12 +17,14 @@ class Finding:
     label: str
     estimate: Estimate
     status: str  # analysis.STATUSES or analysis.TOO_FEW
+    interval_kind: str  # how the estimate's interval is computed (catalog.INTERVAL_KINDS)
 
 
 def findings(rows: list[MetricRow], limits: dict[str, Threshold]) -> list[Finding]:
     """Each family's values of the thresholded metrics judged pass / warn / fail."""
     return [Finding(r.subject, r.metric, info(r.metric).label, r.estimate,
-                    judge(r.metric, r.value, r.sample_count, limits[r.metric], r.ci_low, r.ci_high))
+                    judge(r.metric, r.value, r.sample_count, limits[r.metric], r.ci_low, r.ci_high),
+                    INTERVAL_KINDS[r.metric])
             for r in rows if r.role == "model" and r.metric in limits]
 
 

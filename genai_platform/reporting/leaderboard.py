@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from genai_platform.metrics.catalog import (INTERVALS, METRICS, NOISE, PIXEL_GAUSSIAN, TRAINING_COPIES, TRAINING_DATA,
-                                             UNIGRAM, UNSEEN_REAL, info, subject_label)
+from genai_platform.metrics.catalog import (DIFFERENCE_KINDS, INTERVAL_KINDS, INTERVALS, METRICS, NOISE, PIXEL_GAUSSIAN,
+                                             TRAINING_COPIES, TRAINING_DATA, UNIGRAM, UNSEEN_REAL, info, subject_label)
 from genai_platform.records import Estimate, MetricRow
 from genai_platform.reporting.analysis import mean_win_rates
 from genai_platform.reporting.inputs import FamilyDescription
@@ -25,12 +25,14 @@ class MetricColumn:
     reference: str
     category: str
     interval: str | None  # what its 95% interval covers (catalog.INTERVALS); None: recorded without one
+    interval_kind: str  # how its interval is computed (catalog.INTERVAL_KINDS)
+    difference_kind: str | None  # how a paired difference's interval is (catalog.DIFFERENCE_KINDS); None: none recorded
 
     @classmethod
     def of(cls, metric: str) -> MetricColumn:
         entry = info(metric)
         return cls(metric, entry.label, entry.arrow, entry.definition, entry.reference, entry.category,
-                   INTERVALS.get(metric))
+                   INTERVALS.get(metric), INTERVAL_KINDS[metric], DIFFERENCE_KINDS.get(metric))
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from genai_platform.metrics.catalog import info
+from genai_platform.metrics.catalog import INTERVAL_KINDS, info
 from genai_platform.records import Estimate
 from genai_platform.reporting.findings import Finding
 from genai_platform.reporting.inputs import Dataset, FamilyDescription, ModalityInputs, TrainedModel
@@ -24,6 +24,7 @@ class Datasheet:
 class CardMetric:
     label: str
     estimate: Estimate
+    interval_kind: str  # catalog.INTERVAL_KINDS
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def model_cards(inputs: ModalityInputs, win_rates: dict[str, float | None], find
     and every metric of this run."""
     return [ModelCard(f, inputs.models[f.name], inputs.dataset, win_rates.get(f.name),
                       [finding for finding in findings if finding.model == f.name],
-                      [CardMetric(f"{info(r.metric).label} {info(r.metric).arrow}".strip(), r.estimate)
+                      [CardMetric(f"{info(r.metric).label} {info(r.metric).arrow}".strip(), r.estimate,
+                                  INTERVAL_KINDS[r.metric])
                        for r in inputs.rows if r.subject == f.name],
                       inputs.modality.report.card)
             for f in inputs.families]
