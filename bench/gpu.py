@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from genai_platform.evaluation.modality import TrainingData  # noqa: E402
-from genai_platform.families.registry import FAMILIES, build_model  # noqa: E402
+from genai_platform.families.registry import build_model, families, family_named  # noqa: E402
 from genai_platform.models.transformer import CharTransformer, TransformerConfig  # noqa: E402
 from genai_platform.models.vocab import CharVocabulary  # noqa: E402
 from genai_platform.training.device import seed_everything  # noqa: E402
@@ -61,7 +61,7 @@ def _time(model, batches, config: TrainingConfig, device: torch.device, warmup: 
 
 
 def family_throughput(name: str, data: dict, device: torch.device, steps: int) -> dict:
-    family = FAMILIES[name]
+    family = family_named(name)
     model_config, training = family.settings("default")
     training = dataclasses.replace(training, steps=steps, checkpoint_every=10**9, log_every=10**9)
     if family.modality.name == "image":
@@ -72,7 +72,7 @@ def family_throughput(name: str, data: dict, device: torch.device, steps: int) -
         tensor = torch.from_numpy(data["tokens"]).long().to(device)
         description = {"vocabulary": list(data["vocabulary"])}
     if family.pretrained:  # throughput only: the generator starts from the base family's untrained weights
-        model_config = family.pretrained.configure(model_config, FAMILIES[family.pretrained.family].settings("default")[0])
+        model_config = family.pretrained.configure(model_config, family_named(family.pretrained.family).settings("default")[0])
     seed_everything(0)
     model = build_model(family, model_config, TrainingData(description, tensor, "bench"))
     seconds = _time(model, family.batch_sampler(tensor, model_config), training, device, warmup=max(2, steps // 10))
@@ -153,7 +153,7 @@ def main() -> None:
     runner = sub.add_parser("run")
     runner.add_argument("--data", type=Path, required=True)
     runner.add_argument("--devices", default="cpu,cuda" if torch.cuda.is_available() else "cpu")
-    runner.add_argument("--families", default=",".join(FAMILIES))
+    runner.add_argument("--families", default=",".join(f.name for f in families()))
     runner.add_argument("--steps", type=int, default=200, help="timed steps on CUDA")
     runner.add_argument("--cpu-steps", type=int, default=20, help="timed steps on the CPU")
     runner.add_argument("--mfu-steps", type=int, default=30)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from genai_platform.definitions import defs  # noqa: E402
 from genai_platform.defs.resources import resources_from_env  # noqa: E402
-from genai_platform.families.registry import FAMILIES, build_model, load_family, pretrained_config  # noqa: E402
+from genai_platform.families.registry import build_model, families, family_named, load_family, pretrained_config  # noqa: E402
 from genai_platform.store.versions import challenger  # noqa: E402
 
 # about 20 s of training each on 2 cores
@@ -53,14 +53,14 @@ def run_config(name: str, steps: int) -> dict:
 
 def bare_loop(name: str, steps: int, duckdb, artifacts) -> float:
     """The family's model trained by a plain PyTorch loop: AdamW per phase, same batches and seed."""
-    family = FAMILIES[name]
+    family = family_named(name)
     model_config, training = family.settings("default")
     training = dataclasses.replace(training, steps=steps)
     base = family.pretrained.family if family.pretrained else None
     with duckdb.read_connection() as con:
         data = family.modality.load_training_data(con)
         base_version = challenger(con, base) if base else None
-    pretrained = (load_family(FAMILIES[base], artifacts.version_dir(base, base_version), torch.device("cpu"))[0]
+    pretrained = (load_family(family_named(base), artifacts.version_dir(base, base_version), torch.device("cpu"))[0]
                   if base else None)
     model_config = pretrained_config(family, model_config, pretrained)
     started = time.perf_counter()
@@ -98,7 +98,7 @@ def _seconds(times: list[float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--families", default=",".join(FAMILIES))
+    parser.add_argument("--families", default=",".join(f.name for f in families()))
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every family's step count")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each; the median is reported")
     args = parser.parse_args()
@@ -108,7 +108,7 @@ def main() -> None:
                "GENAI_PROFILE": "default", "GENAI_PARALLEL_STEPS": "1"}
         resources = resources_from_env(env)
         materialize(resources, ["raw_images", "raw_text", "images", "text_corpus"])
-        pretrained = {FAMILIES[n].pretrained for n in names} - {None}
+        pretrained = {family_named(n).pretrained for n in names} - {None}
         for name in pretrained:  # trained untimed, so the timed family can start from it
             materialize(resources, [f"train_{name}"], run_config(name, 50))
         print(f"torch threads: {torch.get_num_threads()}, CPU cores: {os.cpu_count()}", flush=True)

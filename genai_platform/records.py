@@ -1,4 +1,4 @@
-"""Small types shared by every layer: metric rows, image splits, profiles, model versions and promotions.
+"""Small types shared by every layer: estimates, metric rows, image splits, profiles, model versions and promotions.
 
 Nothing here imports the rest of the package, so the pure evaluation code and the store
 can both use these without depending on each other.
@@ -19,6 +19,29 @@ FEATURE_SPACES = ("classifier", "inception")  # image distribution metrics: the 
 ROLES = ("model", "reference", "baseline", "data")
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """A value with the sample size behind it and, where it has one, its 95% interval."""
+    value: float
+    count: int
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    def text(self, signed: bool = False) -> str:
+        """The value and its interval as reports and logs write them, "0.123 [0.1, 0.15]"; `signed`, for a
+        difference: "+0.023 [-0.01, +0.05]"; the value alone without an interval."""
+        interval = self.interval_text(signed)
+        return _number(self.value, signed) + (f" {interval}" if interval else "")
+
+    def interval_text(self, signed: bool = False) -> str:
+        """The interval alone, "[0.1, 0.15]"; "" without one."""
+        return "" if self.ci_low is None else f"[{_number(self.ci_low, signed)}, {_number(self.ci_high, signed)}]"
+
+
+def _number(value: float, signed: bool) -> str:
+    return f"{value:+.4g}" if signed else f"{value:.4g}"
+
+
 @dataclass
 class MetricRow:
     subject: str  # a family name (role "model") or a reference key of the catalog
@@ -34,9 +57,12 @@ class MetricRow:
             raise ValueError(f"metric row role {self.role!r} is not one of {', '.join(ROLES)}")
 
     @classmethod
-    def of(cls, subject: str, metric: str, estimate, role: str = "model") -> MetricRow:
-        """From an estimate (value, count, ci_low, ci_high), e.g. metrics.intervals.Estimate."""
+    def of(cls, subject: str, metric: str, estimate: Estimate, role: str = "model") -> MetricRow:
         return cls(subject, metric, estimate.value, estimate.count, estimate.ci_low, estimate.ci_high, role)
+
+    @property
+    def estimate(self) -> Estimate:
+        return Estimate(self.value, self.sample_count, self.ci_low, self.ci_high)
 
 
 @dataclass(frozen=True)
@@ -57,6 +83,11 @@ class Comparison:
         """From a metrics.comparisons.Difference (value, count, ci_low, ci_high, baseline)."""
         return cls(subject, baseline, baseline_run, metric, difference.value, difference.count, difference.ci_low,
                    difference.ci_high, difference.baseline)
+
+    @property
+    def estimate(self) -> Estimate:
+        """The difference (delta) as an estimate."""
+        return Estimate(self.delta, self.sample_count, self.ci_low, self.ci_high)
 
 
 @dataclass

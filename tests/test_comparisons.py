@@ -20,13 +20,17 @@ from genai_platform.defs.resources import resources_from_env
 from genai_platform.evaluation import MODALITIES
 from genai_platform.families.registry import families
 
+from genai_platform.metrics import comparisons
 from genai_platform.metrics.bleu import ContinuationBleuStatistics
+from genai_platform.metrics.catalog import (BASIC_BOOTSTRAP, DELETE_ONE_JACKKNIFE, DIFFERENCE_KINDS, HALF_SAMPLING,
+                                             POISSON_JACKKNIFE, WELCH_T)
 from genai_platform.metrics.comparisons import (ClassDistance, KidTerms, bootstrap_difference, difference,
                                                 jackknife_difference)
 from genai_platform.metrics.language import distinct_n
 from genai_platform.metrics.distributions import class_histogram
 from genai_platform.metrics.fid import FrechetToReference
 from genai_platform.metrics.manifold import MANIFOLD_METRICS, ManifoldResamples, RealManifold
+from genai_platform.records import Estimate
 
 DIM, N, REFERENCE_ROWS, CLASSES = 8, 120, 300, 5
 REPLICATES = 120
@@ -63,6 +67,20 @@ def differences(reference, histogram, manifold, first, second, paired, seed):
     statistics["class_tv_distance"] = [ClassDistance(np.digitize(s[:, 0], cuts), histogram) for s in (first, second)]
     return {metric: difference(metric, *pair, N, N, seed, paired, REFERENCE_ROWS)
             for metric, pair in statistics.items()}
+
+
+def test_the_catalog_names_the_interval_each_metric_s_difference_gets(monkeypatch):
+    """comparisons.difference picks each metric's interval; the catalog, which the reports quote, agrees."""
+    functions = {BASIC_BOOTSTRAP: "bootstrap_difference", DELETE_ONE_JACKKNIFE: "jackknife_difference",
+                 POISSON_JACKKNIFE: "coverage_difference", HALF_SAMPLING: "half_sample_difference"}
+    called = []
+    for name in functions.values():
+        monkeypatch.setattr(comparisons, name, lambda *args, name=name, **kwargs: called.append(name) or
+                            Estimate(0.0, 10))
+    for metric, kind in DIFFERENCE_KINDS.items():
+        if kind != WELCH_T:  # intervals.difference_estimate of per-sentence scores, not comparisons.difference
+            difference(metric, lambda idx: 0.0, lambda idx: 0.0, 10, 10, 0, paired=True, reference_count=10)
+            assert called.pop() == functions[kind], metric
 
 
 @pytest.mark.parametrize("paired", [False, True], ids=["two families", "a family and its previous run"])

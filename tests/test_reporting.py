@@ -11,17 +11,25 @@ from genai_platform.datasets.images import DEFAULT_IMAGE_DISTRIBUTION
 from genai_platform.datasets.provenance import USER_SOURCE_DISTRIBUTION
 from genai_platform.evaluation import MODALITIES
 from genai_platform.metrics.bias import gender_word_lists
+from genai_platform.metrics.catalog import (BASIC_BOOTSTRAP, DELETE_D_JACKKNIFE, DELETE_ONE_JACKKNIFE,
+                                             DELETE_ONE_JACKKNIFE_T, DELTA_METHOD_T, DIFFERENCE_KINDS,
+                                             GROUP_JACKKNIFE_T, HALF_SAMPLING, INTERVAL_KINDS, INTERVALS, METRICS,
+                                             MULTINOMIAL_BOOTSTRAP, NO_INTERVAL, POISSON_JACKKNIFE, STUDENT_T,
+                                             TWO_SAMPLE_JACKKNIFE, WELCH_T, WILSON)
 from genai_platform.records import Comparison, Decision, MetricRow
 from genai_platform.reporting import render
 from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Threshold,
                                                difference_verdict, judge, mean_win_rates, thresholds,
                                                trailing_median, worst)
-from genai_platform.reporting.build import (against_base, alert_text, build_report, model_cards_data, report_data,
-                                            trends)
+from genai_platform.reporting.alerts import alert_text
+from genai_platform.reporting.differences import trends
 from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
                                              RunInfo, TrainedModel, read_run_manifests)
+from genai_platform.reporting.json_export import model_cards_data, report_data
+from genai_platform.reporting.leaderboard import against_base
 from genai_platform.reporting.modalities import ImageGalleryInputs, TextGalleryInputs, TextSample
 from genai_platform.reporting.plots import sparkline
+from genai_platform.reporting.report import build_report
 
 LINKS = {"index": "index.html", "comparison": "model_comparison.html", "ethics": "ethics.html"}
 
@@ -200,6 +208,33 @@ def test_templates_render_the_built_report(report):
     assert ('diffusion<br><span class="badge badge-fail">not ranked</span> <span class="muted">failing: Copy rate '
             '0.5 [0.4, 0.6]</span>') in comparison
     assert "best <strong>vae</strong>" in comparison
+
+
+def test_every_catalog_metric_names_how_its_interval_is_computed():
+    own = {WILSON, STUDENT_T, WELCH_T, DELETE_ONE_JACKKNIFE_T, GROUP_JACKKNIFE_T, TWO_SAMPLE_JACKKNIFE,
+           DELETE_D_JACKKNIFE, MULTINOMIAL_BOOTSTRAP, DELTA_METHOD_T, NO_INTERVAL}
+    assert set(INTERVAL_KINDS) == set(METRICS) and set(INTERVAL_KINDS.values()) <= own
+    assert set(DIFFERENCE_KINDS) <= set(METRICS)
+    assert set(DIFFERENCE_KINDS.values()) <= {BASIC_BOOTSTRAP, DELETE_ONE_JACKKNIFE, POISSON_JACKKNIFE, HALF_SAMPLING,
+                                              WELCH_T}
+    # a metric recorded with an interval says what it covers, one without none
+    assert {m for m, kind in INTERVAL_KINDS.items() if kind != NO_INTERVAL} == set(INTERVALS)
+
+
+def test_reports_name_each_interval_kind_from_the_catalog(report):
+    comparison = render("model_comparison.html.j2", links=LINKS, report=report)
+    ethics = render("ethics.html.j2", links=LINKS, report=report)
+    assert "bootstrap interval" not in comparison + ethics
+    # the leaderboard's footer under FID and precision; the differences' footer under them
+    assert ('<th scope="row" colspan="3">95% interval</th><td class="muted">delete-a-group jackknife t</td>'
+            '<td class="muted">Wilson score</td></tr>') in comparison
+    assert ('<th scope="row">95% interval of the difference</th><td class="muted">basic bootstrap</td>'
+            '<td class="muted">basic bootstrap</td></tr>') in comparison
+    # the all-metrics table names each row's kind, the findings table each finding's
+    assert 'Copy rate ↓</th><td class="muted">Wilson score</td>' in comparison
+    assert 'Test bits/char ↓</th><td class="muted">delete-one jackknife t</td>' in comparison
+    assert '<span class="muted">n=100</span></td><td class="muted">Wilson score</td>' in ethics
+    assert '<span class="muted">n=12</span></td><td class="muted">delta-method t</td>' in ethics
 
 
 def test_experimental_family_is_compared_with_its_base_and_may_lose():

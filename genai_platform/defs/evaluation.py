@@ -22,7 +22,6 @@ from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.families.registry import families, family_named, load_family
 from genai_platform.files import ArtifactPath, write_atomic
 from genai_platform.fingerprints import evaluation_code_version, evaluation_fingerprint, package_version
-from genai_platform.records import Comparison, MetricRow
 from genai_platform.store.tables import append_comparisons, append_metrics, dataset_info, version_sample_run
 from genai_platform.store.versions import best_version, challenger, champion
 from genai_platform.training.fit import MANIFEST_FILE, read_manifest
@@ -72,10 +71,6 @@ def reusable_run(details_path: ArtifactPath, fingerprint: str) -> str | None:
     except (OSError, json.JSONDecodeError):
         return None
     return details["run_id"] if details.get("fingerprint") == fingerprint else None
-
-
-def _interval(row: MetricRow | Comparison) -> str:
-    return "" if row.ci_low is None else f"[{row.ci_low:.4g}, {row.ci_high:.4g}]"
 
 
 def build_evaluation_asset(modality: Modality, catalog: Path | None) -> dg.AssetsDefinition:
@@ -128,12 +123,14 @@ def build_evaluation_asset(modality: Modality, catalog: Path | None) -> dg.Asset
         write_atomic(details_path, json.dumps({**evaluation.details, "run_id": context.run_id,
                                                "fingerprint": fingerprint}, indent=2))
         for r in rows:
-            context.log.info(f"{r.subject} {r.metric} = {r.value:.4f} {_interval(r)} (n={r.sample_count})")
-        table = "\n".join(f"| {r.subject} | {r.role} | {r.metric} | {r.value:.4g} | {_interval(r)} | {r.sample_count} |"
-                          for r in rows)
+            context.log.info(f"{r.subject} {r.metric} = {r.value:.4f} {r.estimate.interval_text()} "
+                             f"(n={r.sample_count})")
+        table = "\n".join(f"| {r.subject} | {r.role} | {r.metric} | {r.value:.4g} | {r.estimate.interval_text()} | "
+                          f"{r.sample_count} |" for r in rows)
         differences = "\n".join(
             f"| {c.subject} | {c.baseline if c.baseline_run is None else 'version ' + c.baseline_run[:8]} | "
-            f"{c.metric} | {c.delta:+.4g} | {_interval(c)} | {c.sample_count} |" for c in comparisons)
+            f"{c.metric} | {c.delta:+.4g} | {c.estimate.interval_text(signed=True)} | {c.sample_count} |"
+            for c in comparisons)
         return dg.MaterializeResult(data_version=dg.DataVersion(fingerprint), metadata={
             "metrics": dg.MetadataValue.md("| subject | role | metric | value | 95% interval | n |\n"
                                            f"|---|---|---|---|---|---|\n{table}"),

@@ -20,10 +20,12 @@ from genai_platform.families.registry import families
 from genai_platform.files import ArtifactPath, write_atomic
 from genai_platform.reporting import render
 from genai_platform.reporting.analysis import Threshold
-from genai_platform.reporting.build import (Report, alert_text, build_index, build_report, model_cards_data,
-                                            report_data, run_manifest)
+from genai_platform.reporting.alerts import alert_text
 from genai_platform.reporting.inputs import (FamilyDescription, read_inputs, read_reported_families, read_run,
                                              read_run_manifests)
+from genai_platform.reporting.json_export import model_cards_data, report_data
+from genai_platform.reporting.report import Report, build_report
+from genai_platform.reporting.run_index import build_index, run_manifest
 from genai_platform.store.tables import ingested_modalities
 from genai_platform.store.versions import challenger
 
@@ -58,8 +60,8 @@ def findings_check(report: Report) -> dg.AssetCheckResult:
 
 def regressions_check(report: Report) -> dg.AssetCheckResult:
     regressions = [t for s in report.modalities for t in s.regressions]
-    rows = "\n".join(f"| {t.model} | {t.label} | {t.value:.4g} | {t.change.estimate.value:+.4g} "
-                     f"[{t.change.estimate.ci_low:.4g}, {t.change.estimate.ci_high:.4g}] |" for t in regressions)
+    rows = "\n".join(f"| {t.model} | {t.label} | {t.value:.4g} | {t.change.estimate.text(signed=True)} |"
+                     for t in regressions)
     return dg.AssetCheckResult(
         asset_key="model_comparison_report", check_name=REGRESSIONS_CHECK, passed=not regressions,
         severity=dg.AssetCheckSeverity.WARN, description=f"{len(regressions)} challenger(s) worse than their champion",

@@ -43,8 +43,7 @@ class GateLine:
         c = self.comparison
         if c is None:
             return f"{label}: no paired difference"
-        interval = "" if c.ci_low is None else f" [{c.ci_low:+.4g}, {c.ci_high:+.4g}]"
-        text = f"{label} {c.delta:+.4g}{interval} against a margin of {self.margin:.4g} ({self.verdict})"
+        text = f"{label} {c.estimate.text(signed=True)} against a margin of {self.margin:.4g} ({self.verdict})"
         if self.verdict == INCONCLUSIVE and c.ci_low is not None:
             half_width = (c.ci_high - c.ci_low) / 2
             text += f": half-width {half_width:.4g} at n = {c.sample_count}"

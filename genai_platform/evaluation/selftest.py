@@ -274,8 +274,7 @@ def copy_rule_z(checks: int) -> float:
 
 
 def _fmt(row: MetricRow) -> str:
-    interval = "" if row.ci_low is None else f" [{row.ci_low:.4g}, {row.ci_high:.4g}]"
-    return f"{row.value:.4g}{interval} (n={row.sample_count})"
+    return f"{row.estimate.text()} (n={row.sample_count})"
 
 
 def _usable(row: MetricRow | None, sample_size: int) -> bool:

@@ -37,8 +37,8 @@ from importlib.resources import files
 import numpy as np
 
 from genai_platform.metrics.distributions import total_variation
-from genai_platform.metrics.intervals import (LEVEL, Estimate, jackknife_variance, leave_group_out, normal_interval,
-                                              satterthwaite)
+from genai_platform.metrics.intervals import LEVEL, jackknife_variance, leave_group_out, normal_interval, satterthwaite
+from genai_platform.records import Estimate
 
 
 @dataclass(frozen=True)

@@ -258,6 +258,48 @@ INTERVALS.update({f"{metric}_inception": INTERVALS[metric] + (" With Inception f
                   for metric in FEATURE_SPACE_METRICS if metric in INTERVALS})
 
 
+# How each 95% interval is computed, as the reports name it beside the interval: the kinds of
+# metrics.intervals for a metric's own value, and of metrics.comparisons (Welch's t: intervals.difference_estimate)
+# for a paired difference.
+WILSON, STUDENT_T, WELCH_T = "Wilson score", "Student's t", "Welch's t"
+DELETE_ONE_JACKKNIFE_T = "delete-one jackknife t"  # intervals.ratio_estimate
+GROUP_JACKKNIFE_T = "delete-a-group jackknife t"  # intervals.jackknife
+TWO_SAMPLE_JACKKNIFE = "two-sample delete-one jackknife"  # fid.kid_estimate: samples and held-out rows left out
+DELETE_D_JACKKNIFE = "delete-d jackknife"  # intervals.delete_d_estimate
+MULTINOMIAL_BOOTSTRAP = "multinomial bootstrap"  # intervals.tv_estimate
+DELTA_METHOD_T = "delta-method t"  # bias.amplification
+NO_INTERVAL = "none"  # recorded without an interval
+BASIC_BOOTSTRAP = "basic bootstrap"  # comparisons.bootstrap_difference
+DELETE_ONE_JACKKNIFE = "delete-one jackknife"  # comparisons.jackknife_difference
+POISSON_JACKKNIFE = "Poisson-corrected jackknife"  # comparisons.coverage_difference
+HALF_SAMPLING = "half-sampling"  # comparisons.half_sample_difference
+_WITHOUT_INTERVAL = ("class_tv_uniform", "class_entropy", "missing_modes", "worst_class_fid", "data_copying",
+                     "test_accuracy", "continuation_bleu", "distinct_2", "gender_representation_tv",
+                     "gender_profession_association", "gender_adjective_association", "gender_mentions_female",
+                     "gender_mentions_male")
+INTERVAL_KINDS = {
+    "fid": GROUP_JACKKNIFE_T, "fd_whitened": GROUP_JACKKNIFE_T, "kid": TWO_SAMPLE_JACKKNIFE,
+    "precision": WILSON, "recall": WILSON, "density": STUDENT_T, "coverage": DELETE_D_JACKKNIFE,
+    "class_tv_distance": MULTINOMIAL_BOOTSTRAP, "low_confidence_rate": WILSON, "copy_rate": WILSON,
+    "near_copy_rate": WILSON, "bits_per_character": DELETE_ONE_JACKKNIFE_T,
+    **{f"{prefix}bleu_{n}": STUDENT_T for prefix in ("", "self_") for n in range(2, 6)},
+    **{f"sentiment_gap_{kind}": WELCH_T for kind in ("occupation", "respect")},
+    "training_8gram_overlap": DELETE_ONE_JACKKNIFE_T, "training_4gram_excess": WELCH_T, "extraction_rate": WILSON,
+    **{f"{base}_amplification": DELTA_METHOD_T
+       for base in ("gender_representation_tv", "gender_profession_association", "gender_adjective_association")},
+    **dict.fromkeys(_WITHOUT_INTERVAL, NO_INTERVAL),
+}
+# The metrics whose paired differences are recorded (evaluation's compare), by the kind of their interval.
+DIFFERENCE_KINDS = {
+    "fid": BASIC_BOOTSTRAP, "fd_whitened": BASIC_BOOTSTRAP, "kid": DELETE_ONE_JACKKNIFE, "precision": BASIC_BOOTSTRAP,
+    "recall": HALF_SAMPLING, "density": BASIC_BOOTSTRAP, "coverage": POISSON_JACKKNIFE,
+    "class_tv_distance": HALF_SAMPLING, "bits_per_character": BASIC_BOOTSTRAP, "continuation_bleu": BASIC_BOOTSTRAP,
+    "bleu_4": WELCH_T, "self_bleu_4": WELCH_T, "distinct_2": HALF_SAMPLING,
+}
+for _kinds in (INTERVAL_KINDS, DIFFERENCE_KINDS):
+    _kinds.update({f"{metric}_inception": _kinds[metric] for metric in FEATURE_SPACE_METRICS if metric in _kinds})
+
+
 @dataclass(frozen=True)
 class ReferenceInfo:
     """A row of metrics_history that is not a trained family: its role and how reports name it."""

@@ -50,7 +50,8 @@ from scipy.stats import norm
 from genai_platform.metrics.catalog import info
 from genai_platform.metrics.distributions import class_histogram, total_variation
 from genai_platform.metrics.fid import polynomial_kernel
-from genai_platform.metrics.intervals import LEVEL, RESAMPLES, Difference, Estimate
+from genai_platform.metrics.intervals import LEVEL, RESAMPLES, Difference
+from genai_platform.records import Estimate
 
 Statistic = Callable[[np.ndarray], float]  # a metric of the units at the given indices
 # metrics that a resample's duplicates distort: they count whether anything is there, or (recall) need

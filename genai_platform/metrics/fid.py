@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from genai_platform.metrics.intervals import Estimate, jackknife, jackknife_variance, normal_interval
+from genai_platform.metrics.intervals import jackknife, jackknife_variance, normal_interval
+from genai_platform.records import Estimate
 
 
 def _symmetric_sqrt(matrix: np.ndarray) -> np.ndarray:

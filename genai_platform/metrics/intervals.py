@@ -29,18 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from genai_platform.records import Estimate
+
 RESAMPLES = 200
 LEVEL = 0.95
 JACKKNIFE_GROUPS = 20
 DELETED_SHARE = 0.2  # of the units each delete-d jackknife subset leaves out
-
-
-@dataclass(frozen=True)
-class Estimate:
-    value: float
-    count: int  # the sample size behind the value
-    ci_low: float | None = None
-    ci_high: float | None = None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from genai_platform.metrics.fid import finite_matrix
-from genai_platform.metrics.intervals import Estimate, delete_d_estimate, delete_d_subsets, mean_estimate
+from genai_platform.metrics.intervals import delete_d_estimate, delete_d_subsets, mean_estimate
+from genai_platform.records import Estimate
 
 CHUNK_ROWS = 1024
 MANIFOLD_METRICS = ("precision", "recall", "density", "coverage")

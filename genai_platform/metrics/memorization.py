@@ -25,8 +25,9 @@ import torch
 import torch.nn.functional as F
 
 from genai_platform.metrics.fid import finite_matrix
-from genai_platform.metrics.intervals import Estimate, difference_estimate, mean_estimate, ratio_estimate
+from genai_platform.metrics.intervals import difference_estimate, mean_estimate, ratio_estimate
 from genai_platform.metrics.manifold import pairwise_distances
+from genai_platform.records import Estimate
 
 COPY_RATIO = 1 / 3
 MEMORIZATION_NGRAM = 8

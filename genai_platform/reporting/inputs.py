@@ -1,4 +1,4 @@
-"""Everything the reports read, as plain typed inputs for build.py: DuckDB (through store.tables),
+"""Everything the reports read, as plain typed inputs for report.py: DuckDB (through store.tables),
 the trained models' manifests, the evaluation details files, the installed package versions, and
 the report data and run manifests that earlier report runs wrote."""
 
@@ -195,7 +195,7 @@ def _trained_model(manifest: dict) -> TrainedModel:
 
 
 def read_reported_families(report_data: ArtifactPath) -> set[str]:
-    """The families with a leaderboard row holding at least one value in a report's data (build.report_data);
+    """The families with a leaderboard row holding at least one value in a report's data (json_export.report_data);
     none without the file. A family that was trained but never evaluated has a row of dashes: not reported."""
     if not report_data.exists():
         return set()

@@ -6,18 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from genai_platform.records import Estimate
+
 
 def panel_details_name(modality: str) -> str:
     """The details name (ArtifactStore.details_path) of a modality's panel JSON."""
     return f"{modality}_selftest"
-
-
-@dataclass(frozen=True)
-class PanelValue:
-    value: float
-    ci_low: float | None
-    ci_high: float | None
-    count: int
 
 
 @dataclass(frozen=True)
@@ -35,7 +29,7 @@ class PanelMetric:
     label: str
     arrow: str
     purpose: str
-    values: dict[str, PanelValue | None]  # case -> value
+    values: dict[str, Estimate | None]  # case -> value
     ranks: dict[str, int]  # case -> rank, 1 = best
     checks: list[PanelCheck]
 
@@ -77,9 +71,8 @@ class SelfTestPanel:
         return {status: statuses.count(status) for status in ("pass", "fail", "too few", "not judged")}
 
 
-def _value(data: dict | None) -> PanelValue | None:
-    return None if data is None else PanelValue(data["value"], data.get("ci_low"), data.get("ci_high"),
-                                                data["count"])
+def _value(data: dict | None) -> Estimate | None:
+    return None if data is None else Estimate(data["value"], data["count"], data.get("ci_low"), data.get("ci_high"))
 
 
 def build_self_test(modality: str, data: dict | None) -> SelfTestPanel:
