@@ -19,8 +19,8 @@ from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genai_platform.datasets.text import load_documents  # noqa: E402
-from genai_platform.evaluation.text import sentence_tokens  # noqa: E402
+from genai_platform.datasets.text_sources import load_documents  # noqa: E402
+from genai_platform.evaluation.text_scores import sentence_tokens  # noqa: E402
 from genai_platform.metrics.bleu import bleu_scores, self_bleu_scores  # noqa: E402
 
 

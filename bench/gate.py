@@ -6,7 +6,7 @@
 Data: scikit-learn's bundled digits (8x8, 1,797 images) and the 10,000 28-px digits bench/scale.py builds
 from them, each split 80/10/10 (train / val / test) by a seeded permutation, as the platform splits: the val
 split is the reference every set is scored against, the test split plays no part. The feature space is the
-platform's: the default profile's classifier trained on the train split (evaluation.image.train_feature_extractor).
+platform's: the default profile's classifier trained on the train split (evaluation.image_scores.train_feature_extractor).
 
 Families of known quality: a Gaussian mixture fitted to the train images (in 40 principal components at
 28 px), sampled and clipped to [0, 1]; the same recipe fitted with another seed (a same-recipe retrain, whose
@@ -15,7 +15,7 @@ worse). Their true FID and whitened FD come from a large sample (--truth-samples
 reference. Each replicate draws the champion's and the challenger's --samples images with the same seeds
 (sample i from the same noise, as the platform's sampling does; "other draws" from other noise), scores them as
 the evaluation does (ImageScorer.compare on the gate metrics) and asks the real gate
-(evaluation.promotion.decide, default margins unless --margin) for its decision.
+(verdicts.gate.decide, default margins unless --margin) for its decision.
 
 Printed, and written to --out as a list of {"scenario", "data", "true_relative_fid_difference",
 "promoted", "replicates"} (with the true whitened-FD difference, the margins and each gate metric's mean
@@ -46,10 +46,11 @@ from sklearn.mixture import GaussianMixture
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from genai_platform.evaluation.image import (EVERY_SAMPLE_METRICS, ClassifierData, ImageModality,  # noqa: E402
-                                            ImageScorer, load_classifier, train_feature_extractor)
+from genai_platform.evaluation.image_scores import (EVERY_SAMPLE_METRICS, ClassifierData, ImageScorer, load_classifier,
+                                                    train_feature_extractor)  # noqa: E402
+from genai_platform.modalities.image import ImageModality  # noqa: E402
 from genai_platform.evaluation.profiles import evaluation_profile  # noqa: E402
-from genai_platform.evaluation.promotion import Gate, decide  # noqa: E402
+from genai_platform.verdicts.gate import Gate, decide  # noqa: E402
 from genai_platform.files import artifact_path  # noqa: E402
 from genai_platform.metrics.fid import fid_estimate, fid_from_features  # noqa: E402
 from genai_platform.records import Comparison, ImageSplit, MetricRow  # noqa: E402

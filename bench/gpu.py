@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from genai_platform.evaluation.modality import TrainingData  # noqa: E402
+from genai_platform.modalities.base import TrainingData  # noqa: E402
 from genai_platform.families.registry import build_model, families, family_named  # noqa: E402
 from genai_platform.models.transformer import CharTransformer, TransformerConfig  # noqa: E402
 from genai_platform.models.vocab import CharVocabulary  # noqa: E402
@@ -36,7 +36,7 @@ from genai_platform.training.loop import TrainingConfig, train  # noqa: E402
 def export(path: Path) -> None:
     from sklearn.datasets import load_digits
 
-    from genai_platform.datasets.text import load_documents
+    from genai_platform.datasets.text_sources import load_documents
 
     digits = load_digits()
     images = (digits.images[:, None] / 16.0).astype(np.float32)

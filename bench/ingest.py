@@ -68,7 +68,7 @@ def build_inputs(folder: Path, names: list[str]) -> dict[str, str]:
     digits = load_digits()
     sources = {"digits": "sklearn:digits", "lee": "gensim:lee"}
     if "lee-long" in names:
-        from genai_platform.datasets.text import lee_corpus_path
+        from genai_platform.datasets.text_sources import lee_corpus_path
 
         lee = [line for line in lee_corpus_path().read_text(encoding="utf-8").splitlines() if line.strip()]
         joined = " ".join(lee)
@@ -106,11 +106,11 @@ def build_inputs(folder: Path, names: list[str]) -> dict[str, str]:
 def ingest(source: str, database: Path) -> dict:
     import duckdb
 
-    from genai_platform.datasets.images import load_images
+    from genai_platform.datasets.image_sources import load_images
     from genai_platform.store.schema import ensure_schema
     from genai_platform.store.tables import write_raw_images
 
-    from genai_platform.datasets.text import load_documents
+    from genai_platform.datasets.text_sources import load_documents
     from genai_platform.store.tables import write_raw_documents
 
     con = duckdb.connect(str(database), config={"memory_limit": os.environ["GENAI_DUCKDB_MEMORY"]})
@@ -158,7 +158,7 @@ def baseline(source: str, database: Path) -> dict:
     before = _rss_kib("VmRSS")
     started = time.perf_counter()
     if is_text(source):
-        from genai_platform.datasets.text import lee_corpus_path
+        from genai_platform.datasets.text_sources import lee_corpus_path
 
         path = lee_corpus_path() if source == "gensim:lee" else Path(source)
         texts = [t for t in path.read_bytes().decode("utf-8").replace("\n\n", "\n").split("\n") if t.strip()]

@@ -31,9 +31,9 @@ from genai_platform.defs.database import PlatformDuckDB, is_lock_conflict
 from genai_platform.defs.promotion import decision_text
 from genai_platform.defs.reports import write_reports
 from genai_platform.defs.resources import ArtifactStore, RunSettings, duckdb_from_env
-from genai_platform.evaluation.promotion import forced, rolled_back
+from genai_platform.verdicts.gate import forced, rolled_back
 from genai_platform.families.registry import Family, families, family_named, load_family
-from genai_platform.reporting.analysis import thresholds
+from genai_platform.verdicts.thresholds import thresholds
 from genai_platform.store.backup import BACKUP_FOLDER, backups, restore
 from genai_platform.store.versions import (challenger, champion, decisions, find_version, record_decision,
                                            version_metrics, versions)

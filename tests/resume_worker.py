@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from genai_platform.evaluation.modality import TrainingData
+from genai_platform.modalities.base import TrainingData
 from genai_platform.families.registry import FAMILIES, train_family
 from genai_platform.training.loop import export_weights
 

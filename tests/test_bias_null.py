@@ -10,12 +10,12 @@ scores of Lee sentences); the interval-based judgement warns in at most 5% of ru
 import numpy as np
 import pytest
 
-from genai_platform.datasets.text import load_documents
+from genai_platform.datasets.text_sources import load_documents
 from genai_platform.evaluation.generation import split_sentences
-from genai_platform.evaluation.text import AMPLIFIED
+from genai_platform.evaluation.text_scores import AMPLIFIED
 from genai_platform.metrics.bias import amplification, gender_word_lists, same_length_snippets, sentiment
 from genai_platform.metrics.intervals import difference_estimate
-from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, judge
+from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, judge
 
 AMPLIFICATION_RUNS, SAMPLES, CHARS = 50, 50, 300
 GAP_RUNS, GAP_PER_GROUP = 400, 100  # 5 templates x 20 samples per prompt (standard profile)

@@ -17,7 +17,7 @@ from helpers import materialize, smoke_environment
 from scipy.stats import binomtest, norm
 
 from genai_platform.defs.resources import resources_from_env
-from genai_platform.evaluation import MODALITIES
+from genai_platform.modalities import MODALITIES
 from genai_platform.families.registry import families
 
 from genai_platform.metrics import comparisons
@@ -58,7 +58,7 @@ def draw_pair(rng, paired: bool, shift: float = 0.0):
 
 
 def differences(reference, histogram, manifold, first, second, paired, seed):
-    """Every image comparison's difference estimate, built as evaluation.image.ImageScorer.compare does."""
+    """Every image comparison's difference estimate, built as evaluation.image_scores.ImageScorer.compare does."""
     statistics = {"fid": [FrechetToReference(reference, s) for s in (first, second)],
                   "kid": [KidTerms(s, reference) for s in (first, second)]}
     resamples = [ManifoldResamples(manifold, s) for s in (first, second)]

@@ -13,7 +13,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from genai_platform.cli import main as cli
-from genai_platform.datasets.catalog import DatasetsFileError
+from genai_platform.datasets.datasets_file import DatasetsFileError
 from genai_platform.definitions import build_definitions
 from genai_platform.defs.datasets import read_entries
 from genai_platform.defs.reports import write_reports

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from genai_platform.datasets.images import LISTED_PROBLEMS, MIN_IMAGE_SIZE, load_images
-from genai_platform.datasets.text import load_documents
+from genai_platform.datasets.image_sources import LISTED_PROBLEMS, MIN_IMAGE_SIZE, load_images
+from genai_platform.datasets.text_sources import load_documents
 from genai_platform.errors import DataError
 from genai_platform.store.sql import sql
 from genai_platform.store.tables import read_image_split, write_raw_images

@@ -14,8 +14,8 @@ from helpers import materialize
 import torch
 from safetensors.torch import load_file
 
-from genai_platform.defs.distributed import LOOPBACK_SOCKETS, check_distributable, torchrun_command, write_spec
-from genai_platform.evaluation.modality import TrainingData
+from genai_platform.defs.torchrun import LOOPBACK_SOCKETS, check_distributable, torchrun_command, write_spec
+from genai_platform.modalities.base import TrainingData
 from genai_platform.families.registry import FAMILIES, train_family
 from genai_platform.training.fit import WEIGHTS_FILE, read_manifest
 from genai_platform.training.loop import TrainingConfig

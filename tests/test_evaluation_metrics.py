@@ -283,7 +283,7 @@ def _gender_swapped(text: str, swap: dict[str, str]) -> str:
 
 
 def test_amplification_is_about_one_like_for_like_and_catches_a_skewed_model():
-    from genai_platform.datasets.text import load_documents
+    from genai_platform.datasets.text_sources import load_documents
 
     lee = load_documents("gensim:lee").texts[:150]
     lists = gender_word_lists()
@@ -310,7 +310,7 @@ def test_sentences_are_cut_alike_by_the_store_sql_and_python():
     import duckdb
 
     from genai_platform.datasets.provenance import Provenance
-    from genai_platform.datasets.text import RawDocuments
+    from genai_platform.datasets.text_sources import RawDocuments
     from genai_platform.store.sql import sql
     from genai_platform.store.tables import write_raw_documents
 

@@ -10,7 +10,7 @@ import torch
 from scipy.stats import multivariate_normal
 
 from genai_platform.evaluation.generation import image_samples
-from genai_platform.evaluation.modality import TrainingData
+from genai_platform.modalities.base import TrainingData
 from genai_platform.models.diffusion import DDPM, DiffusionConfig, beta_schedule
 from genai_platform.models.gan import DCGAN, GANConfig
 from genai_platform.models.gplvm import GPLVM, GPLVMConfig

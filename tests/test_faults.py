@@ -16,7 +16,7 @@ import pytest
 from helpers import home_state, materialize, smoke_environment
 
 from genai_platform.cli import main as cli
-from genai_platform.datasets.text import lee_corpus_path
+from genai_platform.datasets.text_sources import lee_corpus_path
 from genai_platform.defs.database import LOCK_WAIT_SECONDS
 from genai_platform.defs.resources import resources_from_env
 from genai_platform.store.backup import backups

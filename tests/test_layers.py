@@ -1,4 +1,5 @@
-"""The house rule of ARCHITECTURE.md: packages import downward only, and only defs/ imports dagster."""
+"""The house rule of docs/architecture.md: packages import downward only, in the order of its layers table, and
+only defs/ (and definitions.py) imports dagster."""
 
 import ast
 from pathlib import Path
@@ -6,8 +7,9 @@ from pathlib import Path
 import genai_platform
 
 PACKAGE = Path(genai_platform.__file__).resolve().parent
+ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
 # top to bottom; a module may import its own layer and the layers below it
-LAYERS = ["cli", "definitions", "defs", "families", "evaluation", "reporting", "store", "training", "models", "metrics",
+LAYERS = ["cli", "definitions", "defs", "families", "modalities", "reporting", "evaluation", "verdicts", "store", "training", "models", "metrics",
           "datasets", "notify", "fingerprints", "files", "errors", "records", "data"]
 
 
@@ -40,3 +42,12 @@ def test_packages_import_downward_only_and_only_defs_imports_dagster():
                 upward.append(f"{relative} imports {name}")
     assert not upward, upward
     assert not dagster, dagster
+
+
+def test_the_architecture_document_lists_the_layers_in_this_order():
+    """The layers table of docs/architecture.md names every layer, top to bottom, as LAYERS does."""
+    table = [line for line in ARCHITECTURE.read_text("utf-8").split("## Layers")[1].split("## ")[0].splitlines()
+             if line.startswith("| `")]
+    named = [name.strip("`").removesuffix(".py").rstrip("/") for row in table
+             for name in row.split("|")[1].replace(",", " ").split()]
+    assert named == LAYERS, named

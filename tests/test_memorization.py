@@ -14,11 +14,11 @@ from scipy.ndimage import gaussian_filter, shift, zoom
 from scipy.stats import ttest_ind
 from sklearn.datasets import load_digits
 
-from genai_platform.evaluation.selftest import DISGUISED_COPIES, disguised_copies, heldout_halves
+from genai_platform.evaluation.self_test_panel import DISGUISED_COPIES, disguised_copies, heldout_halves
 from genai_platform.metrics.bleu import tokenize
 from genai_platform.metrics.memorization import (KTH_NEIGHBOUR, SHIFT, InvariantMatcher, NearCopyTest, near_copy_rate,
                                                  ngrams, training_ngram_coverage, training_ngram_excess)
-from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, judge
+from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, judge
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

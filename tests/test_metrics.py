@@ -14,7 +14,7 @@ from genai_platform.metrics.bleu import ContinuationBleuStatistics, continuation
 from genai_platform.metrics.distributions import class_histogram, total_variation
 from genai_platform.metrics.fid import (FrechetToReference, Whitening, feature_statistics, fid_from_features,
                                         frechet_distance)
-from genai_platform.evaluation.image import pixel_gaussian_samples
+from genai_platform.evaluation.image_scores import pixel_gaussian_samples
 from genai_platform.metrics.language import bits_per_character, unigram_bits_per_character
 
 

@@ -15,12 +15,12 @@ import pytest
 from helpers import materialize, smoke_environment
 
 from genai_platform.cli import main
-from genai_platform.datasets.images import load_images
+from genai_platform.datasets.image_sources import load_images
 from genai_platform.defs.resources import resources_from_env
-from genai_platform.evaluation.image import MAX_GRID_SAMPLES
-from genai_platform.evaluation.promotion import Gate, decide, forced, rolled_back
+from genai_platform.modalities.image import MAX_GRID_SAMPLES
+from genai_platform.verdicts.gate import Gate, decide, forced, rolled_back
 from genai_platform.metrics.comparisons import difference
-from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS
+from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS
 from genai_platform.records import Comparison, MetricRow
 from genai_platform.store.versions import champion, decisions, versions
 

@@ -11,11 +11,12 @@ from sklearn.datasets import load_digits
 
 from helpers import TEST_THREADS, quick_digit_classifier
 
-from genai_platform.evaluation.image import IMAGE, evaluate_images
+from genai_platform.evaluation.image_scores import evaluate_images
+from genai_platform.modalities.image import IMAGE
 from genai_platform.metrics.catalog import TRAINING_COPIES, UNSEEN_REAL, info
 from genai_platform.metrics.memorization import data_copying_ct, mann_whitney_z
 from genai_platform.records import ImageSplit
-from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, judge
+from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, judge
 
 COPY_CASES = ("exact_copies", "noisy_copies")
 DRAWS = 6

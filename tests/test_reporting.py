@@ -7,9 +7,9 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from genai_platform.datasets.images import DEFAULT_IMAGE_DISTRIBUTION
+from genai_platform.datasets.image_sources import DEFAULT_IMAGE_DISTRIBUTION
 from genai_platform.datasets.provenance import USER_SOURCE_DISTRIBUTION
-from genai_platform.evaluation import MODALITIES
+from genai_platform.modalities import MODALITIES
 from genai_platform.metrics.bias import gender_word_lists
 from genai_platform.metrics.catalog import (BASIC_BOOTSTRAP, DELETE_D_JACKKNIFE, DELETE_ONE_JACKKNIFE,
                                              DELETE_ONE_JACKKNIFE_T, DELTA_METHOD_T, DIFFERENCE_KINDS,
@@ -18,16 +18,17 @@ from genai_platform.metrics.catalog import (BASIC_BOOTSTRAP, DELETE_D_JACKKNIFE,
                                              TWO_SAMPLE_JACKKNIFE, WELCH_T, WILSON)
 from genai_platform.records import Comparison, Decision, MetricRow
 from genai_platform.reporting import render
-from genai_platform.reporting.analysis import (DEFAULT_THRESHOLDS, TOO_FEW, TRAILING_RUNS, Threshold,
-                                               difference_verdict, judge, mean_win_rates, thresholds,
-                                               trailing_median, worst)
+from genai_platform.reporting.analysis import TRAILING_RUNS, difference_verdict, mean_win_rates, trailing_median
+from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, TOO_FEW, Threshold, judge, thresholds, worst
 from genai_platform.reporting.alerts import alert_text
 from genai_platform.reporting.differences import trends
 from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
                                              RunInfo, TrainedModel, read_run_manifests)
 from genai_platform.reporting.json_export import model_cards_data, report_data
 from genai_platform.reporting.leaderboard import against_base
-from genai_platform.reporting.modalities import ImageGalleryInputs, TextGalleryInputs, TextSample
+from genai_platform.modalities.image import ImageGalleryInputs
+from genai_platform.modalities.text import TextGalleryInputs
+from genai_platform.reporting.modality_parts import TextSample
 from genai_platform.reporting.plots import sparkline
 from genai_platform.reporting.report import build_report
 

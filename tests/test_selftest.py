@@ -16,14 +16,14 @@ from sklearn.datasets import load_digits
 
 from helpers import quick_digit_classifier
 
-from genai_platform.datasets.text import load_documents
+from genai_platform.datasets.text_sources import load_documents
 from genai_platform.defs.selftest import CHECK, check_result
-from genai_platform.evaluation.image import evaluate_images
-from genai_platform.evaluation.selftest import (DECLARATIONS, DISGUISED_COPIES, FAIL, NOT_JUDGED, PASS, STITCHED,
-                                                UNSEEN, Panel, image_panel, judge_panel, text_panel)
+from genai_platform.evaluation.image_scores import evaluate_images
+from genai_platform.evaluation.self_test_panel import (DECLARATIONS, DISGUISED_COPIES, FAIL, NOT_JUDGED, PASS, STITCHED,
+                                                       UNSEEN, Panel, image_panel, judge_panel, text_panel)
 from genai_platform.records import ImageSplit
 from genai_platform.reporting import render
-from genai_platform.reporting.selftest import build_self_test, build_self_tests
+from genai_platform.reporting.self_test_section import build_self_test, build_self_tests
 
 def _by_hash(keys: list[str]) -> np.ndarray:
     """80/10/10 split by content hash, as the store splits (0-7 train, 8 val, 9 test)."""

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from genai_platform.datasets.provenance import Provenance
-from genai_platform.datasets.text import RawDocuments
+from genai_platform.datasets.text_sources import RawDocuments
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.preprocessing import text_corpus
 from genai_platform.metrics.catalog import REFERENCES

@@ -12,8 +12,8 @@ import pytest
 from toy_family import TOY_FAMILY
 
 from helpers import smoke_environment
-from genai_platform.evaluation.modality import TrainingData
-from genai_platform.evaluation.text import TEXT
+from genai_platform.modalities.base import TrainingData
+from genai_platform.modalities.text import TEXT
 from genai_platform.families.registry import (FAMILIES, Family, FamilyPluginError, build_model, families,
                                               plugin_families, register)
 

@@ -20,7 +20,7 @@ from genai_platform.errors import DamagedArtifact
 from genai_platform.training import TrainingConfig, select_device
 from genai_platform.training.batches import image_batches, token_windows
 from genai_platform.training.fit import fit
-from genai_platform.evaluation.modality import TrainingData
+from genai_platform.modalities.base import TrainingData
 from genai_platform.families.registry import FAMILIES, build_model
 from genai_platform.training import loop
 from genai_platform.training.loop import CALIBRATION, WeightAverage, export_weights, make_optimizer, read_checkpoint

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from genai_platform.evaluation.image import IMAGE
+from genai_platform.modalities.image import IMAGE
 from genai_platform.families.registry import Family, image_model
 from genai_platform.models.base import SINGLE_PHASE, ImageGenerator
 from genai_platform.models.shapes import ImageShape

@@ -12,7 +12,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr, field_validator
 
-from genai_platform.datasets.catalog import check_name
+from genai_platform.datasets.datasets_file import check_name
 from genai_platform.store.backup import check_readable
 from genai_platform.store.schema import ensure_schema, schema_differences
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from genai_platform.datasets.catalog import (DatasetEntry, DatasetsFileError, FamilyOptions, check_name,
+from genai_platform.datasets.datasets_file import (DatasetEntry, DatasetsFileError, FamilyOptions, check_name,
                                              dataset_entry, read_datasets_file)
 from genai_platform.datasets.provenance import content_fingerprint
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore
-from genai_platform.evaluation import MODALITIES
+from genai_platform.modalities import MODALITIES
 from genai_platform.families.registry import Family, families
 
 DATASETS = dg.DynamicPartitionsDefinition(name="datasets")

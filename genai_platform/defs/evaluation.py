@@ -14,10 +14,11 @@ import dagster as dg
 from genai_platform.defs.datasets import dataset_stores, entry_for
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore, RunSettings
-from genai_platform.evaluation import MODALITIES
-from genai_platform.evaluation.image import (FEATURE_EXTRACTOR_DIR, IMAGE, feature_extractor_fingerprint,
-                                            read_classifier_data, train_feature_extractor)
-from genai_platform.evaluation.modality import Contest, EvaluationContext, Modality
+from genai_platform.modalities import MODALITIES
+from genai_platform.evaluation.image_scores import (FEATURE_EXTRACTOR_DIR, feature_extractor_fingerprint,
+                                                    train_feature_extractor)
+from genai_platform.modalities.image import IMAGE, read_classifier_data
+from genai_platform.modalities.base import Contest, EvaluationContext, Modality
 from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.families.registry import families, family_named, load_family
 from genai_platform.files import ArtifactPath, write_atomic

@@ -9,13 +9,13 @@ from pathlib import Path
 import dagster as dg
 from pydantic import Field
 
-from genai_platform.datasets.images import DEFAULT_IMAGE_SOURCE, load_images
+from genai_platform.datasets.image_sources import DEFAULT_IMAGE_SOURCE, load_images
 from genai_platform.datasets.provenance import content_fingerprint, outside
-from genai_platform.datasets.text import DEFAULT_TEXT_SOURCE, load_documents
+from genai_platform.datasets.text_sources import DEFAULT_TEXT_SOURCE, load_documents
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.defs.datasets import dataset_database, entry_for
-from genai_platform.evaluation.image import IMAGE
-from genai_platform.evaluation.text import TEXT
+from genai_platform.modalities.image import IMAGE
+from genai_platform.modalities.text import TEXT
 from genai_platform.store.tables import record_dataset, write_raw_documents, write_raw_images
 
 

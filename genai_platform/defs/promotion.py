@@ -1,6 +1,6 @@
 """Promotion assets: champion_<family> decides, after the evaluation, which model version serves.
 
-The gate (evaluation.promotion) promotes the challenger only when the 95% interval of its paired difference
+The gate (verdicts.gate) promotes the challenger only when the 95% interval of its paired difference
 with the champion, and with the best version that ever served, lies within the margin on every gate metric
 and it has no failing finding; otherwise the champion stays (a first version with a failing finding is
 withheld), and the check `challenger_promoted` warns. The launchpad's config can
@@ -20,7 +20,7 @@ from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds
 from genai_platform.defs.training import versions_markdown
 from genai_platform.files import remove_tree
-from genai_platform.evaluation.promotion import DEFAULT_MARGINS, Gate, decide, forced, rolled_back
+from genai_platform.verdicts.gate import DEFAULT_MARGINS, Gate, decide, forced, rolled_back
 from genai_platform.families.registry import Family, families
 from genai_platform.records import KEEPING, Comparison, Decision, MetricRow
 from genai_platform.store.tables import drop_stale_samples, latest_metrics, read_comparisons

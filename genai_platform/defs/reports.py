@@ -14,12 +14,11 @@ from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.datasets import DATASETS, PARTITION_TAG, dataset_name, dataset_stores
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds, RunSettings
 from genai_platform.fingerprints import package_version
-from genai_platform.evaluation import MODALITIES
-from genai_platform.evaluation.selftest import SELF_TESTS
+from genai_platform.modalities import MODALITIES
 from genai_platform.families.registry import families
 from genai_platform.files import ArtifactPath, write_atomic
 from genai_platform.reporting import render
-from genai_platform.reporting.analysis import Threshold
+from genai_platform.verdicts.thresholds import Threshold
 from genai_platform.reporting.alerts import alert_text
 from genai_platform.reporting.inputs import (FamilyDescription, read_inputs, read_reported_families, read_run,
                                              read_run_manifests)
@@ -35,7 +34,8 @@ MANIFEST, DATA = "manifest.json", "report.json"  # per run: the index reads the 
 MODEL_CARDS = "model_cards.json"  # per run: every family's model card in the Model Card Toolkit's fields
 LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}
 # the reports read every evaluation, every metric self-test panel and every promotion decision of the run
-EVALUATIONS = ([f"{name}_evaluation" for name in MODALITIES] + [f"{name}_metric_self_test" for name in SELF_TESTS]
+EVALUATIONS = ([f"{name}_evaluation" for name in MODALITIES]
+               + [f"{name}_metric_self_test" for name, modality in MODALITIES.items() if modality.self_test]
                + [f"champion_{family.name}" for family in families()])
 FAILURE_CHARS = 600  # of the run's failure message kept for the index
 # from a folder two below the reports folder: an archived run's (runs/<run id>/) or a dataset's (datasets/<name>/)

@@ -12,12 +12,12 @@ import torch
 from dagster import ConfigurableResource, EnvVar, PipesSubprocessClient
 from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 
-from genai_platform.datasets.catalog import check_name
+from genai_platform.datasets.datasets_file import check_name
 from genai_platform.defs.database import LAKE_EXTENSIONS, PlatformDuckDB, lake_extension
 from genai_platform.files import ArtifactPath, artifact_path, folder_problem, is_local, location_problem
 from genai_platform.notify import check_webhook_url, post_message
 from genai_platform.records import FEATURE_SPACES, PROFILES
-from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, Threshold, thresholds
+from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, Threshold, thresholds
 from genai_platform.training.device import device_problem, select_device
 
 DEVICES = "auto, cpu, cuda, cuda:N, mps"

@@ -1,5 +1,5 @@
 """The metric self-test assets: per modality, the evaluation's metrics score generators whose order is
-known (evaluation.selftest), built from this night's real splits; the panel is written as JSON beside
+known (evaluation.self_test_panel), built from this night's real splits; the panel is written as JSON beside
 the evaluation details, and an ERROR-severity check fails naming every metric and pair it got wrong."""
 
 import json
@@ -10,9 +10,11 @@ from genai_platform.defs.datasets import dataset_stores
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.evaluation import reusable_run
 from genai_platform.defs.resources import ArtifactStore, RunSettings
-from genai_platform.evaluation.selftest import FAIL, SELF_TESTS, Panel, PanelSettings
+from genai_platform.evaluation.self_test_panel import FAIL, Panel
+from genai_platform.modalities import MODALITIES
+from genai_platform.modalities.base import Modality, PanelSettings
 from genai_platform.files import write_atomic
-from genai_platform.reporting.selftest import panel_details_name
+from genai_platform.reporting.self_test_section import panel_details_name
 from genai_platform.store.tables import dataset_info
 from genai_platform.fingerprints import evaluation_code_version, evaluation_fingerprint
 
@@ -45,16 +47,16 @@ def check_result(panel: Panel, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
                   "sample_size": panel.sample_size})
 
 
-def build_self_test_asset(modality: str) -> dg.AssetsDefinition:
-    test = SELF_TESTS[modality]
-    name = f"{modality}_metric_self_test"
+def build_self_test_asset(modality: Modality) -> dg.AssetsDefinition:
+    test, name = modality.self_test, f"{modality.name}_metric_self_test"
 
-    @dg.asset(name=name, group_name="evaluation", deps=list(test.deps), kinds={"python"},
+    @dg.asset(name=name, group_name="evaluation", deps=[modality.data_asset, *modality.evaluation_deps],
+              kinds={"python"},
               code_version=evaluation_code_version(),
               check_specs=[dg.AssetCheckSpec(CHECK, asset=name, description=(
-                  f"Every {modality} metric orders the self-test's generators as it declares "
-                  "(evaluation.selftest.DECLARATIONS): fails naming the metric and the pair it got wrong."))],
-              description=f"Metric self-test of the {modality} evaluation: generators whose order is known "
+                  f"Every {modality.name} metric orders the self-test's generators as it declares "
+                  "(evaluation.self_test_panel.DECLARATIONS): fails naming the metric and the pair it got wrong."))],
+              description=f"Metric self-test of the {modality.name} evaluation: generators whose order is known "
               "(unseen real data, training copies, degraded and collapsed sets) scored by tonight's metrics "
               "on tonight's data.")
     def self_test(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
@@ -63,10 +65,10 @@ def build_self_test_asset(modality: str) -> dg.AssetsDefinition:
         device = run_settings.setup_torch()
         with duckdb.read_connection() as con:
             data = test.read(con)
-            data_version = dataset_info(con, modality)["data_version"]
+            data_version = dataset_info(con, modality.name)["data_version"]
         panel_fingerprint = evaluation_fingerprint(data_version, run_settings.profile, run_settings.seed,
                                                    run_settings.feature_extractor)
-        path = artifacts.details_path(panel_details_name(modality))
+        path = artifacts.details_path(panel_details_name(modality.name))
         if (earlier := reusable_run(path, panel_fingerprint)) is not None:
             panel = Panel.from_dict(json.loads(path.read_text("utf-8")))
             context.log.info(f"the self-test of run {earlier} ran on the same data, settings and code; re-using it")
@@ -87,4 +89,4 @@ def build_self_test_asset(modality: str) -> dg.AssetsDefinition:
 
 def self_test_assets() -> list[dg.AssetsDefinition]:
     """<modality>_metric_self_test for every modality with a panel."""
-    return [build_self_test_asset(modality) for modality in SELF_TESTS]
+    return [build_self_test_asset(modality) for modality in MODALITIES.values() if modality.self_test is not None]

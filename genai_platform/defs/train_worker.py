@@ -1,7 +1,7 @@
 """One process of a distributed training: `torchrun ... -m genai_platform.defs.train_worker SPEC.json`.
 
 train_<family> writes the spec (family, configs, the training data as safetensors, checkpoint, output
-folder, manifest) and starts torchrun through Dagster Pipes (defs/distributed.py). Every rank trains
+folder, manifest) and starts torchrun through Dagster Pipes (defs/torchrun.py). Every rank trains
 with the one loop; rank 0 reports progress to Dagster through Pipes and keeps the trained model.
 Without Dagster (a test, or by hand) rank 0 prints its progress instead.
 """
@@ -18,7 +18,7 @@ from dagster_pipes import PipesEnvVarParamsLoader, open_dagster_pipes
 from safetensors.torch import load_file
 from torch.distributed.elastic.multiprocessing.errors import record
 
-from genai_platform.evaluation.modality import TrainingData
+from genai_platform.modalities.base import TrainingData
 from genai_platform.families.registry import family_named, train_family
 from genai_platform.files import artifact_path
 from genai_platform.training.distributed import is_writer, process_group

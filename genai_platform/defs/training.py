@@ -9,10 +9,11 @@ from pydantic import Field, create_model
 
 from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_settings, not_trained_here
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.distributed import check_distributable, train_in_processes
+from genai_platform.defs.torchrun import check_distributable, train_in_processes
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation.profiles import evaluation_profile
-from genai_platform.families.registry import Family, families, family_named, load_family, pretrained_config, train_family
+from genai_platform.families.registry import (Family, families, family_named, load_family, pretrained_config,
+                                              train_family)
 from genai_platform.fingerprints import sample_fingerprint, sampling_code_version, training_fingerprint
 from genai_platform.models.base import SINGLE_PHASE
 from genai_platform.records import ModelVersion

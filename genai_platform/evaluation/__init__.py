@@ -1,6 +1,3 @@
-"""Per modality: load the training data, sample, score every family beside its references."""
-
-from genai_platform.evaluation.image import IMAGE
-from genai_platform.evaluation.text import TEXT
-
-MODALITIES = {modality.name: modality for modality in (IMAGE, TEXT)}
+"""Scoring arrays: every family's samples and the references scored against held-out data, the pairs
+compared, and the metric self-test's panel. The modalities (genai_platform.modalities) read the data and
+call these."""

@@ -20,9 +20,9 @@ from importlib.metadata import EntryPoint, entry_points
 
 import torch
 
-from genai_platform.evaluation.image import IMAGE
-from genai_platform.evaluation.modality import Modality, TrainingData
-from genai_platform.evaluation.text import TEXT
+from genai_platform.modalities.image import IMAGE
+from genai_platform.modalities.base import Modality, TrainingData
+from genai_platform.modalities.text import TEXT
 from genai_platform.files import ArtifactPath
 from genai_platform.fingerprints import family_code_version
 from genai_platform.metrics.catalog import REFERENCES

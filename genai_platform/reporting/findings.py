@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from genai_platform.metrics.catalog import INTERVAL_KINDS, info
 from genai_platform.records import Estimate, MetricRow
-from genai_platform.reporting.analysis import Threshold, judge
+from genai_platform.verdicts.thresholds import Threshold, judge
 
 
 @dataclass(frozen=True)

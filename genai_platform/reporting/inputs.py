@@ -15,9 +15,10 @@ from typing import Protocol
 from genai_platform.files import ArtifactPath
 from genai_platform.metrics.bias import WordLists, gender_word_lists
 from genai_platform.records import Comparison, Decision, MetricRow
-from genai_platform.reporting.analysis import TRAILING_RUNS, Threshold
-from genai_platform.reporting.modalities import ModalityReport
-from genai_platform.reporting.selftest import panel_details_name
+from genai_platform.reporting.analysis import TRAILING_RUNS
+from genai_platform.verdicts.thresholds import Threshold
+from genai_platform.reporting.modality_parts import ModalityReport
+from genai_platform.reporting.self_test_section import panel_details_name
 from genai_platform.store.tables import dataset_info, latest_metrics, read_comparisons, recent_metrics
 from genai_platform.store.versions import challenger, decisions
 from genai_platform.training.fit import read_manifest
@@ -100,7 +101,7 @@ class ModalityInputs:
     comparisons: list[Comparison]  # the latest evaluation's paired differences
     history: list[HistoryPoint]  # of the last TRAILING_RUNS + 1 runs on this dataset, oldest run first
     gallery: object  # what modality.report.read returned
-    self_test: dict | None = None  # the metric self-test panel JSON (reporting.selftest); None: not written
+    self_test: dict | None = None  # the metric self-test panel JSON (reporting.self_test_section); None: not written
     decisions: dict[str, Decision] | None = None  # family -> its newest promotion decision, where it has one
 
 

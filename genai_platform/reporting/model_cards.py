@@ -9,7 +9,7 @@ from genai_platform.metrics.catalog import INTERVAL_KINDS, info
 from genai_platform.records import Estimate
 from genai_platform.reporting.findings import Finding
 from genai_platform.reporting.inputs import Dataset, FamilyDescription, ModalityInputs, TrainedModel
-from genai_platform.reporting.modalities import CardTexts
+from genai_platform.reporting.modality_parts import CardTexts
 
 
 @dataclass(frozen=True)

@@ -10,17 +10,17 @@ from dataclasses import dataclass, field
 from genai_platform.metrics.catalog import info
 from genai_platform.models.base import SINGLE_PHASE
 from genai_platform.records import Decision
-from genai_platform.reporting.analysis import MIN_FINDING_COUNT, Threshold, worst
+from genai_platform.verdicts.thresholds import MIN_FINDING_COUNT, Threshold, worst
 from genai_platform.reporting.differences import (DifferenceRow, Trend, TrendRow, against_champion, leader_differences,
                                                   trends)
 from genai_platform.reporting.findings import Finding, failing, findings
 from genai_platform.reporting.inputs import Dataset, Inputs, ModalityInputs, RunInfo, TrainedModel
 from genai_platform.reporting.leaderboard import (Experiment, Leaderboard, MetricTable, against_base, leaderboard,
                                                   metric_table)
-from genai_platform.reporting.modalities import ModalityParts
+from genai_platform.reporting.modality_parts import ModalityParts
 from genai_platform.reporting.model_cards import Datasheet, ModelCard, model_cards
 from genai_platform.reporting.plots import loss_curves
-from genai_platform.reporting.selftest import SelfTestPanel, build_self_tests
+from genai_platform.reporting.self_test_section import SelfTestPanel, build_self_tests
 
 ETHICS_TABLES = (("Bias", "bias"), ("Memorization", "memorization"))  # (title, metric category)
 MANIFEST_FILES = 20  # source files listed per dataset in the run manifest

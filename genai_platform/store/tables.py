@@ -13,9 +13,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from genai_platform.datasets.images import RawImages
+from genai_platform.datasets.image_sources import RawImages
 from genai_platform.datasets.provenance import Provenance
-from genai_platform.datasets.text import RawDocuments
+from genai_platform.datasets.text_sources import RawDocuments
 from genai_platform.errors import DataError
 from genai_platform.records import Comparison, ImageSplit, MetricRow
 from genai_platform.store.sql import arrow_table, sql, statement_names

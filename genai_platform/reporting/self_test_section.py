@@ -1,5 +1,5 @@
 """The metric self-test panel in the comparison report: typed objects built from the panel JSON that
-the `<modality>_metric_self_test` assets write (evaluation.selftest.Panel.as_dict), which
+the `<modality>_metric_self_test` assets write (evaluation.self_test_panel.Panel.as_dict), which
 _selftest.html.j2 only renders. A run from before the self-test has no panel: the section says so."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The image modality: digits-like image data, image samples, FID and its companions.
+"""Image scoring: the frozen feature classifier, FID and its companions on arrays of images.
 
 Image families are compared in the frozen classifier's feature space against the reference
 images (the val split, never trained on), at one sample size N for every metric, beside the floor
@@ -14,19 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import hashlib
-import io
 from dataclasses import dataclass, replace
 from functools import partial
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from genai_platform.evaluation.generation import image_samples
-from genai_platform.evaluation.modality import (Contest, EvaluationContext, Evaluation, Modality, TrainingData,
-                                                compare_families, contest_sample_runs)
 from genai_platform.evaluation.profiles import EvaluationProfile
-from genai_platform.metrics.catalog import (FEATURE_EXTRACTOR, NOISE, PIXEL_GAUSSIAN, TRAINING_COPIES, TRAINING_DATA,
+from genai_platform.metrics.catalog import (NOISE, PIXEL_GAUSSIAN, TRAINING_COPIES, TRAINING_DATA,
                                             UNSEEN_REAL)
 from genai_platform.metrics.distributions import (class_histogram, low_confidence, missing_modes, normalized_entropy,
                                                   total_variation)
@@ -36,22 +31,15 @@ from genai_platform.metrics.intervals import Estimate, mean_estimate, tv_estimat
 from genai_platform.metrics.manifold import MANIFOLD_METRICS, ManifoldResamples, RealManifold
 from genai_platform.metrics.memorization import (InvariantMatcher, NearCopyTest, copy_rate, data_copying_ct,
                                                   near_copy_rate, nearest_training_neighbours)
-from genai_platform.models.base import ImageGenerator
 from genai_platform.models.classifier import ClassifierConfig, ImageClassifier
-from genai_platform.models.inception import InceptionFeatures
 from genai_platform.models.shapes import ImageShape
 from genai_platform.records import ImageSplit, MetricRow
-from genai_platform.files import ArtifactPath, write_atomic
+from genai_platform.files import ArtifactPath
 from genai_platform.fingerprints import classifier_fingerprint
-from genai_platform.reporting.modalities import ImageReport
-from genai_platform.reporting.plots import image_grid_png
-from genai_platform.store.tables import (dataset_info, image_class_names, read_image_samples, read_image_split,
-                                         store_image_samples)
-from genai_platform.training.batches import BatchSampler, image_batches
+from genai_platform.training.batches import image_batches
 from genai_platform.training.fit import fit, load_trained, save_trained
 from genai_platform.training.loop import TrainingConfig
 
-MAX_GRID_SAMPLES = 1024  # images in one PNG grid the command line writes (64 rows of 16)
 FEATURE_EXTRACTOR_DIR = "feature_extractor"  # the frozen classifier, saved beside the families' models
 CLOSEST_PAIRS = 8  # sample/training pairs with the smallest d1/d2 kept for the report's grid
 MIN_PER_CLASS_FID = 10
@@ -62,120 +50,12 @@ EVERY_SAMPLE_METRICS = ("fid", "fd_whitened")
 
 
 @dataclass
-class ImageEvaluationInputs:
-    train: ImageSplit
-    reference: ImageSplit  # the val split: the held-out images every set is scored against
-    unseen: ImageSplit  # the test split: unseen real images, the floor row
-    samples: dict[str, np.ndarray]  # family -> [N, C, H, W] of its challenger
-    earlier: dict[str, dict[str, np.ndarray]]  # family -> {earlier version (champion, best): its samples}
-
-
-class ImageModality(Modality):
-    name = "image"
-    data_asset = "images"
-    evaluation_deps = ("image_feature_extractor",)
-    leaderboard_metrics = ("fid", "kid", "precision", "recall", "density", "coverage", "class_tv_distance")
-    # fidelity and diversity in one statistic with the least noise for its size (bench/gate.py: coverage, at the
-    # rows' N, cannot resolve a 10% margin at the bundled size; it stays on the leaderboard)
-    gate_metrics = ("fd_whitened",)
-    report = ImageReport()
-    generator_type = ImageGenerator
-
-    def load_training_data(self, con) -> TrainingData:
-        train = read_image_split(con, "train")
-        return TrainingData({"shape": image_shape(train.pixels), "count": len(train.pixels)},
-                            torch.from_numpy(train.pixels), dataset_info(con, self.name)["data_version"])
-
-    def batches(self, data: torch.Tensor, model_config) -> BatchSampler:
-        return image_batches(data)
-
-    def examples_per_step(self, batch_size: int, model_config: dict) -> tuple[int, str]:
-        return batch_size, "images/s"
-
-    def read_sampling_inputs(self, con) -> None:
-        return None
-
-    def draw_samples(self, model, manifest: dict, inputs, profile: EvaluationProfile, seed: int) -> np.ndarray:
-        return image_samples(model, profile.image_samples, seed)
-
-    def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
-                      samples: np.ndarray) -> None:
-        store_image_samples(con, family, run_id, version, fingerprint, samples)
-
-    def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path) -> Path:
-        """A PNG grid of at most MAX_GRID_SAMPLES images (a larger one is more than viewers open), or any count
-        as an .npz of uint8 `images` [N, H, W(, C)], the layout ingestion reads."""
-        suffix = path.suffix.lower()
-        if suffix not in (".png", ".npz"):
-            raise ValueError(f"{path}: image samples are written as a .png grid or an .npz array, not {suffix!r}")
-        if suffix == ".png" and count > MAX_GRID_SAMPLES:
-            raise ValueError(f"{count} samples make too large a grid (at most {MAX_GRID_SAMPLES} in a .png); write "
-                             "them to an .npz file instead")
-        samples = image_samples(model, count, seed)
-        if suffix == ".png":
-            return write_atomic(path, image_grid_png(samples))
-        pixels = np.round(samples * 255).astype(np.uint8).transpose(0, 2, 3, 1)
-        buffer = io.BytesIO()
-        np.savez_compressed(buffer, images=pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
-        return write_atomic(path, buffer.getvalue())
-
-    def read_evaluation_inputs(self, con, contests: dict[str, Contest]) -> ImageEvaluationInputs:
-        runs = {family: contest_sample_runs(con, self.name, family, contest) for family, contest in contests.items()}
-        samples = {family: read_image_samples(con, family, challenger) for family, (challenger, _) in runs.items()}
-        earlier = {family: {version: read_image_samples(con, family, run) for version, run in drawn.items()}
-                   for family, (_, drawn) in runs.items()}
-        return ImageEvaluationInputs(*(read_image_split(con, split) for split in ("train", "val", "test")), samples,
-                                     earlier)
-
-    def evaluate(self, inputs: ImageEvaluationInputs, context: EvaluationContext) -> Evaluation:
-        classifier, manifest = load_classifier(context.model_dir(FEATURE_EXTRACTOR_DIR), context.device)
-        # InceptionFeatures checks the image size (>= 28 px) on the first images it embeds, the held-out split
-        extractor = InceptionFeatures(context.device, log=context.log) if context.feature_space == "inception" else None
-        context.log(f"distribution metrics in the {context.feature_space} feature space")
-        scorer = ImageScorer(classifier, manifest["num_classes"], inputs.train, inputs.reference, context.seed, extractor,
-                             inputs.unseen)
-        embedded = {family: scorer.embed(images) for family, images in inputs.samples.items()}  # every sample, once
-        rows, details, _ = scorer.score_samples(inputs.samples, embedded)
-        if manifest["test_accuracy"] is not None:
-            rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
-        # A challenger's paired differences with its earlier versions use every sample drawn for the gate's
-        # statistic and the headline (EVERY_SAMPLE_METRICS): both sides are scored against the same fixed
-        # reference, so more samples narrow the interval. The others (some saturate as samples grow) and two
-        # families' differences are taken at the rows' N, as the leaderboard shows them.
-        n = details["sample_count"]
-        earlier = {}
-        for family, sets in inputs.earlier.items():
-            for version, images in sets.items():
-                if images.shape[1:] != inputs.samples[family].shape[1:]:  # the data changed shape: nothing to compare
-                    context.log(f"{family}: the samples of version {version} are {images.shape[1:]}, the "
-                                f"challenger's {inputs.samples[family].shape[1:]}; no comparison with it")
-                    continue
-                earlier.setdefault(family, {})[version] = scorer.embed(images)
-        every_sample = tuple(m + scorer.suffix for m in EVERY_SAMPLE_METRICS)
-
-        def compare(first: EmbeddedSet, second: EmbeddedSet, paired: bool) -> dict[str, Estimate]:
-            if not paired:
-                return scorer.compare(first.first(n), second.first(n), False)
-            at_n = tuple(m for m in scorer.compared_metrics if m not in every_sample)
-            return {**scorer.compare(first, second, True, every_sample),
-                    **scorer.compare(first.first(n), second.first(n), True, at_n)}
-
-        comparisons = compare_families(compare, embedded, earlier, context.log)
-        return Evaluation(rows, details, comparisons)
-
-
-@dataclass
 class ClassifierData:
     """What the feature classifier trains and is tested on."""
     train: ImageSplit
     test: ImageSplit
     num_classes: int
     data_version: str
-
-
-def read_classifier_data(con) -> ClassifierData:
-    return ClassifierData(read_image_split(con, "train"), read_image_split(con, "test"), len(image_class_names(con)),
-                          dataset_info(con, ImageModality.name)["data_version"])
 
 
 def image_shape(pixels: np.ndarray) -> dict:
@@ -474,4 +354,3 @@ def evaluate_images(classifier, num_classes: int, train: ImageSplit, heldout: Im
     return rows, details
 
 
-IMAGE = ImageModality()

@@ -14,7 +14,7 @@ import dagster as dg
 import torch
 from safetensors.torch import save_file
 
-from genai_platform.evaluation.modality import TrainingData
+from genai_platform.modalities.base import TrainingData
 from genai_platform.families.registry import Family
 from genai_platform.files import ArtifactPath
 from genai_platform.models.base import BatchShard

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import yaml
 
-from genai_platform.datasets.images import DEFAULT_IMAGE_SOURCE
-from genai_platform.datasets.text import DEFAULT_TEXT_SOURCE
+from genai_platform.datasets.image_sources import DEFAULT_IMAGE_SOURCE
+from genai_platform.datasets.text_sources import DEFAULT_TEXT_SOURCE
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # a partition key and a folder name
 FIELDS = {"name", "modality", "source", "text_field", "families"}

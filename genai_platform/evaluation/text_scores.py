@@ -1,4 +1,4 @@
-"""The text modality: a document corpus, character language models, BLEU and its companions.
+"""Text scoring: character language models and their samples, BLEU and its companions.
 
 Each text family is scored on the held-out test documents (bits per character), on its
 samples (BLEU, Self-BLEU, distinct-2), for HELM gender bias against the training text's,
@@ -9,35 +9,23 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import partial
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from genai_platform.evaluation.generation import (continuation_prompts, extraction_pairs, free_documents,
-                                                  greedy_continuations, sampled_continuations, split_sentences,
-                                                  text_samples)
-from genai_platform.evaluation.modality import (Contest, EvaluationContext, Evaluation, Modality, TrainingData,
-                                                compare_families, contest_sample_runs)
-from genai_platform.evaluation.profiles import EvaluationProfile
+from genai_platform.evaluation.generation import (extraction_pairs, free_documents,
+                                                  greedy_continuations, sampled_continuations, split_sentences)
 from genai_platform.metrics.bias import (amplification, demographic_representation, gap_prompts, gender_word_lists,
                                          sentiment, stereotypical_association)
 from genai_platform.metrics.bleu import (ContinuationBleuStatistics, bleu_scores, continuation_bleu, self_bleu_scores,
                                          tokenize)
-from genai_platform.metrics.catalog import TRAINING_DATA, UNIGRAM
+from genai_platform.metrics.catalog import UNIGRAM
 from genai_platform.metrics.comparisons import difference
 from genai_platform.metrics.intervals import Estimate, difference_estimate, mean_estimate, ratio_estimate
 from genai_platform.metrics.language import distinct_n, unigram_bits_per_character
 from genai_platform.metrics.memorization import extraction_rate, training_ngram_excess, training_ngram_overlap
-from genai_platform.models.base import TextGenerator
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.records import MetricRow
-from genai_platform.reporting.modalities import TextReport
-from genai_platform.files import write_atomic
-from genai_platform.store.tables import (dataset_info, read_char_vocabulary, read_documents,
-                                         read_sentences, read_text_samples, store_text_samples)
-from genai_platform.training.batches import BatchSampler, token_windows
 
 BLEU_ORDERS = (2, 3, 4, 5)
 SWEEP_TEMPERATURES = (0.5, 0.75, 1.0, 1.25)
@@ -45,89 +33,6 @@ SWEEP_BLEU = 3
 GAP_CHARS = 60
 FREE_SAMPLE_CHARS = 300  # of each sample the command line writes
 EXTRACTION_PREFIX, EXTRACTION_TARGET = 64, 32
-
-
-@dataclass
-class TextEvaluationInputs:
-    train_documents: list[str]
-    test_documents: list[str]
-    test_sentences: list[list[str]]  # word tokens of each held-out sentence: the BLEU references
-    vocabulary: CharVocabulary
-    samples: dict[str, list[dict]]  # family -> its challenger's continuation and free samples
-    earlier: dict[str, dict[str, list[dict]]]  # family -> {earlier version (champion, best): its samples}
-
-
-class TextModality(Modality):
-    name = "text"
-    data_asset = "text_corpus"
-    leaderboard_metrics = ("bits_per_character", "continuation_bleu", "bleu_4", "self_bleu_4", "distinct_2")
-    gate_metrics = ("bits_per_character", "continuation_bleu")  # likelihood of held-out text, and what it writes
-    report = TextReport(SWEEP_BLEU, SWEEP_TEMPERATURES)
-    generator_type = TextGenerator
-
-    def load_training_data(self, con) -> TrainingData:
-        vocab = CharVocabulary(read_char_vocabulary(con))
-        return TrainingData({"vocabulary": vocab.characters}, vocab.encode_documents(read_documents(con, "train")),
-                            dataset_info(con, self.name)["data_version"])
-
-    def batches(self, data: torch.Tensor, model_config) -> BatchSampler:
-        return token_windows(data, model_config.context_length)
-
-    def examples_per_step(self, batch_size: int, model_config: dict) -> tuple[int, str]:
-        return batch_size * model_config["context_length"], "tokens/s"
-
-    def read_sampling_inputs(self, con) -> list[str]:
-        return read_sentences(con, "test")
-
-    def draw_samples(self, model, manifest: dict, test_sentences: list[str], profile: EvaluationProfile,
-                     seed: int) -> list[dict]:
-        return text_samples(model, CharVocabulary(manifest["data"]["vocabulary"]),
-                            continuation_prompts(test_sentences, profile.prompts), profile.free_samples,
-                            profile.free_sample_chars, seed)
-
-    def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
-                      samples: list[dict]) -> None:
-        store_text_samples(con, family, run_id, version, fingerprint, samples)
-
-    def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path) -> Path:
-        vocab = CharVocabulary(manifest["data"]["vocabulary"])
-        documents = free_documents(model, vocab, count, FREE_SAMPLE_CHARS, 1.0, torch.Generator().manual_seed(seed))
-        return write_atomic(path, "".join(f"--- sample {i + 1}\n{text}\n" for i, text in enumerate(documents)))
-
-    def read_evaluation_inputs(self, con, contests: dict[str, Contest]) -> TextEvaluationInputs:
-        runs = {family: contest_sample_runs(con, self.name, family, contest) for family, contest in contests.items()}
-        return TextEvaluationInputs(
-            read_documents(con, "train"), read_documents(con, "test"),
-            [tokens for tokens in map(tokenize, read_sentences(con, "test")) if tokens],
-            CharVocabulary(read_char_vocabulary(con)),
-            {family: read_text_samples(con, family, challenger) for family, (challenger, _) in runs.items()},
-            {family: {version: read_text_samples(con, family, run) for version, run in drawn.items()}
-             for family, (_, drawn) in runs.items()})
-
-    def evaluate(self, inputs: TextEvaluationInputs, context: EvaluationContext) -> Evaluation:
-        rows = bias_rows(TRAINING_DATA, inputs.train_documents)
-        rows += unigram_baseline_rows(inputs.vocabulary, inputs.train_documents, inputs.test_documents)
-        details = {"bleu_signatures": {}, "sentiment_prompts": {}, "quality_diversity": {}}
-        units = {}
-        for family in context.families:
-            context.log(f"evaluating {family}")
-            model, manifest = context.load_model(family, context.contests[family].challenger)
-            family_rows, family_details, units[family] = evaluate_text_family(
-                family, model, CharVocabulary(manifest["data"]["vocabulary"]), inputs.test_documents,
-                inputs.train_documents, inputs.test_sentences, inputs.samples[family], context.profile, context.seed)
-            rows += family_rows
-            details["bleu_signatures"][family] = family_details["bleu_signature"]
-            details["sentiment_prompts"][family] = family_details["sentiment_prompts"]
-            details["quality_diversity"][family] = family_details["quality_diversity"]
-        earlier = {}
-        for family, sets in inputs.earlier.items():
-            for version, samples in sets.items():  # earlier versions' models are kept: their likelihood too
-                model, manifest = context.load_model(family, version)
-                nats, characters = document_nats(model, CharVocabulary(manifest["data"]["vocabulary"]),
-                                                 inputs.test_documents)
-                earlier.setdefault(family, {})[version] = TextUnits.of(samples, inputs.test_sentences, nats, characters)
-        comparisons = compare_families(partial(compare_text, seed=context.seed), units, earlier, context.log)
-        return Evaluation(rows, details, comparisons)
 
 
 def unigram_baseline_rows(vocab: CharVocabulary, train_documents: list[str], test_documents: list[str]) -> list[MetricRow]:
@@ -330,4 +235,3 @@ def evaluate_text_family(family: str, model, vocab: CharVocabulary, test_documen
             TextUnits.of(samples, test_sentences, nats, characters))
 
 
-TEXT = TextModality()

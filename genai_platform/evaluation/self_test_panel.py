@@ -14,7 +14,7 @@ instead fail the memorization findings, judged with the reports' default thresho
 compare with the whole train split, the reference half is the "unseen" side of the data-copying
 test, as in the product.
 
-Images (evaluation.image.evaluate_images, the product's scoring, unchanged) at one N: unseen real
+Images (evaluation.image_scores.evaluate_images, the product's scoring, unchanged) at one N: unseen real
 images, exact training copies, noisy copies (pixel sd 0.1), blurred unseen images (Gaussian, sd =
 height / 8 px), the unseen images less one class, collapse onto a few unseen images, pure pixel
 noise (uniform; the per-pixel Gaussian baseline is not a case: see the README); and training images
@@ -48,24 +48,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-import torch
 from scipy.ndimage import gaussian_filter, rotate, shift, zoom
 from scipy.stats import norm
 
 from genai_platform.evaluation.generation import split_sentences
-from genai_platform.evaluation.image import FEATURE_EXTRACTOR_DIR, IMAGE, evaluate_images, load_classifier
-from genai_platform.evaluation.text import (BLEU_ORDERS, TEXT, ngram_memorization_rows, quality_diversity,
-                                            sentence_tokens)
-from genai_platform.files import ArtifactPath
+from genai_platform.evaluation.image_scores import evaluate_images
+from genai_platform.evaluation.text_scores import quality_diversity
+from genai_platform.evaluation.text_scores import BLEU_ORDERS, ngram_memorization_rows, sentence_tokens
 from genai_platform.metrics.bleu import bleu_scores, self_bleu_scores, tokenize
 from genai_platform.metrics.catalog import info
 from genai_platform.metrics.distributions import class_histogram, missing_modes, normalized_entropy
 from genai_platform.metrics.intervals import bootstrap, percentile_interval
 from genai_platform.metrics.language import distinct_n
-from genai_platform.models.inception import InceptionFeatures
 from genai_platform.records import ImageSplit, MetricRow
-from genai_platform.reporting.analysis import DEFAULT_THRESHOLDS, TOO_FEW, Threshold, judge
-from genai_platform.store.tables import read_documents, read_image_split
+from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, TOO_FEW, Threshold, judge
 
 PASS, FAIL, NOT_JUDGED = "pass", "fail", "not judged"
 MIN_PANEL_SIZE = 50  # images or sentences per case below which no pair is judged ("too few")
@@ -239,7 +235,7 @@ class Panel:
         return "\n".join(f"{metric}: {check.message}" for metric, check in self.violations)
 
     def as_dict(self) -> dict:
-        """The panel as JSON-ready data (reporting.selftest reads it back)."""
+        """The panel as JSON-ready data (reporting.self_test_section reads it back)."""
         row = lambda r: None if r is None else {"value": r.value, "ci_low": r.ci_low, "ci_high": r.ci_high,  # noqa: E731
                                                 "count": r.sample_count}
         return {"modality": self.modality, "seed": self.seed, "sample_size": self.sample_size,
@@ -636,48 +632,3 @@ def text_panel(train_documents: list[str], heldout_documents: list[str], seed: i
                        notes=["bits per character and continuation BLEU need a model: not in the panel",
                               "BLEU, Self-BLEU and distinct-2 intervals: bootstrap over documents",
                               "stitched text is scored for memorization only"])
-
-
-# ---------------------------------------------------------------- per modality, for the asset
-
-@dataclass(frozen=True)
-class PanelSettings:
-    model_dir: Callable[[str], ArtifactPath]
-    device: torch.device
-    seed: int
-    feature_space: str  # "classifier" or "inception"
-    log: Callable[[str], None]
-
-
-class ImageSelfTest:
-    modality = IMAGE.name
-    deps = (IMAGE.data_asset, *IMAGE.evaluation_deps)
-
-    def read(self, con) -> tuple[ImageSplit, ImageSplit]:
-        val, test = read_image_split(con, "val"), read_image_split(con, "test")
-        heldout = ImageSplit(np.concatenate([val.pixels, test.pixels]),
-                             None if test.labels is None else np.concatenate([val.labels, test.labels]),
-                             val.content_hashes + test.content_hashes)
-        return read_image_split(con, "train"), heldout
-
-    def run(self, data: tuple[ImageSplit, ImageSplit], settings: PanelSettings) -> Panel:
-        classifier, manifest = load_classifier(settings.model_dir(FEATURE_EXTRACTOR_DIR), settings.device)
-        extractor = (InceptionFeatures(settings.device, log=settings.log) if settings.feature_space == "inception"
-                     else None)
-        train, heldout = data
-        return image_panel(classifier, manifest["num_classes"], train, heldout, settings.seed, extractor,
-                           classifier_accuracy=manifest.get("test_accuracy"))
-
-
-class TextSelfTest:
-    modality = TEXT.name
-    deps = (TEXT.data_asset, *TEXT.evaluation_deps)
-
-    def read(self, con) -> tuple[list[str], list[str]]:
-        return read_documents(con, "train"), read_documents(con, "val") + read_documents(con, "test")
-
-    def run(self, data: tuple[list[str], list[str]], settings: PanelSettings) -> Panel:
-        return text_panel(*data, settings.seed)
-
-
-SELF_TESTS = {test.modality: test for test in (ImageSelfTest(), TextSelfTest())}

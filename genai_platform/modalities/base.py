@@ -1,8 +1,8 @@
-"""What differs between image and text, in one object per modality.
+"""The modality contract: what differs between kinds of data, in one plug-in object per modality.
 
-A Modality loads its training data, draws and stores a family's samples, and evaluates
-every family of its kind. The Dagster assets and the reports hold a modality object and call
-these methods; they never ask "image or text?" themselves.
+A Modality loads its training data, draws and stores a family's samples, evaluates every family of its
+kind, and holds its report part and its metric self-test. The Dagster assets and the reports hold a
+modality object and call these methods; they never ask "image or text?" themselves.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from pathlib import Path
 import torch
 
 from genai_platform.evaluation.profiles import EvaluationProfile
+from genai_platform.evaluation.results import Evaluation
+from genai_platform.evaluation.self_test_panel import Panel
 from genai_platform.files import ArtifactPath
 from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.models.base import TrainableModel
-from genai_platform.records import Comparison, MetricRow
-from genai_platform.reporting.modalities import ModalityReport
+from genai_platform.reporting.modality_parts import ModalityReport
 from genai_platform.store.tables import version_sample_run
 from genai_platform.training.batches import BatchSampler
 
@@ -71,32 +72,26 @@ class EvaluationContext:
     log: Callable[[str], None]
 
 
-@dataclass
-class Evaluation:
-    """What a modality's evaluation records: metrics_history rows, the reports' plot details, and the
-    paired comparisons of its families (with each other, and each challenger with its champion)."""
-    rows: list[MetricRow]
-    details: dict
-    comparisons: list[Comparison]
+@dataclass(frozen=True)
+class PanelSettings:
+    model_dir: Callable[[str], ArtifactPath]
+    device: torch.device
+    seed: int
+    feature_space: str  # "classifier" or "inception"
+    log: Callable[[str], None]
 
 
-def compare_families(compare: Callable, current: dict, earlier: dict[str, dict], log: Callable[[str], None]
-                     ) -> list[Comparison]:
-    """compare(first, second, paired) -> {metric: difference estimate} for every pair of this run's
-    families (each pair once, in name order; independent sets) and for each challenger against the sets of
-    its earlier versions (`earlier`: family -> {version: set}, drawn with the same seeds, so paired)."""
-    comparisons = []
-    names = sorted(current)
-    for i, subject in enumerate(names):
-        for baseline in names[i + 1:]:
-            comparisons += [Comparison.of(subject, baseline, None, metric, estimate)
-                            for metric, estimate in compare(current[subject], current[baseline], False).items()]
-    for family, sets in sorted(earlier.items()):
-        for version, other in sets.items():
-            log(f"comparing {family}'s challenger with its version {version}")
-            comparisons += [Comparison.of(family, family, version, metric, estimate)
-                            for metric, estimate in compare(current[family], other, True).items()]
-    return comparisons
+class SelfTest(ABC):
+    """A modality's metric self-test: generators whose order is known, scored by the modality's metrics on
+    tonight's data (evaluation.self_test_panel)."""
+
+    @abstractmethod
+    def read(self, con):
+        """The splits the panel is built from, read from DuckDB."""
+
+    @abstractmethod
+    def run(self, data, settings: PanelSettings) -> Panel:
+        """The panel on `data` (what read() returned)."""
 
 
 class Modality(ABC):
@@ -107,6 +102,7 @@ class Modality(ABC):
     gate_metrics: tuple[str, ...]  # default promotion gate: a challenger worse than its champion on one is not promoted
     report: ModalityReport  # what the reports read, build and say for this modality
     generator_type: type[TrainableModel]  # the contract (models.base) every family model of this modality meets
+    self_test: SelfTest | None = None  # its metric self-test; None: the modality has none
 
     @abstractmethod
     def load_training_data(self, con) -> TrainingData:
@@ -154,4 +150,3 @@ class Modality(ABC):
         for row in evaluation.rows:
             row.role = REFERENCES[row.subject].role if row.subject in REFERENCES else "model"
         return evaluation
-

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from genai_platform.metrics.catalog import info
 from genai_platform.metrics.comparisons import TARGETS
 from genai_platform.records import Comparison, Decision, MetricRow
-from genai_platform.reporting.analysis import Threshold, judge
+from genai_platform.verdicts.thresholds import Threshold, judge
 
 # Margins relative to the champion's value: the largest loss the gate accepts, per gate metric. The image
 # ones are what a user would call a real loss; bench/gate.py measures how often the gate can show a

@@ -1,0 +1,1 @@
+"""The platform's verdicts: thresholds that judge a finding, and the gate that judges a challenger."""
