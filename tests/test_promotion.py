@@ -229,11 +229,12 @@ def test_the_smoke_job_withholds_a_first_version_whose_findings_fail(nights):
 def test_an_unchanged_night_reuses_every_model_sample_set_and_evaluation(nights):
     result, metadata, checks = nights["unchanged"]
     assert result.success
-    trained = {key: m for key, m in metadata.items() if key.startswith("train_")}
-    assert len(trained) == 7 and all(m["reused"] for m in trained.values())
-    assert all("reused_from_run" in metadata[f"samples_{f}"] for f in ("vae", "gan", "lstm", "textgan"))
-    assert "reused_from_run" in metadata["image_evaluation"] and "reused_from_run" in metadata["text_evaluation"]
-    assert metadata["image_feature_extractor"]["reused"]
+    # every step that can re-use records it one way (defs.metadata.reuse_record): reused, from which run
+    reusing = [key for key in metadata if key.startswith(("train_", "samples_", "image_feature_extractor"))
+               or key.endswith(("_evaluation", "_metric_self_test"))]
+    assert len(reusing) == 7 + 7 + 1 + 2 + 2, reusing
+    assert all(metadata[key]["reused"] and metadata[key]["reused_from_run"] for key in reusing), reusing
+    assert metadata["samples_vae"]["reused_from_run"] == metadata["image_evaluation"]["reused_from_run"] == nights["first"]
     assert {metadata[f"champion_{f}"]["decision"] for f in ("vae", "diffusion", "lstm")} == {"unchanged"}
     assert metadata["train_vae"]["version"] == nights["first"]
 
@@ -244,7 +245,7 @@ def test_a_changed_family_retrains_alone_and_a_failing_finding_keeps_its_champio
     retrained = sorted(key for key, m in metadata.items() if key.startswith("train_") and not m["reused"])
     assert retrained == ["train_vae"]
     challenger = metadata["train_vae"]["version"]
-    assert challenger == result.run_id and "reused_from_run" not in metadata["samples_vae"]
+    assert challenger == result.run_id and not metadata["samples_vae"]["reused"]
     promotion = metadata["champion_vae"]
     # the smoke vae misses most digit classes: its class TV fails, so it may not replace the champion
     assert (promotion["decision"], promotion["champion"]) == ("kept", nights["first"])

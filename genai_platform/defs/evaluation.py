@@ -11,18 +11,19 @@ from pathlib import Path
 import dagster as dg
 
 
-from genai_platform.defs.datasets import dataset_stores, entry_for
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
+from genai_platform.defs.datasets import dataset_stores, entry_for
+from genai_platform.defs.metadata import markdown_table, reuse_record
 from genai_platform.defs.resources import ArtifactStore, RunSettings
-from genai_platform.modalities import MODALITIES
 from genai_platform.evaluation.image_scores import (FEATURE_EXTRACTOR_DIR, feature_extractor_fingerprint,
                                                     train_feature_extractor)
-from genai_platform.modalities.image import IMAGE, read_classifier_data
-from genai_platform.modalities.base import Contest, EvaluationContext, Modality
 from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.families.registry import families, family_named, load_family
 from genai_platform.files import ArtifactPath, write_atomic
 from genai_platform.fingerprints import evaluation_code_version, evaluation_fingerprint, package_version
+from genai_platform.modalities import MODALITIES
+from genai_platform.modalities.base import Contest, EvaluationContext, Modality
+from genai_platform.modalities.image import IMAGE, read_classifier_data
 from genai_platform.store.tables import append_comparisons, append_metrics, dataset_info, version_sample_run
 from genai_platform.store.versions import best_version, challenger, champion
 from genai_platform.training.fit import MANIFEST_FILE, read_manifest
@@ -40,15 +41,14 @@ def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformD
         data = read_classifier_data(con)
     extractor_fingerprint = feature_extractor_fingerprint(profile, data.data_version)
     out_dir = artifacts.model_dir(FEATURE_EXTRACTOR_DIR)
-    if (out_dir / MANIFEST_FILE).exists() and read_manifest(out_dir).get("fingerprint") == extractor_fingerprint:
+    if (out_dir / MANIFEST_FILE).exists() and (earlier := read_manifest(out_dir)).get("fingerprint") == extractor_fingerprint:
         context.log.info("the feature extractor was trained on the same data with the same settings and code; "
                          "re-using it")
-        return dg.MaterializeResult(data_version=dg.DataVersion(extractor_fingerprint), metadata={"reused": True})
+        return reuse_record(extractor_fingerprint, earlier.get("run_id") or "an earlier run")
     manifest = train_feature_extractor(data, profile, device, out_dir,
-                                       artifacts.checkpoint_path(FEATURE_EXTRACTOR_DIR), context.log.info)
-    return dg.MaterializeResult(data_version=dg.DataVersion(extractor_fingerprint), metadata={
-        "reused": False, "test_accuracy": manifest["test_accuracy"], "classes": manifest["num_classes"],
-        "seconds": round(manifest["seconds"], 2)})
+                                       artifacts.checkpoint_path(FEATURE_EXTRACTOR_DIR), context.log.info, context.run_id)
+    return reuse_record(extractor_fingerprint, None, test_accuracy=manifest["test_accuracy"],
+                        classes=manifest["num_classes"], seconds=round(manifest["seconds"], 2))
 
 
 def read_contests(con, members: list[str]) -> dict[str, Contest]:
@@ -103,8 +103,7 @@ def build_evaluation_asset(modality: Modality, catalog: Path | None) -> dg.Asset
         if (earlier := reusable_run(details_path, fingerprint)) is not None:
             context.log.info(f"the {modality.name} evaluation of run {earlier} scored the same samples, data, settings "
                              "and code; re-using it")
-            return dg.MaterializeResult(data_version=dg.DataVersion(fingerprint),
-                                        metadata={"reused_from_run": earlier})
+            return reuse_record(fingerprint, earlier)
         for family, contest in contests.items():
             context.log.info(f"{family}: challenger {contest.challenger}, champion {contest.champion or 'none to compare'}"
                              + (f", best version that served {contest.best}" if contest.best else ""))
@@ -126,17 +125,15 @@ def build_evaluation_asset(modality: Modality, catalog: Path | None) -> dg.Asset
         for r in rows:
             context.log.info(f"{r.subject} {r.metric} = {r.value:.4f} {r.estimate.interval_text()} "
                              f"(n={r.sample_count})")
-        table = "\n".join(f"| {r.subject} | {r.role} | {r.metric} | {r.value:.4g} | {r.estimate.interval_text()} | "
-                          f"{r.sample_count} |" for r in rows)
-        differences = "\n".join(
-            f"| {c.subject} | {c.baseline if c.baseline_run is None else 'version ' + c.baseline_run[:8]} | "
-            f"{c.metric} | {c.delta:+.4g} | {c.estimate.interval_text(signed=True)} | {c.sample_count} |"
-            for c in comparisons)
-        return dg.MaterializeResult(data_version=dg.DataVersion(fingerprint), metadata={
-            "metrics": dg.MetadataValue.md("| subject | role | metric | value | 95% interval | n |\n"
-                                           f"|---|---|---|---|---|---|\n{table}"),
-            "comparisons": dg.MetadataValue.md("| subject | minus | metric | difference | 95% interval | n |\n"
-                                               f"|---|---|---|---|---|---|\n{differences}"),
+        return reuse_record(fingerprint, None, **{
+            "metrics": markdown_table(
+                ("subject", "role", "metric", "value", "95% interval", "n"),
+                [(r.subject, r.role, r.metric, f"{r.value:.4g}", r.estimate.interval_text(), r.sample_count)
+                 for r in rows]),
+            "comparisons": markdown_table(
+                ("subject", "minus", "metric", "difference", "95% interval", "n"),
+                [(c.subject, c.baseline if c.baseline_run is None else f"version {c.baseline_run[:8]}", c.metric,
+                  f"{c.delta:+.4g}", c.estimate.interval_text(signed=True), c.sample_count) for c in comparisons]),
             "rows": len(rows), "paired_comparisons": len(comparisons)})
 
     return evaluation

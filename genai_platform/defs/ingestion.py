@@ -14,19 +14,21 @@ from genai_platform.datasets.provenance import content_fingerprint, outside
 from genai_platform.datasets.text_sources import DEFAULT_TEXT_SOURCE, load_documents
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.defs.datasets import dataset_database, entry_for
+from genai_platform.defs.metadata import markdown_table
 from genai_platform.modalities.image import IMAGE
 from genai_platform.modalities.text import TEXT
 from genai_platform.store.tables import record_dataset, write_raw_documents, write_raw_images
 
 
 def _provenance_metadata(provenance) -> dict:
-    files = "\n".join(f"| {f.path} | {f.sha256[:16]}… | {f.bytes} |" for f in provenance.files[:50])
-    more = f"\n\n…and {len(provenance.files) - 50} more files" if len(provenance.files) > 50 else ""
+    shown = provenance.files[:50]
     return {
         "source": provenance.source,
         "rows": provenance.rows,
         "data_version": provenance.version,
-        "files": dg.MetadataValue.md(f"| file | sha256 | bytes |\n|---|---|---|\n{files}{more}"),
+        "files": markdown_table(("file", "sha256", "bytes"), [(f.path, f"{f.sha256[:16]}…", f.bytes) for f in shown]
+                                + ([(f"…and {len(provenance.files) - len(shown)} more files", "", "")]
+                                   if len(provenance.files) > len(shown) else [])),
     }
 
 

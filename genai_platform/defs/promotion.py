@@ -18,7 +18,7 @@ from pydantic import Field
 from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_settings, not_trained_here
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds
-from genai_platform.defs.training import versions_markdown
+from genai_platform.defs.training import versions_table
 from genai_platform.files import remove_tree
 from genai_platform.verdicts.gate import DEFAULT_MARGINS, Gate, decide, forced, rolled_back
 from genai_platform.families.registry import Family, families
@@ -144,8 +144,7 @@ def build_promotion_asset(family: Family, catalog: Path | None) -> dg.AssetsDefi
         yield dg.MaterializeResult(data_version=dg.DataVersion(serving), metadata={
             "champion": decision.champion or "", "challenger": decision.challenger or "", "decision": decision.decision,
             "best": decision.best or "",
-            "reason": decision.reason, "versions": dg.MetadataValue.md(versions_markdown(kept, decision.champion,
-                                                                                      version))})
+            "reason": decision.reason, "versions": versions_table(kept, decision.champion, version)})
         yield dg.AssetCheckResult(
             asset_key=name, check_name=INTACT_CHECK, passed=damaged is None, severity=dg.AssetCheckSeverity.ERROR,
             description=damaged or "the serving version's files have their recorded checksums",

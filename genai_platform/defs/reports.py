@@ -12,13 +12,13 @@ import dagster as dg
 
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.datasets import DATASETS, PARTITION_TAG, dataset_name, dataset_stores
+from genai_platform.defs.metadata import markdown_table
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds, RunSettings
-from genai_platform.fingerprints import package_version
-from genai_platform.modalities import MODALITIES
 from genai_platform.families.registry import families
 from genai_platform.files import ArtifactPath, write_atomic
+from genai_platform.fingerprints import package_version
+from genai_platform.modalities import MODALITIES
 from genai_platform.reporting import render
-from genai_platform.verdicts.thresholds import Threshold
 from genai_platform.reporting.alerts import alert_text
 from genai_platform.reporting.inputs import (FamilyDescription, read_inputs, read_reported_families, read_run,
                                              read_run_manifests)
@@ -27,6 +27,7 @@ from genai_platform.reporting.report import Report, build_report
 from genai_platform.reporting.run_index import build_index, run_manifest
 from genai_platform.store.tables import ingested_modalities
 from genai_platform.store.versions import challenger
+from genai_platform.verdicts.thresholds import Threshold
 
 COMPARISON, ETHICS, INDEX = "model_comparison.html", "ethics.html", "index.html"
 REPORT_INDEX_POOL = "report_index"
@@ -49,24 +50,24 @@ def findings_check(report: Report) -> dg.AssetCheckResult:
     judged = [f for s in report.modalities for f in s.findings]
     failing = [f for f in judged if f.status == "fail"]
     warning = [f for f in judged if f.status == "warn"]
-    rows = "\n".join(f"| {f.model} | {f.label} | {f.estimate.value:.4g} | {f.status} |" for f in judged)
     return dg.AssetCheckResult(
         asset_key="ethics_report", check_name=FINDINGS_CHECK, passed=not failing and not warning,
         severity=dg.AssetCheckSeverity.ERROR if failing else dg.AssetCheckSeverity.WARN,
         description=f"{len(failing)} failing, {len(warning)} warning of {len(judged)} findings",
-        metadata={"findings": dg.MetadataValue.md(f"| model | finding | value | status |\n|---|---|---|---|\n{rows}"),
+        metadata={"findings": markdown_table(("model", "finding", "value", "status"),
+                                             [(f.model, f.label, f"{f.estimate.value:.4g}", f.status) for f in judged]),
                   "failing": len(failing), "warning": len(warning)})
 
 
 def regressions_check(report: Report) -> dg.AssetCheckResult:
     regressions = [t for s in report.modalities for t in s.regressions]
-    rows = "\n".join(f"| {t.model} | {t.label} | {t.value:.4g} | {t.change.estimate.text(signed=True)} |"
-                     for t in regressions)
     return dg.AssetCheckResult(
         asset_key="model_comparison_report", check_name=REGRESSIONS_CHECK, passed=not regressions,
         severity=dg.AssetCheckSeverity.WARN, description=f"{len(regressions)} challenger(s) worse than their champion",
-        metadata={"regressions": dg.MetadataValue.md(
-            f"| model | metric | value | challenger minus champion |\n|---|---|---|---|\n{rows}"), "count": len(regressions)})
+        metadata={"regressions": markdown_table(
+            ("model", "metric", "value", "challenger minus champion"),
+            [(t.model, t.label, f"{t.value:.4g}", t.change.estimate.text(signed=True)) for t in regressions]),
+            "count": len(regressions)})
 
 
 def _leaderboard_markdown(report: Report) -> str:
@@ -75,12 +76,11 @@ def _leaderboard_markdown(report: Report) -> str:
     for section in report.modalities:
         board = section.leaderboard
         lines.append(f"**{section.name}** ({section.dataset.source})\n")
-        lines.append("| model | win rate | " + " | ".join(f"{m.label} {m.arrow}" for m in board.metrics) + " |")
-        lines.append("|---" * (len(board.metrics) + 2) + "|")
-        for row in board.rows:
-            rate = "—" if row.win_rate is None else f"{row.win_rate:.2f}"
-            values = [f"{c.value:.4g}" if (c := row.cells[m.name]) else "—" for m in board.metrics]
-            lines.append(f"| {row.label} | {rate} | " + " | ".join(values) + " |")
+        lines.append(markdown_table(
+            ("model", "win rate", *(f"{m.label} {m.arrow}" for m in board.metrics)),
+            [(row.label, "—" if row.win_rate is None else f"{row.win_rate:.2f}",
+              *(f"{c.value:.4g}" if (c := row.cells[m.name]) else "—" for m in board.metrics))
+             for row in board.rows]).value)
         lines.append("")
     return "\n".join(lines)
 

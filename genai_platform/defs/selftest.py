@@ -6,31 +6,30 @@ import json
 
 import dagster as dg
 
-from genai_platform.defs.datasets import dataset_stores
 from genai_platform.defs.database import PlatformDuckDB
+from genai_platform.defs.datasets import dataset_stores
 from genai_platform.defs.evaluation import reusable_run
+from genai_platform.defs.metadata import markdown_table, reuse_record
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation.self_test_panel import FAIL, Panel
+from genai_platform.files import write_atomic
+from genai_platform.fingerprints import evaluation_code_version, evaluation_fingerprint
 from genai_platform.modalities import MODALITIES
 from genai_platform.modalities.base import Modality, PanelSettings
-from genai_platform.files import write_atomic
 from genai_platform.reporting.self_test_section import panel_details_name
 from genai_platform.store.tables import dataset_info
-from genai_platform.fingerprints import evaluation_code_version, evaluation_fingerprint
 
 CHECK = "declared_pairs_hold"
 
 
-def panel_markdown(panel: Panel) -> str:
+def panel_table(panel: Panel) -> dg.MetadataValue:
     """The panel as a markdown table: a row per metric, a column per case, then the cases ranked."""
     cases = list(panel.cases)
-    lines = ["| metric | " + " | ".join(cases) + " | ranked best first | violated |",
-             "|---" * (len(cases) + 3) + "|"]
-    for m in panel.metrics:
-        values = [f"{r.value:.4g}" if (r := m.values.get(case)) is not None else "—" for case in cases]
-        broken = "; ".join(f"{c.better} / {c.worse or c.kind}" for c in m.violations) or "none"
-        lines.append(f"| {m.metric} | " + " | ".join(values) + f" | {' > '.join(m.ranking)} | {broken} |")
-    return "\n".join(lines)
+    return markdown_table(
+        ("metric", *cases, "ranked best first", "violated"),
+        [(m.metric, *(f"{r.value:.4g}" if (r := m.values.get(case)) is not None else "—" for case in cases),
+          " > ".join(m.ranking), "; ".join(f"{c.better} / {c.worse or c.kind}" for c in m.violations) or "none")
+         for m in panel.metrics])
 
 
 def check_result(panel: Panel, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
@@ -39,7 +38,7 @@ def check_result(panel: Panel, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         asset_key=asset_key, check_name=CHECK, passed=panel.status != FAIL, severity=dg.AssetCheckSeverity.ERROR,
         description=panel.summary(),
-        metadata={"panel": dg.MetadataValue.md(panel_markdown(panel)),
+        metadata={"panel": panel_table(panel),
                   "violations": dg.MetadataValue.md("\n".join(f"- **{metric}**: {c.message}"
                                                                for metric, c in panel.violations) or "none"),
                   "passed": sum(c.status == "pass" for c in checks), "failed": len(panel.violations),
@@ -69,7 +68,8 @@ def build_self_test_asset(modality: Modality) -> dg.AssetsDefinition:
         panel_fingerprint = evaluation_fingerprint(data_version, run_settings.profile, run_settings.seed,
                                                    run_settings.feature_extractor)
         path = artifacts.details_path(panel_details_name(modality.name))
-        if (earlier := reusable_run(path, panel_fingerprint)) is not None:
+        earlier = reusable_run(path, panel_fingerprint)
+        if earlier is not None:
             panel = Panel.from_dict(json.loads(path.read_text("utf-8")))
             context.log.info(f"the self-test of run {earlier} ran on the same data, settings and code; re-using it")
         else:
@@ -78,10 +78,8 @@ def build_self_test_asset(modality: Modality) -> dg.AssetsDefinition:
             write_atomic(path, json.dumps({**panel.as_dict(), "run_id": context.run_id,
                                            "fingerprint": panel_fingerprint}, indent=2))
         context.log.info(panel.summary())
-        yield dg.MaterializeResult(data_version=dg.DataVersion(panel_fingerprint), metadata={
-                                   "path": dg.MetadataValue.path(str(path)), "status": panel.status,
-                                             "panel": dg.MetadataValue.md(panel_markdown(panel)),
-                                             "sample_size": panel.sample_size})
+        yield reuse_record(panel_fingerprint, earlier, path=dg.MetadataValue.path(str(path)), status=panel.status,
+                           panel=panel_table(panel), sample_size=panel.sample_size)
         yield check_result(panel, dg.AssetKey(name))
 
     return self_test

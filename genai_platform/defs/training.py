@@ -7,10 +7,11 @@ import dagster as dg
 import torch
 from pydantic import Field, create_model
 
-from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_settings, not_trained_here
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.torchrun import check_distributable, train_in_processes
+from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_settings, not_trained_here
+from genai_platform.defs.metadata import markdown_table, reuse_record
 from genai_platform.defs.resources import ArtifactStore, RunSettings
+from genai_platform.defs.torchrun import check_distributable, train_in_processes
 from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.families.registry import (Family, families, family_named, load_family, pretrained_config,
                                               train_family)
@@ -40,14 +41,12 @@ def resolve_settings(family: Family, config: dg.Config, settings: RunSettings, d
     return family.with_settings(settings.profile, given)
 
 
-def versions_markdown(kept: list[ModelVersion], champion: str | None, challenger: str | None) -> str:
-    lines = ["| version | created | data version | code version | serving |", "|---|---|---|---|---|"]
-    for v in kept:
-        role = ", ".join(name for name, version in (("champion", champion), ("challenger", challenger))
-                         if version == v.version)
-        lines.append(f"| {v.version} | {v.created_at:%Y-%m-%d %H:%M} | {v.data_version[:12]} | {v.code_version} | "
-                     f"{role} |")
-    return "\n".join(lines)
+def versions_table(kept: list[ModelVersion], champion: str | None, challenger: str | None) -> dg.MetadataValue:
+    """The kept versions, each with its role (champion, challenger)."""
+    return markdown_table(("version", "created", "data version", "code version", "serving"), [
+        (v.version, f"{v.created_at:%Y-%m-%d %H:%M}", v.data_version[:12], v.code_version,
+         ", ".join(name for name, version in (("champion", champion), ("challenger", challenger)) if version == v.version))
+        for v in kept])
 
 
 def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsDefinition]:
@@ -100,9 +99,9 @@ def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsD
                 kept, champion = versions(con, family.name), champion_of(con, family.name)
             context.log.info(f"{family.name}: version {existing} has the same data, code and config; re-using it, "
                              "nothing to train")
-            return dg.MaterializeResult(data_version=dg.DataVersion(existing), metadata={
-                "version": existing, "reused": True,
-                "versions": dg.MetadataValue.md(versions_markdown(kept, champion, existing))})
+            # a version's id is the run that trained it
+            return reuse_record(run_fingerprint, existing, data_version=existing, version=existing,
+                                versions=versions_table(kept, champion, existing))
 
         out_dir = artifacts.version_dir(family.name, context.run_id)
         manifest = {
@@ -134,13 +133,13 @@ def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsD
         training = manifest["training"]
         final_losses = {("final_loss" if phase == SINGLE_PHASE else f"final_loss_{phase}"): value
                         for phase, value in training["final_losses"].items()}
-        return dg.MaterializeResult(data_version=dg.DataVersion(context.run_id), metadata={
-            "version": context.run_id, "reused": False, "path": dg.MetadataValue.path(str(out_dir)),
+        return reuse_record(run_fingerprint, None, data_version=context.run_id, **{
+            "version": context.run_id, "path": dg.MetadataValue.path(str(out_dir)),
             "steps": training["steps"], "limited_by": training["limited_by"], "passes": round(training["passes"], 3),
             "seconds": round(training["seconds"], 2), "device": training["device"],
             "processes": training_config.processes, **final_losses,
             "resumed_from_step": training["resumed_from_step"] or 0, "parameters": manifest["parameters"],
-            "versions": dg.MetadataValue.md(versions_markdown(kept, champion, context.run_id)),
+            "versions": versions_table(kept, champion, context.run_id),
         })
 
     # not in the duckdb_write pool: sampling holds no connection, and the store is one short transaction,
@@ -164,8 +163,7 @@ def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsD
         fingerprint = sample_fingerprint(version, run_settings.profile, run_settings.seed)
         if drawn is not None and drawn.fingerprint == fingerprint:
             context.log.info(f"{family.name}: re-using the samples of version {version} drawn by run {drawn.run_id}")
-            return dg.MaterializeResult(data_version=dg.DataVersion(fingerprint), metadata={
-                "version": version, "reused_from_run": drawn.run_id})
+            return reuse_record(fingerprint, drawn.run_id, version=version)
         device = run_settings.setup_torch()
         model, manifest = load_family(family, artifacts.version_dir(family.name, version), device)
         samples = modality.draw_samples(model, manifest, inputs, evaluation_profile(run_settings.profile),
@@ -173,8 +171,7 @@ def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsD
         with duckdb.transaction() as con:
             modality.store_samples(con, family.name, context.run_id, version, fingerprint, samples)
         context.log.info(f"wrote {len(samples)} samples of {family.name} version {version}")
-        return dg.MaterializeResult(data_version=dg.DataVersion(fingerprint),
-                                    metadata={"samples": len(samples), "version": version})
+        return reuse_record(fingerprint, None, samples=len(samples), version=version)
 
     return [train_family_asset, sample_family]
 

@@ -80,7 +80,8 @@ def feature_extractor_fingerprint(profile: EvaluationProfile, data_version: str)
 
 
 def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, device: torch.device,
-                            out_dir: ArtifactPath, checkpoint_path: ArtifactPath, log: Callable[[str], None]) -> dict:
+                            out_dir: ArtifactPath, checkpoint_path: ArtifactPath, log: Callable[[str], None],
+                            run_id: str | None = None) -> dict:
     """Train the CNN classifier on the real train split (seeded by the data version), freeze it, save it to
     `out_dir`; its manifest.
 
@@ -101,7 +102,7 @@ def train_feature_extractor(data: ClassifierData, profile: EvaluationProfile, de
         log(f"feature classifier test accuracy {accuracy:.4f} on {len(test.labels)} images")
     manifest = {"model_config": profile.classifier, "training_config": training, "data": {"shape": shape},
                 "num_classes": num_classes, "test_accuracy": accuracy, "test_count": len(test.pixels),
-                "data_version": data.data_version,
+                "data_version": data.data_version, "run_id": run_id,
                 "fingerprint": run_fingerprint}
     save_trained(model, out_dir, manifest, result)
     return {**manifest, "seconds": result.seconds}
