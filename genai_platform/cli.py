@@ -28,15 +28,15 @@ from duckdb import Error as DuckDBError
 from duckdb import connect as duckdb_connect
 
 from genai_platform.defs.database import PlatformDuckDB, is_lock_conflict
-from genai_platform.defs.promotion import decision_text
-from genai_platform.defs.reports import write_reports
 from genai_platform.defs.resources import ArtifactStore, RunSettings, duckdb_from_env
-from genai_platform.verdicts.gate import forced, rolled_back
 from genai_platform.families.registry import Family, families, family_named, load_family
-from genai_platform.verdicts.thresholds import thresholds
+from genai_platform.steps.promotion import decision_text
+from genai_platform.steps.reports import write_reports
 from genai_platform.store.backup import BACKUP_FOLDER, backups, restore
 from genai_platform.store.versions import (challenger, champion, decisions, find_version, record_decision,
                                            version_metrics, versions)
+from genai_platform.verdicts.gate import forced, rolled_back
+from genai_platform.verdicts.thresholds import thresholds
 
 CLI_RUN = "cli"  # the run_id of a decision made on the command line
 
@@ -148,7 +148,7 @@ def cmd_rollback(args, env) -> None:
 def cmd_report(args, env) -> None:
     artifacts, duckdb, settings = _stores(args, env)
     run_id = f"{CLI_RUN}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
-    report, paths = write_reports(run_id, duckdb, artifacts, settings, thresholds({}), archive=False)
+    report, paths = write_reports(settings.run_info(run_id), duckdb, artifacts, thresholds({}), archive=False)
     for path in paths.values():
         print(f"wrote {path}")
     print(f"status {report.status}: {report.counts.fail} failing, {report.counts.warn} warning findings, "

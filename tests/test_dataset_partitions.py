@@ -16,7 +16,7 @@ from genai_platform.cli import main as cli
 from genai_platform.datasets.datasets_file import DatasetsFileError
 from genai_platform.definitions import build_definitions
 from genai_platform.defs.datasets import read_entries
-from genai_platform.defs.reports import write_reports
+from genai_platform.steps.reports import write_reports
 from genai_platform.defs.resources import resources_from_env
 
 MODALITIES = ("image", "text")
@@ -222,5 +222,6 @@ def test_reports_need_an_ingested_dataset(tmp_path):
     with resources["duckdb"].transaction():
         pass  # the schema, and no dataset
     with pytest.raises(LookupError, match="no dataset has been ingested yet"):
-        write_reports("run", resources["duckdb"], resources["artifacts"], resources["run_settings"], {}, archive=True)
+        write_reports(resources["run_settings"].run_info("run"), resources["duckdb"], resources["artifacts"], {},
+                      archive=True)
     assert not (tmp_path / "r").exists()

@@ -15,32 +15,20 @@ from genai_platform.defs.datasets import DATASETS, PARTITION_TAG, dataset_name, 
 from genai_platform.defs.metadata import markdown_table
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds, RunSettings
 from genai_platform.families.registry import families
-from genai_platform.files import ArtifactPath, write_atomic
-from genai_platform.fingerprints import package_version
+from genai_platform.files import write_atomic
 from genai_platform.modalities import MODALITIES
-from genai_platform.reporting import render
 from genai_platform.reporting.alerts import alert_text
-from genai_platform.reporting.inputs import (FamilyDescription, read_inputs, read_reported_families, read_run,
-                                             read_run_manifests)
-from genai_platform.reporting.json_export import model_cards_data, report_data
-from genai_platform.reporting.report import Report, build_report
-from genai_platform.reporting.run_index import build_index, run_manifest
-from genai_platform.store.tables import ingested_modalities
+from genai_platform.reporting.inputs import (read_reported_families)
+from genai_platform.reporting.report import Report
+from genai_platform.steps.reports import COMPARISON, DATA, MANIFEST, write_index, write_reports
 from genai_platform.store.versions import challenger
-from genai_platform.verdicts.thresholds import Threshold
 
-COMPARISON, ETHICS, INDEX = "model_comparison.html", "ethics.html", "index.html"
 REPORT_INDEX_POOL = "report_index"
-MANIFEST, DATA = "manifest.json", "report.json"  # per run: the index reads the manifest, the coverage check the data
-MODEL_CARDS = "model_cards.json"  # per run: every family's model card in the Model Card Toolkit's fields
-LATEST_LINKS = {"index": INDEX, "comparison": COMPARISON, "ethics": ETHICS}
 # the reports read every evaluation, every metric self-test panel and every promotion decision of the run
 EVALUATIONS = ([f"{name}_evaluation" for name in MODALITIES]
                + [f"{name}_metric_self_test" for name, modality in MODALITIES.items() if modality.self_test]
                + [f"champion_{family.name}" for family in families()])
 FAILURE_CHARS = 600  # of the run's failure message kept for the index
-# from a folder two below the reports folder: an archived run's (runs/<run id>/) or a dataset's (datasets/<name>/)
-NESTED_LINKS = {"index": f"../../{INDEX}", "comparison": COMPARISON, "ethics": ETHICS}
 
 
 FINDINGS_CHECK, REGRESSIONS_CHECK = "findings_pass", "no_regressions"
@@ -85,11 +73,6 @@ def _leaderboard_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _described(family) -> FamilyDescription:
-    return FamilyDescription(family.name, family.modality.name, family.title, family.description, family.experimental,
-                             family.pretrained.family if family.pretrained else None)
-
-
 @dg.multi_asset(
     group_name="reports",
     specs=[dg.AssetSpec("model_comparison_report", deps=EVALUATIONS, kinds={"html"},
@@ -106,7 +89,7 @@ def _described(family) -> FamilyDescription:
 def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
             run_settings: RunSettings, alerts: Alerts, findings: FindingThresholds):
     duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
-    report, paths = write_reports(context.run_id, duckdb, artifacts, run_settings, findings.limits(), archive=True)
+    report, paths = write_reports(run_settings.run_info(context.run_id), duckdb, artifacts, findings.limits(), archive=True)
     leaderboard = dg.MetadataValue.md(_leaderboard_markdown(report))
     context.log.info(f"run status {report.status}: {report.counts}")
     if (text := alert_text(report)) is not None:
@@ -120,43 +103,6 @@ def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts
     yield regressions_check(report)
 
 
-def write_reports(run_id: str, duckdb: PlatformDuckDB, artifacts: ArtifactStore, run_settings: RunSettings,
-                  limits: dict[str, Threshold], archive: bool) -> tuple[Report, dict[str, ArtifactPath]]:
-    """Render the comparison and ethics reports of every modality ingested in the store's namespace, their
-    data and the model cards from DuckDB into the dataset's latest reports folder; with `archive`, also under
-    runs/<run id>/ with the run manifest the index lists."""
-    run = read_run(run_id, run_settings.profile, run_settings.seed, str(run_settings.setup_torch()), package_version())
-    with duckdb.read_connection() as con:
-        if not (ingested := ingested_modalities(con)):
-            raise LookupError("no dataset has been ingested yet; materialize the ingestion assets first")
-        inputs = read_inputs(con, run, [m for m in MODALITIES.values() if m.name in ingested],
-                             [_described(f) for f in families()], artifacts.version_dir, artifacts.details_path,
-                             limits)
-    report = build_report(inputs)
-    folders = [artifacts.latest_reports] + ([artifacts.reports / "runs" / run_id] if archive else [])
-    paths = {}
-    for folder in reversed(folders):  # the archive first: the latest files are the commit point
-        links = LATEST_LINKS if folder == artifacts.reports else NESTED_LINKS
-        for name, filename in (("model_comparison_report", COMPARISON), ("ethics_report", ETHICS)):
-            paths[name] = write_atomic(folder / filename,
-                                       render(filename.replace(".html", ".html.j2"), links=links, report=report))
-        write_atomic(folder / DATA, json.dumps(report_data(report), indent=2))
-        write_atomic(folder / MODEL_CARDS, json.dumps(model_cards_data(report), indent=2))
-    if archive:
-        write_atomic(folders[1] / MANIFEST, json.dumps(run_manifest(report, artifacts.dataset), indent=2))
-    return report, paths
-
-
-def write_index(artifacts: ArtifactStore, log, datasets: list[str]) -> tuple[ArtifactPath, int]:
-    """Render reports/index.html from every archived run manifest, newest first, listing `datasets` (the
-    dataset partitions; none in the one-dataset layout, whose latest reports it links instead)."""
-    index = build_index(read_run_manifests(artifacts.reports / "runs", MANIFEST, log.warning), datasets)
-    # with datasets, each has its latest reports in datasets/<name>/ and the reports folder itself has none
-    links = {"index": INDEX, "comparison": None, "ethics": None} if index.datasets else LATEST_LINKS
-    path = write_atomic(artifacts.reports / INDEX, render("index.html.j2", links=links, index=index))
-    return path, len(index.runs)
-
-
 def dataset_partitions(instance: dg.DagsterInstance, partitioned: bool) -> list[str]:
     return instance.get_dynamic_partitions(DATASETS.name) if partitioned else []
 
@@ -167,7 +113,7 @@ def dataset_partitions(instance: dg.DagsterInstance, partitioned: bool) -> list[
           pool=REPORT_INDEX_POOL)
 def report_index(context: dg.AssetExecutionContext, artifacts: ArtifactStore):
     """reports/index.html: every archived run, newest first, with its status, headline numbers and trends."""
-    path, runs = write_index(artifacts, context.log,
+    path, runs = write_index(artifacts, context.log.warning,
                              dataset_partitions(context.instance, dataset_name(context) is not None))
     return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "runs": runs,
                                           "bytes": path.stat().st_size})
@@ -186,7 +132,7 @@ def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: Artifac
     manifest.setdefault("dataset", None)  # manifests from before datasets have none
     manifest["failure"] = {"job": run.job_name, "message": (context.failure_event.message or "")[:FAILURE_CHARS]}
     write_atomic(manifest_path, json.dumps(manifest, indent=2))
-    write_index(artifacts, context.log, dataset_partitions(context.instance, manifest["dataset"] is not None))
+    write_index(artifacts, context.log.warning, dataset_partitions(context.instance, manifest["dataset"] is not None))
     alerts.send(f"genai-platform run {run.run_id} of {run.job_name} FAILED: {manifest['failure']['message']}",
                 context.log)
 

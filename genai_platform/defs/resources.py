@@ -15,10 +15,12 @@ from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_
 from genai_platform.datasets.datasets_file import check_name
 from genai_platform.defs.database import LAKE_EXTENSIONS, PlatformDuckDB, lake_extension
 from genai_platform.files import ArtifactPath, artifact_path, folder_problem, is_local, location_problem
+from genai_platform.fingerprints import package_version
 from genai_platform.notify import check_webhook_url, post_message
 from genai_platform.records import FEATURE_SPACES, PROFILES
-from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, Threshold, thresholds
+from genai_platform.reporting.inputs import RunInfo, read_run
 from genai_platform.training.device import device_problem, select_device
+from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, Threshold, thresholds
 
 DEVICES = "auto, cpu, cuda, cuda:N, mps"
 MAX_SEED = 2**32 - 1  # numpy's seeds are 0 to 2^32 - 1
@@ -177,6 +179,10 @@ class RunSettings(EnvironmentResource):
         if not _is_env_var(value) and not (isinstance(value, str) and DEVICE_PATTERN.fullmatch(value)):
             raise cls.invalid_setting("device", value, f"one of {DEVICES}")
         return value
+
+    def run_info(self, run_id: str) -> RunInfo:
+        """What the reports say of the run `run_id`: these settings, the device and the release."""
+        return read_run(run_id, self.profile, self.seed, str(self.setup_torch()), package_version())
 
     def setup_torch(self) -> torch.device:
         """The step's device, with torch's CPU threads sized to this step's share of the cores.
