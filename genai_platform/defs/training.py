@@ -13,15 +13,13 @@ from genai_platform.defs.metadata import markdown_table, reuse_record
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.defs.torchrun import check_distributable, train_in_processes
 from genai_platform.evaluation.profiles import evaluation_profile
-from genai_platform.families.registry import (Family, families, family_named, load_family, pretrained_config,
-                                              train_family)
-from genai_platform.fingerprints import sample_fingerprint, sampling_code_version, training_fingerprint
+from genai_platform.families.registry import Family, families, load_family
+from genai_platform.fingerprints import sample_fingerprint, sampling_code_version
 from genai_platform.models.base import SINGLE_PHASE
 from genai_platform.records import ModelVersion
-from genai_platform.store.tables import dataset_info, version_sample_run
-from genai_platform.store.versions import champion as champion_of
-from genai_platform.store.versions import challenger, choose_version, record_version, version_by_fingerprint, versions
-from genai_platform.training.fit import damage, save_trained
+from genai_platform.steps.training import train_or_reuse
+from genai_platform.store.tables import version_sample_run
+from genai_platform.store.versions import challenger
 
 TRAINING_RETRIES = dg.RetryPolicy(max_retries=2, delay=5)
 
@@ -45,7 +43,7 @@ def versions_table(kept: list[ModelVersion], champion: str | None, challenger: s
     """The kept versions, each with its role (champion, challenger)."""
     return markdown_table(("version", "created", "data version", "code version", "serving"), [
         (v.version, f"{v.created_at:%Y-%m-%d %H:%M}", v.data_version[:12], v.code_version,
-         ", ".join(name for name, version in (("champion", champion), ("challenger", challenger)) if version == v.version))
+         ", ".join(role for role, holder in (("champion", champion), ("challenger", challenger)) if holder == v.version))
         for v in kept])
 
 
@@ -68,79 +66,31 @@ def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsD
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         model_config, training_config = resolve_settings(family, config, run_settings, dataset_settings)
         device = run_settings.setup_torch()
-        with duckdb.read_connection() as con:
-            data = family.modality.load_training_data(con)
-            dataset = dataset_info(con, family.modality.name)["source"]
-            base_version = challenger(con, family.pretrained.family) if family.pretrained else None
-        pretrained, lineage = None, None
-        if family.pretrained:
-            base = family.pretrained.family
-            if base_version is None:
-                raise RuntimeError(f"{family.name} starts from a trained {base} model and there is none: "
-                                   f"materialize train_{base} first")
-            pretrained, pretrained_manifest = load_family(family_named(base), artifacts.version_dir(base, base_version),
-                                                          device)
-            if pretrained_manifest["data_version"] != data.version:
-                raise RuntimeError(f"train_{base} was trained on data version {pretrained_manifest['data_version']}, "
-                                   f"the data is now {data.version}: materialize train_{base} first")
-            lineage = {"family": base, "version": base_version}
-        model_config = pretrained_config(family, model_config, pretrained)
-        code = family.code_version
-        run_fingerprint = training_fingerprint(family.name, model_config, training_config, data.version, code, lineage)
 
-        with duckdb.read_connection() as con:
-            existing = version_by_fingerprint(con, family.name, run_fingerprint)
-        if existing is not None and (problem := damage(artifacts.version_dir(family.name, existing))):
-            context.log.error(f"{family.name}: version {existing} has the same data, code and config but is damaged "
-                              f"({problem}); training a new version instead of re-using it")
-        elif existing is not None:
-            with duckdb.transaction() as con:
-                choose_version(con, family.name, existing)
-                kept, champion = versions(con, family.name), champion_of(con, family.name)
-            context.log.info(f"{family.name}: version {existing} has the same data, code and config; re-using it, "
-                             "nothing to train")
-            # a version's id is the run that trained it
-            return reuse_record(run_fingerprint, existing, data_version=existing, version=existing,
-                                versions=versions_table(kept, champion, existing))
-
-        out_dir = artifacts.version_dir(family.name, context.run_id)
-        manifest = {
-            "family": family.name, "modality": family.modality.name, "profile": run_settings.profile,
-            "model_config": model_config, "training_config": training_config, "data": data.description,
-            "data_version": data.version, "run_id": context.run_id, "version": context.run_id,
-            "code_version": code, "fingerprint": run_fingerprint, "pretrained": lineage}
-        if training_config.processes > 1:
+        def train_elsewhere(model_config, training_config, data, fingerprint, out_dir, manifest) -> dict:
             check_distributable(family, model_config, training_config, data, device)
-            context.log.info(f"training {family.name} on {training_config.processes} processes "
-                             f"({run_settings.profile} profile, seed {training_config.seed})")
-            manifest = train_in_processes(
+            return train_in_processes(
                 context, pipes_client, family, model_config, training_config, data, device=run_settings.device,
                 threads=torch.get_num_threads(), checkpoint=artifacts.checkpoint_path(family.name),
-                run_fingerprint=run_fingerprint, out_dir=out_dir, manifest=manifest)
-        else:
-            context.log.info(f"training {family.name} on {device} ({run_settings.profile} profile, seed "
-                             f"{training_config.seed})")
-            model, result = train_family(family, model_config, training_config, data, device,
-                                         artifacts.checkpoint_path(family.name), run_fingerprint, context.log.info,
-                                         pretrained)
-            manifest = save_trained(model, out_dir, manifest, result)
-        with duckdb.transaction() as con:
-            record_version(con, ModelVersion(
-                family.name, family.modality.name, context.run_id, None, None, dataset, data.version, code,
-                run_fingerprint, {"model": model_config, "training": training_config}, str(out_dir)))
-            kept, champion = versions(con, family.name), champion_of(con, family.name)
-        context.log.info(f"{family.name}: kept as version {context.run_id} in {out_dir}")
-        training = manifest["training"]
+                run_fingerprint=fingerprint, out_dir=out_dir, manifest=manifest)
+
+        outcome = train_or_reuse(family, model_config, training_config, duckdb, artifacts, context.run_id,
+                                 run_settings.profile, device, context.log, train_elsewhere)
+        versions = versions_table(outcome.kept, outcome.champion, outcome.version)
+        if outcome.reused:  # a version's id is the run that trained it
+            return reuse_record(outcome.fingerprint, outcome.version, data_version=outcome.version,
+                                version=outcome.version, versions=versions)
+        training = outcome.manifest["training"]
         final_losses = {("final_loss" if phase == SINGLE_PHASE else f"final_loss_{phase}"): value
                         for phase, value in training["final_losses"].items()}
-        return reuse_record(run_fingerprint, None, data_version=context.run_id, **{
-            "version": context.run_id, "path": dg.MetadataValue.path(str(out_dir)),
+        out_dir = artifacts.version_dir(family.name, outcome.version)
+        return reuse_record(outcome.fingerprint, None, data_version=outcome.version, **{
+            "version": outcome.version, "path": dg.MetadataValue.path(str(out_dir)),
             "steps": training["steps"], "limited_by": training["limited_by"], "passes": round(training["passes"], 3),
             "seconds": round(training["seconds"], 2), "device": training["device"],
             "processes": training_config.processes, **final_losses,
-            "resumed_from_step": training["resumed_from_step"] or 0, "parameters": manifest["parameters"],
-            "versions": versions_table(kept, champion, context.run_id),
-        })
+            "resumed_from_step": training["resumed_from_step"] or 0, "parameters": outcome.manifest["parameters"],
+            "versions": versions})
 
     # not in the duckdb_write pool: sampling holds no connection, and the store is one short transaction,
     # which waits for DuckDB's file lock; in the pool, families would also sample one at a time
