@@ -89,7 +89,8 @@ def _leaderboard_markdown(report: Report) -> str:
 def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
             run_settings: RunSettings, alerts: Alerts, findings: FindingThresholds):
     duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
-    report, paths = write_reports(run_settings.run_info(context.run_id), duckdb, artifacts, findings.limits(), archive=True)
+    report, paths = write_reports(run_settings.run_info(context.run_id), duckdb, artifacts, findings.limits(),
+                                  archive=True)
     leaderboard = dg.MetadataValue.md(_leaderboard_markdown(report))
     context.log.info(f"run status {report.status}: {report.counts}")
     if (text := alert_text(report)) is not None:

@@ -2,22 +2,18 @@
 known (evaluation.self_test_panel), built from this night's real splits; the panel is written as JSON beside
 the evaluation details, and an ERROR-severity check fails naming every metric and pair it got wrong."""
 
-import json
 
 import dagster as dg
 
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.datasets import dataset_stores
-from genai_platform.defs.evaluation import reusable_run
 from genai_platform.defs.metadata import markdown_table, reuse_record
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation.self_test_panel import FAIL, Panel
-from genai_platform.files import write_atomic
-from genai_platform.fingerprints import evaluation_code_version, evaluation_fingerprint
+from genai_platform.fingerprints import evaluation_code_version
 from genai_platform.modalities import MODALITIES
-from genai_platform.modalities.base import Modality, PanelSettings
-from genai_platform.reporting.self_test_section import panel_details_name
-from genai_platform.store.tables import dataset_info
+from genai_platform.modalities.base import Modality
+from genai_platform.steps.evaluation import self_test_or_reuse
 
 CHECK = "declared_pairs_hold"
 
@@ -47,7 +43,7 @@ def check_result(panel: Panel, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
 
 
 def build_self_test_asset(modality: Modality) -> dg.AssetsDefinition:
-    test, name = modality.self_test, f"{modality.name}_metric_self_test"
+    name = f"{modality.name}_metric_self_test"
 
     @dg.asset(name=name, group_name="evaluation", deps=[modality.data_asset, *modality.evaluation_deps],
               kinds={"python"},
@@ -61,25 +57,12 @@ def build_self_test_asset(modality: Modality) -> dg.AssetsDefinition:
     def self_test(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                   run_settings: RunSettings):
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
-        device = run_settings.setup_torch()
-        with duckdb.read_connection() as con:
-            data = test.read(con)
-            data_version = dataset_info(con, modality.name)["data_version"]
-        panel_fingerprint = evaluation_fingerprint(data_version, run_settings.profile, run_settings.seed,
-                                                   run_settings.feature_extractor)
-        path = artifacts.details_path(panel_details_name(modality.name))
-        earlier = reusable_run(path, panel_fingerprint)
-        if earlier is not None:
-            panel = Panel.from_dict(json.loads(path.read_text("utf-8")))
-            context.log.info(f"the self-test of run {earlier} ran on the same data, settings and code; re-using it")
-        else:
-            panel = test.run(data, PanelSettings(artifacts.model_dir, device, run_settings.seed,
-                                                 run_settings.feature_extractor, context.log.info))
-            write_atomic(path, json.dumps({**panel.as_dict(), "run_id": context.run_id,
-                                           "fingerprint": panel_fingerprint}, indent=2))
-        context.log.info(panel.summary())
-        yield reuse_record(panel_fingerprint, earlier, path=dg.MetadataValue.path(str(path)), status=panel.status,
-                           panel=panel_table(panel), sample_size=panel.sample_size)
+        outcome = self_test_or_reuse(modality, duckdb, artifacts, context.run_id, run_settings.seed,
+                                     run_settings.profile, run_settings.feature_extractor, run_settings.setup_torch(),
+                                     context.log)
+        panel = outcome.panel
+        yield reuse_record(outcome.fingerprint, outcome.reused_from_run, path=dg.MetadataValue.path(str(outcome.path)),
+                           status=panel.status, panel=panel_table(panel), sample_size=panel.sample_size)
         yield check_result(panel, dg.AssetKey(name))
 
     return self_test

@@ -12,14 +12,12 @@ from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_sett
 from genai_platform.defs.metadata import markdown_table, reuse_record
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.defs.torchrun import check_distributable, train_in_processes
-from genai_platform.evaluation.profiles import evaluation_profile
-from genai_platform.families.registry import Family, families, load_family
-from genai_platform.fingerprints import sample_fingerprint, sampling_code_version
+from genai_platform.families.registry import Family, families
+from genai_platform.fingerprints import sampling_code_version
 from genai_platform.models.base import SINGLE_PHASE
 from genai_platform.records import ModelVersion
+from genai_platform.steps.sampling import sample_or_reuse
 from genai_platform.steps.training import train_or_reuse
-from genai_platform.store.tables import version_sample_run
-from genai_platform.store.versions import challenger
 
 TRAINING_RETRIES = dg.RetryPolicy(max_retries=2, delay=5)
 
@@ -43,7 +41,8 @@ def versions_table(kept: list[ModelVersion], champion: str | None, challenger: s
     """The kept versions, each with its role (champion, challenger)."""
     return markdown_table(("version", "created", "data version", "code version", "serving"), [
         (v.version, f"{v.created_at:%Y-%m-%d %H:%M}", v.data_version[:12], v.code_version,
-         ", ".join(role for role, holder in (("champion", champion), ("challenger", challenger)) if holder == v.version))
+         ", ".join(role for role, holder in (("champion", champion), ("challenger", challenger))
+                   if holder == v.version))
         for v in kept])
 
 
@@ -103,25 +102,10 @@ def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsD
         if family_settings(context, catalog, family) is None:
             return dg.MaterializeResult(metadata={"sampled": False, "reason": not_trained_here(context, family.name)})
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
-        modality = family.modality
-        with duckdb.read_connection() as con:
-            version = challenger(con, family.name)
-            if version is None:
-                raise LookupError(f"{family.name} has no trained version; materialize train_{family.name} first")
-            inputs = modality.read_sampling_inputs(con)
-            drawn = version_sample_run(con, modality.name, family.name, version)
-        fingerprint = sample_fingerprint(version, run_settings.profile, run_settings.seed)
-        if drawn is not None and drawn.fingerprint == fingerprint:
-            context.log.info(f"{family.name}: re-using the samples of version {version} drawn by run {drawn.run_id}")
-            return reuse_record(fingerprint, drawn.run_id, version=version)
-        device = run_settings.setup_torch()
-        model, manifest = load_family(family, artifacts.version_dir(family.name, version), device)
-        samples = modality.draw_samples(model, manifest, inputs, evaluation_profile(run_settings.profile),
-                                        run_settings.seed)
-        with duckdb.transaction() as con:
-            modality.store_samples(con, family.name, context.run_id, version, fingerprint, samples)
-        context.log.info(f"wrote {len(samples)} samples of {family.name} version {version}")
-        return reuse_record(fingerprint, None, samples=len(samples), version=version)
+        outcome = sample_or_reuse(family, duckdb, artifacts, context.run_id, run_settings.profile, run_settings.seed,
+                                  run_settings.setup_torch(), context.log)
+        return reuse_record(outcome.fingerprint, outcome.reused_from_run, version=outcome.version,
+                            **({} if outcome.count is None else {"samples": outcome.count}))
 
     return [train_family_asset, sample_family]
 
