@@ -1,26 +1,19 @@
-"""The metric self-test panel in the comparison report: typed objects built from the panel JSON that
-the `<modality>_metric_self_test` assets write (evaluation.self_test_panel.Panel.as_dict), which
-_selftest.html.j2 only renders. A run from before the self-test has no panel: the section says so."""
+"""The metric self-test panel in the comparison report: the panel the `<modality>_metric_self_test` assets
+write (evaluation.self_test_panel.Panel, read back from its JSON) as the section _selftest.html.j2 only
+renders: labels, arrows and ranks added. A run from before the self-test has no panel: the section says so."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from genai_platform.evaluation.self_test_panel import PairCheck, Panel
+from genai_platform.metrics.catalog import info
 from genai_platform.records import Estimate
 
 
 def panel_details_name(modality: str) -> str:
     """The details name (ArtifactStore.details_path) of a modality's panel JSON."""
     return f"{modality}_selftest"
-
-
-@dataclass(frozen=True)
-class PanelCheck:
-    kind: str  # "order", "copy", "fails", "passes"
-    better: str
-    worse: str | None
-    status: str  # "pass", "fail", "too few", "not judged"
-    message: str
 
 
 @dataclass(frozen=True)
@@ -31,10 +24,10 @@ class PanelMetric:
     purpose: str
     values: dict[str, Estimate | None]  # case -> value
     ranks: dict[str, int]  # case -> rank, 1 = best
-    checks: list[PanelCheck]
+    checks: list[PairCheck]
 
     @property
-    def violations(self) -> list[PanelCheck]:
+    def violations(self) -> list[PairCheck]:
         return [c for c in self.checks if c.status == "fail"]
 
     def status(self, case: str) -> str:
@@ -62,7 +55,7 @@ class SelfTestPanel:
     notes: list[str]
 
     @property
-    def violations(self) -> list[tuple[str, PanelCheck]]:
+    def violations(self) -> list[tuple[str, PairCheck]]:
         return [(m.label, c) for m in self.metrics for c in m.violations]
 
     @property
@@ -71,23 +64,17 @@ class SelfTestPanel:
         return {status: statuses.count(status) for status in ("pass", "fail", "too few", "not judged")}
 
 
-def _value(data: dict | None) -> Estimate | None:
-    return None if data is None else Estimate(data["value"], data["count"], data.get("ci_low"), data.get("ci_high"))
-
-
 def build_self_test(modality: str, data: dict | None) -> SelfTestPanel:
-    """The panel of one modality from its JSON (None: missing)."""
+    """The panel of one modality from the JSON its self-test wrote (Panel.as_dict; None: missing)."""
     if not data:
         return SelfTestPanel(modality, False, None, None, None, "", [], [], [])
-    metrics = []
-    for m in data["metrics"]:
-        metrics.append(PanelMetric(
-            m["metric"], m["label"], m["arrow"], m["purpose"], {case: _value(v) for case, v in m["values"].items()},
-            {case: i + 1 for i, case in enumerate(m["ranking"])},
-            [PanelCheck(c["kind"], c["better"], c.get("worse"), c["status"], c["message"]) for c in m["checks"]]))
-    return SelfTestPanel(modality, True, data.get("run_id"), data.get("status"), data.get("sample_size"),
-                         data.get("reference", ""), [PanelCase(c["name"], c["description"]) for c in data["cases"]],
-                         metrics, list(data.get("notes", [])))
+    panel = Panel.from_dict(data)
+    metrics = [PanelMetric(m.metric, info(m.metric).label, info(m.metric).arrow, m.purpose,
+                           {case: None if row is None else row.estimate for case, row in m.values.items()},
+                           {case: rank for rank, case in enumerate(m.ranking, start=1)}, m.checks)
+               for m in panel.metrics]
+    return SelfTestPanel(modality, True, data.get("run_id"), panel.status, panel.sample_size, panel.reference,
+                         [PanelCase(name, text) for name, text in panel.cases.items()], metrics, panel.notes)
 
 
 def build_self_tests(panels: dict[str, dict | None]) -> list[SelfTestPanel]:
