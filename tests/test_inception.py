@@ -51,7 +51,7 @@ def test_image_evaluation_in_inception_space_records_separate_metrics(inception)
     rows, details = evaluate_images(classifier, 2, train, heldout, {"copies": train.pixels[:8]}, seed=0,
                                     feature_extractor=inception)
     metrics = {(r.subject, r.metric): r for r in rows}
-    assert details["feature_extractor"] == "inception"
+    assert details.feature_extractor == "inception"
     assert ("copies", "fid") not in metrics and ("copies", "fid_inception") in metrics
     assert info("fid_inception").label == "FID (Inception)" and info("fid_inception").direction == "lower"
     # every set is scored against the held-out reference at one N, the floor (train images) included

@@ -60,7 +60,7 @@ def test_copies_never_beat_the_real_data_floor_on_any_leaderboard_metric(scored)
         entry = info(metric)
         for case in COPY_CASES:
             copy = metrics[(case, metric)]
-            assert copy.sample_count == floor.sample_count == details["sample_count"], (case, metric)
+            assert copy.sample_count == floor.sample_count == details.sample_count, (case, metric)
             # exact copies are a draw from the floor's own distribution (N train images against the held-out
             # reference), so they can edge the floor row by sampling luck only: never better than the typical
             # floor (the median over the floor row and other train subsamples) by more than those draws' range
@@ -76,7 +76,7 @@ def test_the_floor_is_unseen_real_data_and_training_copies_score_worse_in_fid(sc
     the floor (here 17.5 against 12.2; on MNIST the audit of issue 25 found 17.75 against 6.34)."""
     metrics, details = scored
     floor, copies = metrics[(UNSEEN_REAL, "fid")], metrics[(TRAINING_COPIES, "fid")]
-    assert floor.sample_count == copies.sample_count == details["sample_count"]
+    assert floor.sample_count == copies.sample_count == details.sample_count
     assert floor.value < copies.value, (floor, copies)
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
 import torch
 
 from genai_platform.evaluation.profiles import EvaluationProfile
+from genai_platform.evaluation.results import Details
 from genai_platform.metrics.catalog import (NOISE, PIXEL_GAUSSIAN, TRAINING_COPIES, TRAINING_DATA,
                                             UNSEEN_REAL)
 from genai_platform.metrics.distributions import (class_histogram, low_confidence, missing_modes, normalized_entropy,
@@ -148,6 +149,19 @@ def copies_subsample(train_count: int, n: int, seed: int) -> np.ndarray:
 
 
 @dataclass
+class ImageDetails(Details):
+    """What the image evaluation keeps for the reports: per set (family or reference row), its class
+    histogram, per-class FID, missing classes, closest sample/training pairs and data-copying cells."""
+    sample_count: int | None = None  # the rows' N
+    feature_extractor: str = "classifier"
+    class_histograms: dict[str, list[float]] = field(default_factory=dict)
+    per_class_fid: dict[str, dict] = field(default_factory=dict)
+    missing_modes: dict[str, list] = field(default_factory=dict)
+    closest_pairs: dict[str, list[dict]] = field(default_factory=dict)
+    data_copying_cells: dict[str, dict | str] = field(default_factory=dict)  # a string: why there is none
+
+
+@dataclass
 class EmbeddedSet:
     """A set of images as the metrics see it."""
     features: np.ndarray  # the distribution metrics' feature space
@@ -191,7 +205,7 @@ class ImageScorer:
         return EmbeddedSet(features, classifier_features, probabilities)
 
     def score(self, name: str, images: np.ndarray, embedded: EmbeddedSet, memory: np.ndarray,
-              near_copies: NearCopyTest, details: dict) -> list[MetricRow]:
+              near_copies: NearCopyTest, details: ImageDetails) -> list[MetricRow]:
         """Every metric of one set (already cut to the common N); memorization against train[memory]
         (`near_copies`: the near-copy test of train[memory], _near_copy_tests)."""
         suffix, seed = self.suffix, self.seed
@@ -205,21 +219,21 @@ class ImageScorer:
         rows.append(MetricRow.of(name, "copy_rate", copy_rate(neighbours)))
         rows.append(MetricRow.of(name, "near_copy_rate", near_copy_rate(near_copies, images)))
         closest = np.argsort(neighbours.ratio)[:CLOSEST_PAIRS]
-        details["closest_pairs"][name] = [{"sample": int(i), "train": int(memory[neighbours.nearest[i]]),
+        details.closest_pairs[name] = [{"sample": int(i), "train": int(memory[neighbours.nearest[i]]),
                                            "ratio": float(neighbours.ratio[i])} for i in closest]
         try:
             copying = data_copying_ct(embedded.classifier_features, self.reference.classifier_features,
                                       self.train_classifier_features[memory], seed=seed)
         except ValueError as error:  # too few samples per cell: no row, the reason in the details
-            details["data_copying_cells"][name] = str(error)
+            details.data_copying_cells[name] = str(error)
         else:
             rows.append(MetricRow(name, "data_copying", -copying.ct, copying.count))
-            details["data_copying_cells"][name] = {int(c): z for c, z in copying.cell_z.items()}
+            details.data_copying_cells[name] = {int(c): z for c, z in copying.cell_z.items()}
         if self.labelled:
             rows += self._class_rows(name, embedded, details)
         return rows
 
-    def _class_rows(self, name: str, embedded: EmbeddedSet, details: dict) -> list[MetricRow]:
+    def _class_rows(self, name: str, embedded: EmbeddedSet, details: ImageDetails) -> list[MetricRow]:
         """Class metrics of one set against the held-out labels."""
         probabilities, num_classes, seed = embedded.probabilities, self.num_classes, self.seed
         predicted = probabilities.argmax(axis=1)
@@ -238,9 +252,9 @@ class ImageScorer:
                 per_class[c] = fid_from_features(mine, real)
         if per_class:
             rows.append(MetricRow(name, f"worst_class_fid{self.suffix}", max(per_class.values()), n))
-        details["class_histograms"][name] = histogram.tolist()
-        details["per_class_fid"][name] = per_class
-        details["missing_modes"][name] = missing_modes(histogram, reference)
+        details.class_histograms[name] = histogram.tolist()
+        details.per_class_fid[name] = per_class
+        details.missing_modes[name] = missing_modes(histogram, reference)
         return rows
 
     @property
@@ -276,15 +290,14 @@ class ImageScorer:
         return {metric: difference(metric, *statistics[metric], n, n, seed, paired, len(reference)) for metric in wanted}
 
     def score_sets(self, sets: dict[str, np.ndarray], memories: dict[str, np.ndarray],
-                   embedded: dict[str, EmbeddedSet] | None = None) -> tuple[list[MetricRow], dict, dict[str, EmbeddedSet]]:
+                   embedded: dict[str, EmbeddedSet] | None = None
+                   ) -> tuple[list[MetricRow], ImageDetails, dict[str, EmbeddedSet]]:
         """score() of every set; memorization against the train split, or train[memories[name]]; sets already
         embedded (`embedded`) are not embedded again."""
-        rows, details = [], {"sample_count": len(next(iter(sets.values()))),
-                             "feature_extractor": self.feature_extractor.name if self.feature_extractor else "classifier",
-                             "class_histograms": {}, "per_class_fid": {}, "missing_modes": {},
-                             "closest_pairs": {}, "data_copying_cells": {}}
+        rows, details = [], ImageDetails(len(next(iter(sets.values()))),
+                                         self.feature_extractor.name if self.feature_extractor else "classifier")
         if self.labelled:
-            details["class_histograms"][TRAINING_DATA] = class_histogram(self.train.labels, self.num_classes).tolist()
+            details.class_histograms[TRAINING_DATA] = class_histogram(self.train.labels, self.num_classes).tolist()
         embedded = dict(embedded or {})
         everything = np.arange(len(self.train.pixels))
         memory_of = {name: memories.get(name, everything) for name in sets}

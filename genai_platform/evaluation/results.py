@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 from genai_platform.records import Comparison, MetricRow
+
+
+@dataclass
+class Details:
+    """What an evaluation keeps beside its rows for the reports (a modality's subclass names the fields), as
+    the details JSON file holds it."""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict):
+        """The details a file holds: its fields that this class knows (an older file may lack some; they keep
+        their defaults)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
 
 
 @dataclass
@@ -13,7 +29,7 @@ class Evaluation:
     """What a modality's evaluation records: metrics_history rows, the reports' plot details, and the
     paired comparisons of its families (with each other, and each challenger with its champion)."""
     rows: list[MetricRow]
-    details: dict
+    details: Details
     comparisons: list[Comparison]
 
 

@@ -52,7 +52,7 @@ from scipy.ndimage import gaussian_filter, rotate, shift, zoom
 from scipy.stats import norm
 
 from genai_platform.evaluation.generation import split_sentences
-from genai_platform.evaluation.image_scores import evaluate_images
+from genai_platform.evaluation.image_scores import ImageDetails, evaluate_images
 from genai_platform.evaluation.text_scores import quality_diversity
 from genai_platform.evaluation.text_scores import BLEU_ORDERS, ngram_memorization_rows, sentence_tokens
 from genai_platform.metrics.bleu import bleu_scores, self_bleu_scores, tokenize
@@ -449,11 +449,11 @@ def disguised_copies(copies: np.ndarray, train: np.ndarray, rng: np.random.Gener
     return {case: np.clip(np.asarray(images), 0, 1).astype(np.float32) for case, images in disguised.items()}, notes
 
 
-def _class_intervals(rows: list[MetricRow], details: dict, reference: ImageSplit, num_classes: int,
+def _class_intervals(rows: list[MetricRow], details: ImageDetails, reference: ImageSplit, num_classes: int,
                      seed: int) -> list[MetricRow]:
     """Class entropy and missing modes with a bootstrap interval over the samples (from the predicted-class
     histograms in `details`); the evaluation records them without one."""
-    histograms = details.get("class_histograms") or {}
+    histograms = details.class_histograms
     if reference.labels is None or num_classes < 2:
         return rows
     reference_histogram = class_histogram(reference.labels, num_classes)
@@ -488,7 +488,7 @@ def image_panel(classifier, num_classes: int, train: ImageSplit, heldout: ImageS
              if r.subject in disguised and info(r.metric).category == "memorization"]
     notes.append("disguised copies are scored for memorization only")
     rows = _class_intervals([r for r in rows if r.subject in sets], details, reference, num_classes, seed)
-    n = details.get("sample_count", len(sets[UNSEEN]))
+    n = details.sample_count
     suffix = "" if feature_extractor is None else f"_{feature_extractor.name}"
     unfit = None
     if classifier_accuracy is not None and classifier_accuracy < MIN_CLASSIFIER_ACCURACY:

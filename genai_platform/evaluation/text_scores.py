@@ -8,11 +8,12 @@ for sentiment gaps of paired prompts, and for memorization of the training split
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from genai_platform.evaluation.results import Details
 from genai_platform.evaluation.generation import (extraction_pairs, free_documents,
                                                   greedy_continuations, sampled_continuations, split_sentences)
 from genai_platform.metrics.bias import (amplification, demographic_representation, gap_prompts, gender_word_lists,
@@ -33,6 +34,15 @@ SWEEP_BLEU = 3
 GAP_CHARS = 60
 FREE_SAMPLE_CHARS = 300  # of each sample the command line writes
 EXTRACTION_PREFIX, EXTRACTION_TARGET = 64, 32
+
+
+@dataclass
+class TextDetails(Details):
+    """What the text evaluation keeps for the reports, per family: its BLEU signature (sacrebleu's), its
+    sentiment prompts and their continuations, and BLEU against Self-BLEU across sampling temperatures."""
+    bleu_signatures: dict[str, str] = field(default_factory=dict)
+    sentiment_prompts: dict[str, dict] = field(default_factory=dict)
+    quality_diversity: dict[str, list[dict]] = field(default_factory=dict)
 
 
 def unigram_baseline_rows(vocab: CharVocabulary, train_documents: list[str], test_documents: list[str]) -> list[MetricRow]:

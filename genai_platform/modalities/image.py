@@ -13,7 +13,7 @@ import torch
 
 from genai_platform.datasets.image_sources import DEFAULT_IMAGE_DISTRIBUTION, DEFAULT_IMAGE_SOURCE
 from genai_platform.evaluation.generation import image_samples
-from genai_platform.evaluation.image_scores import (ClassifierData, EVERY_SAMPLE_METRICS, EmbeddedSet,
+from genai_platform.evaluation.image_scores import (ImageDetails, ClassifierData, EVERY_SAMPLE_METRICS, EmbeddedSet,
                                                     FEATURE_EXTRACTOR_DIR, ImageScorer, image_shape, load_classifier)
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.evaluation.results import Evaluation, compare_families
@@ -73,18 +73,18 @@ class ImageReport(ModalityReport):
     bundled_source, bundled_distribution = DEFAULT_IMAGE_SOURCE, DEFAULT_IMAGE_DISTRIBUTION
 
     def read(self, con, details: dict, families: list[str]) -> ImageGalleryInputs:
+        kept = ImageDetails.from_dict(details)
         train = read_image_split(con, "train").pixels
         samples, pairs = {}, {}
         for family in families:
             images = read_image_samples(con, family)
             samples[family] = images[:GRID_IMAGES]
-            picked = details.get("closest_pairs", {}).get(family)
+            picked = kept.closest_pairs.get(family)
             if picked:
                 pairs[family] = ClosestPairImages(images[[p["sample"] for p in picked]],
                                                   train[[p["train"] for p in picked]], [p["ratio"] for p in picked])
-        return ImageGalleryInputs(train[:GRID_IMAGES], samples, pairs, details.get("class_histograms") or {},
-                                  image_class_names(con), details.get("sample_count"),
-                                  details.get("feature_extractor", "classifier"))
+        return ImageGalleryInputs(train[:GRID_IMAGES], samples, pairs, kept.class_histograms, image_class_names(con),
+                                  kept.sample_count, kept.feature_extractor)
 
     def build(self, inputs: ImageGalleryInputs, titles: dict[str, str]) -> ModalityParts:
         grids = {"Real (train split)": inputs.train} | {titles[f]: images for f, images in inputs.samples.items()}
@@ -208,7 +208,7 @@ class ImageModality(Modality):
         # statistic and the headline (EVERY_SAMPLE_METRICS): both sides are scored against the same fixed
         # reference, so more samples narrow the interval. The others (some saturate as samples grow) and two
         # families' differences are taken at the rows' N, as the leaderboard shows them.
-        n = details["sample_count"]
+        n = details.sample_count
         earlier = {}
         for family, sets in inputs.earlier.items():
             for version, images in sets.items():

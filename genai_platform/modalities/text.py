@@ -15,9 +15,9 @@ from genai_platform.evaluation.generation import continuation_prompts, free_docu
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.evaluation.results import Evaluation, compare_families
 from genai_platform.evaluation.self_test_panel import Panel, text_panel
-from genai_platform.evaluation.text_scores import (FREE_SAMPLE_CHARS, SWEEP_BLEU, SWEEP_TEMPERATURES, TextUnits,
-                                                   bias_rows, compare_text, document_nats, evaluate_text_family,
-                                                   unigram_baseline_rows)
+from genai_platform.evaluation.text_scores import (FREE_SAMPLE_CHARS, SWEEP_BLEU, SWEEP_TEMPERATURES, TextDetails,
+                                                   TextUnits, bias_rows, compare_text, document_nats,
+                                                   evaluate_text_family, unigram_baseline_rows)
 from genai_platform.files import write_atomic
 from genai_platform.metrics.bleu import tokenize
 from genai_platform.metrics.catalog import TRAINING_DATA
@@ -68,8 +68,8 @@ class TextReport(ModalityReport):
             continuations[family] = [TextSample(s["prompt"], s["reference"], s["text"])
                                      for s in samples if s["kind"] == "continuation"][:TEXT_EXAMPLES]
             free[family] = [s["text"] for s in samples if s["kind"] == "free"][:TEXT_EXAMPLES]
-        return TextGalleryInputs(continuations, free, details.get("bleu_signatures") or {},
-                                 details.get("quality_diversity") or {})
+        kept = TextDetails.from_dict(details)
+        return TextGalleryInputs(continuations, free, kept.bleu_signatures, kept.quality_diversity)
 
     def build(self, inputs: TextGalleryInputs, titles: dict[str, str]) -> ModalityParts:
         figures, temperatures = [], self.sweep_temperatures
@@ -155,7 +155,7 @@ class TextModality(Modality):
     def evaluate(self, inputs: TextEvaluationInputs, context: EvaluationContext) -> Evaluation:
         rows = bias_rows(TRAINING_DATA, inputs.train_documents)
         rows += unigram_baseline_rows(inputs.vocabulary, inputs.train_documents, inputs.test_documents)
-        details = {"bleu_signatures": {}, "sentiment_prompts": {}, "quality_diversity": {}}
+        details = TextDetails()
         units = {}
         for family in context.families:
             context.log(f"evaluating {family}")
@@ -164,9 +164,9 @@ class TextModality(Modality):
                 family, model, CharVocabulary(manifest["data"]["vocabulary"]), inputs.test_documents,
                 inputs.train_documents, inputs.test_sentences, inputs.samples[family], context.profile, context.seed)
             rows += family_rows
-            details["bleu_signatures"][family] = family_details["bleu_signature"]
-            details["sentiment_prompts"][family] = family_details["sentiment_prompts"]
-            details["quality_diversity"][family] = family_details["quality_diversity"]
+            details.bleu_signatures[family] = family_details["bleu_signature"]
+            details.sentiment_prompts[family] = family_details["sentiment_prompts"]
+            details.quality_diversity[family] = family_details["quality_diversity"]
         earlier = {}
         for family, sets in inputs.earlier.items():
             for version, samples in sets.items():  # earlier versions' models are kept: their likelihood too

@@ -124,8 +124,8 @@ def evaluate_or_reuse(modality: Modality, members: list[str], tables: Tables, ar
         append_metrics(con, run_id, modality.name, dataset["source"], dataset["data_version"], package_version(),
                        evaluation.rows, {family: contest.challenger for family, contest in contests.items()})
         append_comparisons(con, run_id, modality.name, evaluation.comparisons)
-    write_atomic(details_path, json.dumps({**evaluation.details, "run_id": run_id, "fingerprint": fingerprint},
-                                          indent=2))
+    write_atomic(details_path, json.dumps({**evaluation.details.as_dict(), "run_id": run_id,
+                                           "fingerprint": fingerprint}, indent=2))
     for r in evaluation.rows:
         log.info(f"{r.subject} {r.metric} = {r.value:.4f} {r.estimate.interval_text()} (n={r.sample_count})")
     return EvaluationOutcome(fingerprint, None, evaluation.rows, evaluation.comparisons)
