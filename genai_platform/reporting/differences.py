@@ -16,13 +16,13 @@ from genai_platform.reporting.plots import sparkline
 
 
 @dataclass(frozen=True)
-class Difference:
-    """A paired difference (metrics.comparisons) and its verdict (analysis.DIFFERENCE_VERDICTS)."""
+class JudgedDifference:
+    """A paired difference (metrics.comparisons) with its verdict (analysis.DIFFERENCE_VERDICTS): a report cell."""
     estimate: Estimate
     verdict: str
 
     @classmethod
-    def of(cls, comparison: Comparison, flipped: bool = False) -> Difference:
+    def of(cls, comparison: Comparison, flipped: bool = False) -> JudgedDifference:
         """subject minus baseline; `flipped`: baseline minus subject."""
         c = comparison
         low, high = (c.ci_low, c.ci_high) if not flipped or c.ci_low is None else (-c.ci_high, -c.ci_low)
@@ -40,7 +40,7 @@ class Trend:
     runs: int
     value: float
     median: float | None  # of the earlier runs; None with too few
-    change: Difference | None  # the challenger minus the champion's samples, both scored on this run's reference
+    change: JudgedDifference | None  # the challenger minus the champion's samples, both scored on this run's reference
     changed: list[str]  # "code" and/or "data": versions that differ in earlier runs of the series
     sparkline: Markup
 
@@ -53,7 +53,7 @@ class Trend:
 class DifferenceRow:
     """A ranked family against the top-ranked one, per leaderboard metric (None: no paired difference)."""
     model: str
-    cells: list[Difference | None]
+    cells: list[JudgedDifference | None]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def trends(history: list[HistoryPoint], current_run: str | None, models: list[st
                 continue
             before = [p for p in series if p.run_id != current_run]
             values = [p.value for p in before] + [current.value]
-            change = Difference.of(changes[(model, metric)]) if (model, metric) in changes else None
+            change = JudgedDifference.of(changes[(model, metric)]) if (model, metric) in changes else None
             regressed = change is not None and change.verdict == "worse"
             # a step may come from a new metric definition or new data rather than the model
             changed = [what for what in ("code", "data")
@@ -107,11 +107,11 @@ def leader_differences(board: Leaderboard, comparisons: list[Comparison]) -> lis
         return []
     leader = board.ranked[0].subject
 
-    def cell(family: str, metric: str) -> Difference | None:
+    def cell(family: str, metric: str) -> JudgedDifference | None:
         if (family, leader, metric) in pairs:
-            return Difference.of(pairs[(family, leader, metric)])
+            return JudgedDifference.of(pairs[(family, leader, metric)])
         if (leader, family, metric) in pairs:
-            return Difference.of(pairs[(leader, family, metric)], flipped=True)
+            return JudgedDifference.of(pairs[(leader, family, metric)], flipped=True)
         return None
 
     return [DifferenceRow(row.label, [cell(row.subject, m.name) for m in board.metrics]) for row in board.ranked[1:]]
