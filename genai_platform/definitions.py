@@ -89,20 +89,20 @@ def step_executor(env: Mapping[str, str]) -> dg.ExecutorDefinition:
 def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
     """With GENAI_DATASETS, every asset is partitioned by dataset (defs/datasets.py); a run of a dataset
     selects its modality's assets, which the job <modality>_datasets also does."""
-    catalog = datasets_file(env)
-    assets = [*ingestion_assets(env, catalog), images, text_corpus, *training_assets(catalog), image_feature_extractor,
-              *evaluation_assets(catalog), *self_test_assets(), *promotion_assets(catalog), reports, report_index,
-              database_backup]
+    datasets_path = datasets_file(env)
+    assets = [*ingestion_assets(env, datasets_path), images, text_corpus, *training_assets(datasets_path),
+              image_feature_extractor, *evaluation_assets(datasets_path), *self_test_assets(),
+              *promotion_assets(datasets_path), reports, report_index, database_backup]
     jobs, schedule, sensor = [nightly_retraining], nightly_schedule(env), new_data_sensor(env, nightly_retraining)
-    if catalog is not None:
+    if datasets_path is not None:
         chains = {modality: dg.AssetSelection.assets(raw).downstream() for modality, raw in RAW_ASSETS.items()}
         jobs += [dg.define_asset_job(f"{modality}_datasets", selection=chain, description=(
-                     f"Ingest, train, evaluate, promote and report one {modality} dataset of {catalog}: "
+                     f"Ingest, train, evaluate, promote and report one {modality} dataset of {datasets_path}: "
                      "pick its partition.")) for modality, chain in chains.items()]
         keys = {modality: sorted(chain.resolve(assets)) for modality, chain in chains.items()}
         family_of = {spec.key: spec.tags[FAMILY_TAG] for a in assets for spec in a.specs if FAMILY_TAG in spec.tags}
-        schedule = nightly_schedule(env, nightly_requests(catalog, keys, family_of))
-        sensor = datasets_sensor(catalog, nightly_retraining, keys, family_of)
+        schedule = nightly_schedule(env, nightly_requests(datasets_path, keys, family_of))
+        sensor = datasets_sensor(datasets_path, nightly_retraining, keys, family_of)
     defs = dg.Definitions(
         assets=assets,
         asset_checks=[every_trained_family_reported],
@@ -112,7 +112,7 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
         resources=resources_from_env(env),
         executor=step_executor(env),
     )
-    return defs if catalog is None else partitioned(defs)
+    return defs if datasets_path is None else partitioned(defs)
 
 
 steps_die_with_their_run()

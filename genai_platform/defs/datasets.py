@@ -100,12 +100,12 @@ def entry_for(context: dg.AssetExecutionContext, path: Path, modality: str) -> D
     return entry
 
 
-def family_settings(context: dg.AssetExecutionContext, catalog: Path | None, family: Family) -> dict | None:
+def family_settings(context: dg.AssetExecutionContext, datasets_path: Path | None, family: Family) -> dict | None:
     """The settings the step's dataset gives `family` ({}: none, or no datasets file); None when its entry
     lists families and `family` is not one of them."""
-    if catalog is None or not context.has_partition_key:
+    if datasets_path is None or not context.has_partition_key:
         return {}
-    entry = entry_for(context, catalog, family.modality.name)
+    entry = entry_for(context, datasets_path, family.modality.name)
     return dict(entry.settings.get(family.name, {})) if entry.trains(family.name) else None
 
 

@@ -34,7 +34,7 @@ def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformD
     return reuse_record(outcome.fingerprint, outcome.reused_from_run, **trained)
 
 
-def build_evaluation_asset(modality: Modality, catalog: Path | None) -> dg.AssetsDefinition:
+def build_evaluation_asset(modality: Modality, datasets_path: Path | None) -> dg.AssetsDefinition:
     members = [f.name for f in families(modality.name)]
 
     @dg.asset(name=f"{modality.name}_evaluation", group_name="evaluation", pool=DUCKDB_WRITE_POOL,
@@ -45,8 +45,8 @@ def build_evaluation_asset(modality: Modality, catalog: Path | None) -> dg.Asset
     def evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                    run_settings: RunSettings):
         trained = members
-        if catalog is not None and context.has_partition_key:  # the families its datasets-file entry trains
-            entry = entry_for(context, catalog, modality.name)
+        if datasets_path is not None and context.has_partition_key:  # the families its datasets-file entry trains
+            entry = entry_for(context, datasets_path, modality.name)
             trained = [name for name in members if entry.trains(name)]
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         outcome = evaluate_or_reuse(modality, trained, duckdb, artifacts, context.run_id, run_settings.profile,
@@ -69,7 +69,7 @@ def build_evaluation_asset(modality: Modality, catalog: Path | None) -> dg.Asset
     return evaluation
 
 
-def evaluation_assets(catalog: Path | None = None) -> list[dg.AssetsDefinition]:
-    """<modality>_evaluation over the families registered now (`catalog`: the datasets file, whose entries may
+def evaluation_assets(datasets_path: Path | None = None) -> list[dg.AssetsDefinition]:
+    """<modality>_evaluation over the families registered now (`datasets_path`: the datasets file, whose entries may
     train fewer)."""
-    return [build_evaluation_asset(modality, catalog) for modality in MODALITIES.values()]
+    return [build_evaluation_asset(modality, datasets_path) for modality in MODALITIES.values()]

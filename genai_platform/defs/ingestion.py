@@ -57,14 +57,14 @@ def source_folders(env: Mapping[str, str]) -> tuple[Path, ...]:
     return folders
 
 
-def ingestion_assets(env: Mapping[str, str], catalog: Path | None) -> list[dg.AssetsDefinition]:
-    """raw_images and raw_text. With a datasets file (`catalog`) a partition's source is its entry there,
+def ingestion_assets(env: Mapping[str, str], datasets_path: Path | None) -> list[dg.AssetsDefinition]:
+    """raw_images and raw_text. With a datasets file (`datasets_path`) a partition's source is its entry there,
     read when the step runs; without, the source is config defaulting to what env names when the code
     location loads, so the launchpad shows the effective source and a run reads only its config. Every
     source is refused outside GENAI_SOURCE_FOLDERS, when that names folders."""
     allowed = source_folders(env)
 
-    if catalog is not None:
+    if datasets_path is not None:
         class ImageSourceConfig(dg.Config):
             """No settings: the source is the partition's entry in the datasets file."""
 
@@ -72,10 +72,10 @@ def ingestion_assets(env: Mapping[str, str], catalog: Path | None) -> list[dg.As
             """No settings: the source and text field are the partition's entry in the datasets file."""
 
         def image_source(context, config) -> str:
-            return entry_for(context, catalog, IMAGE.name).source
+            return entry_for(context, datasets_path, IMAGE.name).source
 
         def text_source(context, config) -> tuple[str, str]:
-            entry = entry_for(context, catalog, TEXT.name)
+            entry = entry_for(context, datasets_path, TEXT.name)
             return entry.source, entry.text_field
     else:
         class ImageSourceConfig(dg.Config):

@@ -41,7 +41,7 @@ class PromotionConfig(dg.Config):
                                "versions are kept, and every version that was ever champion.")
 
 
-def build_promotion_asset(family: Family, catalog: Path | None) -> dg.AssetsDefinition:
+def build_promotion_asset(family: Family, datasets_path: Path | None) -> dg.AssetsDefinition:
     name = f"champion_{family.name}"
 
     # not in the duckdb_write pool: its one write is a short transaction, which waits for DuckDB's file lock
@@ -57,7 +57,7 @@ def build_promotion_asset(family: Family, catalog: Path | None) -> dg.AssetsDefi
               "replace the champion, else the champion stays.")
     def promotion(context: dg.AssetExecutionContext, config: PromotionConfig, duckdb: PlatformDuckDB,
                   artifacts: ArtifactStore, findings: FindingThresholds, alerts: Alerts):
-        if family_settings(context, catalog, family) is None:
+        if family_settings(context, datasets_path, family) is None:
             reason = not_trained_here(context, family.name)
             yield dg.MaterializeResult(metadata={"decision": "none", "reason": reason})
             for check in (INTACT_CHECK, CHECK):
@@ -88,6 +88,6 @@ def build_promotion_asset(family: Family, catalog: Path | None) -> dg.AssetsDefi
     return promotion
 
 
-def promotion_assets(catalog: Path | None = None) -> list[dg.AssetsDefinition]:
-    """champion_<family> for every registered family (`catalog`: the datasets file)."""
-    return [build_promotion_asset(family, catalog) for family in families()]
+def promotion_assets(datasets_path: Path | None = None) -> list[dg.AssetsDefinition]:
+    """champion_<family> for every registered family (`datasets_path`: the datasets file)."""
+    return [build_promotion_asset(family, datasets_path) for family in families()]

@@ -46,7 +46,7 @@ def versions_table(kept: list[ModelVersion], champion: str | None, challenger: s
         for v in kept])
 
 
-def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsDefinition]:
+def build_family_assets(family: Family, datasets_path: Path | None) -> list[dg.AssetsDefinition]:
     config_class = training_config_class(family)
     upstream = [family.modality.data_asset] + ([f"train_{family.pretrained.family}"] if family.pretrained else [])
 
@@ -60,7 +60,7 @@ def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsD
     def train_family_asset(context: dg.AssetExecutionContext, config: config_class, duckdb: PlatformDuckDB,
                            artifacts: ArtifactStore, run_settings: RunSettings,
                            pipes_client: dg.PipesSubprocessClient):
-        if (dataset_settings := family_settings(context, catalog, family)) is None:
+        if (dataset_settings := family_settings(context, datasets_path, family)) is None:
             return dg.MaterializeResult(metadata={"trained": False, "reason": not_trained_here(context, family.name)})
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         model_config, training_config = resolve_settings(family, config, run_settings, dataset_settings)
@@ -99,7 +99,7 @@ def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsD
               "reports; re-used when that version was sampled with the same settings and code before.")
     def sample_family(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                       run_settings: RunSettings):
-        if family_settings(context, catalog, family) is None:
+        if family_settings(context, datasets_path, family) is None:
             return dg.MaterializeResult(metadata={"sampled": False, "reason": not_trained_here(context, family.name)})
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
         outcome = sample_or_reuse(family, duckdb, artifacts, context.run_id, run_settings.profile, run_settings.seed,
@@ -110,7 +110,7 @@ def build_family_assets(family: Family, catalog: Path | None) -> list[dg.AssetsD
     return [train_family_asset, sample_family]
 
 
-def training_assets(catalog: Path | None = None) -> list[dg.AssetsDefinition]:
-    """train_<family> and samples_<family> for every registered family (`catalog`: the datasets file, whose
+def training_assets(datasets_path: Path | None = None) -> list[dg.AssetsDefinition]:
+    """train_<family> and samples_<family> for every registered family (`datasets_path`: the datasets file, whose
     entries may choose families and their settings)."""
-    return [asset for family in families() for asset in build_family_assets(family, catalog)]
+    return [asset for family in families() for asset in build_family_assets(family, datasets_path)]
