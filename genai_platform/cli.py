@@ -28,8 +28,9 @@ from duckdb import Error as DuckDBError
 from duckdb import connect as duckdb_connect
 
 from genai_platform.defs.database import PlatformDuckDB, is_lock_conflict
+from genai_platform.defs.datasets import entry_families
 from genai_platform.defs.resources import ArtifactStore, RunSettings, duckdb_from_env
-from genai_platform.families.registry import Family, families, family_named, load_family
+from genai_platform.families.registry import FAMILIES, Family, family_named, load_family
 from genai_platform.steps.promotion import decision_text
 from genai_platform.steps.reports import write_reports
 from genai_platform.store.backup import BACKUP_FOLDER, backups, restore
@@ -105,7 +106,7 @@ def cmd_sample(args, env) -> None:
     with duckdb.read_connection() as con:
         version = _version_or(con, family.name, args.version, champion(con, family.name), "champion")
     model, manifest = load_family(family, artifacts.version_dir(family.name, version), settings.setup_torch())
-    suffix = ".png" if family.modality.name == "image" else ".txt"
+    suffix = family.modality.sample_suffix
     out = Path(args.out or f"{family.name}-{version[:8]}-samples{suffix}").expanduser().resolve()
     if not out.parent.is_dir():
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
@@ -148,7 +149,9 @@ def cmd_rollback(args, env) -> None:
 def cmd_report(args, env) -> None:
     artifacts, duckdb, settings = _stores(args, env)
     run_id = f"{CLI_RUN}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
-    report, paths = write_reports(settings.run_info(run_id), duckdb, artifacts, thresholds({}), archive=False)
+    datasets_path = Path(env["GENAI_DATASETS"]).expanduser().resolve() if env.get("GENAI_DATASETS") else None
+    report, paths = write_reports(settings.run_info(run_id), duckdb, artifacts, thresholds({}), archive=False,
+                                  families=entry_families(datasets_path, args.dataset))
     for path in paths.values():
         print(f"wrote {path}")
     print(f"status {report.status}: {report.counts.fail} failing, {report.counts.warn} warning findings, "
@@ -187,7 +190,9 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--dataset", help="with a datasets file (GENAI_DATASETS): the dataset whose models, versions "
                      "and reports to work on")
     commands = top.add_subparsers(dest="command", required=True)
-    names = ", ".join(f.name for f in families())
+    # the built-in names only: other packages' families load when a command needs a family, so that a broken
+    # plugin fails that command with its name, never `restore` or --help
+    names = f"a family: {', '.join(FAMILIES)}, or one another package adds"
     listing = commands.add_parser("versions", help="list a family's kept versions")
     listing.add_argument("family", help=names)
     listing.set_defaults(run=cmd_versions)

@@ -16,7 +16,7 @@ from genai_platform.defs.ingestion import RAW_ASSETS, ingestion_assets, new_data
 from genai_platform.defs.runs import dead_runs, reaping_dead_runs, steps_die_with_their_run
 from genai_platform.defs.preprocessing import images, text_corpus
 from genai_platform.defs.promotion import promotion_assets
-from genai_platform.defs.reports import every_trained_family_reported, failed_runs_in_index, report_index, reports
+from genai_platform.defs.reports import failed_runs_in_index, report_assets, report_index
 from genai_platform.defs.selftest import self_test_assets
 from genai_platform.defs.training import training_assets
 from genai_platform.defs.resources import RunSettings, resources_from_env
@@ -90,6 +90,7 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
     """With GENAI_DATASETS, every asset is partitioned by dataset (defs/datasets.py); a run of a dataset
     selects its modality's assets, which the job <modality>_datasets also does."""
     datasets_path = datasets_file(env)
+    reports, every_trained_family_reported = report_assets(datasets_path)
     assets = [*ingestion_assets(env, datasets_path), images, text_corpus, *training_assets(datasets_path),
               image_feature_extractor, *evaluation_assets(datasets_path), *self_test_assets(),
               *promotion_assets(datasets_path), reports, report_index, database_backup]

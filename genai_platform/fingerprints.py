@@ -3,9 +3,10 @@
 A step re-uses an earlier output when that output was recorded with the same fingerprint: the digest of
 everything the output depends on.
 - training (`training_fingerprint`): the family, its model and training config, the data version, the
-  family's code version (`family_code_version`: its model module and what that imports of the family's
-  own package and of genai_platform's models/ and training/, followed through imports, plus the training
-  loop) and the model it starts from. Code anywhere else (metrics, reports, another family) leaves it.
+  family's code version (`family_code_version`: its config's and model's modules and what they import of
+  genai_platform's models/ and training/ and, for a family of another package, of that package, followed
+  through imports, plus the training loop) and the model it starts from. Code anywhere else (metrics,
+  reports, another family) leaves it.
 - sampling (`sample_fingerprint`): the model version, profile, seed and the sampling code.
 - the feature classifier (`classifier_fingerprint`): its settings, the data version and its code.
 - the evaluation and the metric self-test (`evaluation_fingerprint`): the data, the sample sets' own
@@ -96,7 +97,7 @@ def _imported_modules(name: str, source: str, follow: tuple[str, ...]) -> list[s
             candidates = [alias.name for alias in node.names]
         else:
             continue
-        found += [c for c in candidates if c and c.startswith(follow) and _exists(c)]
+        found += [c for c in candidates if c and (c.startswith(follow) or f"{c}." in follow) and _exists(c)]
     return found
 
 
@@ -116,13 +117,15 @@ def _exists(name: str) -> bool:
 
 
 @cache
-def family_code_version(model_module: str) -> str:
-    """Digest of the source a family's trained weights depend on: its model module (where its config class
-    lives), the modules that imports from its own top-level package and from genai_platform's models/ and
-    training/, followed through their imports, and the training loop."""
-    follow = tuple(dict.fromkeys((*FOLLOWED_PACKAGES, model_module.partition(".")[0] + ".")))
+def family_code_version(*modules: str) -> str:
+    """Digest of the source a family's trained weights depend on: `modules` (its config's and its model's,
+    and for a family of another package the module that builds it), what they import from genai_platform's
+    models/ and training/ and, outside genai_platform, from their own top-level package, followed through
+    imports (a package's __init__ included), and the training loop."""
+    own = sorted({module.partition(".")[0] + "." for module in modules if not module.startswith("genai_platform.")})
+    follow = (*FOLLOWED_PACKAGES, *own)
     sources: dict[str, str] = {}
-    pending = [model_module, *TRAINING_MODULES]
+    pending = [*modules, *TRAINING_MODULES]
     while pending:
         module = pending.pop()
         if module in sources:

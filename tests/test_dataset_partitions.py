@@ -73,6 +73,10 @@ def catalog(tmp_path) -> dict:
     ("datasets: [{name: a, modality: image, source: x, families: {gan: {max_seconds: yes}}}]",
      "entry 1 (a), family gan, setting max_seconds: True is not a float"),
     ("datasets: [{name: a, modality: image, source: x, families: []}]", "families must be a non-empty list"),
+    ("datasets: [{name: a, modality: image, source: x, families: [{vae: {steps: 3}}]}]",
+     "entry 1 (a): families as a list holds family names"),
+    ("datasets: [{name: a, modality: image, source: x, families: {vae: {lr_schedule: bogus}}}]",
+     "entry 1 (a), family vae: lr_schedule must be"),
 ])
 def test_a_bad_datasets_file_is_refused_naming_the_file_and_entry(tmp_path, text, message):
     path = tmp_path / "datasets.yaml"

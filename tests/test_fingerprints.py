@@ -6,7 +6,9 @@ import zipfile
 
 import pytest
 
-from genai_platform.families.registry import FAMILIES
+from toy_family import TOY_FAMILY
+
+from genai_platform.families.registry import FAMILIES, Family, image_model
 from genai_platform.fingerprints import digest, family_code_version, module_source
 
 
@@ -39,6 +41,27 @@ def test_a_family_module_of_another_package_follows_its_relative_imports(on_path
     family_code_version.cache_clear()
     (on_path / "acme_models" / "net.py").write_text("WIDTH = 16\n")
     assert family_code_version("acme_models.model") != first
+
+
+def test_a_plugin_family_covers_its_model_module_and_what_its_package_init_holds(on_path):
+    """A config class in one module and the model in another (reached through `from acme import net`, the
+    package's __init__): a change in either changes the family's code version."""
+    package = on_path / "acme_split"
+    package.mkdir()
+    (package / "__init__.py").write_text("from acme_split import net\n")
+    (package / "config.py").write_text("from dataclasses import dataclass\n\n@dataclass\nclass Config:\n    width: int = 8\n")
+    (package / "net.py").write_text("DEPTH = 2\n")
+    (package / "model.py").write_text("from acme_split import net\nfrom genai_platform.models.base import ImageGenerator\n\n"
+                                      "class Model(ImageGenerator):\n    pass\n")
+    from acme_split.config import Config
+    from acme_split.model import Model
+    family = Family(**{**TOY_FAMILY.__dict__, "name": "split", "config_type": Config, "build": image_model(Model)})
+    first = family.code_version
+    for path, text in ((package / "model.py", "# changed\n"), (package / "net.py", "DEPTH = 3\n")):
+        family_code_version.cache_clear()
+        path.write_text(path.read_text() + text)
+        assert family.code_version != first, path
+        first = family.code_version
 
 
 def test_a_module_in_a_zip_has_a_code_version(on_path):

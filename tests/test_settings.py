@@ -148,7 +148,7 @@ def test_ingestion_reads_its_config_not_the_environment_of_the_run(smoke_resourc
     np.savez(images, images=np.random.default_rng(0).random((40, 8, 8), dtype=np.float32))
     documents.write_text("".join(json.dumps({"body": f"document {i}"}) + "\n" for i in range(12)))
     assets = ingestion_assets({"GENAI_IMAGE_SOURCE": str(images), "GENAI_TEXT_SOURCE": str(documents),
-                               "GENAI_TEXT_FIELD": "body"}, catalog=None)
+                               "GENAI_TEXT_FIELD": "body"}, datasets_path=None)
     # after the code location loaded, the process environment names other sources
     monkeypatch.setenv("GENAI_IMAGE_SOURCE", "sklearn:digits")
     monkeypatch.setenv("GENAI_TEXT_SOURCE", "gensim:lee")
@@ -172,7 +172,7 @@ def test_sources_outside_the_allowed_folders_are_refused_at_load_and_by_the_inge
         build_definitions(env)
     assert f"GENAI_TEXT_SOURCE={str(elsewhere / 'news.jsonl')!r}: {elsewhere / 'news.jsonl'} is outside the folders " \
         f"sources may come from (GENAI_SOURCE_FOLDERS: {allowed})" in str(error.value)
-    assets = ingestion_assets({**env, "GENAI_TEXT_SOURCE": str(allowed / "news.jsonl")}, catalog=None)
+    assets = ingestion_assets({**env, "GENAI_TEXT_SOURCE": str(allowed / "news.jsonl")}, datasets_path=None)
     assert dg.materialize(assets, resources=smoke_resources, selection=["raw_text"]).success
     # a launchpad override is checked by the step itself
     result = dg.materialize(assets, resources=smoke_resources, selection=["raw_text"], raise_on_error=False,

@@ -130,3 +130,26 @@ def test_a_plugin_is_registered_or_its_entry_point_named(tmp_path, monkeypatch, 
         monkeypatch.undo()
         plugin_families.cache_clear()
         plugin_families()
+
+
+def test_a_plugin_that_takes_a_name_registers_nothing_and_is_named(tmp_path, monkeypatch):
+    _installed_entry_point(tmp_path, "toy_family:TOY_FAMILY")
+    taken = tmp_path / "genai_taken_family-0.1.0.dist-info"
+    taken.mkdir()
+    (taken / "METADATA").write_text("Metadata-Version: 2.1\nName: genai-taken-family\nVersion: 0.1.0\n")
+    (taken / "entry_points.txt").write_text("[genai_platform.families]\ntaken = test_toy_family:VAE_AGAIN\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugin_families.cache_clear()
+    try:
+        for _ in range(2):  # the same error again: the good plugin's family was not left registered
+            with pytest.raises(FamilyPluginError, match="taken = 'test_toy_family:VAE_AGAIN' of genai-taken-family "
+                               r".*'vae' is taken"):
+                families()
+            assert "toy" not in FAMILIES
+    finally:
+        monkeypatch.undo()
+        plugin_families.cache_clear()
+        plugin_families()
+
+
+VAE_AGAIN = Family(**{**TOY_FAMILY.__dict__, "name": "vae"})

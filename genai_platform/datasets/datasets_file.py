@@ -20,7 +20,7 @@ reported on its own. No Dagster imports; defs/datasets.py turns the entries into
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,9 +56,11 @@ class DatasetEntry:
 
 @dataclass(frozen=True)
 class FamilyOptions:
-    """What an entry may say of a family: its modality and the settings it takes, with their types."""
+    """What an entry may say of a family: its modality, the settings it takes with their types, and a check
+    of a whole set of settings (a ValueError or TypeError saying what is wrong)."""
     modality: str
     settings: Mapping[str, type]
+    check: Callable[[dict], None] = lambda settings: None
 
 
 def _setting_problem(value, kind: type) -> str | None:
@@ -74,6 +76,9 @@ def _families(raw, modality: str, options: Mapping[str, FamilyOptions], where: s
     if raw is None:
         return None, {}
     if isinstance(raw, list):
+        if not all(isinstance(name, str) for name in raw):
+            raise DatasetsFileError(f"{where}: families as a list holds family names; to give a family settings, "
+                                    "make families a mapping of names to settings")
         raw = dict.fromkeys(raw)
     if not isinstance(raw, dict) or not raw:
         raise DatasetsFileError(f"{where}: families must be a non-empty list of family names or a mapping of "
@@ -95,7 +100,13 @@ def _families(raw, modality: str, options: Mapping[str, FamilyOptions], where: s
                                         f"{', '.join(sorted(known))}")
             if problem := _setting_problem(value, known[key]):
                 raise DatasetsFileError(f"{where}, family {name}, setting {key}: {problem}")
-        chosen[name] = dict(settings)
+        # an int where a float is meant: the float (the launchpad's run config gives 60.0 for 60)
+        settings = {key: float(value) if known[key] is float else value for key, value in settings.items()}
+        try:
+            options[name].check(settings)
+        except (ValueError, TypeError) as error:
+            raise DatasetsFileError(f"{where}, family {name}: {error}") from None
+        chosen[name] = settings
     return tuple(chosen), chosen
 
 

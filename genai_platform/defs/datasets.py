@@ -34,7 +34,7 @@ TRIGGER_TAG = "genai/trigger"
 
 def family_options() -> dict[str, FamilyOptions]:
     """What a datasets-file entry may say of each registered family."""
-    return {f.name: FamilyOptions(f.modality.name, f.setting_types()) for f in families()}
+    return {f.name: FamilyOptions(f.modality.name, f.setting_types(), f.check_settings) for f in families()}
 
 
 def read_entries(path: Path) -> list[DatasetEntry]:
@@ -107,6 +107,15 @@ def family_settings(context: dg.AssetExecutionContext, datasets_path: Path | Non
         return {}
     entry = entry_for(context, datasets_path, family.modality.name)
     return dict(entry.settings.get(family.name, {})) if entry.trains(family.name) else None
+
+
+def entry_families(datasets_path: Path | None, dataset: str | None) -> list[Family]:
+    """The families `dataset` trains: those its datasets-file entry lists, or every registered one (no list,
+    no datasets file, or the one-dataset layout)."""
+    if datasets_path is None or dataset is None:
+        return families()
+    entry = dataset_entry(datasets_path, dataset, tuple(MODALITIES), family_options())
+    return [f for f in families() if entry.trains(f.name)]
 
 
 def not_trained_here(context: dg.AssetExecutionContext, family: str) -> str:

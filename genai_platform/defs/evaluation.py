@@ -13,7 +13,7 @@ from genai_platform.defs.datasets import dataset_stores, entry_for
 from genai_platform.defs.metadata import markdown_table, reuse_record
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.families.registry import families
-from genai_platform.fingerprints import evaluation_code_version
+from genai_platform.fingerprints import classifier_code_version, evaluation_code_version
 from genai_platform.modalities import MODALITIES
 from genai_platform.modalities.base import Modality
 from genai_platform.modalities.image import IMAGE
@@ -21,7 +21,7 @@ from genai_platform.steps.evaluation import evaluate_or_reuse, feature_extractor
 
 
 @dg.asset(group_name="evaluation", deps=[IMAGE.data_asset], retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
-          kinds={"pytorch"})
+          kinds={"pytorch"}, code_version=classifier_code_version())
 def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                             run_settings: RunSettings):
     """CNN classifier trained on the real train split and frozen; its features feed FID."""

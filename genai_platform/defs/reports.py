@@ -8,26 +8,24 @@ index.html.
 import json
 from datetime import datetime, timezone
 
+from pathlib import Path
+
 import dagster as dg
 
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.datasets import DATASETS, PARTITION_TAG, dataset_name, dataset_stores
+from genai_platform.defs.datasets import DATASETS, PARTITION_TAG, dataset_name, dataset_stores, entry_families
 from genai_platform.defs.metadata import markdown_table
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds, RunSettings
 from genai_platform.families.registry import families
 from genai_platform.files import write_atomic
 from genai_platform.modalities import MODALITIES
 from genai_platform.reporting.alerts import alert_text
-from genai_platform.reporting.inputs import (read_reported_families)
+from genai_platform.reporting.inputs import read_reported_families
 from genai_platform.reporting.report import Report
 from genai_platform.steps.reports import COMPARISON, DATA, MANIFEST, write_index, write_reports
 from genai_platform.store.versions import challenger
 
 REPORT_INDEX_POOL = "report_index"
-# the reports read every evaluation, every metric self-test panel and every promotion decision of the run
-EVALUATIONS = ([f"{name}_evaluation" for name in MODALITIES]
-               + [f"{name}_metric_self_test" for name, modality in MODALITIES.items() if modality.self_test]
-               + [f"champion_{family.name}" for family in families()])
 FAILURE_CHARS = 600  # of the run's failure message kept for the index
 
 
@@ -73,35 +71,58 @@ def _leaderboard_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
-@dg.multi_asset(
-    group_name="reports",
-    specs=[dg.AssetSpec("model_comparison_report", deps=EVALUATIONS, kinds={"html"},
-                        description="reports/model_comparison.html: metrics, samples, training curves"),
-           dg.AssetSpec("ethics_report", deps=EVALUATIONS, kinds={"html"},
-                        description="reports/ethics.html: bias findings, model cards, datasheets")],
-    check_specs=[dg.AssetCheckSpec(FINDINGS_CHECK, asset="ethics_report", description=(
-                     "Every bias and memorization finding of the run passes its threshold: a failing one fails "
-                     "this check with ERROR severity, a warning one with WARN; the table is in the metadata.")),
-                 dg.AssetCheckSpec(REGRESSIONS_CHECK, asset="model_comparison_report", description=(
-                     "No challenger is worse than its champion beyond the interval of the paired difference "
-                     "(WARN severity when one is: the champion then stays); the regressions are in the metadata."))],
-)
-def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
-            run_settings: RunSettings, alerts: Alerts, findings: FindingThresholds):
-    duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
-    report, paths = write_reports(run_settings.run_info(context.run_id), duckdb, artifacts, findings.limits(),
-                                  archive=True)
-    leaderboard = dg.MetadataValue.md(_leaderboard_markdown(report))
-    context.log.info(f"run status {report.status}: {report.counts}")
-    if (text := alert_text(report)) is not None:
-        alerts.send(f"{text}\n{artifacts.latest_reports / COMPARISON}", context.log)
-    for name, path in paths.items():
-        context.log.info(f"wrote {path} ({path.stat().st_size:,} bytes)")
-        yield dg.MaterializeResult(asset_key=name, metadata={
-            "path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size, "leaderboard": leaderboard,
-            "status": report.status})
-    yield findings_check(report)
-    yield regressions_check(report)
+def report_assets(datasets_path: Path | None = None) -> tuple[dg.AssetsDefinition, dg.AssetChecksDefinition]:
+    """The comparison and ethics reports, from every evaluation, metric self-test panel and promotion decision
+    of the run, and the check that every family trained on the dataset is in them (`datasets_path`: the
+    datasets file, whose entries may train fewer families than are registered)."""
+    evaluations = ([f"{name}_evaluation" for name in MODALITIES]
+                   + [f"{name}_metric_self_test" for name, modality in MODALITIES.items() if modality.self_test]
+                   + [f"champion_{family.name}" for family in families()])
+
+    @dg.multi_asset(
+        group_name="reports",
+        specs=[dg.AssetSpec("model_comparison_report", deps=evaluations, kinds={"html"},
+                            description="reports/model_comparison.html: metrics, samples, training curves"),
+               dg.AssetSpec("ethics_report", deps=evaluations, kinds={"html"},
+                            description="reports/ethics.html: bias findings, model cards, datasheets")],
+        check_specs=[dg.AssetCheckSpec(FINDINGS_CHECK, asset="ethics_report", description=(
+                         "Every bias and memorization finding of the run passes its threshold: a failing one fails "
+                         "this check with ERROR severity, a warning one with WARN; the table is in the metadata.")),
+                     dg.AssetCheckSpec(REGRESSIONS_CHECK, asset="model_comparison_report", description=(
+                         "No challenger is worse than its champion beyond the interval of the paired difference "
+                         "(WARN severity when one is: the champion then stays); the regressions are in the metadata."))],
+    )
+    def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
+                run_settings: RunSettings, alerts: Alerts, findings: FindingThresholds):
+        duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
+        report, paths = write_reports(run_settings.run_info(context.run_id), duckdb, artifacts, findings.limits(),
+                                      archive=True, families=entry_families(datasets_path, dataset_name(context)))
+        leaderboard = dg.MetadataValue.md(_leaderboard_markdown(report))
+        context.log.info(f"run status {report.status}: {report.counts}")
+        if (text := alert_text(report)) is not None:
+            alerts.send(f"{text}\n{artifacts.latest_reports / COMPARISON}", context.log)
+        for name, path in paths.items():
+            context.log.info(f"wrote {path} ({path.stat().st_size:,} bytes)")
+            yield dg.MaterializeResult(asset_key=name, metadata={
+                "path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size, "leaderboard": leaderboard,
+                "status": report.status})
+        yield findings_check(report)
+        yield regressions_check(report)
+
+    @dg.asset_check(asset="model_comparison_report", description="Every family trained on the dataset has a "
+                    "leaderboard row with values in the comparison report's data (reports/report.json).")
+    def every_trained_family_reported(context: dg.AssetCheckExecutionContext, duckdb: PlatformDuckDB,
+                                      artifacts: ArtifactStore) -> dg.AssetCheckResult:
+        duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
+        with duckdb.read_connection() as con:
+            trained = [f.name for f in entry_families(datasets_path, dataset_name(context))
+                       if challenger(con, f.name) is not None]
+        path = artifacts.latest_reports / DATA
+        missing = sorted(set(trained) - read_reported_families(path))
+        return dg.AssetCheckResult(passed=not missing, severity=dg.AssetCheckSeverity.ERROR, metadata={
+            "trained": ", ".join(trained), "missing": ", ".join(missing) or "none", "path": str(path)})
+
+    return reports, every_trained_family_reported
 
 
 def dataset_partitions(instance: dg.DagsterInstance, partitioned: bool) -> list[str]:
@@ -136,16 +157,3 @@ def failed_runs_in_index(context: dg.RunFailureSensorContext, artifacts: Artifac
     write_index(artifacts, context.log.warning, dataset_partitions(context.instance, manifest["dataset"] is not None))
     alerts.send(f"genai-platform run {run.run_id} of {run.job_name} FAILED: {manifest['failure']['message']}",
                 context.log)
-
-
-@dg.asset_check(asset="model_comparison_report", description="Every family with a trained model has a "
-                "leaderboard row with values in the comparison report's data (reports/report.json).")
-def every_trained_family_reported(context: dg.AssetCheckExecutionContext, duckdb: PlatformDuckDB,
-                                  artifacts: ArtifactStore) -> dg.AssetCheckResult:
-    duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
-    with duckdb.read_connection() as con:
-        trained = [f.name for f in families() if challenger(con, f.name) is not None]
-    path = artifacts.latest_reports / DATA
-    missing = sorted(set(trained) - read_reported_families(path))
-    return dg.AssetCheckResult(passed=not missing, severity=dg.AssetCheckSeverity.ERROR, metadata={
-        "trained": ", ".join(trained), "missing": ", ".join(missing) or "none", "path": str(path)})

@@ -1,7 +1,7 @@
 """The family registry: a new family is one model file plus one entry here, or one entry point of another
 package (FAMILY_ENTRY_POINTS; the README shows one).
 
-Each entry names its modality (evaluation.MODALITIES: how its data is loaded, sampled and
+Each entry names its modality (modalities.MODALITIES: how its data is loaded, sampled and
 scored), its model config dataclass, how to build the model from that config and the data
 description (image shape and count, or vocabulary), and its settings for each profile
 (smoke: seconds, for tests; default: learns on 2 CPU cores; full: a GPU nightly run). A profile's
@@ -81,18 +81,40 @@ class Family:
         return (replace(model_config, **{k: v for k, v in given.items() if k in model_names}),
                 replace(training_config, **{k: v for k, v in given.items() if k not in model_names}))
 
+    def check_settings(self, given: dict) -> None:
+        """A ValueError or TypeError when `given` does not make valid configs in every profile."""
+        for profile in PROFILES:
+            self.with_settings(profile, given)
+
     @property
     def code_version(self) -> str:
-        """What its trained weights depend on in code (fingerprints.family_code_version of its config's module)."""
-        return family_code_version(self.config_type.__module__)
+        """What its trained weights depend on in code (fingerprints.family_code_version): the modules of its
+        config, its model class and, when another package writes them, its build and batch functions (this
+        registry's own helpers are the platform's, not the family's)."""
+        modules = {self.config_type.__module__}
+        for part in (self.build, self.batches):
+            module = getattr(getattr(part, "model_class", part), "__module__", None)
+            if module is not None and module != __name__:
+                modules.add(module)
+        return family_code_version(*sorted(modules))
 
 
 def image_model(model_class) -> Callable[[object, dict], TrainableModel]:
-    return lambda config, data: model_class(config, ImageShape(**data["shape"]))
+    """A family's build for an image model class: (config, data description) -> model."""
+    def build(config, data: dict) -> TrainableModel:
+        return model_class(config, ImageShape(**data["shape"]))
+
+    build.model_class = model_class  # whose module the family's code version covers
+    return build
 
 
 def text_model(model_class) -> Callable[[object, dict], TrainableModel]:
-    return lambda config, data: model_class(config, len(data["vocabulary"]))
+    """A family's build for a text model class: (config, data description) -> model."""
+    def build(config, data: dict) -> TrainableModel:
+        return model_class(config, len(data["vocabulary"]))
+
+    build.model_class = model_class  # whose module the family's code version covers
+    return build
 
 
 def indexed_image_batches(images: torch.Tensor, _config) -> BatchSampler:
@@ -269,9 +291,13 @@ class FamilyPluginError(ValueError):
     """An entry point of FAMILY_ENTRY_POINTS that cannot be loaded or gives no valid family; names it."""
 
 
+def _where(entry_point: EntryPoint) -> str:
+    return (f"family entry point {entry_point.name} = {entry_point.value!r}"
+            f"{f' of {entry_point.dist.name}' if entry_point.dist else ''} (group {FAMILY_ENTRY_POINTS})")
+
+
 def _entry_point_families(entry_point: EntryPoint) -> list[Family]:
-    where = (f"family entry point {entry_point.name} = {entry_point.value!r}"
-             f"{f' of {entry_point.dist.name}' if entry_point.dist else ''} (group {FAMILY_ENTRY_POINTS})")
+    where = _where(entry_point)
     try:
         loaded = entry_point.load()
         made = loaded() if callable(loaded) else loaded
@@ -286,17 +312,30 @@ def _entry_point_families(entry_point: EntryPoint) -> list[Family]:
 @cache
 def plugin_families() -> tuple[str, ...]:
     """Register the families of every installed package's entry points (once); their names. Loaded on first
-    use, not at import, so a plugin module that imports this registry first still loads."""
-    names = []
-    for entry_point in sorted(entry_points(group=FAMILY_ENTRY_POINTS), key=lambda e: e.name):
-        for family in _entry_point_families(entry_point):
-            try:
-                register(family)
-            except ValueError as error:
-                raise FamilyPluginError(f"family entry point {entry_point.name} = {entry_point.value!r}: "
-                                        f"{error}") from None
-            names.append(family.name)
-    return tuple(names)
+    use, not at import, so a plugin module that imports this registry first still loads. Every entry point
+    is loaded before any family is registered, so one that fails registers none; a family that starts from
+    another plugin's is registered after it."""
+    pending = [(entry_point, family) for entry_point in sorted(entry_points(group=FAMILY_ENTRY_POINTS),
+                                                               key=lambda e: e.name)
+               for family in _entry_point_families(entry_point)]
+    registered = []
+    try:
+        while pending:
+            ready = [(e, f) for e, f in pending if not f.pretrained or f.pretrained.family in FAMILIES
+                     or f.pretrained.family not in {g.name for _, g in pending}]
+            ready = ready or pending[:1]  # a base no plugin gives: register() names it
+            for entry_point, family in ready:
+                try:
+                    register(family)
+                except ValueError as error:
+                    raise FamilyPluginError(f"{_where(entry_point)}: {error}") from None
+                registered.append(family.name)
+                pending.remove((entry_point, family))
+    except FamilyPluginError:
+        for name in registered:  # none of them, so the next call says the same
+            del FAMILIES[name]
+        raise
+    return tuple(registered)
 
 
 def families(modality: str | None = None) -> list[Family]:

@@ -103,6 +103,7 @@ class Modality(ABC):
     report: ModalityReport  # what the reports read, build and say for this modality
     generator_type: type[TrainableModel]  # the contract (models.base) every family model of this modality meets
     self_test: SelfTest | None = None  # its metric self-test; None: the modality has none
+    sample_suffix: str  # the file the command line writes samples to by default (write_samples)
 
     @abstractmethod
     def load_training_data(self, con) -> TrainingData:

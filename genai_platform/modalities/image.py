@@ -146,6 +146,7 @@ class ImageModality(Modality):
     report = ImageReport()
     generator_type = ImageGenerator
     self_test = ImageSelfTest()
+    sample_suffix = ".png"
 
     def load_training_data(self, con) -> TrainingData:
         train = read_image_split(con, "train")

@@ -112,6 +112,7 @@ class TextModality(Modality):
     report = TextReport(SWEEP_BLEU, SWEEP_TEMPERATURES)
     generator_type = TextGenerator
     self_test = TextSelfTest()
+    sample_suffix = ".txt"
 
     def load_training_data(self, con) -> TrainingData:
         vocab = CharVocabulary(read_char_vocabulary(con))

@@ -27,7 +27,7 @@ PACKAGES = ("torch", "dagster", "duckdb", "numpy", "scipy", "scikit-learn", "sac
 
 
 class ReportedModality(Protocol):
-    """What the reports use of an evaluation modality (evaluation.MODALITIES), passed in from defs/."""
+    """What the reports use of a modality (modalities.MODALITIES), passed in by steps/reports.py."""
     name: str
     leaderboard_metrics: tuple[str, ...]  # the ranked columns, in order
     report: ModalityReport

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from genai_platform.families.registry import families
+from genai_platform.families.registry import Family
+from genai_platform.families.registry import families as registered_families
 from genai_platform.files import ArtifactPath, write_atomic
 from genai_platform.modalities import MODALITIES
 from genai_platform.reporting import render
@@ -32,17 +33,18 @@ def _described(family) -> FamilyDescription:
                              family.pretrained.family if family.pretrained else None)
 
 
-def write_reports(run: RunInfo, tables: Tables, artifacts: Artifacts, limits: dict[str, Threshold], archive: bool
-                  ) -> tuple[Report, dict[str, ArtifactPath]]:
-    """Render the comparison and ethics reports of every modality ingested in the tables, their
+def write_reports(run: RunInfo, tables: Tables, artifacts: Artifacts, limits: dict[str, Threshold], archive: bool,
+                  families: list[Family] | None = None) -> tuple[Report, dict[str, ArtifactPath]]:
+    """Render the comparison and ethics reports of every modality ingested in the tables (of `families`,
+    default every registered one, those with a trained version), their
     data and the model cards from DuckDB into the dataset's latest reports folder; with `archive`, also under
     runs/<run id>/ with the run manifest the index lists."""
     with tables.read_connection() as con:
         if not (ingested := ingested_modalities(con)):
             raise LookupError("no dataset has been ingested yet; materialize the ingestion assets first")
         inputs = read_inputs(con, run, [m for m in MODALITIES.values() if m.name in ingested],
-                             [_described(f) for f in families()], artifacts.version_dir, artifacts.details_path,
-                             limits)
+                             [_described(f) for f in (registered_families() if families is None else families)],
+                             artifacts.version_dir, artifacts.details_path, limits)
     report = build_report(inputs)
     folders = [artifacts.latest_reports] + ([artifacts.reports / "runs" / run.run_id] if archive else [])
     paths = {}
