@@ -9,14 +9,14 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from genai_platform.defs.backup import database_backup
-from genai_platform.defs.datasets import FAMILY_TAG, datasets_file, datasets_sensor, nightly_requests, partitioned
-from genai_platform.defs.evaluation import evaluation_assets, image_feature_extractor
+from genai_platform.defs.backup import backup_asset
+from genai_platform.defs.datasets import FAMILY_TAG, datasets_file, datasets_sensor, nightly_requests
+from genai_platform.defs.evaluation import evaluation_assets, feature_extractor_asset
 from genai_platform.defs.ingestion import RAW_ASSETS, ingestion_assets, new_data_sensor
 from genai_platform.defs.runs import dead_runs, reaping_dead_runs, steps_die_with_their_run
-from genai_platform.defs.preprocessing import images, text_corpus
+from genai_platform.defs.preprocessing import preprocessing_assets
 from genai_platform.defs.promotion import promotion_assets
-from genai_platform.defs.reports import failed_runs_in_index, report_assets, report_index
+from genai_platform.defs.reports import failed_runs_in_index, report_assets, report_index_asset
 from genai_platform.defs.selftest import self_test_assets
 from genai_platform.defs.training import training_assets
 from genai_platform.defs.resources import RunSettings, resources_from_env
@@ -87,13 +87,14 @@ def step_executor(env: Mapping[str, str]) -> dg.ExecutorDefinition:
 
 
 def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
-    """With GENAI_DATASETS, every asset is partitioned by dataset (defs/datasets.py); a run of a dataset
+    """With GENAI_DATASETS, every asset declares the dataset partitions (defs/datasets.py); a run of a dataset
     selects its modality's assets, which the job <modality>_datasets also does."""
     datasets_path = datasets_file(env)
     reports, every_trained_family_reported = report_assets(datasets_path)
-    assets = [*ingestion_assets(env, datasets_path), images, text_corpus, *training_assets(datasets_path),
-              image_feature_extractor, *evaluation_assets(datasets_path), *self_test_assets(),
-              *promotion_assets(datasets_path), reports, report_index, database_backup]
+    assets = [*ingestion_assets(env, datasets_path), *preprocessing_assets(datasets_path),
+              *training_assets(datasets_path), feature_extractor_asset(datasets_path),
+              *evaluation_assets(datasets_path), *self_test_assets(datasets_path), *promotion_assets(datasets_path),
+              reports, report_index_asset(datasets_path), backup_asset(datasets_path)]
     jobs, schedule, sensor = [nightly_retraining], nightly_schedule(env), new_data_sensor(env, nightly_retraining)
     if datasets_path is not None:
         chains = {modality: dg.AssetSelection.assets(raw).downstream() for modality, raw in RAW_ASSETS.items()}
@@ -104,7 +105,7 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
         family_of = {spec.key: spec.tags[FAMILY_TAG] for a in assets for spec in a.specs if FAMILY_TAG in spec.tags}
         schedule = nightly_schedule(env, nightly_requests(datasets_path, keys, family_of))
         sensor = datasets_sensor(datasets_path, nightly_retraining, keys, family_of)
-    defs = dg.Definitions(
+    return dg.Definitions(
         assets=assets,
         asset_checks=[every_trained_family_reported],
         jobs=jobs,
@@ -113,7 +114,6 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
         resources=resources_from_env(env),
         executor=step_executor(env),
     )
-    return defs if datasets_path is None else partitioned(defs)
 
 
 steps_die_with_their_run()

@@ -11,7 +11,7 @@ import pytest
 from genai_platform.datasets.provenance import Provenance
 from genai_platform.datasets.text_sources import RawDocuments
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.preprocessing import text_corpus
+from genai_platform.defs.preprocessing import preprocessing_assets
 from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.records import Decision, MetricRow, ModelVersion
 from genai_platform.store.schema import ensure_schema, schema_differences
@@ -224,6 +224,7 @@ def _text_tables(database):
 def _materialize_text_corpus(duckdb_resource, texts):
     with duckdb_resource.transaction() as con:
         write_raw_documents(con, _documents(texts))
+    text_corpus = preprocessing_assets()[1]
     return dg.materialize([text_corpus], resources={"duckdb": duckdb_resource}, raise_on_error=False)
 
 

@@ -13,7 +13,6 @@ nothing is partitioned.
 from __future__ import annotations
 
 import json
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -53,11 +52,9 @@ def datasets_file(env: Mapping[str, str]) -> Path | None:
     return path
 
 
-def partitioned(defs: dg.Definitions) -> dg.Definitions:
-    """defs with every asset partitioned by dataset."""
-    with warnings.catch_warnings():  # map_asset_specs is marked preview in Dagster 1.13
-        warnings.simplefilter("ignore", dg.PreviewWarning)
-        return defs.map_asset_specs(func=lambda spec: spec.replace_attributes(partitions_def=DATASETS))
+def partitions_for(datasets_path: Path | None) -> dg.DynamicPartitionsDefinition | None:
+    """Every asset's partitions: a dataset each with a datasets file, none without one."""
+    return None if datasets_path is None else DATASETS
 
 
 def dataset_name(context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> str | None:

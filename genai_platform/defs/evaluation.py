@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
-from genai_platform.defs.datasets import dataset_stores, entry_for
+from genai_platform.defs.datasets import dataset_stores, entry_for, partitions_for
 from genai_platform.defs.metadata import markdown_table, reuse_record
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.families.registry import families
@@ -20,18 +20,23 @@ from genai_platform.modalities.image import IMAGE
 from genai_platform.steps.evaluation import evaluate_or_reuse, feature_extractor_or_reuse
 
 
-@dg.asset(group_name="evaluation", deps=[IMAGE.data_asset], retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
-          kinds={"pytorch"}, code_version=classifier_code_version())
-def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
-                            run_settings: RunSettings):
-    """CNN classifier trained on the real train split and frozen; its features feed FID."""
-    duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
-    outcome = feature_extractor_or_reuse(duckdb, artifacts, context.run_id, run_settings.profile,
-                                         run_settings.setup_torch(), context.log)
-    trained = {} if outcome.manifest is None else {
-        "test_accuracy": outcome.manifest["test_accuracy"], "classes": outcome.manifest["num_classes"],
-        "seconds": round(outcome.manifest["seconds"], 2)}
-    return reuse_record(outcome.fingerprint, outcome.reused_from_run, **trained)
+def feature_extractor_asset(datasets_path: Path | None = None) -> dg.AssetsDefinition:
+    """image_feature_extractor (partitioned by dataset with a datasets file)."""
+    @dg.asset(group_name="evaluation", deps=[IMAGE.data_asset], retry_policy=dg.RetryPolicy(max_retries=2, delay=5),
+              kinds={"pytorch"}, code_version=classifier_code_version(),
+              partitions_def=partitions_for(datasets_path))
+    def image_feature_extractor(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
+                                run_settings: RunSettings):
+        """CNN classifier trained on the real train split and frozen; its features feed FID."""
+        duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
+        outcome = feature_extractor_or_reuse(duckdb, artifacts, context.run_id, run_settings.profile,
+                                             run_settings.setup_torch(), context.log)
+        trained = {} if outcome.manifest is None else {
+            "test_accuracy": outcome.manifest["test_accuracy"], "classes": outcome.manifest["num_classes"],
+            "seconds": round(outcome.manifest["seconds"], 2)}
+        return reuse_record(outcome.fingerprint, outcome.reused_from_run, **trained)
+
+    return image_feature_extractor
 
 
 def build_evaluation_asset(modality: Modality, datasets_path: Path | None) -> dg.AssetsDefinition:
@@ -41,7 +46,8 @@ def build_evaluation_asset(modality: Modality, datasets_path: Path | None) -> dg
               code_version=evaluation_code_version(),
               kinds={"pytorch", "duckdb"}, deps=[*modality.evaluation_deps, *(f"samples_{name}" for name in members)],
               description=f"Every {modality.name} family scored beside the real-data floor, the naive baseline and "
-              f"the ceiling, with 95% intervals: {', '.join(modality.leaderboard_metrics)} and more.")
+              f"the ceiling, with 95% intervals: {', '.join(modality.leaderboard_metrics)} and more.",
+              partitions_def=partitions_for(datasets_path))
     def evaluation(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                    run_settings: RunSettings):
         trained = members

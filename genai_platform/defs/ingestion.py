@@ -13,7 +13,7 @@ from genai_platform.datasets.image_sources import DEFAULT_IMAGE_SOURCE, load_ima
 from genai_platform.datasets.provenance import content_fingerprint, outside
 from genai_platform.datasets.text_sources import DEFAULT_TEXT_SOURCE, load_documents
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
-from genai_platform.defs.datasets import dataset_database, entry_for
+from genai_platform.defs.datasets import dataset_database, entry_for, partitions_for
 from genai_platform.defs.metadata import markdown_table
 from genai_platform.modalities.image import IMAGE
 from genai_platform.modalities.text import TEXT
@@ -104,7 +104,8 @@ def ingestion_assets(env: Mapping[str, str], datasets_path: Path | None) -> list
         def text_source(context, config) -> tuple[str, str]:
             return config.source, config.text_field
 
-    @dg.asset(name=RAW_ASSETS[IMAGE.name], group_name="ingestion", pool=DUCKDB_WRITE_POOL, kinds={"duckdb"})
+    @dg.asset(name=RAW_ASSETS[IMAGE.name], group_name="ingestion", pool=DUCKDB_WRITE_POOL, kinds={"duckdb"},
+              partitions_def=partitions_for(datasets_path))
     def raw_images(context: dg.AssetExecutionContext, config: ImageSourceConfig, duckdb: PlatformDuckDB):
         """Raw images from the configured source, unnormalised, into the raw_images table."""
         duckdb = dataset_database(context, duckdb)
@@ -124,7 +125,8 @@ def ingestion_assets(env: Mapping[str, str], datasets_path: Path | None) -> list
             data_version=dg.DataVersion(raw.provenance.version),
         )
 
-    @dg.asset(name=RAW_ASSETS[TEXT.name], group_name="ingestion", pool=DUCKDB_WRITE_POOL, kinds={"duckdb"})
+    @dg.asset(name=RAW_ASSETS[TEXT.name], group_name="ingestion", pool=DUCKDB_WRITE_POOL, kinds={"duckdb"},
+              partitions_def=partitions_for(datasets_path))
     def raw_text(context: dg.AssetExecutionContext, config: TextSourceConfig, duckdb: PlatformDuckDB):
         """Raw documents from the configured source into the raw_documents table."""
         duckdb = dataset_database(context, duckdb)

@@ -5,10 +5,12 @@ pass, in one transaction: when a check fails the transaction rolls back, so yest
 stay, every check result is recorded, and the asset fails loudly.
 """
 
+from pathlib import Path
+
 import dagster as dg
 
 from genai_platform.errors import DataValidationError
-from genai_platform.defs.datasets import dataset_database
+from genai_platform.defs.datasets import dataset_database, partitions_for
 from genai_platform.defs.database import DUCKDB_WRITE_POOL, PlatformDuckDB
 from genai_platform.store.sql import sql, statement_names
 from genai_platform.store.tables import CheckOutcome, run_checks
@@ -82,15 +84,21 @@ def _stage_check_and_swap_in(duckdb: PlatformDuckDB, script: str, checks_file: s
     yield from (_check_result(o) for o in outcomes)
 
 
-@dg.asset(group_name="preprocessing", deps=["raw_images"], pool=DUCKDB_WRITE_POOL, kinds={"duckdb", "sql"},
-          check_specs=_check_specs("images", "images_checks"))
-def images(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB):
-    """Images in [0, 1], content-hashed, deduplicated, split 80/10/10 by hash (store/sql/images.sql)."""
-    yield from _stage_check_and_swap_in(dataset_database(context, duckdb), "images", "images_checks")
+def preprocessing_assets(datasets_path: Path | None = None) -> list[dg.AssetsDefinition]:
+    """images and text_corpus (partitioned by dataset with a datasets file)."""
+    @dg.asset(group_name="preprocessing", deps=["raw_images"], pool=DUCKDB_WRITE_POOL, kinds={"duckdb", "sql"},
+              check_specs=_check_specs("images", "images_checks"),
+              partitions_def=partitions_for(datasets_path))
+    def images(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB):
+        """Images in [0, 1], content-hashed, deduplicated, split 80/10/10 by hash (store/sql/images.sql)."""
+        yield from _stage_check_and_swap_in(dataset_database(context, duckdb), "images", "images_checks")
 
 
-@dg.asset(group_name="preprocessing", deps=["raw_text"], pool=DUCKDB_WRITE_POOL, kinds={"duckdb", "sql"},
-          check_specs=_check_specs("text_corpus", "text_checks"))
-def text_corpus(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB):
-    """Documents (NFC, whitespace), sentences, vocabularies, split by document (store/sql/text_corpus.sql)."""
-    yield from _stage_check_and_swap_in(dataset_database(context, duckdb), "text_corpus", "text_checks")
+    @dg.asset(group_name="preprocessing", deps=["raw_text"], pool=DUCKDB_WRITE_POOL, kinds={"duckdb", "sql"},
+              check_specs=_check_specs("text_corpus", "text_checks"),
+              partitions_def=partitions_for(datasets_path))
+    def text_corpus(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB):
+        """Documents (NFC, whitespace), sentences, vocabularies, split by document (store/sql/text_corpus.sql)."""
+        yield from _stage_check_and_swap_in(dataset_database(context, duckdb), "text_corpus", "text_checks")
+
+    return [images, text_corpus]

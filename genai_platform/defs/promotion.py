@@ -14,7 +14,7 @@ import dagster as dg
 from pydantic import Field
 
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_settings, not_trained_here
+from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_settings, not_trained_here, partitions_for
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds
 from genai_platform.defs.training import versions_table
 from genai_platform.families.registry import Family, families
@@ -54,7 +54,8 @@ def build_promotion_asset(family: Family, datasets_path: Path | None) -> dg.Asse
                       "The version left serving has the SHA-256 its manifest recorded; ERROR when it is damaged "
                       "(the newest intact earlier champion then serves)."))],
               description=f"Which version of {family.title} serves: tonight's challenger if the gate lets it "
-              "replace the champion, else the champion stays.")
+              "replace the champion, else the champion stays.",
+              partitions_def=partitions_for(datasets_path))
     def promotion(context: dg.AssetExecutionContext, config: PromotionConfig, duckdb: PlatformDuckDB,
                   artifacts: ArtifactStore, findings: FindingThresholds, alerts: Alerts):
         if family_settings(context, datasets_path, family) is None:

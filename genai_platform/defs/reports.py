@@ -13,7 +13,8 @@ from pathlib import Path
 import dagster as dg
 
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.datasets import DATASETS, PARTITION_TAG, dataset_name, dataset_stores, entry_families
+from genai_platform.defs.datasets import (DATASETS, PARTITION_TAG, dataset_name, dataset_stores, entry_families,
+                                          partitions_for)
 from genai_platform.defs.metadata import markdown_table
 from genai_platform.defs.resources import Alerts, ArtifactStore, FindingThresholds, RunSettings
 from genai_platform.families.registry import families
@@ -90,7 +91,9 @@ def report_assets(datasets_path: Path | None = None) -> tuple[dg.AssetsDefinitio
                          "this check with ERROR severity, a warning one with WARN; the table is in the metadata.")),
                      dg.AssetCheckSpec(REGRESSIONS_CHECK, asset="model_comparison_report", description=(
                          "No challenger is worse than its champion beyond the interval of the paired difference "
-                         "(WARN severity when one is: the champion then stays); the regressions are in the metadata."))],
+                         "(WARN severity when one is: the champion then stays); the regressions are in the "
+                         "metadata."))],
+        partitions_def=partitions_for(datasets_path),
     )
     def reports(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                 run_settings: RunSettings, alerts: Alerts, findings: FindingThresholds):
@@ -129,16 +132,21 @@ def dataset_partitions(instance: dg.DagsterInstance, partitioned: bool) -> list[
     return instance.get_dynamic_partitions(DATASETS.name) if partitioned else []
 
 
-# in a pool (one slot): with a datasets file the schedule starts a run per dataset at once, and an index
-# written from the manifests read before another run archived its own would leave that run out
-@dg.asset(group_name="reports", deps=["model_comparison_report", "ethics_report"], kinds={"html"},
-          pool=REPORT_INDEX_POOL)
-def report_index(context: dg.AssetExecutionContext, artifacts: ArtifactStore):
-    """reports/index.html: every archived run, newest first, with its status, headline numbers and trends."""
-    path, runs = write_index(artifacts, context.log.warning,
-                             dataset_partitions(context.instance, dataset_name(context) is not None))
-    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "runs": runs,
-                                          "bytes": path.stat().st_size})
+def report_index_asset(datasets_path: Path | None = None) -> dg.AssetsDefinition:
+    """report_index (partitioned by dataset with a datasets file: a run of a dataset writes the shared index)."""
+    # in a pool (one slot): with a datasets file the schedule starts a run per dataset at once, and an index
+    # written from the manifests read before another run archived its own would leave that run out
+    @dg.asset(group_name="reports", deps=["model_comparison_report", "ethics_report"], kinds={"html"},
+              pool=REPORT_INDEX_POOL,
+              partitions_def=partitions_for(datasets_path))
+    def report_index(context: dg.AssetExecutionContext, artifacts: ArtifactStore):
+        """reports/index.html: every archived run, newest first, with its status, headline numbers and trends."""
+        path, runs = write_index(artifacts, context.log.warning,
+                                 dataset_partitions(context.instance, dataset_name(context) is not None))
+        return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path)), "runs": runs,
+                                              "bytes": path.stat().st_size})
+
+    return report_index
 
 
 @dg.run_failure_sensor(default_status=dg.DefaultSensorStatus.RUNNING,

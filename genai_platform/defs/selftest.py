@@ -3,10 +3,12 @@ known (evaluation.self_test_panel), built from this night's real splits; the pan
 the evaluation details, and an ERROR-severity check fails naming every metric and pair it got wrong."""
 
 
+from pathlib import Path
+
 import dagster as dg
 
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.datasets import dataset_stores
+from genai_platform.defs.datasets import dataset_stores, partitions_for
 from genai_platform.defs.metadata import markdown_table, reuse_record
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.evaluation.self_test_panel import FAIL, Panel
@@ -42,7 +44,7 @@ def check_result(panel: Panel, asset_key: dg.AssetKey) -> dg.AssetCheckResult:
                   "sample_size": panel.sample_size})
 
 
-def build_self_test_asset(modality: Modality) -> dg.AssetsDefinition:
+def build_self_test_asset(modality: Modality, datasets_path: Path | None) -> dg.AssetsDefinition:
     name = f"{modality.name}_metric_self_test"
 
     @dg.asset(name=name, group_name="evaluation", deps=[modality.data_asset, *modality.evaluation_deps],
@@ -53,7 +55,8 @@ def build_self_test_asset(modality: Modality) -> dg.AssetsDefinition:
                   "(evaluation.self_test_panel.DECLARATIONS): fails naming the metric and the pair it got wrong."))],
               description=f"Metric self-test of the {modality.name} evaluation: generators whose order is known "
               "(unseen real data, training copies, degraded and collapsed sets) scored by tonight's metrics "
-              "on tonight's data.")
+              "on tonight's data.",
+              partitions_def=partitions_for(datasets_path))
     def self_test(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                   run_settings: RunSettings):
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
@@ -68,6 +71,7 @@ def build_self_test_asset(modality: Modality) -> dg.AssetsDefinition:
     return self_test
 
 
-def self_test_assets() -> list[dg.AssetsDefinition]:
-    """<modality>_metric_self_test for every modality with a panel."""
-    return [build_self_test_asset(modality) for modality in MODALITIES.values() if modality.self_test is not None]
+def self_test_assets(datasets_path: Path | None = None) -> list[dg.AssetsDefinition]:
+    """<modality>_metric_self_test for every modality with a panel (partitioned by dataset with a datasets file)."""
+    return [build_self_test_asset(modality, datasets_path) for modality in MODALITIES.values()
+            if modality.self_test is not None]

@@ -8,7 +8,7 @@ import torch
 from pydantic import Field, create_model
 
 from genai_platform.defs.database import PlatformDuckDB
-from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_settings, not_trained_here
+from genai_platform.defs.datasets import FAMILY_TAG, dataset_stores, family_settings, not_trained_here, partitions_for
 from genai_platform.defs.metadata import markdown_table, reuse_record
 from genai_platform.defs.resources import ArtifactStore, RunSettings
 from genai_platform.defs.torchrun import check_distributable, train_in_processes
@@ -56,7 +56,8 @@ def build_family_assets(family: Family, datasets_path: Path | None) -> list[dg.A
               description=f"{family.title}{' (experimental)' if family.experimental else ''}: {family.description} "
               "Each training keeps its model as a new version; with the same data, code and config the "
               "family's existing version is re-used instead. With processes > 1 it trains with DDP on that "
-              "many processes, started by torchrun through Dagster Pipes.")
+              "many processes, started by torchrun through Dagster Pipes.",
+              partitions_def=partitions_for(datasets_path))
     def train_family_asset(context: dg.AssetExecutionContext, config: config_class, duckdb: PlatformDuckDB,
                            artifacts: ArtifactStore, run_settings: RunSettings,
                            pipes_client: dg.PipesSubprocessClient):
@@ -96,7 +97,8 @@ def build_family_assets(family: Family, datasets_path: Path | None) -> list[dg.A
     @dg.asset(name=f"samples_{family.name}", group_name="training", deps=[train_family_asset],
               code_version=sampling_code_version(), kinds={"pytorch", "duckdb"}, tags={FAMILY_TAG: family.name},
               description=f"Samples of {family.title}'s challenger version, written to DuckDB for evaluation and "
-              "reports; re-used when that version was sampled with the same settings and code before.")
+              "reports; re-used when that version was sampled with the same settings and code before.",
+              partitions_def=partitions_for(datasets_path))
     def sample_family(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB, artifacts: ArtifactStore,
                       run_settings: RunSettings):
         if family_settings(context, datasets_path, family) is None:
