@@ -28,7 +28,7 @@ from duckdb import Error as DuckDBError
 from duckdb import connect as duckdb_connect
 
 from genai_platform.defs.database import PlatformDuckDB, is_lock_conflict
-from genai_platform.defs.datasets import entry_families
+from genai_platform.defs.datasets import datasets_file, entry_families
 from genai_platform.defs.resources import ArtifactStore, RunSettings, duckdb_from_env
 from genai_platform.families.registry import FAMILIES, Family, family_named, load_family
 from genai_platform.steps.promotion import decision_text
@@ -149,9 +149,8 @@ def cmd_rollback(args, env) -> None:
 def cmd_report(args, env) -> None:
     artifacts, duckdb, settings = _stores(args, env)
     run_id = f"{CLI_RUN}-{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
-    datasets_path = Path(env["GENAI_DATASETS"]).expanduser().resolve() if env.get("GENAI_DATASETS") else None
     report, paths = write_reports(settings.run_info(run_id), duckdb, artifacts, thresholds({}), archive=False,
-                                  families=entry_families(datasets_path, args.dataset))
+                                  families=entry_families(datasets_file(env), args.dataset))
     for path in paths.values():
         print(f"wrote {path}")
     print(f"status {report.status}: {report.counts.fail} failing, {report.counts.warn} warning findings, "

@@ -126,11 +126,10 @@ def not_trained_here(context: dg.AssetExecutionContext, family: str) -> str:
 FAMILY_TAG = "genai/family"  # the tag of a family's own assets (train_, samples_, champion_)
 
 
-def run_request(entry: DatasetEntry, keys_by_modality: Mapping[str, Sequence[dg.AssetKey]], trigger: str,
-                run_key: str | None = None, family_of: Mapping[dg.AssetKey, str] | None = None) -> dg.RunRequest:
+def run_request(entry: DatasetEntry, keys_by_modality: Mapping[str, Sequence[dg.AssetKey]],
+                family_of: Mapping[dg.AssetKey, str], trigger: str, run_key: str) -> dg.RunRequest:
     """A run of `entry`'s modality's assets, less those of families its entry does not train (`family_of`:
     asset key -> family, for the families' own assets)."""
-    family_of = family_of or {}
     keys = [key for key in keys_by_modality[entry.modality] if key not in family_of or entry.trains(family_of[key])]
     return dg.RunRequest(partition_key=entry.name, asset_selection=keys, run_key=run_key, tags={TRIGGER_TAG: trigger})
 
@@ -151,8 +150,7 @@ def nightly_requests(path: Path, keys_by_modality: Mapping[str, Sequence[dg.Asse
             context.instance.add_dynamic_partitions(DATASETS.name, new)
             context.log.info(f"added dataset partitions {', '.join(new)} from {path}")
         for entry in entries:
-            yield run_request(entry, keys_by_modality, "schedule", run_key=entry.name,  # unique within a tick
-                              family_of=family_of)
+            yield run_request(entry, keys_by_modality, family_of, "schedule", run_key=entry.name)  # unique in a tick
 
     return requests
 
@@ -178,8 +176,8 @@ def datasets_sensor(path: Path, job: dg.JobDefinition, keys_by_modality: Mapping
             if seen.get(entry.name) != now[entry.name]:
                 why = "new dataset" if entry.name not in seen else "new data"
                 context.log.info(f"{why}: {entry.name} ({entry.modality}) from {entry.source}")
-                requests.append(run_request(entry, keys_by_modality, "new_data",
-                                            run_key=f"{entry.name}:{now[entry.name][:16]}", family_of=family_of))
+                requests.append(run_request(entry, keys_by_modality, family_of, "new_data",
+                                            run_key=f"{entry.name}:{now[entry.name][:16]}"))
         new = missing_partitions(context.instance, entries)
         return dg.SensorResult(
             run_requests=requests, cursor=json.dumps({**seen, **now}),
