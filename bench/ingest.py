@@ -103,23 +103,25 @@ def build_inputs(folder: Path, names: list[str]) -> dict[str, str]:
     return sources
 
 
+def _modality(source: str):
+    from genai_platform.modalities import MODALITIES
+
+    return MODALITIES["text" if is_text(source) else "image"]
+
+
 def ingest(source: str, database: Path) -> dict:
     import duckdb
 
-    from genai_platform.datasets.image_sources import load_images
     from genai_platform.store.schema import ensure_schema
-    from genai_platform.store.tables import write_raw_images
 
-    from genai_platform.datasets.text_sources import load_documents
-    from genai_platform.store.tables import write_raw_documents
-
+    modality = _modality(source)
     con = duckdb.connect(str(database), config={"memory_limit": os.environ["GENAI_DUCKDB_MEMORY"]})
     ensure_schema(con)
     before = _rss_kib("VmRSS")
     started = time.perf_counter()
-    raw = load_documents(source) if is_text(source) else load_images(source)
+    raw = modality.load_raw(source, {o.name: o.default for o in modality.sources.options}, ())
     con.begin()
-    (write_raw_documents if is_text(source) else write_raw_images)(con, raw)
+    modality.write_raw(con, raw)
     con.commit()
     seconds = time.perf_counter() - started
     con.close()
@@ -133,17 +135,13 @@ def ingest(source: str, database: Path) -> dict:
 def preprocess(source: str, database: Path) -> dict:
     import duckdb
 
-    from genai_platform.store.sql import sql
-    from genai_platform.store.tables import run_checks
-
-    script, checks = ("text_corpus", "text_checks") if is_text(source) else ("images", "images_checks")
+    preprocessing = _modality(source).preprocessing
     con = duckdb.connect(str(database), config={"memory_limit": os.environ["GENAI_DUCKDB_MEMORY"]})
     before = _rss_kib("VmRSS")
     started = time.perf_counter()
     con.begin()
-    con.execute(sql(script, "stage"))
-    failed = [o.name for o in run_checks(con, checks) if not o.passed]
-    con.execute(sql(script, "swap_in"))
+    failed = [o.name for o in preprocessing.stage(con) if not o.passed]
+    preprocessing.swap_in(con)
     con.commit()
     seconds = time.perf_counter() - started
     con.close()

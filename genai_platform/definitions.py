@@ -10,9 +10,9 @@ from collections.abc import Mapping
 import dagster as dg
 
 from genai_platform.defs.backup import backup_asset
-from genai_platform.defs.datasets import FAMILY_TAG, datasets_file, datasets_sensor, nightly_requests
+from genai_platform.defs.datasets import FAMILY_TAG, datasets_file, new_data_sensor, nightly_requests
 from genai_platform.defs.evaluation import evaluation_assets, feature_extractor_asset
-from genai_platform.defs.ingestion import RAW_ASSETS, ingestion_assets, new_data_sensor
+from genai_platform.defs.ingestion import ingestion_assets
 from genai_platform.defs.runs import dead_runs, reaping_dead_runs, steps_die_with_their_run
 from genai_platform.defs.preprocessing import preprocessing_assets
 from genai_platform.defs.promotion import promotion_assets
@@ -21,6 +21,7 @@ from genai_platform.defs.selftest import self_test_assets
 from genai_platform.defs.training import training_assets
 from genai_platform.defs.resources import RunSettings, resources_from_env
 from genai_platform.families.registry import families
+from genai_platform.modalities import MODALITIES
 
 EXECUTORS = ("multiprocess", "k8s")
 SCHEDULE_ON_VALUES = ("on", "running", "1", "true", "yes")
@@ -95,16 +96,16 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
               *training_assets(datasets_path), feature_extractor_asset(datasets_path),
               *evaluation_assets(datasets_path), *self_test_assets(datasets_path), *promotion_assets(datasets_path),
               reports, report_index_asset(datasets_path), backup_asset(datasets_path)]
-    jobs, schedule, sensor = [nightly_retraining], nightly_schedule(env), new_data_sensor(env, nightly_retraining)
+    jobs, schedule, sensor = [nightly_retraining], nightly_schedule(env), new_data_sensor(nightly_retraining, env, None)
     if datasets_path is not None:
-        chains = {modality: dg.AssetSelection.assets(raw).downstream() for modality, raw in RAW_ASSETS.items()}
+        chains = {name: dg.AssetSelection.assets(m.raw_asset).downstream() for name, m in MODALITIES.items()}
         jobs += [dg.define_asset_job(f"{modality}_datasets", selection=chain, description=(
                      f"Ingest, train, evaluate, promote and report one {modality} dataset of {datasets_path}: "
                      "pick its partition.")) for modality, chain in chains.items()]
         keys = {modality: sorted(chain.resolve(assets)) for modality, chain in chains.items()}
         family_of = {spec.key: spec.tags[FAMILY_TAG] for a in assets for spec in a.specs if FAMILY_TAG in spec.tags}
         schedule = nightly_schedule(env, nightly_requests(datasets_path, keys, family_of))
-        sensor = datasets_sensor(datasets_path, nightly_retraining, keys, family_of)
+        sensor = new_data_sensor(nightly_retraining, env, datasets_path, keys, family_of)
     return dg.Definitions(
         assets=assets,
         asset_checks=[every_trained_family_reported],

@@ -7,10 +7,12 @@ everything the output depends on.
   genai_platform's models/ and training/ and, for a family of another package, of that package, followed
   through imports, plus the training loop) and the model it starts from. Code anywhere else (metrics,
   reports, another family) leaves it.
-- sampling (`sample_fingerprint`): the model version, profile, seed and the sampling code.
+- sampling (`sample_fingerprint`): the model version, profile, seed, the sampling helpers and the
+  modality plug-in's module (`modality_code_version`, followed through imports like a family's).
 - the feature classifier (`classifier_fingerprint`): its settings, the data version and its code.
 - the evaluation and the metric self-test (`evaluation_fingerprint`): the data, the sample sets' own
-  fingerprints, the settings and the whole package's source: any change of code scores again.
+  fingerprints, the settings, the whole package's source and the modality plug-in's: any change of code
+  scores again.
 `package_version` is something else: the release label (package version and git commit) that
 metrics_history and the reports carry. Source is read, never imported, so this module sits low in the
 house and any module a Python importer can find (a family from another package, in a zip) has a version.
@@ -116,16 +118,14 @@ def _exists(name: str) -> bool:
         return False
 
 
-@cache
-def family_code_version(*modules: str) -> str:
-    """Digest of the source a family's trained weights depend on: `modules` (its config's and its model's,
-    and for a family of another package the module that builds it), what they import from genai_platform's
-    models/ and training/ and, outside genai_platform, from their own top-level package, followed through
-    imports (a package's __init__ included), and the training loop."""
+def _imports_closure_version(modules: tuple[str, ...], always: tuple[str, ...] = ()) -> str:
+    """Digest of `modules` and `always`, and of what they import from genai_platform's models/ and training/
+    and, outside genai_platform, from their own top-level package, followed through imports (a package's
+    __init__ included)."""
     own = sorted({module.partition(".")[0] + "." for module in modules if not module.startswith("genai_platform.")})
     follow = (*FOLLOWED_PACKAGES, *own)
     sources: dict[str, str] = {}
-    pending = [*modules, *TRAINING_MODULES]
+    pending = [*modules, *always]
     while pending:
         module = pending.pop()
         if module in sources:
@@ -136,6 +136,22 @@ def family_code_version(*modules: str) -> str:
     for module in sorted(sources):
         hashed.update(module.encode() + b"\0" + sources[module].encode())
     return hashed.hexdigest()[:12]
+
+
+@cache
+def family_code_version(*modules: str) -> str:
+    """Digest of the source a family's trained weights depend on: `modules` (its config's and its model's,
+    and for a family of another package the module that builds it), what they import (as
+    _imports_closure_version follows them), and the training loop."""
+    return _imports_closure_version(modules, TRAINING_MODULES)
+
+
+@cache
+def modality_code_version(module: str) -> str:
+    """Digest of a modality plug-in's module and what it imports of its own package (for the platform's own
+    plug-ins, of models/ and training/): how it draws samples and, for a plug-in of another package, how it
+    scores them."""
+    return _imports_closure_version((module,))
 
 
 @cache
@@ -159,18 +175,19 @@ def training_fingerprint(family: str, model_config, training_config, data_versio
     return digest(family, model_config, training_config, data_version, code_version, lineage)
 
 
-def sample_fingerprint(version: str, profile: str, seed: int) -> str:
-    return digest(version, profile, seed, sampling_code_version())
+def sample_fingerprint(version: str, profile: str, seed: int, modality_module: str) -> str:
+    """A sample set's: the model version, profile, seed, the sampling helpers and the modality's plug-in."""
+    return digest(version, profile, seed, sampling_code_version(), modality_code_version(modality_module))
 
 
 def classifier_fingerprint(model_config, training_config, data_version: str) -> str:
     return digest("classifier", model_config, training_config, data_version, classifier_code_version())
 
 
-def evaluation_fingerprint(*inputs) -> str:
-    """An evaluation's or self-test's: `inputs` (data version, sample sets' fingerprints, settings) and
-    the package's source."""
-    return digest(*inputs, evaluation_code_version())
+def evaluation_fingerprint(modality_module: str, *inputs) -> str:
+    """An evaluation's or self-test's: `inputs` (data version, sample sets' fingerprints, settings), the
+    package's source and the modality's plug-in (which may live in another package)."""
+    return digest(*inputs, evaluation_code_version(), modality_code_version(modality_module))
 
 
 @cache

@@ -9,7 +9,8 @@ import pytest
 from toy_family import TOY_FAMILY
 
 from genai_platform.families.registry import FAMILIES, Family, image_model
-from genai_platform.fingerprints import digest, family_code_version, module_source
+from genai_platform.fingerprints import (digest, family_code_version, modality_code_version, module_source,
+                                         sample_fingerprint)
 
 
 @pytest.fixture
@@ -21,6 +22,7 @@ def on_path(tmp_path, monkeypatch):
     for name in set(sys.modules) - before:
         del sys.modules[name]
     family_code_version.cache_clear()
+    modality_code_version.cache_clear()
 
 
 def _write_package(root, name: str, net: str = "WIDTH = 8\n") -> None:
@@ -90,3 +92,14 @@ def test_the_built_in_families_have_code_versions_that_differ_by_model():
 
 def test_digest_is_of_the_parts_not_their_order_in_a_mapping():
     assert digest({"a": 1, "b": 2}, 3) == digest({"b": 2, "a": 1}, 3) != digest({"a": 1, "b": 2}, 4)
+
+
+def test_a_sample_set_is_drawn_again_when_its_modality_plugin_changes(on_path):
+    """A modality of another package: its module, and what it imports of its package, decide re-use of samples."""
+    _write_package(on_path, "acme_signals")
+    first = sample_fingerprint("v1", "smoke", 0, "acme_signals.model")
+    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model") == first
+    assert sample_fingerprint("v1", "smoke", 0, "genai_platform.modalities.image") != first
+    modality_code_version.cache_clear()
+    (on_path / "acme_signals" / "net.py").write_text("WIDTH = 16\n")
+    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model") != first

@@ -4,7 +4,7 @@ or only the bundled datasets request nothing."""
 
 import dagster as dg
 
-from genai_platform.defs.ingestion import new_data_sensor
+from genai_platform.defs.datasets import new_data_sensor
 from genai_platform.definitions import defs, nightly_retraining
 
 
@@ -25,7 +25,7 @@ def test_a_changed_source_file_or_folder_requests_one_run(tmp_path):
     (images / "cat").mkdir(parents=True)
     (images / "cat" / "a.png").write_bytes(b"not really a png")
     env = {"GENAI_TEXT_SOURCE": str(text), "GENAI_IMAGE_SOURCE": str(images)}
-    sensor = new_data_sensor(env, nightly_retraining)
+    sensor = new_data_sensor(nightly_retraining, env, None)
 
     requests, cursor, skipped = _tick(sensor, None)
     assert requests == [] and "first look at GENAI_IMAGE_SOURCE, GENAI_TEXT_SOURCE" in skipped
@@ -46,8 +46,8 @@ def test_a_changed_source_file_or_folder_requests_one_run(tmp_path):
 
 
 def test_bundled_data_is_not_watched_and_a_missing_source_is_named(tmp_path):
-    bundled = new_data_sensor({}, nightly_retraining)
+    bundled = new_data_sensor(nightly_retraining, {}, None)
     assert _tick(bundled, None)[2] == "only the bundled datasets are configured; nothing to watch"
-    gone = new_data_sensor({"GENAI_TEXT_SOURCE": str(tmp_path / "gone.txt")}, nightly_retraining)
+    gone = new_data_sensor(nightly_retraining, {"GENAI_TEXT_SOURCE": str(tmp_path / "gone.txt")}, None)
     requests, _, skipped = _tick(gone, None)
     assert requests == [] and f"GENAI_TEXT_SOURCE={tmp_path / 'gone.txt'} does not exist" in skipped

@@ -16,9 +16,9 @@ from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.records import Decision, MetricRow, ModelVersion
 from genai_platform.store.schema import ensure_schema, schema_differences
 from genai_platform.store.sql import sql, statement_names
-from genai_platform.store.tables import (append_metrics, drop_stale_samples, latest_metrics, read_image_samples,
-                                         read_text_samples, store_image_samples, store_text_samples,
-                                         version_sample_run, write_raw_documents)
+from genai_platform.store.tables import (append_metrics, drop_image_sample_sets, drop_stale_samples, latest_metrics,
+                                         read_image_samples, read_text_samples, store_image_samples,
+                                         store_text_samples, version_sample_run, write_raw_documents)
 from genai_platform.store.versions import (best_version, challenger, champion, choose_version, decisions, find_version,
                                            forget_version, record_decision, record_version, retired_versions,
                                            version_by_fingerprint, version_metrics, versions)
@@ -101,7 +101,7 @@ def test_samples_are_kept_per_version_newest_set_of_each_kept_version():
     assert read_image_samples(con, "vae").shape[0] == 5
     # a version retention removes takes its samples with it
     forget_version(con, "vae", "v1")
-    drop_stale_samples(con, "image", "vae")
+    drop_stale_samples(con, "image", "vae", drop_image_sample_sets)
     assert version_sample_run(con, "image", "vae", "v1") is None
     with pytest.raises(LookupError, match="materialize samples_diffusion"):
         read_image_samples(con, "diffusion")

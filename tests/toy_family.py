@@ -42,7 +42,7 @@ class PixelGaussian(ImageGenerator):
         return (self.mean.cpu() + noise * self.log_scale.exp().cpu()).clamp(0, 1)
 
 
-def _training(steps: int) -> TrainingConfig:
+def toy_training(steps: int) -> TrainingConfig:
     return TrainingConfig(steps=steps, batch_size=32, learning_rate=5e-2, log_every=max(1, steps // 2),
                           checkpoint_every=max(1, steps // 2))
 
@@ -54,6 +54,6 @@ TOY_FAMILY = Family(
     description="Independent Gaussian pixels with a learned mean and scale (a test-only family).",
     config_type=ToyConfig,
     build=image_model(PixelGaussian),
-    profiles={"smoke": (ToyConfig(), _training(10)), "default": (ToyConfig(), _training(200)),
-              "full": (ToyConfig(), _training(2000))},
+    profiles={"smoke": (ToyConfig(), toy_training(10)), "default": (ToyConfig(), toy_training(200)),
+              "full": (ToyConfig(), toy_training(2000))},
 )

@@ -13,8 +13,9 @@ reported on its own. No Dagster imports; defs/datasets.py turns the entries into
           lstm: {max_seconds: 60} # each with settings over its profile's (model or training fields)
           transformer:
 
-`families` may also be a list of names. Which families and settings exist is the caller's to say
-(`FamilyOptions`), so this module knows no registry.
+`families` may also be a list of names. Which modalities, source settings (`Sources`), families and family
+settings (`FamilyOptions`) exist is the caller's to say, so this module knows no modality or registry. Without
+a datasets file, the environment names one dataset per modality (`entries_from_environment`).
 """
 
 from __future__ import annotations
@@ -26,14 +27,32 @@ from pathlib import Path
 
 import yaml
 
-from genai_platform.datasets.image_sources import DEFAULT_IMAGE_SOURCE
-from genai_platform.datasets.text_sources import DEFAULT_TEXT_SOURCE
-
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")  # a partition key and a folder name
-FIELDS = {"name", "modality", "source", "text_field", "families"}
+FIELDS = {"name", "modality", "source", "families"}
 Setting = int | float | str | bool
-BUNDLED = {"image": DEFAULT_IMAGE_SOURCE, "text": DEFAULT_TEXT_SOURCE}  # modality -> its bundled dataset
-BUNDLED_PREFIXES = tuple(source.split(":")[0] + ":" for source in BUNDLED.values())  # names, not paths
+
+
+@dataclass(frozen=True)
+class SourceOption:
+    """A setting of a modality's sources besides the source itself (text: the JSONL field or CSV column)."""
+    name: str
+    default: str
+    variable: str  # the environment variable that sets it in the one-dataset layout
+    description: str
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where a modality's datasets come from: the environment variable naming the source in the one-dataset
+    layout, the bundled dataset (a name like 'sklearn:digits', not a path; None: the modality has none), what
+    a source may be, and the settings besides the source."""
+    variable: str
+    bundled: str | None
+    description: str
+    options: tuple[SourceOption, ...] = ()
+
+    def is_bundled_name(self, source: str) -> bool:
+        return self.bundled is not None and source.startswith(self.bundled.split(":")[0] + ":")
 
 
 @dataclass(frozen=True)
@@ -41,17 +60,39 @@ class DatasetEntry:
     name: str
     modality: str
     source: str  # a bundled name or an absolute path
-    text_field: str = "text"
+    options: Mapping[str, str] = field(default_factory=dict)  # the modality's source settings (Sources.options)
     families: tuple[str, ...] | None = None  # None: every family of the modality
     settings: Mapping[str, Mapping[str, Setting]] = field(default_factory=dict)  # family -> its settings here
+    bundled: bool = False  # the source is the modality's bundled dataset
+    origin: str = ""  # where the entry was given, for messages: an environment variable, or empty (the file)
 
     def trains(self, family: str) -> bool:
         return self.families is None or family in self.families
 
     @property
+    def label(self) -> str:
+        """How messages name the entry: its variable in the one-dataset layout, its name in a datasets file."""
+        return f"{self.origin}={self.source}" if self.origin else f"{self.name}: {self.source}"
+
+    @property
     def watched_path(self) -> Path | None:
         """The file or folder whose content the new-data sensor hashes; None for a bundled dataset."""
-        return None if self.source.startswith(BUNDLED_PREFIXES) else Path(self.source)
+        return None if self.bundled else Path(self.source)
+
+
+def entries_from_environment(env: Mapping[str, str], modalities: Mapping[str, Sources]) -> list[DatasetEntry]:
+    """The one-dataset layout as entries: each modality's source from its variable (default: its bundled
+    dataset; a modality with neither has none), named after the modality. Paths are resolved."""
+    entries = []
+    for modality, sources in modalities.items():
+        source = (env.get(sources.variable) or "").strip() or sources.bundled
+        if source is None:
+            continue
+        bundled = source == sources.bundled
+        options = {o.name: (env.get(o.variable) or "").strip() or o.default for o in sources.options}
+        entries.append(DatasetEntry(modality, modality, source if bundled else str(Path(source).expanduser().resolve()),
+                                    options, bundled=bundled, origin=sources.variable))
+    return entries
 
 
 @dataclass(frozen=True)
@@ -122,10 +163,10 @@ def check_name(name: str) -> str:
     return name
 
 
-def read_datasets_file(path: str | Path, modalities: tuple[str, ...], families: Mapping[str, FamilyOptions]
+def read_datasets_file(path: str | Path, modalities: Mapping[str, Sources], families: Mapping[str, FamilyOptions]
                        ) -> list[DatasetEntry]:
-    """Every entry of the datasets file at `path`, validated, in file order; `families`: the families an
-    entry may name, by name."""
+    """Every entry of the datasets file at `path`, validated, in file order; `modalities`: the modalities an
+    entry may name, with their sources' settings; `families`: the families an entry may name, by name."""
     path = Path(path).expanduser().resolve()
     try:
         document = yaml.safe_load(path.read_text("utf-8"))
@@ -135,14 +176,17 @@ def read_datasets_file(path: str | Path, modalities: tuple[str, ...], families: 
         raise DatasetsFileError(f"datasets file {path}: not valid YAML: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("datasets"), list) or not document["datasets"]:
         raise DatasetsFileError(f"datasets file {path}: expected a mapping with a non-empty list under 'datasets'")
+    option_fields = {o.name: m for m, sources in modalities.items() for o in sources.options}
+    known_fields = FIELDS | set(option_fields)
     entries, seen = [], set()
     for number, raw in enumerate(document["datasets"], start=1):
         where = f"datasets file {path}, entry {number}"
         if not isinstance(raw, dict):
             raise DatasetsFileError(f"{where}: expected a mapping with name, modality and source")
         where = f"{where} ({raw.get('name', 'unnamed')})"
-        if unknown := sorted(set(map(str, raw)) - FIELDS):
-            raise DatasetsFileError(f"{where}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(FIELDS))}")
+        if unknown := sorted(set(map(str, raw)) - known_fields):
+            raise DatasetsFileError(f"{where}: unknown field(s) {', '.join(unknown)}; known: "
+                                    f"{', '.join(sorted(known_fields))}")
         if missing := sorted(f for f in ("name", "modality", "source") if not str(raw.get(f) or "").strip()):
             raise DatasetsFileError(f"{where}: missing {', '.join(missing)}")
         name, modality, source = (str(raw[f]).strip() for f in ("name", "modality", "source"))
@@ -154,21 +198,26 @@ def read_datasets_file(path: str | Path, modalities: tuple[str, ...], families: 
             raise DatasetsFileError(f"{where}: the name {name!r} is used twice")
         if modality not in modalities:
             raise DatasetsFileError(f"{where}: modality {modality!r} is not one of {', '.join(modalities)}")
-        if "text_field" in raw and modality != "text":
-            raise DatasetsFileError(f"{where}: text_field applies to text datasets only")
-        if source.startswith(BUNDLED_PREFIXES):
-            if source != BUNDLED.get(modality):
+        sources = modalities[modality]
+        for option, owner in option_fields.items():
+            if option in raw and owner != modality:
+                raise DatasetsFileError(f"{where}: {option} applies to {owner} datasets only")
+        bundled = any(s.is_bundled_name(source) for s in modalities.values())
+        if bundled:
+            if source != sources.bundled:
                 raise DatasetsFileError(f"{where}: {source!r} is not a bundled {modality} dataset; the bundled one "
-                                        f"is {BUNDLED.get(modality)!r}")
+                                        f"is {sources.bundled!r}" if sources.bundled else
+                                        f"{where}: {source!r} is not a bundled {modality} dataset; {modality} has none")
         else:
             source = str((path.parent / Path(source).expanduser()).resolve())
         seen.add(name)
         chosen, settings = _families(raw.get("families"), modality, families, where)
-        entries.append(DatasetEntry(name, modality, source, str(raw.get("text_field") or "text"), chosen, settings))
+        options = {o.name: str(raw.get(o.name) or o.default) for o in sources.options}
+        entries.append(DatasetEntry(name, modality, source, options, chosen, settings, bundled))
     return entries
 
 
-def dataset_entry(path: str | Path, name: str, modalities: tuple[str, ...], families: Mapping[str, FamilyOptions]
+def dataset_entry(path: str | Path, name: str, modalities: Mapping[str, Sources], families: Mapping[str, FamilyOptions]
                   ) -> DatasetEntry:
     """The entry called `name`; an error naming the file when it has none (removed since the partition was added)."""
     for entry in read_datasets_file(path, modalities, families):

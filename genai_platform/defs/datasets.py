@@ -18,8 +18,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from genai_platform.datasets.datasets_file import (DatasetEntry, DatasetsFileError, FamilyOptions, check_name,
-                                             dataset_entry, read_datasets_file)
+from genai_platform.datasets.datasets_file import (DatasetEntry, DatasetsFileError, FamilyOptions, Sources, check_name,
+                                                   dataset_entry, entries_from_environment, read_datasets_file)
 from genai_platform.datasets.provenance import content_fingerprint
 from genai_platform.defs.database import PlatformDuckDB
 from genai_platform.defs.resources import ArtifactStore
@@ -36,8 +36,17 @@ def family_options() -> dict[str, FamilyOptions]:
     return {f.name: FamilyOptions(f.modality.name, f.setting_types(), f.check_settings) for f in families()}
 
 
+def modality_sources() -> dict[str, Sources]:
+    return {name: modality.sources for name, modality in MODALITIES.items()}
+
+
 def read_entries(path: Path) -> list[DatasetEntry]:
-    return read_datasets_file(path, tuple(MODALITIES), family_options())
+    return read_datasets_file(path, modality_sources(), family_options())
+
+
+def environment_entries(env: Mapping[str, str]) -> list[DatasetEntry]:
+    """The one-dataset layout's datasets: each modality's from its source variable, else its bundled one."""
+    return entries_from_environment(env, modality_sources())
 
 
 def datasets_file(env: Mapping[str, str]) -> Path | None:
@@ -87,7 +96,7 @@ def entry_for(context: dg.AssetExecutionContext, path: Path, modality: str) -> D
     """The datasets file's entry of the step's partition, read now (an edit needs no reload); a Failure
     without retries when the partition's dataset is of another modality."""
     try:
-        entry = dataset_entry(path, context.partition_key, tuple(MODALITIES), family_options())
+        entry = dataset_entry(path, context.partition_key, modality_sources(), family_options())
     except DatasetsFileError as error:
         raise dg.Failure(str(error), allow_retries=False) from None
     if entry.modality != modality:
@@ -111,7 +120,7 @@ def entry_families(datasets_path: Path | None, dataset: str | None) -> list[Fami
     no datasets file, or the one-dataset layout)."""
     if datasets_path is None or dataset is None:
         return families()
-    entry = dataset_entry(datasets_path, dataset, tuple(MODALITIES), family_options())
+    entry = dataset_entry(datasets_path, dataset, modality_sources(), family_options())
     return [f for f in families() if entry.trains(f.name)]
 
 
@@ -155,33 +164,58 @@ def nightly_requests(path: Path, keys_by_modality: Mapping[str, Sequence[dg.Asse
     return requests
 
 
-def datasets_sensor(path: Path, job: dg.JobDefinition, keys_by_modality: Mapping[str, Sequence[dg.AssetKey]],
-                    family_of: Mapping[dg.AssetKey, str]) -> dg.SensorDefinition:
-    """new_data with a datasets file: a new entry gets a partition and a run; a changed source a run."""
+def new_data_sensor(job: dg.JobDefinition, env: Mapping[str, str], datasets_path: Path | None,
+                    keys_by_modality: Mapping[str, Sequence[dg.AssetKey]] | None = None,
+                    family_of: Mapping[dg.AssetKey, str] | None = None) -> dg.SensorDefinition:
+    """new_data: hashes every dataset's source file or folder every 2 minutes and requests a run when one
+    changed since it last looked. With a datasets file (re-read each time) a dataset new to it also gets a
+    partition and a run of its modality's assets (`keys_by_modality`, less its untrained families' by
+    `family_of`); without one, the environment's datasets are fixed, bundled ones are not watched, and the
+    first look only records the hashes."""
+    if datasets_path is None:
+        fixed = [entry for entry in environment_entries(env) if entry.watched_path is not None]
+        entries, description = (lambda: fixed), (
+            f"Hashes the content of {', '.join(m.sources.variable for m in MODALITIES.values())} (a file, or every "
+            "file of a folder) every 2 minutes and requests a run when one changed since it last looked; the bundled "
+            "defaults are not watched. Its first look only records the hashes.")
+    else:
+        entries, description = (lambda: read_entries(datasets_path)), (
+            f"Reads the datasets file {datasets_path} every 2 minutes: a dataset new to it gets a partition and a run "
+            "of its modality's assets, and so does a dataset whose source file or folder changed since it last "
+            "looked (bundled sources never change). A removed entry's partition, models and reports stay.")
+
+    def request(entry: DatasetEntry, key: str, fingerprint: str) -> dg.RunRequest:
+        run_key = f"{key}:{fingerprint[:16]}"
+        if datasets_path is None:
+            return dg.RunRequest(run_key=run_key, tags={TRIGGER_TAG: "new_data"})
+        return run_request(entry, keys_by_modality, family_of, "new_data", run_key)
 
     @dg.sensor(name="new_data", job=job, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.RUNNING,
-               description=f"Reads the datasets file {path} every 2 minutes: a dataset new to it gets a partition and "
-               "a run of its modality's assets, and so does a dataset whose source file or folder changed since it "
-               "last looked (bundled sources never change). A removed entry's partition, models and reports stay.")
+               description=description)
     def new_data(context: dg.SensorEvaluationContext) -> dg.SensorResult:
-        entries = read_entries(path)
+        current = entries()
+        if not current:
+            return dg.SensorResult(skip_reason="only the bundled datasets are configured; nothing to watch")
         seen = json.loads(context.cursor) if context.cursor else {}
-        now, requests, notes = {}, [], []
-        for entry in entries:
-            watched = entry.watched_path
+        now, requests, first, notes = {}, [], [], []
+        for entry in current:
+            key, watched = entry.origin or entry.name, entry.watched_path  # the variable, or the dataset's name
             if watched is not None and not watched.exists():
-                notes.append(f"{entry.name}: {watched} does not exist")
+                notes.append(f"{entry.label} does not exist")
                 continue
-            now[entry.name] = content_fingerprint(watched) if watched is not None else entry.source
-            if seen.get(entry.name) != now[entry.name]:
-                why = "new dataset" if entry.name not in seen else "new data"
-                context.log.info(f"{why}: {entry.name} ({entry.modality}) from {entry.source}")
-                requests.append(run_request(entry, keys_by_modality, family_of, "new_data",
-                                            run_key=f"{entry.name}:{now[entry.name][:16]}"))
-        new = missing_partitions(context.instance, entries)
+            now[key] = content_fingerprint(watched) if watched is not None else entry.source
+            if key not in seen and datasets_path is None:
+                first.append(key)
+            elif seen.get(key) != now[key]:
+                why = "new dataset" if key not in seen else "new data"
+                context.log.info(f"{why}: {entry.label} ({entry.modality})")
+                requests.append(request(entry, key, now[key]))
+        new = missing_partitions(context.instance, current) if datasets_path is not None else []
+        notes = ([f"first look at {', '.join(first)}: hashes recorded"] if first else []) + notes
         return dg.SensorResult(
             run_requests=requests, cursor=json.dumps({**seen, **now}),
             dynamic_partitions_requests=[DATASETS.build_add_request(new)] if new else [],
-            skip_reason=None if requests else "; ".join(notes) or "no dataset is new or changed")
+            skip_reason=None if requests else "; ".join(notes) or (
+                "no source changed" if datasets_path is None else "no dataset is new or changed"))
 
     return new_data

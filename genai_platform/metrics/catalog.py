@@ -343,3 +343,27 @@ def info(metric: str) -> MetricInfo:
     if metric not in METRICS:
         raise KeyError(f"metric {metric!r} has no entry in genai_platform.metrics.catalog.METRICS")
     return METRICS[metric]
+
+
+def register_metric(name: str, metric: MetricInfo, interval_kind: str, interval: str | None = None,
+                    difference_kind: str | None = None) -> None:
+    """Add a metric that a modality from another package records: what it is, how its 95% interval is computed
+    (INTERVAL_KINDS; NO_INTERVAL when it has none) and what the interval covers, and, when the evaluation records
+    its paired differences, how their intervals are computed."""
+    if name in METRICS:
+        raise ValueError(f"metric {name!r} is taken")
+    if metric.category not in CATEGORIES:
+        raise ValueError(f"metric {name!r}: category {metric.category!r} is not one of {', '.join(CATEGORIES)}")
+    METRICS[name] = metric
+    INTERVAL_KINDS[name] = interval_kind
+    if interval is not None:
+        INTERVALS[name] = interval
+    if difference_kind is not None:
+        DIFFERENCE_KINDS[name] = difference_kind
+
+
+def register_reference(key: str, reference: ReferenceInfo) -> None:
+    """Add a reference row (a floor, a ceiling, a naive baseline) that a modality from another package records."""
+    if key in REFERENCES:
+        raise ValueError(f"reference {key!r} is taken")
+    REFERENCES[key] = reference

@@ -1,19 +1,23 @@
 """The modality contract: what differs between kinds of data, in one plug-in object per modality.
 
-A Modality loads its training data, draws and stores a family's samples, evaluates every family of its
-kind, and holds its report part and its metric self-test. The Dagster assets and the reports hold a
-modality object and call these methods; they never ask "image or text?" themselves.
+A Modality ingests its sources into a raw table, preprocesses it with its SQL (staged, checked, swapped
+in), loads its training data, draws and stores a family's samples, evaluates every family of its kind, and
+holds its report part and its metric self-test. The Dagster assets, the command line and the reports hold
+a modality object and call these methods; they never ask "image or text?" themselves.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import torch
 
+from genai_platform.datasets.datasets_file import Sources
+from genai_platform.datasets.provenance import Provenance
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.evaluation.results import Evaluation
 from genai_platform.evaluation.self_test_panel import Panel
@@ -21,8 +25,15 @@ from genai_platform.files import ArtifactPath
 from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.models.base import TrainableModel
 from genai_platform.reporting.modality_parts import ModalityReport
+from genai_platform.store.preprocessing import SqlPreprocessing
 from genai_platform.store.tables import version_sample_run
 from genai_platform.training.batches import BatchSampler
+
+
+class RawData(Protocol):
+    """What a modality's load_raw returns: its own rows, and these."""
+    provenance: Provenance  # every source file with its hash, the row count and the data version
+    notes: list[str]  # what the loader converted or left out, for the log and the datasheet
 
 
 @dataclass
@@ -96,7 +107,10 @@ class SelfTest(ABC):
 
 class Modality(ABC):
     name: str  # "image" or "text": the manifests' and metrics_history's modality column
+    sources: Sources  # where its datasets come from: variable, bundled dataset, source settings
+    raw_asset: str  # the ingestion asset, writing the raw table
     data_asset: str  # the preprocessing asset whose tables hold the splits
+    preprocessing: SqlPreprocessing  # the SQL that stages, checks and swaps in the data asset's tables
     evaluation_deps: tuple[str, ...] = ()  # assets besides the samples that the evaluation reads
     leaderboard_metrics: tuple[str, ...]  # the report's ranked columns, in order
     gate_metrics: tuple[str, ...]  # default promotion gate: a challenger worse than its champion on one is not promoted
@@ -104,6 +118,20 @@ class Modality(ABC):
     generator_type: type[TrainableModel]  # the contract (models.base) every family model of this modality meets
     self_test: SelfTest | None = None  # its metric self-test; None: the modality has none
     sample_suffix: str  # the file the command line writes samples to by default (write_samples)
+
+    @abstractmethod
+    def load_raw(self, source: str, options: Mapping[str, str], allowed: tuple[Path, ...]) -> RawData:
+        """The data of `source` (options: its Sources.options by name), read and checked before anything is
+        written; a source outside the `allowed` folders (when any) is refused."""
+
+    @abstractmethod
+    def write_raw(self, con, raw: RawData) -> None:
+        """Replace the raw table with `raw`, keeping the previous one as <raw table>_previous until
+        preprocessing accepts the new one (inside the caller's transaction)."""
+
+    @abstractmethod
+    def raw_summary(self, raw: RawData) -> tuple[str, dict]:
+        """What was ingested: a line for the log and the ingestion asset's metadata (beyond provenance)."""
 
     @abstractmethod
     def load_training_data(self, con) -> TrainingData:
@@ -130,6 +158,10 @@ class Modality(ABC):
     def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
                       samples: Sequence) -> None:
         """Store this run's samples of a model version in DuckDB (inside the caller's transaction)."""
+
+    @abstractmethod
+    def drop_sample_sets(self, con, family: str, runs: list[str]) -> None:
+        """Delete `family`'s sample sets drawn by `runs` from this modality's sample table."""
 
     @abstractmethod
     def write_samples(self, model: TrainableModel, manifest: dict, count: int, seed: int, path: Path) -> Path:

@@ -5,13 +5,15 @@ the report's gallery and class histograms, and the image metric self-test."""
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from genai_platform.datasets.image_sources import DEFAULT_IMAGE_DISTRIBUTION, DEFAULT_IMAGE_SOURCE
+from genai_platform.datasets.datasets_file import Sources
+from genai_platform.datasets.image_sources import DEFAULT_IMAGE_DISTRIBUTION, DEFAULT_IMAGE_SOURCE, RawImages, load_images
 from genai_platform.evaluation.generation import image_samples
 from genai_platform.evaluation.image_scores import (ImageDetails, ClassifierData, EVERY_SAMPLE_METRICS, EmbeddedSet,
                                                     FEATURE_EXTRACTOR_DIR, ImageScorer, image_shape, load_classifier)
@@ -28,8 +30,9 @@ from genai_platform.records import Estimate, ImageSplit, MetricRow
 from genai_platform.reporting.modality_parts import (CLASS_SHARES_ALT, CardTexts, ClosestPairs, Figure, GRID_IMAGES,
                                                      ModalityParts, ModalityReport, Representation)
 from genai_platform.reporting.plots import class_histograms, image_grid, image_grid_png
-from genai_platform.store.tables import (dataset_info, image_class_names, read_image_samples, read_image_split,
-                                         store_image_samples)
+from genai_platform.store.preprocessing import SqlPreprocessing
+from genai_platform.store.tables import (dataset_info, drop_image_sample_sets, image_class_names, read_image_samples,
+                                         read_image_split, store_image_samples, write_raw_images)
 from genai_platform.training.batches import BatchSampler, image_batches
 
 
@@ -137,7 +140,20 @@ class ImageSelfTest(SelfTest):
 
 class ImageModality(Modality):
     name = "image"
+    sources = Sources(
+        "GENAI_IMAGE_SOURCE", DEFAULT_IMAGE_SOURCE,
+        "'sklearn:digits', an image folder (class = sub-folder), an IDX images file or an .npz with 'images' "
+        "(and 'labels')")
+    raw_asset = "raw_images"
     data_asset = "images"
+    preprocessing = SqlPreprocessing("images", "images_checks", "raw_images", {
+        "non_empty": "train and test splits both have rows",
+        "pixel_range": "every normalised pixel lies in [0, 1]",
+        "no_nan": "no pixel is NaN",
+        "no_train_test_overlap": "no content hash is in both train and test",
+        "labels_in_range": "labels are all present or all absent, and in [0, 1024)",
+        "one_image_size": "every image has the same channels, height and width",
+    })
     evaluation_deps = ("image_feature_extractor",)
     leaderboard_metrics = ("fid", "kid", "precision", "recall", "density", "coverage", "class_tv_distance")
     # fidelity and diversity in one statistic with the least noise for its size (bench/gate.py: coverage, at the
@@ -147,6 +163,17 @@ class ImageModality(Modality):
     generator_type = ImageGenerator
     self_test = ImageSelfTest()
     sample_suffix = ".png"
+
+    def load_raw(self, source: str, options: Mapping[str, str], allowed: tuple[Path, ...]) -> RawImages:
+        return load_images(source, allowed)
+
+    def write_raw(self, con, raw: RawImages) -> None:
+        write_raw_images(con, raw)
+
+    def raw_summary(self, raw: RawImages) -> tuple[str, dict]:
+        shape = tuple(raw.pixels.shape[1:])
+        return (f"ingested {raw.provenance.rows} images of shape {shape}",
+                {"shape": str(shape), "pixel_type": str(raw.pixels.dtype), "scale": raw.scale})
 
     def load_training_data(self, con) -> TrainingData:
         train = read_image_split(con, "train")
@@ -168,6 +195,9 @@ class ImageModality(Modality):
     def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
                       samples: np.ndarray) -> None:
         store_image_samples(con, family, run_id, version, fingerprint, samples)
+
+    def drop_sample_sets(self, con, family: str, runs: list[str]) -> None:
+        drop_image_sample_sets(con, family, runs)
 
     def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path) -> Path:
         """A PNG grid of at most MAX_GRID_SAMPLES images (a larger one is more than viewers open), or any count

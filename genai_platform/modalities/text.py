@@ -4,13 +4,16 @@ continuations and BLEU signature, and the text metric self-test."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import torch
 
-from genai_platform.datasets.text_sources import DEFAULT_TEXT_DISTRIBUTION, DEFAULT_TEXT_SOURCE
+from genai_platform.datasets.datasets_file import SourceOption, Sources
+from genai_platform.datasets.text_sources import (DEFAULT_TEXT_DISTRIBUTION, DEFAULT_TEXT_SOURCE, RawDocuments,
+                                                   load_documents)
 from genai_platform.evaluation.generation import continuation_prompts, free_documents, text_samples
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.evaluation.results import Evaluation, compare_families
@@ -28,8 +31,9 @@ from genai_platform.models.vocab import CharVocabulary
 from genai_platform.reporting.modality_parts import (CardTexts, FamilyTexts, Figure, ModalityParts, ModalityReport,
                                                      Signatures, TEXT_EXAMPLES, TextSample)
 from genai_platform.reporting.plots import quality_diversity
-from genai_platform.store.tables import (dataset_info, read_char_vocabulary, read_documents, read_sentences,
-                                         read_text_samples, store_text_samples)
+from genai_platform.store.preprocessing import SqlPreprocessing
+from genai_platform.store.tables import (dataset_info, drop_text_sample_sets, read_char_vocabulary, read_documents,
+                                         read_sentences, read_text_samples, store_text_samples, write_raw_documents)
 from genai_platform.training.batches import BatchSampler, token_windows
 
 
@@ -106,13 +110,33 @@ class TextSelfTest(SelfTest):
 
 class TextModality(Modality):
     name = "text"
+    sources = Sources(
+        "GENAI_TEXT_SOURCE", DEFAULT_TEXT_SOURCE, "'gensim:lee', a .txt (blank-line separated documents), .jsonl or "
+        ".csv file",
+        (SourceOption("text_field", "text", "GENAI_TEXT_FIELD", "JSONL field or CSV column holding the text"),))
+    raw_asset = "raw_text"
     data_asset = "text_corpus"
+    preprocessing = SqlPreprocessing("text_corpus", "text_checks", "raw_documents", {
+        "non_empty": "train and test splits both have rows",
+        "no_train_test_overlap": "no content hash is in both train and test",
+        "vocabulary_size": "the train character vocabulary has 2-5000 entries and words exist",
+        "enough_test_sentences": "the test split has sentences to draw prompts from",
+    })
     leaderboard_metrics = ("bits_per_character", "continuation_bleu", "bleu_4", "self_bleu_4", "distinct_2")
     gate_metrics = ("bits_per_character", "continuation_bleu")  # likelihood of held-out text, and what it writes
     report = TextReport(SWEEP_BLEU, SWEEP_TEMPERATURES)
     generator_type = TextGenerator
     self_test = TextSelfTest()
     sample_suffix = ".txt"
+
+    def load_raw(self, source: str, options: Mapping[str, str], allowed: tuple[Path, ...]) -> RawDocuments:
+        return load_documents(source, options["text_field"], allowed)
+
+    def write_raw(self, con, raw: RawDocuments) -> None:
+        write_raw_documents(con, raw)
+
+    def raw_summary(self, raw: RawDocuments) -> tuple[str, dict]:
+        return f"ingested {raw.provenance.rows} documents", {"characters": sum(len(t) for t in raw.texts)}
 
     def load_training_data(self, con) -> TrainingData:
         vocab = CharVocabulary(read_char_vocabulary(con))
@@ -137,6 +161,9 @@ class TextModality(Modality):
     def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
                       samples: list[dict]) -> None:
         store_text_samples(con, family, run_id, version, fingerprint, samples)
+
+    def drop_sample_sets(self, con, family: str, runs: list[str]) -> None:
+        drop_text_sample_sets(con, family, runs)
 
     def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path) -> Path:
         vocab = CharVocabulary(manifest["data"]["vocabulary"])

@@ -102,7 +102,7 @@ def evaluate_or_reuse(modality: Modality, members: list[str], tables: Tables, ar
                           for version in (contest.challenger, *contest.baselines)]
                  for family, contest in contests.items()}
     fingerprint = evaluation_fingerprint(
-        data_version, {family: [d and d.fingerprint for d in sets] for family, sets in drawn.items()},
+        type(modality).__module__, data_version, {family: [d and d.fingerprint for d in sets] for family, sets in drawn.items()},
         profile, seed, feature_space)
     details_path = artifacts.details_path(modality.name)
     if (earlier := reusable_run(details_path, fingerprint)) is not None:
@@ -138,7 +138,7 @@ def self_test_or_reuse(modality: Modality, tables: Tables, artifacts: Artifacts,
     with tables.read_connection() as con:
         data = modality.self_test.read(con)
         data_version = dataset_info(con, modality.name)["data_version"]
-    fingerprint = evaluation_fingerprint(data_version, profile, seed, feature_space)
+    fingerprint = evaluation_fingerprint(type(modality).__module__, data_version, profile, seed, feature_space)
     path = artifacts.details_path(panel_details_name(modality.name))
     earlier = reusable_run(path, fingerprint)
     if earlier is not None:

@@ -91,7 +91,7 @@ def decide_champion(family: Family, tables: Tables, artifacts: Artifacts, run_id
         retired = retired_versions(con, family.name, keep_versions)
         for old in retired:
             forget_version(con, family.name, old.version)
-        drop_stale_samples(con, family.modality.name, family.name)
+        drop_stale_samples(con, family.modality.name, family.name, family.modality.drop_sample_sets)
         kept = versions(con, family.name)
     for old in retired:  # after the commit: a crash here leaves a folder no row names, never a row without one
         remove_tree(artifacts.version_dir(family.name, old.version))

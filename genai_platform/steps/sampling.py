@@ -34,7 +34,7 @@ def sample_or_reuse(family: Family, tables: Tables, artifacts: Artifacts, run_id
             raise LookupError(f"{family.name} has no trained version; materialize train_{family.name} first")
         inputs = modality.read_sampling_inputs(con)
         drawn = version_sample_run(con, modality.name, family.name, version)
-    fingerprint = sample_fingerprint(version, profile, seed)
+    fingerprint = sample_fingerprint(version, profile, seed, type(modality).__module__)
     if drawn is not None and drawn.fingerprint == fingerprint:
         log.info(f"{family.name}: re-using the samples of version {version} drawn by run {drawn.run_id}")
         return SamplingOutcome(version, fingerprint, drawn.run_id, None)

@@ -7,6 +7,7 @@ exist already (store/schema.py, run by the DuckDB resource).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
@@ -18,7 +19,7 @@ from genai_platform.datasets.provenance import Provenance
 from genai_platform.datasets.text_sources import RawDocuments
 from genai_platform.errors import DataError
 from genai_platform.records import Comparison, ImageSplit, MetricRow
-from genai_platform.store.sql import arrow_table, sql, statement_names
+from genai_platform.store.sql import arrow_table, sql
 
 
 
@@ -112,25 +113,6 @@ def dataset_info(con: duckdb.DuckDBPyConnection, modality: str) -> dict:
     return info
 
 
-@dataclass
-class CheckOutcome:
-    """One data check's result: what was found, how many rows break the rule, a few of them."""
-    name: str
-    passed: bool
-    detail: str
-    offending_count: int
-    examples: list[str]
-
-
-def run_checks(con: duckdb.DuckDBPyConnection, checks_file: str) -> list[CheckOutcome]:
-    """Every check of store/sql/<checks_file>.sql, in file order."""
-    outcomes = []
-    for name in statement_names(checks_file):
-        passed, detail, offending_count, examples = con.execute(sql(checks_file, name)).fetchone()
-        outcomes.append(CheckOutcome(name, bool(passed), str(detail), int(offending_count), list(examples)))
-    return outcomes
-
-
 def read_image_split(con: duckdb.DuckDBPyConnection, split: str) -> ImageSplit:
     table = arrow_table(con, sql("queries", "image_split"), {"split": split})
     if table.num_rows == 0:
@@ -164,23 +146,36 @@ def read_char_vocabulary(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [r[0] for r in con.execute(sql("queries", "char_vocabulary")).fetchall()]
 
 
-def _start_sample_run(con, modality: str, family: str, run_id: str, version: str, fingerprint: str) -> None:
+DropSets = Callable[[duckdb.DuckDBPyConnection, str, list[str]], None]  # (con, family, run ids): a modality's
+
+
+def start_sample_run(con, modality: str, family: str, run_id: str, version: str, fingerprint: str,
+                     drop_sets: DropSets) -> None:
     """Record `run_id`'s sample set of the model `version` (replacing the run's own, if a step is retried)
-    and drop the sets no longer needed."""
-    con.execute(sql("queries", f"drop_{modality}_samples"), {"family": family, "runs": [run_id]})
+    and drop the sets no longer needed; `drop_sets` deletes a family's sets of given runs from the
+    modality's sample table."""
+    drop_sets(con, family, [run_id])
     con.execute(sql("queries", "drop_sample_runs"), {"modality": modality, "family": family, "runs": [run_id]})
     con.execute(sql("queries", "record_sample_run"), {"modality": modality, "family": family, "run_id": run_id,
                                                       "version": version, "fingerprint": fingerprint})
-    drop_stale_samples(con, modality, family)
+    drop_stale_samples(con, modality, family, drop_sets)
 
 
-def drop_stale_samples(con, modality: str, family: str) -> None:
+def drop_stale_samples(con, modality: str, family: str, drop_sets: DropSets) -> None:
     """Keep the newest sample set of each kept version of `family`; drop the rest."""
     stale = [r[0] for r in con.execute(sql("queries", "stale_sample_runs"),
                                        {"modality": modality, "family": family}).fetchall()]
     if stale:
-        con.execute(sql("queries", f"drop_{modality}_samples"), {"family": family, "runs": stale})
+        drop_sets(con, family, stale)
         con.execute(sql("queries", "drop_sample_runs"), {"modality": modality, "family": family, "runs": stale})
+
+
+def drop_image_sample_sets(con, family: str, runs: list[str]) -> None:
+    con.execute(sql("queries", "drop_image_samples"), {"family": family, "runs": runs})
+
+
+def drop_text_sample_sets(con, family: str, runs: list[str]) -> None:
+    con.execute(sql("queries", "drop_text_samples"), {"family": family, "runs": runs})
 
 
 @dataclass(frozen=True)
@@ -212,7 +207,7 @@ def _sample_run_or_challengers(con, modality: str, family: str, run_id: str | No
 
 def store_image_samples(con, family: str, run_id: str, version: str, fingerprint: str, images: np.ndarray) -> None:
     """This run's samples of the model `version` of `family`."""
-    _start_sample_run(con, "image", family, run_id, version, fingerprint)
+    start_sample_run(con, "image", family, run_id, version, fingerprint, drop_image_sample_sets)
     n, c, h, w = images.shape
     flat = np.ascontiguousarray(images.reshape(n, -1), dtype=np.dtype("<f4"))
     con.register("image_samples_arrow", pa.table({"sample_index": pa.array(np.arange(n, dtype=np.int32)),
@@ -235,7 +230,7 @@ def read_image_samples(con, family: str, run_id: str | None = None) -> np.ndarra
 
 def store_text_samples(con, family: str, run_id: str, version: str, fingerprint: str, rows: list[dict]) -> None:
     """This run's samples of the model `version` of `family`."""
-    _start_sample_run(con, "text", family, run_id, version, fingerprint)
+    start_sample_run(con, "text", family, run_id, version, fingerprint, drop_text_sample_sets)
     con.execute(sql("queries", "insert_text_samples"), {
         "family": family, "run_id": run_id, "index": list(range(len(rows))),
         "kind": [r["kind"] for r in rows], "prompt": [r.get("prompt") for r in rows],
