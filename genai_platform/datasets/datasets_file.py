@@ -88,10 +88,10 @@ def entries_from_environment(env: Mapping[str, str], modalities: Mapping[str, So
         source = (env.get(sources.variable) or "").strip() or sources.bundled
         if source is None:
             continue
-        bundled = source == sources.bundled
+        named = any(s.is_bundled_name(source) for s in modalities.values())  # a name, checked by the loader
         options = {o.name: (env.get(o.variable) or "").strip() or o.default for o in sources.options}
-        entries.append(DatasetEntry(modality, modality, source if bundled else str(Path(source).expanduser().resolve()),
-                                    options, bundled=bundled, origin=sources.variable))
+        entries.append(DatasetEntry(modality, modality, source if named else str(Path(source).expanduser().resolve()),
+                                    options, bundled=named, origin=sources.variable))
     return entries
 
 
