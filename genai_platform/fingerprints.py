@@ -155,8 +155,9 @@ def modality_code_version(module: str) -> str:
 
 
 @cache
-def sampling_code_version() -> str:
-    return source_digest([PACKAGE / path for path in SAMPLING_SOURCE])
+def sampling_code_version(modality_module: str) -> str:
+    """The sampling helpers and the modality plug-in that draws the samples."""
+    return digest(source_digest([PACKAGE / path for path in SAMPLING_SOURCE]), modality_code_version(modality_module))
 
 
 @cache
@@ -165,9 +166,10 @@ def classifier_code_version() -> str:
 
 
 @cache
-def evaluation_code_version() -> str:
-    """Digest of the package's source: an evaluation is re-used only when no code changed at all."""
-    return source_digest([PACKAGE], ("*.py", "*.sql"))
+def evaluation_code_version(modality_module: str) -> str:
+    """Digest of the package's source and the modality plug-in's (which may live in another package): an
+    evaluation is re-used only when no code changed at all."""
+    return digest(source_digest([PACKAGE], ("*.py", "*.sql")), modality_code_version(modality_module))
 
 
 def training_fingerprint(family: str, model_config, training_config, data_version: str, code_version: str,
@@ -177,7 +179,7 @@ def training_fingerprint(family: str, model_config, training_config, data_versio
 
 def sample_fingerprint(version: str, profile: str, seed: int, modality_module: str) -> str:
     """A sample set's: the model version, profile, seed, the sampling helpers and the modality's plug-in."""
-    return digest(version, profile, seed, sampling_code_version(), modality_code_version(modality_module))
+    return digest(version, profile, seed, sampling_code_version(modality_module))
 
 
 def classifier_fingerprint(model_config, training_config, data_version: str) -> str:
@@ -187,7 +189,7 @@ def classifier_fingerprint(model_config, training_config, data_version: str) -> 
 def evaluation_fingerprint(modality_module: str, *inputs) -> str:
     """An evaluation's or self-test's: `inputs` (data version, sample sets' fingerprints, settings), the
     package's source and the modality's plug-in (which may live in another package)."""
-    return digest(*inputs, evaluation_code_version(), modality_code_version(modality_module))
+    return digest(*inputs, evaluation_code_version(modality_module))
 
 
 @cache

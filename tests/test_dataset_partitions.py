@@ -13,7 +13,8 @@ import pytest
 from sklearn.datasets import load_digits
 
 from genai_platform.cli import main as cli
-from genai_platform.datasets.datasets_file import DatasetsFileError
+from genai_platform.datasets.datasets_file import (DatasetsFileError, SourceOption, Sources, entries_from_environment,
+                                                   read_datasets_file)
 from genai_platform.definitions import build_definitions
 from genai_platform.defs.datasets import read_entries
 from genai_platform.steps.reports import write_reports
@@ -229,3 +230,37 @@ def test_reports_need_an_ingested_dataset(tmp_path):
         write_reports(resources["run_settings"].run_info("run"), resources["duckdb"], resources["artifacts"], {},
                       archive=True)
     assert not (tmp_path / "r").exists()
+
+
+SIGNALS = Sources("GENAI_SIGNAL_SOURCE", None, "an .npz", (SourceOption("text_field", "values", "GENAI_SIGNAL_FIELD", "x"),))
+WITH_SIGNALS = {"image": Sources("GENAI_IMAGE_SOURCE", "sklearn:digits", "images"),
+                "text": Sources("GENAI_TEXT_SOURCE", "gensim:lee", "text",
+                                (SourceOption("text_field", "text", "GENAI_TEXT_FIELD", "field"),)),
+                "signal": SIGNALS}
+
+
+def test_the_environment_names_one_dataset_per_modality_as_given():
+    entries = {e.modality: e for e in entries_from_environment(
+        {"GENAI_IMAGE_SOURCE": "gensim:lee", "GENAI_TEXT_SOURCE": "data/news.jsonl", "GENAI_TEXT_FIELD": "body"},
+        WITH_SIGNALS)}
+    assert set(entries) == {"image", "text"}  # signal: no variable and nothing bundled
+    image, text = entries["image"], entries["text"]
+    # another modality's bundled name is a path for this one (its loader or GENAI_SOURCE_FOLDERS refuses it)
+    assert not image.bundled and image.watched_path == Path("gensim:lee").resolve()
+    assert text.source == "data/news.jsonl" and text.options == {"text_field": "body"}  # as the launchpad shows it
+    assert text.label == f"GENAI_TEXT_SOURCE={Path('data/news.jsonl').resolve()}"
+    bundled = entries_from_environment({}, WITH_SIGNALS)
+    assert [(e.source, e.bundled, e.watched_path) for e in bundled] == [("sklearn:digits", True, None),
+                                                                       ("gensim:lee", True, None)]
+
+
+def test_a_source_setting_two_modalities_share_is_accepted_for_both(tmp_path):
+    path = tmp_path / "datasets.yaml"
+    path.write_text("datasets:\n  - {name: a, modality: text, source: gensim:lee, text_field: body}\n"
+                    "  - {name: b, modality: signal, source: b.npz, text_field: v}\n"
+                    "  - {name: c, modality: image, source: c.npz, text_field: v}\n")
+    with pytest.raises(DatasetsFileError, match=r"entry 3 \(c\): text_field applies to text and signal datasets only"):
+        read_datasets_file(path, WITH_SIGNALS, {})
+    path.write_text("\n".join(path.read_text().splitlines()[:3]) + "\n")
+    a, b = read_datasets_file(path, WITH_SIGNALS, {})
+    assert a.options == {"text_field": "body"} and b.options == {"text_field": "v"}

@@ -10,7 +10,7 @@ from toy_family import TOY_FAMILY
 
 from genai_platform.families.registry import FAMILIES, Family, image_model
 from genai_platform.fingerprints import (digest, family_code_version, modality_code_version, module_source,
-                                         sample_fingerprint)
+                                         sample_fingerprint, sampling_code_version)
 
 
 @pytest.fixture
@@ -23,6 +23,7 @@ def on_path(tmp_path, monkeypatch):
         del sys.modules[name]
     family_code_version.cache_clear()
     modality_code_version.cache_clear()
+    sampling_code_version.cache_clear()
 
 
 def _write_package(root, name: str, net: str = "WIDTH = 8\n") -> None:
@@ -101,5 +102,6 @@ def test_a_sample_set_is_drawn_again_when_its_modality_plugin_changes(on_path):
     assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model") == first
     assert sample_fingerprint("v1", "smoke", 0, "genai_platform.modalities.image") != first
     modality_code_version.cache_clear()
+    sampling_code_version.cache_clear()
     (on_path / "acme_signals" / "net.py").write_text("WIDTH = 16\n")
     assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model") != first

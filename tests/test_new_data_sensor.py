@@ -51,3 +51,16 @@ def test_bundled_data_is_not_watched_and_a_missing_source_is_named(tmp_path):
     gone = new_data_sensor(nightly_retraining, {"GENAI_TEXT_SOURCE": str(tmp_path / "gone.txt")}, None)
     requests, _, skipped = _tick(gone, None)
     assert requests == [] and f"GENAI_TEXT_SOURCE={tmp_path / 'gone.txt'} does not exist" in skipped
+
+
+def test_sources_that_change_together_request_one_run(tmp_path):
+    text, images = tmp_path / "notes.txt", tmp_path / "digits.npz"
+    text.write_text("First document.\n")
+    images.write_bytes(b"first")
+    sensor = new_data_sensor(nightly_retraining, {"GENAI_TEXT_SOURCE": str(text), "GENAI_IMAGE_SOURCE": str(images)},
+                             None)
+    _, cursor, _ = _tick(sensor, None)
+    text.write_text("Second document.\n")
+    images.write_bytes(b"second")
+    (request,), _, _ = _tick(sensor, cursor)  # one run of the whole job, keyed by both sources
+    assert request.run_key.startswith("GENAI_IMAGE_SOURCE:") and "+GENAI_TEXT_SOURCE:" in request.run_key

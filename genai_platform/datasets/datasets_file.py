@@ -52,7 +52,11 @@ class Sources:
     options: tuple[SourceOption, ...] = ()
 
     def is_bundled_name(self, source: str) -> bool:
-        return self.bundled is not None and source.startswith(self.bundled.split(":")[0] + ":")
+        """`source` names a dataset of the bundled one's kind ('sklearn:...' for 'sklearn:digits'), not a path."""
+        if self.bundled is None:
+            return False
+        prefix, colon, _ = self.bundled.partition(":")
+        return source == self.bundled or (bool(colon) and source.startswith(prefix + ":"))
 
 
 @dataclass(frozen=True)
@@ -72,26 +76,27 @@ class DatasetEntry:
     @property
     def label(self) -> str:
         """How messages name the entry: its variable in the one-dataset layout, its name in a datasets file."""
-        return f"{self.origin}={self.source}" if self.origin else f"{self.name}: {self.source}"
+        where = self.watched_path or self.source
+        return f"{self.origin}={where}" if self.origin else f"{self.name}: {where}"
 
     @property
     def watched_path(self) -> Path | None:
-        """The file or folder whose content the new-data sensor hashes; None for a bundled dataset."""
-        return None if self.bundled else Path(self.source)
+        """The file or folder whose content the new-data sensor hashes, resolved; None for a bundled dataset."""
+        return None if self.bundled else Path(self.source).expanduser().resolve()
 
 
 def entries_from_environment(env: Mapping[str, str], modalities: Mapping[str, Sources]) -> list[DatasetEntry]:
     """The one-dataset layout as entries: each modality's source from its variable (default: its bundled
-    dataset; a modality with neither has none), named after the modality. Paths are resolved."""
+    dataset; a modality with neither has none), named after the modality. Values are kept as given (a relative
+    path is resolved where the run reads it, as the launchpad shows it)."""
     entries = []
     for modality, sources in modalities.items():
-        source = (env.get(sources.variable) or "").strip() or sources.bundled
+        source = env.get(sources.variable) or sources.bundled
         if source is None:
             continue
-        named = any(s.is_bundled_name(source) for s in modalities.values())  # a name, checked by the loader
-        options = {o.name: (env.get(o.variable) or "").strip() or o.default for o in sources.options}
-        entries.append(DatasetEntry(modality, modality, source if named else str(Path(source).expanduser().resolve()),
-                                    options, bundled=named, origin=sources.variable))
+        options = {o.name: env.get(o.variable) or o.default for o in sources.options}
+        entries.append(DatasetEntry(modality, modality, source, options, bundled=sources.is_bundled_name(source),
+                                    origin=sources.variable))
     return entries
 
 
@@ -176,7 +181,10 @@ def read_datasets_file(path: str | Path, modalities: Mapping[str, Sources], fami
         raise DatasetsFileError(f"datasets file {path}: not valid YAML: {error}") from None
     if not isinstance(document, dict) or not isinstance(document.get("datasets"), list) or not document["datasets"]:
         raise DatasetsFileError(f"datasets file {path}: expected a mapping with a non-empty list under 'datasets'")
-    option_fields = {o.name: m for m, sources in modalities.items() for o in sources.options}
+    option_fields: dict[str, list[str]] = {}  # a source setting -> the modalities that take it
+    for m, sources in modalities.items():
+        for o in sources.options:
+            option_fields.setdefault(o.name, []).append(m)
     known_fields = FIELDS | set(option_fields)
     entries, seen = [], set()
     for number, raw in enumerate(document["datasets"], start=1):
@@ -199,10 +207,10 @@ def read_datasets_file(path: str | Path, modalities: Mapping[str, Sources], fami
         if modality not in modalities:
             raise DatasetsFileError(f"{where}: modality {modality!r} is not one of {', '.join(modalities)}")
         sources = modalities[modality]
-        for option, owner in option_fields.items():
-            if option in raw and owner != modality:
-                raise DatasetsFileError(f"{where}: {option} applies to {owner} datasets only")
-        bundled = any(s.is_bundled_name(source) for s in modalities.values())
+        for option, owners in option_fields.items():
+            if option in raw and modality not in owners:
+                raise DatasetsFileError(f"{where}: {option} applies to {' and '.join(owners)} datasets only")
+        bundled = any(s.is_bundled_name(source) for s in modalities.values())  # a name, never a path
         if bundled:
             if source != sources.bundled:
                 raise DatasetsFileError(f"{where}: {source!r} is not a bundled {modality} dataset; the bundled one "

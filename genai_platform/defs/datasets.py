@@ -172,6 +172,8 @@ def new_data_sensor(job: dg.JobDefinition, env: Mapping[str, str], datasets_path
     partition and a run of its modality's assets (`keys_by_modality`, less its untrained families' by
     `family_of`); without one, the environment's datasets are fixed, bundled ones are not watched, and the
     first look only records the hashes."""
+    if datasets_path is not None and (keys_by_modality is None or family_of is None):
+        raise TypeError("the datasets file's new_data sensor needs keys_by_modality and family_of")
     if datasets_path is None:
         fixed = [entry for entry in environment_entries(env) if entry.watched_path is not None]
         entries, description = (lambda: fixed), (
@@ -184,11 +186,14 @@ def new_data_sensor(job: dg.JobDefinition, env: Mapping[str, str], datasets_path
             "of its modality's assets, and so does a dataset whose source file or folder changed since it last "
             "looked (bundled sources never change). A removed entry's partition, models and reports stay.")
 
-    def request(entry: DatasetEntry, key: str, fingerprint: str) -> dg.RunRequest:
-        run_key = f"{key}:{fingerprint[:16]}"
-        if datasets_path is None:
-            return dg.RunRequest(run_key=run_key, tags={TRIGGER_TAG: "new_data"})
-        return run_request(entry, keys_by_modality, family_of, "new_data", run_key)
+    def requests_for(changed: list[tuple[DatasetEntry, str, str]]) -> list[dg.RunRequest]:
+        """(entry, cursor key, fingerprint) of each changed dataset: a run of each dataset's partition, or without
+        a datasets file one run of the whole job, keyed by every changed source."""
+        if datasets_path is not None:
+            return [run_request(entry, keys_by_modality, family_of, "new_data", f"{key}:{fingerprint[:16]}")
+                    for entry, key, fingerprint in changed]
+        run_key = "+".join(f"{key}:{fingerprint[:16]}" for _, key, fingerprint in sorted(changed, key=lambda c: c[1]))
+        return [dg.RunRequest(run_key=run_key, tags={TRIGGER_TAG: "new_data"})] if changed else []
 
     @dg.sensor(name="new_data", job=job, minimum_interval_seconds=120, default_status=dg.DefaultSensorStatus.RUNNING,
                description=description)
@@ -197,7 +202,7 @@ def new_data_sensor(job: dg.JobDefinition, env: Mapping[str, str], datasets_path
         if not current:
             return dg.SensorResult(skip_reason="only the bundled datasets are configured; nothing to watch")
         seen = json.loads(context.cursor) if context.cursor else {}
-        now, requests, first, notes = {}, [], [], []
+        now, changed, first, notes = {}, [], [], []
         for entry in current:
             key, watched = entry.origin or entry.name, entry.watched_path  # the variable, or the dataset's name
             if watched is not None and not watched.exists():
@@ -209,7 +214,8 @@ def new_data_sensor(job: dg.JobDefinition, env: Mapping[str, str], datasets_path
             elif seen.get(key) != now[key]:
                 why = "new dataset" if key not in seen else "new data"
                 context.log.info(f"{why}: {entry.label} ({entry.modality})")
-                requests.append(request(entry, key, now[key]))
+                changed.append((entry, key, now[key]))
+        requests = requests_for(changed)
         new = missing_partitions(context.instance, current) if datasets_path is not None else []
         notes = ([f"first look at {', '.join(first)}: hashes recorded"] if first else []) + notes
         return dg.SensorResult(

@@ -43,7 +43,7 @@ def build_evaluation_asset(modality: Modality, datasets_path: Path | None) -> dg
     members = [f.name for f in families(modality.name)]
 
     @dg.asset(name=f"{modality.name}_evaluation", group_name="evaluation", pool=DUCKDB_WRITE_POOL,
-              code_version=evaluation_code_version(),
+              code_version=evaluation_code_version(type(modality).__module__),
               kinds={"pytorch", "duckdb"}, deps=[*modality.evaluation_deps, *(f"samples_{name}" for name in members)],
               description=f"Every {modality.name} family scored beside the real-data floor, the naive baseline and "
               f"the ceiling, with 95% intervals: {', '.join(modality.leaderboard_metrics)} and more.",

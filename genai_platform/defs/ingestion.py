@@ -52,7 +52,7 @@ def source_folders(env: Mapping[str, str]) -> tuple[Path, ...]:
             raise ValueError(f"GENAI_SOURCE_FOLDERS={env['GENAI_SOURCE_FOLDERS']!r}: {folder} is not a folder")
     for entry in environment_entries(env):
         if entry.watched_path is not None and (problem := outside(entry.watched_path, folders)):
-            raise ValueError(f"{entry.origin}={env[entry.origin]!r}: {problem}")
+            raise ValueError(f"{entry.origin}={entry.source!r}: {problem}")
     return folders
 
 

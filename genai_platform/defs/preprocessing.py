@@ -66,8 +66,8 @@ def build_preprocessing_asset(modality: Modality, datasets_path: Path | None) ->
               check_specs=[dg.AssetCheckSpec(check, asset=name, blocking=True,
                                              description=preprocessing.check_descriptions.get(check))
                            for check in preprocessing.check_names()],
-              description=f"The {modality.name} tables, cleaned and split by {preprocessing.script}.sql, staged, "
-              f"checked by {preprocessing.checks}.sql and swapped in only when every check passes.")
+              description=(preprocessing.description or f"The {modality.name} tables ({preprocessing.script}.sql).")
+              + f" Staged, checked by {preprocessing.checks}.sql and swapped in only when every check passes.")
     def preprocessed(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB):
         yield from _stage_check_and_swap_in(dataset_database(context, duckdb), preprocessing)
 

@@ -49,7 +49,7 @@ def build_self_test_asset(modality: Modality, datasets_path: Path | None) -> dg.
 
     @dg.asset(name=name, group_name="evaluation", deps=[modality.data_asset, *modality.evaluation_deps],
               kinds={"python"},
-              code_version=evaluation_code_version(),
+              code_version=evaluation_code_version(type(modality).__module__),
               check_specs=[dg.AssetCheckSpec(CHECK, asset=name, description=(
                   f"Every {modality.name} metric orders the self-test's generators as it declares "
                   "(evaluation.self_test_panel.DECLARATIONS): fails naming the metric and the pair it got wrong."))],

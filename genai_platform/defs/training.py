@@ -95,7 +95,7 @@ def build_family_assets(family: Family, datasets_path: Path | None) -> list[dg.A
     # not in the duckdb_write pool: sampling holds no connection, and the store is one short transaction,
     # which waits for DuckDB's file lock; in the pool, families would also sample one at a time
     @dg.asset(name=f"samples_{family.name}", group_name="training", deps=[train_family_asset],
-              code_version=sampling_code_version(), kinds={"pytorch", "duckdb"}, tags={FAMILY_TAG: family.name},
+              code_version=sampling_code_version(type(family.modality).__module__), kinds={"pytorch", "duckdb"}, tags={FAMILY_TAG: family.name},
               description=f"Samples of {family.title}'s challenger version, written to DuckDB for evaluation and "
               "reports; re-used when that version was sampled with the same settings and code before.",
               partitions_def=partitions_for(datasets_path))

@@ -105,8 +105,7 @@ def ingested_modalities(con: duckdb.DuckDBPyConnection) -> set[str]:
 def dataset_info(con: duckdb.DuckDBPyConnection, modality: str) -> dict:
     row = con.execute(sql("queries", "dataset_info"), {"modality": modality}).fetchone()
     if row is None:
-        raise LookupError(f"no {modality} dataset has been ingested yet; materialize the ingestion assets "
-                          f"(raw_images, raw_text) first")
+        raise LookupError(f"no {modality} dataset has been ingested yet; materialize its ingestion asset first")
     keys = ("source", "description", "data_version", "row_count", "provenance", "ingested_at")
     info = dict(zip(keys, row))
     info["provenance"] = json.loads(info["provenance"])
