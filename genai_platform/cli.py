@@ -86,7 +86,7 @@ def cmd_versions(args, env) -> None:
     if not kept:
         print(f"{family.name} has no kept version yet")
         return
-    gate = family.modality.gate_metrics
+    gate = family.gate_metrics
     print(f"{'version':38} {'created (UTC)':17} {'data':12} {'code':12} {'role':21} " + " ".join(f"{m:>18}" for m in gate))
     for v in kept:
         role = ", ".join(r for r, version in (("champion", serving), ("challenger", newest)) if version == v.version)

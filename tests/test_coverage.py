@@ -22,7 +22,7 @@ from genai_platform.metrics.catalog import FEATURE_SPACE_METRICS, INTERVALS  # n
 # which simulated interval kind each catalogued interval is
 KIND = {"fid": "fid", "fd_whitened": "fid", "kid": "kid", "precision": "precision", "recall": "recall", "density": "density",
         "coverage": "coverage", "class_tv_distance": "class_tv", "low_confidence_rate": "share", "copy_rate": "share",
-        "near_copy_rate": "share", "extraction_rate": "share", "bits_per_character": "ratio",
+        "near_copy_rate": "share", "extraction_rate": "share", "bits_per_character": "ratio", "nll_bound": "mean",
         "training_8gram_overlap": "ratio", "training_4gram_excess": "difference",
         **{f"{prefix}bleu_{n}": "mean" for prefix in ("", "self_") for n in range(2, 6)},
         **{f"sentiment_gap_{kind}": "difference" for kind in ("occupation", "respect")},

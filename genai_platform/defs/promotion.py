@@ -32,8 +32,9 @@ class PromotionConfig(dg.Config):
     rollback_to: str = Field(default="", description="Make this kept version (a run id) the champion instead of "
                              "judging the challenger; see the versions table in train_<family>'s metadata.")
     gate_metrics: list[str] = Field(default_factory=list, description="Metrics on which the challenger must be "
-                                    "shown no worse than the champion by more than the margin; empty: the modality's "
-                                    "default (images: fd_whitened; text: bits_per_character, continuation_bleu).")
+                                    "shown no worse than the champion by more than the margin; empty: the family's "
+                                    "default (images: fd_whitened, and for the vae its nll_bound too; text: "
+                                    "bits_per_character, continuation_bleu).")
     gate_margins: dict[str, float] = Field(default_factory=dict, description="Per gate metric, the largest loss "
                                            "the gate accepts, as a fraction of the champion's value (0.05: 5%); "
                                            f"unset metrics take the defaults {DEFAULT_MARGINS}.")
@@ -65,7 +66,7 @@ def build_promotion_asset(family: Family, datasets_path: Path | None) -> dg.Asse
                 yield dg.AssetCheckResult(asset_key=name, check_name=check, passed=True, description=reason)
             return
         duckdb, artifacts = dataset_stores(context, duckdb, artifacts)
-        gate = Gate.of(tuple(config.gate_metrics) or family.modality.gate_metrics, config.gate_margins)
+        gate = Gate.of(tuple(config.gate_metrics) or family.gate_metrics, config.gate_margins)
         outcome = decide_champion(family, duckdb, artifacts, context.run_id, gate, findings.limits(),
                                   config.keep_versions, config.force_promote, config.rollback_to, context.log)
         decision, damaged, kept, version = outcome.decision, outcome.damaged, outcome.kept, outcome.challenger

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 import hashlib
+import math
 from dataclasses import dataclass, field, replace
 from functools import partial
 
@@ -48,6 +49,7 @@ KID_SCALE = 1e3  # KID is recorded x 10^3, on reference-standardised features
 # means over the samples, whose paired differences with earlier versions use every sample drawn
 # the gate's statistic and the headline, whose paired differences with earlier versions use every sample drawn
 EVERY_SAMPLE_METRICS = ("fid", "fd_whitened")
+BOUND = "nll_bound"  # a family's own likelihood bound on the test images, where it has one
 
 
 @dataclass
@@ -368,3 +370,18 @@ def evaluate_images(classifier, num_classes: int, train: ImageSplit, heldout: Im
     return rows, details
 
 
+
+
+def bound_bits_per_dim(nats: torch.Tensor, shape: tuple[int, ...]) -> np.ndarray:
+    """Per-image bounds in nats as bits per pixel value of images of `shape` (C, H, W)."""
+    return nats.double().numpy() / (math.prod(shape) * math.log(2))
+
+
+def bound_row(family: str, bits: np.ndarray) -> MetricRow:
+    return MetricRow.of(family, BOUND, mean_estimate(bits))
+
+
+def bound_difference(bits: np.ndarray, earlier_bits: np.ndarray, seed: int):
+    """Challenger minus an earlier version, image by image on the same test images (paired)."""
+    return difference(BOUND, lambda rows: float(bits[rows].mean()), lambda rows: float(earlier_bits[rows].mean()),
+                      len(bits), len(earlier_bits), seed, paired=True)

@@ -59,11 +59,17 @@ class Family:
     experimental: bool = False
     pretrained: Pretrained | None = None
     batches: Callable[[torch.Tensor, object], BatchSampler] | None = None  # default: the modality's
+    extra_gate_metrics: tuple[str, ...] = ()  # judged by the gate besides the modality's (a paired likelihood)
 
     def settings(self, profile: str) -> tuple[object, TrainingConfig]:
         if profile not in self.profiles:
             raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
         return self.profiles[profile]
+
+    @property
+    def gate_metrics(self) -> tuple[str, ...]:
+        """The promotion gate's default metrics for this family: its modality's, then its own."""
+        return (*self.modality.gate_metrics, *self.extra_gate_metrics)
 
     def batch_sampler(self, data: torch.Tensor, model_config) -> BatchSampler:
         return (self.batches or self.modality.batches)(data, model_config)
@@ -154,6 +160,7 @@ for _family in [
         "mixture fitted to the training images' posterior means, its size chosen by held-out likelihood.",
         config_type=VAEConfig,
         build=image_model(ConvVAE),
+        extra_gate_metrics=("nll_bound",),  # its likelihood bound, paired per test image
         profiles={
             "smoke": (VAEConfig(latent_dim=4, hidden_channels=8, mixture_components=4), training(20, 32, 2e-3)),
             # beta 0.5 and batch 64 at 28 px (1 thread, the mixture's samples): FID 43 after 2,000 steps

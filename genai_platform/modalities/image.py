@@ -15,8 +15,9 @@ import torch
 from genai_platform.datasets.datasets_file import Sources
 from genai_platform.datasets.image_sources import DEFAULT_IMAGE_DISTRIBUTION, DEFAULT_IMAGE_SOURCE, RawImages, load_images
 from genai_platform.evaluation.generation import image_samples
-from genai_platform.evaluation.image_scores import (ImageDetails, ClassifierData, EVERY_SAMPLE_METRICS, EmbeddedSet,
-                                                    FEATURE_EXTRACTOR_DIR, ImageScorer, image_shape, load_classifier)
+from genai_platform.evaluation.image_scores import (BOUND, EVERY_SAMPLE_METRICS, FEATURE_EXTRACTOR_DIR, ClassifierData,
+                                                    EmbeddedSet, ImageDetails, ImageScorer, bound_bits_per_dim,
+                                                    bound_difference, bound_row, image_shape, load_classifier)
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.evaluation.results import Evaluation, compare_families
 from genai_platform.evaluation.self_test_panel import Panel, image_panel
@@ -26,7 +27,7 @@ from genai_platform.modalities.base import (Contest, EvaluationContext, Modality
                                             contest_sample_runs)
 from genai_platform.models.base import ImageGenerator
 from genai_platform.models.inception import InceptionFeatures
-from genai_platform.records import Estimate, ImageSplit, MetricRow
+from genai_platform.records import Comparison, Estimate, ImageSplit, MetricRow
 from genai_platform.reporting.modality_parts import (CLASS_SHARES_ALT, CardTexts, ClosestPairs, Figure, GRID_IMAGES,
                                                      ModalityParts, ModalityReport, Representation)
 from genai_platform.reporting.plots import class_histograms, image_grid, image_grid_png
@@ -258,7 +259,35 @@ class ImageModality(Modality):
                     **scorer.compare(first.first(n), second.first(n), True, at_n)}
 
         comparisons = compare_families(compare, embedded, earlier, context.log)
-        return Evaluation(rows, details, comparisons)
+        bound_rows, bound_comparisons = likelihood_bounds(inputs.unseen.pixels, context)
+        return Evaluation(rows + bound_rows, details, comparisons + bound_comparisons)
+
+
+def likelihood_bounds(test_pixels: np.ndarray, context: EvaluationContext) -> tuple[list[MetricRow], list[Comparison]]:
+    """The nll_bound row of every family that has a likelihood bound, and its challenger's paired difference
+    with each earlier version on the same test images (the same seed for every version's latent draws)."""
+    images, rows, comparisons = torch.from_numpy(test_pixels), [], []
+
+    def bits(family: str, version: str) -> np.ndarray | None:
+        model, manifest = context.load_model(family, version)
+        if manifest["data"]["shape"] != image_shape(test_pixels):
+            context.log(f"{family} version {version} was trained on images of another shape; no likelihood bound")
+            return None
+        nats = model.negative_log_likelihood_bound(images, torch.Generator().manual_seed(context.seed))
+        return None if nats is None else bound_bits_per_dim(nats, test_pixels.shape[1:])
+
+    for family in context.families:
+        contest = context.contests[family]
+        challenger = bits(family, contest.challenger)
+        if challenger is None:
+            continue
+        context.log(f"{family}: likelihood bound of its challenger and earlier versions on the test images")
+        rows.append(bound_row(family, challenger))
+        for version in contest.baselines:
+            if (earlier := bits(family, version)) is not None:
+                comparisons.append(Comparison.of(family, family, version, BOUND,
+                                                 bound_difference(challenger, earlier, context.seed)))
+    return rows, comparisons
 
 
 def read_classifier_data(con) -> ClassifierData:

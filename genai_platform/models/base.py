@@ -78,6 +78,11 @@ class ImageGenerator(TrainableModel):
     def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """`n` images [n, C, H, W] on the CPU with pixels in [0, 1], drawn with `generator`."""
 
+    def negative_log_likelihood_bound(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor | None:
+        """Per-image upper bound [N] on -log p(image) in nats (on the CPU) under the family's own likelihood model,
+        its random draws made with `generator`; None (the default): the family has none."""
+        return None
+
 
 class TextGenerator(TrainableModel):
     @abstractmethod

@@ -24,7 +24,8 @@ from genai_platform.verdicts.thresholds import Threshold, judge
 # Margins relative to the champion's value: the largest loss the gate accepts, per gate metric. The image
 # ones are what a user would call a real loss; bench/gate.py measures how often the gate can show a
 # challenger is within them at the default sample sizes (often not yet: then it says "inconclusive").
-DEFAULT_MARGINS = {"fid": 0.05, "fd_whitened": 0.08, "coverage": 0.05, "bits_per_character": 0.01, "continuation_bleu": 0.10}
+DEFAULT_MARGINS = {"fid": 0.05, "fd_whitened": 0.08, "coverage": 0.05, "bits_per_character": 0.01, "continuation_bleu": 0.10,
+                   "nll_bound": 0.02}
 FALLBACK_MARGIN = 0.05  # a gate metric with no default margin
 NON_INFERIOR, INCONCLUSIVE, WORSE = "within margin", "inconclusive", "worse"
 
