@@ -15,7 +15,7 @@ from genai_platform.defs.preprocessing import preprocessing_assets
 from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.records import Decision, MetricRow, ModelVersion
 from genai_platform.store.schema import ensure_schema, schema_differences
-from genai_platform.store.sql import sql, statement_names
+from genai_platform.store.sql import PLATFORM_SQL, sql
 from genai_platform.store.tables import (append_metrics, drop_image_sample_sets, drop_stale_samples, latest_metrics,
                                          read_image_samples, read_text_samples, store_image_samples,
                                          store_text_samples, version_sample_run, write_raw_documents)
@@ -28,7 +28,7 @@ TEXT_TABLES = ("documents", "sentences", "char_vocabulary", "word_vocabulary")
 
 def test_sql_is_looked_up_by_file_and_statement_name():
     assert sql("schema").count("CREATE TABLE IF NOT EXISTS") == 8
-    assert statement_names("images_checks") == ["non_empty", "pixel_range", "no_nan", "no_train_test_overlap",
+    assert PLATFORM_SQL.names("images_checks") == ["non_empty", "pixel_range", "no_nan", "no_train_test_overlap",
                                                 "labels_in_range", "one_image_size"]
     assert sql("queries", "dataset_info").startswith("SELECT source, description")
     with pytest.raises(LookupError, match=r"queries\.sql has no statement named 'nonsense'; it names forget_dataset, record_dataset, "):

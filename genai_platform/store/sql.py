@@ -61,11 +61,6 @@ def sql(file: str, name: str | None = None) -> str:
     return PLATFORM_SQL.statement(file, name)
 
 
-def statement_names(file: str) -> list[str]:
-    """The named statements of store/sql/<file>.sql, in file order."""
-    return PLATFORM_SQL.names(file)
-
-
 def arrow_table(con: duckdb.DuckDBPyConnection, statement: str, parameters: dict | None = None) -> pa.Table:
     """The statement's result as an Arrow table (columns as buffers, no Python object per value)."""
     with warnings.catch_warnings():
