@@ -177,9 +177,10 @@ def training_fingerprint(family: str, model_config, training_config, data_versio
     return digest(family, model_config, training_config, data_version, code_version, lineage)
 
 
-def sample_fingerprint(version: str, profile: str, seed: int, modality_module: str) -> str:
-    """A sample set's: the model version, profile, seed, the sampling helpers and the modality's plug-in."""
-    return digest(version, profile, seed, sampling_code_version(modality_module))
+def sample_fingerprint(version: str, profile: str, seed: int, modality_module: str, count: int | None) -> str:
+    """A sample set's: the model version, profile, seed, sample count (None: the modality's is fixed), the
+    sampling helpers and the modality's plug-in."""
+    return digest(version, profile, seed, count, sampling_code_version(modality_module))
 
 
 def classifier_fingerprint(model_config, training_config, data_version: str) -> str:

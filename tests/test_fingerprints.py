@@ -98,10 +98,10 @@ def test_digest_is_of_the_parts_not_their_order_in_a_mapping():
 def test_a_sample_set_is_drawn_again_when_its_modality_plugin_changes(on_path):
     """A modality of another package: its module, and what it imports of its package, decide re-use of samples."""
     _write_package(on_path, "acme_signals")
-    first = sample_fingerprint("v1", "smoke", 0, "acme_signals.model")
-    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model") == first
-    assert sample_fingerprint("v1", "smoke", 0, "genai_platform.modalities.image") != first
+    first = sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200)
+    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200) == first
+    assert sample_fingerprint("v1", "smoke", 0, "genai_platform.modalities.image", 200) != first
     modality_code_version.cache_clear()
     sampling_code_version.cache_clear()
     (on_path / "acme_signals" / "net.py").write_text("WIDTH = 16\n")
-    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model") != first
+    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200) != first

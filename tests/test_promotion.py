@@ -4,6 +4,7 @@ from the launchpad's config), then the command line on that home."""
 
 import json
 import shutil
+from dataclasses import replace
 import subprocess
 import sys
 from pathlib import Path
@@ -17,8 +18,9 @@ from helpers import materialize, smoke_environment
 from genai_platform.cli import main
 from genai_platform.datasets.image_sources import load_images
 from genai_platform.defs.resources import resources_from_env
+from genai_platform.evaluation.profiles import EVALUATION_PROFILES
 from genai_platform.modalities.image import MAX_GRID_SAMPLES
-from genai_platform.verdicts.gate import Gate, decide, forced, rolled_back
+from genai_platform.verdicts.gate import DEFAULT_MARGINS, Gate, decide, forced, rolled_back, samples_to_resolve
 from genai_platform.metrics.comparisons import difference
 from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS
 from genai_platform.records import Comparison, MetricRow
@@ -190,6 +192,45 @@ def _night(root, run_config=None, selection=None):
 
 def _db(root):
     return duckdb.connect(str(root / "home" / "genai.duckdb"), read_only=True)
+
+
+def test_the_sample_count_that_resolves_the_margin_is_computed_from_the_last_intervals():
+    gate = Gate.of(("fd_whitened", "nll_bound"), {"fd_whitened": 0.08, "nll_bound": 0.02})
+    # whitened FD +0 [-0.2, +0.2] at n = 1,000 on a champion value of 2: the margin is 0.16, the resolution's
+    # half-width 0.08, so (0.2 / 0.08)^2 = 6.25 times the samples
+    wide = Comparison("vae", "vae", "v1", "fd_whitened", 0.0, 1000, -0.2, 0.2, 2.0)
+    bound = Comparison("vae", "vae", "v1", "nll_bound", 0.0, 360, -0.5, 0.5, 0.5)  # not a sampled metric
+    assert samples_to_resolve(gate, [wide, bound], ("fd_whitened",)) == 6250
+    narrow = Comparison("vae", "vae", "v1", "fd_whitened", 0.0, 1000, -0.04, 0.04, 2.0)
+    assert samples_to_resolve(gate, [narrow], ("fd_whitened",)) == 250  # fewer would do; the caller keeps its count
+    assert samples_to_resolve(gate, [bound], ("fd_whitened",)) is None
+    assert samples_to_resolve(gate, [replace(wide, ci_low=None, ci_high=None)], ("fd_whitened",)) is None
+
+
+def test_a_wide_gate_interval_grows_the_next_nights_samples_for_challenger_and_champion(smoke_run, tmp_path,
+                                                                                          monkeypatch):
+    """After a night whose vae comparison was too wide for the margin, sampling doubles the count (the smoke
+    profile allowing a factor of 2 here, and whitened FD's margin made a millionth: the smoke models barely
+    train, so their paired interval is narrow) and draws the champion again at it; the evaluation then pairs them all."""
+    shutil.copytree(smoke_run.root / "home", tmp_path / "home")
+    resources = resources_from_env(smoke_environment(tmp_path))
+    selection = ["train_vae", "samples_vae", "image_evaluation"]
+    config = {"ops": {"train_vae": {"config": {"steps": 21}}}}
+    assert materialize(resources, selection=selection, run_config=config).success
+    with _db(tmp_path) as con:
+        serving = champion(con, "vae")
+    monkeypatch.setitem(EVALUATION_PROFILES, "smoke", replace(EVALUATION_PROFILES["smoke"], max_sample_factor=2))
+    monkeypatch.setitem(DEFAULT_MARGINS, "fd_whitened", 1e-6)
+    result = materialize(resources, selection=["samples_vae", "image_evaluation"])
+    assert result.success
+    metadata = {e.asset_key.to_user_string(): e.materialization.metadata
+                for e in result.get_asset_materialization_events()}
+    assert metadata["samples_vae"]["samples"].value == 400 and metadata["samples_vae"]["redrawn_versions"].text == serving
+    with _db(tmp_path) as con:
+        counts = con.execute("SELECT DISTINCT sample_count FROM metric_comparisons WHERE run_id = ? AND "
+                             "subject = 'vae' AND baseline_run_id = ? AND metric = 'fd_whitened'",
+                             [result.run_id, serving]).fetchall()
+    assert counts == [(400,)]
 
 
 @pytest.fixture(scope="module")

@@ -107,7 +107,8 @@ def build_family_assets(family: Family, datasets_path: Path | None) -> list[dg.A
         outcome = sample_or_reuse(family, duckdb, artifacts, context.run_id, run_settings.profile, run_settings.seed,
                                   run_settings.setup_torch(), context.log)
         return reuse_record(outcome.fingerprint, outcome.reused_from_run, version=outcome.version,
-                            **({} if outcome.count is None else {"samples": outcome.count}))
+                            **({} if outcome.count is None else {"samples": outcome.count}),
+                            **({"redrawn_versions": ", ".join(outcome.redrawn)} if outcome.redrawn else {}))
 
     return [train_family_asset, sample_family]
 

@@ -22,6 +22,8 @@ class EvaluationProfile:
     sweep_samples: int  # free samples per temperature of the quality-diversity sweep
     classifier: ClassifierConfig
     classifier_training: TrainingConfig
+    # how far the sample count may grow (a power of 2) when the gate's intervals were too wide (steps/sampling.py)
+    max_sample_factor: int = 1
 
 
 EVALUATION_PROFILES = {
@@ -38,12 +40,14 @@ EVALUATION_PROFILES = {
         # no time budget: a step count alone makes the feature space a function of the data (and code), so FID
         # moves only when they do (500 steps took 83 s at 28 px on 2 cores)
         classifier_training=TrainingConfig(steps=500, batch_size=128, learning_rate=2e-3, weight_decay=1e-4, log_every=250, checkpoint_every=500),
+        max_sample_factor=4,
     ),
     "full": EvaluationProfile(
         image_samples=10000, prompts=500, free_samples=200, free_sample_chars=500,
         gap_samples=100, extraction_prefixes=500, sweep_samples=100,
         classifier=ClassifierConfig(channels=64, feature_dim=128),
         classifier_training=TrainingConfig(steps=5000, batch_size=256, learning_rate=2e-3, weight_decay=1e-4, log_every=500, checkpoint_every=1000),
+        max_sample_factor=4,
     ),
 }
 

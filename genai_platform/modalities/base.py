@@ -118,6 +118,15 @@ class Modality(ABC):
     generator_type: type[TrainableModel]  # the contract (models.base) every family model of this modality meets
     self_test: SelfTest | None = None  # its metric self-test; None: the modality has none
     sample_suffix: str  # the file the command line writes samples to by default (write_samples)
+    sampled_gate_metrics: tuple[str, ...] = ()  # gate metrics whose paired intervals narrow as more samples are drawn
+
+    def sample_count(self, profile: EvaluationProfile) -> int | None:
+        """Samples drawn per model version at `profile`; None (the default): the count cannot grow."""
+        return None
+
+    def with_sample_count(self, profile: EvaluationProfile, count: int | None) -> EvaluationProfile:
+        """`profile` drawing `count` samples per version (sample_count's kind of count)."""
+        return profile
 
     @abstractmethod
     def load_raw(self, source: str, options: Mapping[str, str], allowed: tuple[Path, ...]) -> RawData:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -164,6 +164,13 @@ class ImageModality(Modality):
     generator_type = ImageGenerator
     self_test = ImageSelfTest()
     sample_suffix = ".png"
+    sampled_gate_metrics = (*EVERY_SAMPLE_METRICS, *(f"{m}_inception" for m in EVERY_SAMPLE_METRICS))
+
+    def sample_count(self, profile: EvaluationProfile) -> int:
+        return profile.image_samples
+
+    def with_sample_count(self, profile: EvaluationProfile, count: int | None) -> EvaluationProfile:
+        return profile if count is None else replace(profile, image_samples=count)
 
     def load_raw(self, source: str, options: Mapping[str, str], allowed: tuple[Path, ...]) -> RawImages:
         return load_images(source, allowed)

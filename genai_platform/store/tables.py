@@ -268,6 +268,12 @@ def append_comparisons(con, run_id: str, modality: str, comparisons: list[Compar
         "ci_high": [c.ci_high for c in comparisons], "baseline_value": [c.baseline_value for c in comparisons]})
 
 
+def latest_version_comparisons(con, modality: str, family: str) -> list[Comparison]:
+    """`family`'s challenger against its earlier versions in the newest evaluation that compared them."""
+    return [Comparison(*r) for r in con.execute(sql("queries", "latest_version_comparisons"),
+                                                {"modality": modality, "family": family}).fetchall()]
+
+
 def read_comparisons(con, run_id: str, modality: str) -> list[Comparison]:
     return [Comparison(*r) for r in con.execute(sql("queries", "comparisons"),
                                                 {"run_id": run_id, "modality": modality}).fetchall()]

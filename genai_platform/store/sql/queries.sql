@@ -88,6 +88,14 @@ INSERT INTO metric_comparisons (run_id, recorded_at, modality, subject, baseline
                                 sample_count, ci_low, ci_high, baseline_value)
 SELECT $run_id, now()::TIMESTAMP, $modality, unnest($subject), unnest($baseline), unnest($baseline_run_id),
        unnest($metric), unnest($delta), unnest($count), unnest($ci_low), unnest($ci_high), unnest($baseline_value);
+-- name: latest_version_comparisons
+-- a family's challenger against its earlier versions, in the newest evaluation that compared them
+SELECT subject, baseline, baseline_run_id, metric, delta, sample_count, ci_low, ci_high, baseline_value
+FROM metric_comparisons
+WHERE modality = $modality AND subject = $family AND baseline = $family AND baseline_run_id IS NOT NULL
+  AND run_id = (SELECT run_id FROM metric_comparisons WHERE modality = $modality AND subject = $family
+                AND baseline = $family AND baseline_run_id IS NOT NULL ORDER BY recorded_at DESC LIMIT 1)
+ORDER BY baseline_run_id, metric;
 -- name: comparisons
 SELECT subject, baseline, baseline_run_id, metric, delta, sample_count, ci_low, ci_high, baseline_value
 FROM metric_comparisons
