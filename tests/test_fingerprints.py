@@ -101,6 +101,7 @@ def test_a_sample_set_is_drawn_again_when_its_modality_plugin_changes(on_path):
     first = sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200)
     assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200) == first
     assert sample_fingerprint("v1", "smoke", 0, "genai_platform.modalities.image", 200) != first
+    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 400) != first  # another count: another set
     modality_code_version.cache_clear()
     sampling_code_version.cache_clear()
     (on_path / "acme_signals" / "net.py").write_text("WIDTH = 16\n")

@@ -201,10 +201,12 @@ def test_the_sample_count_that_resolves_the_margin_is_computed_from_the_last_int
     wide = Comparison("vae", "vae", "v1", "fd_whitened", 0.0, 1000, -0.2, 0.2, 2.0)
     bound = Comparison("vae", "vae", "v1", "nll_bound", 0.0, 360, -0.5, 0.5, 0.5)  # not a sampled metric
     assert samples_to_resolve(gate, [wide, bound], ("fd_whitened",)) == 6250
-    narrow = Comparison("vae", "vae", "v1", "fd_whitened", 0.0, 1000, -0.04, 0.04, 2.0)
-    assert samples_to_resolve(gate, [narrow], ("fd_whitened",)) == 250  # fewer would do; the caller keeps its count
+    # an interval wholly inside or past the margin was decided: more samples would not change the verdict
+    for decided in ((-0.04, 0.04), (0.2, 0.3)):
+        assert samples_to_resolve(gate, [replace(wide, ci_low=decided[0], ci_high=decided[1])], ("fd_whitened",)) is None
     assert samples_to_resolve(gate, [bound], ("fd_whitened",)) is None
     assert samples_to_resolve(gate, [replace(wide, ci_low=None, ci_high=None)], ("fd_whitened",)) is None
+    assert samples_to_resolve(gate, [replace(wide, baseline_value=None)], ("fd_whitened",)) is None
 
 
 def test_a_wide_gate_interval_grows_the_next_nights_samples_for_challenger_and_champion(smoke_run, tmp_path,

@@ -18,6 +18,7 @@ import torch
 
 from genai_platform.datasets.datasets_file import Sources
 from genai_platform.datasets.provenance import Provenance
+from genai_platform.errors import DamagedArtifact
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.evaluation.results import Evaluation
 from genai_platform.evaluation.self_test_panel import Panel
@@ -81,6 +82,15 @@ class EvaluationContext:
     device: torch.device
     feature_space: str  # image distribution metrics: "classifier" or "inception"
     log: Callable[[str], None]
+
+    def load_earlier(self, family: str, version: str) -> tuple[TrainableModel, dict] | None:
+        """An earlier version's model and manifest, or None (logged) when its files are missing or damaged: it
+        is then not compared, and the promotion step's checksum check deals with a damaged champion."""
+        try:
+            return self.load_model(family, version)
+        except (FileNotFoundError, DamagedArtifact) as error:
+            self.log(f"{family} version {version} cannot be loaded, so the challenger is not compared with it: {error}")
+            return None
 
 
 @dataclass(frozen=True)

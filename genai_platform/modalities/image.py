@@ -276,7 +276,11 @@ def likelihood_bounds(test_pixels: np.ndarray, context: EvaluationContext) -> tu
     images, rows, comparisons = torch.from_numpy(test_pixels), [], []
 
     def bits(family: str, version: str) -> np.ndarray | None:
-        model, manifest = context.load_model(family, version)
+        loaded = (context.load_model(family, version) if version == context.contests[family].challenger
+                  else context.load_earlier(family, version))
+        if loaded is None:
+            return None
+        model, manifest = loaded
         if manifest["data"]["shape"] != image_shape(test_pixels):
             context.log(f"{family} version {version} was trained on images of another shape; no likelihood bound")
             return None

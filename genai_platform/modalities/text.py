@@ -199,7 +199,9 @@ class TextModality(Modality):
         earlier = {}
         for family, sets in inputs.earlier.items():
             for version, samples in sets.items():  # earlier versions' models are kept: their likelihood too
-                model, manifest = context.load_model(family, version)
+                if (loaded := context.load_earlier(family, version)) is None:
+                    continue
+                model, manifest = loaded
                 nats, characters = document_nats(model, CharVocabulary(manifest["data"]["vocabulary"]),
                                                  inputs.test_documents)
                 earlier.setdefault(family, {})[version] = TextUnits.of(samples, inputs.test_sentences, nats, characters)

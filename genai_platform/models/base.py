@@ -80,7 +80,8 @@ class ImageGenerator(TrainableModel):
 
     def negative_log_likelihood_bound(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor | None:
         """Per-image upper bound [N] on -log p(image) in nats (on the CPU) under the family's own likelihood model,
-        its random draws made with `generator`; None (the default): the family has none."""
+        above the floor no model of its kind can beat (for Bernoulli pixels, the grey values' own entropy), its
+        random draws made with `generator`; None (the default): the family has none."""
         return None
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from genai_platform.errors import DamagedArtifact
 from genai_platform.evaluation.profiles import EvaluationProfile, evaluation_profile
 from genai_platform.families.registry import Family, load_family
 from genai_platform.fingerprints import sample_fingerprint
@@ -71,7 +72,13 @@ def sample_or_reuse(family: Family, tables: Tables, artifacts: Artifacts, run_id
             if version == contest.challenger:
                 outcome = SamplingOutcome(version, fingerprint, drawn[version].run_id, None)
             continue
-        model, manifest = load_family(family, artifacts.version_dir(family.name, version), device)
+        try:
+            model, manifest = load_family(family, artifacts.version_dir(family.name, version), device)
+        except (FileNotFoundError, DamagedArtifact) as error:
+            if version == contest.challenger:
+                raise
+            log.warning(f"{family.name} version {version} cannot be loaded, so it is not drawn again: {error}")
+            continue
         samples = modality.draw_samples(model, manifest, inputs, settings, seed)
         # an earlier version's set is kept under its own id: the tables hold one set per family and id
         set_id = run_id if version == contest.challenger else f"{run_id}/{version}"

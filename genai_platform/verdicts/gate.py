@@ -25,7 +25,7 @@ from genai_platform.verdicts.thresholds import Threshold, judge
 # ones are what a user would call a real loss; bench/gate.py measures how often the gate can show a
 # challenger is within them at the default sample sizes (often not yet: then it says "inconclusive").
 DEFAULT_MARGINS = {"fid": 0.05, "fd_whitened": 0.08, "coverage": 0.05, "bits_per_character": 0.01, "continuation_bleu": 0.10,
-                   "nll_bound": 0.02}
+                   "nll_bound": 0.03}
 FALLBACK_MARGIN = 0.05  # a gate metric with no default margin
 # The gate's stated resolution: sample counts aim at a paired interval whose half-width is this share of the
 # margin, so that an equal challenger's interval lies inside the margin (steps/sampling.py grows them).
@@ -89,13 +89,15 @@ def non_inferiority(metric: str, comparison: Comparison, margin: float) -> str:
 def samples_to_resolve(gate: Gate, comparisons: list[Comparison], metrics: tuple[str, ...]) -> int | None:
     """Samples per set at which the widest of these paired intervals (a challenger against an earlier version,
     on gate metrics among `metrics`) would have a half-width of RESOLUTION x its margin, the half-width
-    shrinking as 1/sqrt(samples); None when none of them has an interval and a margin."""
+    shrinking as 1/sqrt(samples); None when none of them was inconclusive (a decided interval needs no more
+    samples) with an interval and the champion's value that scales the margin."""
     needed = []
     for c in comparisons:
-        if c.metric not in metrics or c.metric not in gate.margins or c.ci_low is None or c.ci_high is None:
+        if (c.metric not in metrics or c.metric not in gate.margins or c.ci_low is None or c.ci_high is None
+                or c.baseline_value is None):
             continue
-        margin = gate.margins[c.metric] * abs(c.baseline_value if c.baseline_value is not None else c.delta)
-        if margin > 0:
+        margin = gate.margins[c.metric] * abs(c.baseline_value)
+        if margin > 0 and non_inferiority(c.metric, c, margin) == INCONCLUSIVE:
             needed.append(math.ceil(c.sample_count * ((c.ci_high - c.ci_low) / 2 / (RESOLUTION * margin)) ** 2))
     return max(needed, default=None)
 
