@@ -20,10 +20,11 @@ from genai_platform.datasets.image_sources import load_images
 from genai_platform.defs.resources import resources_from_env
 from genai_platform.evaluation.profiles import EVALUATION_PROFILES
 from genai_platform.modalities.image import MAX_GRID_SAMPLES
-from genai_platform.verdicts.gate import DEFAULT_MARGINS, Gate, decide, forced, rolled_back, samples_to_resolve
+from genai_platform.verdicts.gate import Gate, decide, forced, rolled_back, samples_to_resolve
 from genai_platform.metrics.comparisons import difference
 from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS
 from genai_platform.records import Comparison, MetricRow
+from genai_platform.store.tables import append_comparisons
 from genai_platform.store.versions import champion, decisions, versions
 
 GATE = Gate.of(("fid", "coverage"), {"fid": 0.05, "coverage": 0.05})
@@ -211,18 +212,20 @@ def test_the_sample_count_that_resolves_the_margin_is_computed_from_the_last_int
 
 def test_a_wide_gate_interval_grows_the_next_nights_samples_for_challenger_and_champion(smoke_run, tmp_path,
                                                                                           monkeypatch):
-    """After a night whose vae comparison was too wide for the margin, sampling doubles the count (the smoke
-    profile allowing a factor of 2 here, and whitened FD's margin made a millionth: the smoke models barely
-    train, so their paired interval is narrow) and draws the champion again at it; the evaluation then pairs them all."""
+    """After a night whose vae comparison was inconclusive and wider than the gate's resolution, sampling
+    doubles the count (the smoke profile allowing a factor of 2 here) and draws the champion again at it; the
+    evaluation then pairs them all."""
     shutil.copytree(smoke_run.root / "home", tmp_path / "home")
     resources = resources_from_env(smoke_environment(tmp_path))
-    selection = ["train_vae", "samples_vae", "image_evaluation"]
     config = {"ops": {"train_vae": {"config": {"steps": 21}}}}
-    assert materialize(resources, selection=selection, run_config=config).success
-    with _db(tmp_path) as con:
+    assert materialize(resources, selection=["train_vae", "samples_vae"], run_config=config).success
+    with duckdb.connect(str(tmp_path / "home" / "genai.duckdb")) as con:
         serving = champion(con, "vae")
+        # last night's whitened FD: +0 [-1, +1] on a champion value of 10, margin 0.8: inconclusive, and its
+        # half-width 1 against the resolution's 0.4 asks for (1 / 0.4)^2 = 6.25 times the samples
+        append_comparisons(con, "last-night", "image", [Comparison("vae", "vae", serving, "fd_whitened", 0.0, 200,
+                                                                   -1.0, 1.0, 10.0)])
     monkeypatch.setitem(EVALUATION_PROFILES, "smoke", replace(EVALUATION_PROFILES["smoke"], max_sample_factor=2))
-    monkeypatch.setitem(DEFAULT_MARGINS, "fd_whitened", 1e-6)
     result = materialize(resources, selection=["samples_vae", "image_evaluation"])
     assert result.success
     metadata = {e.asset_key.to_user_string(): e.materialization.metadata

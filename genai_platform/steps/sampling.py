@@ -56,21 +56,27 @@ def sample_or_reuse(family: Family, tables: Tables, artifacts: Artifacts, run_id
     sampled with the same profile, count, seed and sampling code before; with a grown count, those of its
     earlier versions too."""
     modality, settings = family.modality, evaluation_profile(profile)
+    base = modality.sample_count(settings)
     with tables.read_connection() as con:
         contest = read_contests(con, [family.name])[family.name]
         inputs = modality.read_sampling_inputs(con)
-        count = sample_count(family, settings, con, log)
+        # nothing to compare (the challenger serves): no reason to grow the count
+        count = sample_count(family, settings, con, log) if contest.baselines else base
         drawn = {version: version_sample_run(con, modality.name, family.name, version)
                  for version in (contest.challenger, *contest.baselines)}
     settings = modality.with_sample_count(settings, count)
-    grown = count is not None and count > modality.sample_count(evaluation_profile(profile))
+    grown = count is not None and count > base
     outcome, redrawn = None, []
     for version in (contest.challenger, *(contest.baselines if grown else ())):
         fingerprint = sample_fingerprint(version, profile, seed, type(modality).__module__, count)
-        if drawn[version] is not None and drawn[version].fingerprint == fingerprint:
+        # with nothing to compare, a set drawn at any count the profile allows will do
+        accepted = {fingerprint} if contest.baselines or base is None else {
+            sample_fingerprint(version, profile, seed, type(modality).__module__, base * 2 ** k)
+            for k in range(int(math.log2(settings.max_sample_factor)) + 1)}
+        if drawn[version] is not None and drawn[version].fingerprint in accepted:
             log.info(f"{family.name}: re-using the samples of version {version} drawn by run {drawn[version].run_id}")
             if version == contest.challenger:
-                outcome = SamplingOutcome(version, fingerprint, drawn[version].run_id, None)
+                outcome = SamplingOutcome(version, drawn[version].fingerprint, drawn[version].run_id, None)
             continue
         try:
             model, manifest = load_family(family, artifacts.version_dir(family.name, version), device)
