@@ -92,3 +92,22 @@ def test_a_third_modality_flows_through_the_whole_graph(signal_modality, tmp_pat
     comparison = (tmp_path / "reports" / "model_comparison.html").read_text()
     assert 'data-modality="signal"' in comparison and "Spectral distance" in comparison
     assert "Signal dataset" in (tmp_path / "reports" / "ethics.html").read_text()
+
+
+@pytest.mark.e2e
+def test_a_third_modality_dataset_from_a_datasets_file(signal_modality, tmp_path):
+    """The same plug-in as an entry of a datasets file: its partition runs the signal_datasets job into the
+    dataset's own DuckDB file and reports folder."""
+    np.savez(tmp_path / "waves.npz", signals=sine_waves(300, 32, seed=1))
+    (tmp_path / "datasets.yaml").write_text("datasets:\n  - {name: waves, modality: signal, source: waves.npz}\n")
+    env = {**smoke_environment(tmp_path), "GENAI_DATASETS": str(tmp_path / "datasets.yaml")}
+    defs = build_definitions(env)
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("datasets", ["waves"])
+        result = defs.resolve_job_def("signal_datasets").execute_in_process(instance=instance, partition_key="waves")
+    assert result.success
+    with duckdb.connect(str(tmp_path / "home" / "datasets" / "waves" / "genai.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM signals").fetchone()[0] == 300
+        assert con.execute("SELECT decision FROM promotions WHERE family = 'signal_gaussian'").fetchall() == [("first",)]
+    report = json.loads((tmp_path / "reports" / "datasets" / "waves" / "report.json").read_text())
+    assert [m["name"] for m in report["modalities"]] == ["signal"]
