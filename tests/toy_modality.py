@@ -126,7 +126,7 @@ class SignalModality(Modality):
     data_asset = "signals"
     preprocessing = SqlPreprocessing("signals", "signals_checks", "raw_signals", {
         "non_empty": "train and test splits both have rows", "finite": "every value is finite",
-        "one_length": "every signal has the same length"}, SQL, "Signals deduplicated and split 80/10/10 by hash.")
+        "one_length": "every signal has the same length"}, SQL)
     leaderboard_metrics = (METRIC,)
     gate_metrics = (METRIC,)
     report = SignalReport()

@@ -66,8 +66,9 @@ def build_preprocessing_asset(modality: Modality, datasets_path: Path | None) ->
               check_specs=[dg.AssetCheckSpec(check, asset=name, blocking=True,
                                              description=preprocessing.check_descriptions.get(check))
                            for check in preprocessing.check_names()],
-              description=(preprocessing.description or f"The {modality.name} tables ({preprocessing.script}.sql).")
-              + f" Staged, checked by {preprocessing.checks}.sql and swapped in only when every check passes.")
+              # the datasheet's words on what preprocessing does, then how it is made safe
+              description=f"{modality.report.preprocessing} Staged, checked by {preprocessing.checks}.sql and "
+              "swapped in only when every check passes.")
     def preprocessed(context: dg.AssetExecutionContext, duckdb: PlatformDuckDB):
         yield from _stage_check_and_swap_in(dataset_database(context, duckdb), preprocessing)
 

@@ -154,7 +154,7 @@ class ImageModality(Modality):
         "no_train_test_overlap": "no content hash is in both train and test",
         "labels_in_range": "labels are all present or all absent, and in [0, 1024)",
         "one_image_size": "every image has the same channels, height and width",
-    }, description="Images in [0, 1], content-hashed, deduplicated, split 80/10/10 by hash (store/sql/images.sql).")
+    })
     evaluation_deps = ("image_feature_extractor",)
     leaderboard_metrics = ("fid", "kid", "precision", "recall", "density", "coverage", "class_tv_distance")
     # fidelity and diversity in one statistic with the least noise for its size (bench/gate.py: coverage, at the

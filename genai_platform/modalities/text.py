@@ -121,8 +121,7 @@ class TextModality(Modality):
         "no_train_test_overlap": "no content hash is in both train and test",
         "vocabulary_size": "the train character vocabulary has 2-5000 entries and words exist",
         "enough_test_sentences": "the test split has sentences to draw prompts from",
-    }, description="Documents (NFC, whitespace), sentences, vocabularies, split by document "
-       "(store/sql/text_corpus.sql).")
+    })
     leaderboard_metrics = ("bits_per_character", "continuation_bleu", "bleu_4", "self_bleu_4", "distinct_2")
     gate_metrics = ("bits_per_character", "continuation_bleu")  # likelihood of held-out text, and what it writes
     report = TextReport(SWEEP_BLEU, SWEEP_TEMPERATURES)

@@ -21,6 +21,7 @@ pixel value against 0.54, varying 57% between retrains); the mixture's samples a
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -100,9 +101,11 @@ class ConvVAE(ImageGenerator, LatentMixture):
 
     @torch.no_grad()
     def negative_log_likelihood_bound(self, images: torch.Tensor, generator: torch.Generator,
-                                      draws: int = BOUND_DRAWS) -> torch.Tensor:
+                                      draws: int = BOUND_DRAWS,
+                                      log_prior: Callable[[torch.Tensor], torch.Tensor] | None = None) -> torch.Tensor:
         """Per image, -log of the mean of p(x|z) p(z) / q(z|x) over `draws` latents from the encoder, less the
-        pixels' own Bernoulli entropy (nats; 0 for an image the model could not fit better)."""
+        pixels' own Bernoulli entropy (nats; 0 for an image the model could not fit better). `log_prior`: log p(z)
+        of latents [..., latent_dim]; default the standard normal the model was trained with."""
         device, bounds = next(self.parameters()).device, []
         for chunk in images.split(BOUND_BATCH):
             x = chunk.to(device).float()
@@ -113,8 +116,8 @@ class ConvVAE(ImageGenerator, LatentMixture):
             log_likelihood = -F.binary_cross_entropy_with_logits(
                 logits, x.repeat(draws, 1, 1, 1), reduction="none").flatten(1).sum(1).view(draws, -1)
             log_posterior = torch.distributions.Normal(mean, std).log_prob(z).sum(-1)
-            log_prior = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(-1)  # the standard normal's
-            log_weights = log_likelihood + log_prior - log_posterior
+            log_z = (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(-1) if log_prior is None else log_prior(z)
+            log_weights = log_likelihood + log_z - log_posterior
             entropy = -(torch.special.xlogy(x, x) + torch.special.xlogy(1 - x, 1 - x)).flatten(1).sum(1)
             bounds.append(math.log(draws) - torch.logsumexp(log_weights, dim=0) - entropy)
         return torch.cat(bounds).cpu()

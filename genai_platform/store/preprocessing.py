@@ -21,8 +21,7 @@ class CheckOutcome:
     examples: list[str]
 
 
-def run_checks(con: duckdb.DuckDBPyConnection, checks_file: str, folder: SqlFolder = PLATFORM_SQL
-               ) -> list[CheckOutcome]:
+def run_checks(con: duckdb.DuckDBPyConnection, checks_file: str, folder: SqlFolder) -> list[CheckOutcome]:
     """Every check of <folder>/<checks_file>.sql, in file order: each a row (passed, detail, offending_count,
     examples)."""
     outcomes = []
@@ -36,14 +35,12 @@ def run_checks(con: duckdb.DuckDBPyConnection, checks_file: str, folder: SqlFold
 class SqlPreprocessing:
     """A modality's preprocessing: `script`.sql in `folder` names the statements `stage` (build *_staging
     tables from `raw_table`), `swap_in` (replace the live tables with them), `stats` (one row for the log)
-    and `restore_raw` (put <raw_table>_previous back); `checks`.sql holds the named checks, each described;
-    `description` says what the tables hold."""
+    and `restore_raw` (put <raw_table>_previous back); `checks`.sql holds the named checks, each described."""
     script: str
     checks: str
     raw_table: str
     check_descriptions: Mapping[str, str]
     folder: SqlFolder = PLATFORM_SQL
-    description: str = ""
 
     def check_names(self) -> list[str]:
         return self.folder.names(self.checks)
