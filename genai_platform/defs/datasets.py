@@ -44,6 +44,10 @@ def read_entries(path: Path) -> list[DatasetEntry]:
     return read_datasets_file(path, modality_sources(), family_options())
 
 
+def read_entry(path: Path, name: str) -> DatasetEntry:
+    return dataset_entry(path, name, modality_sources(), family_options())
+
+
 def environment_entries(env: Mapping[str, str]) -> list[DatasetEntry]:
     """The one-dataset layout's datasets: each modality's from its source variable, else its bundled one."""
     return entries_from_environment(env, modality_sources())
@@ -96,7 +100,7 @@ def entry_for(context: dg.AssetExecutionContext, path: Path, modality: str) -> D
     """The datasets file's entry of the step's partition, read now (an edit needs no reload); a Failure
     without retries when the partition's dataset is of another modality."""
     try:
-        entry = dataset_entry(path, context.partition_key, modality_sources(), family_options())
+        entry = read_entry(path, context.partition_key)
     except DatasetsFileError as error:
         raise dg.Failure(str(error), allow_retries=False) from None
     if entry.modality != modality:
@@ -120,7 +124,7 @@ def entry_families(datasets_path: Path | None, dataset: str | None) -> list[Fami
     no datasets file, or the one-dataset layout)."""
     if datasets_path is None or dataset is None:
         return families()
-    entry = dataset_entry(datasets_path, dataset, modality_sources(), family_options())
+    entry = read_entry(datasets_path, dataset)
     return [f for f in families() if entry.trains(f.name)]
 
 
