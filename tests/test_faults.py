@@ -142,8 +142,9 @@ def _damage(path: Path) -> None:
 
 
 def test_a_damaged_champion_is_caught_and_the_newest_intact_earlier_one_serves(smoke_run, tmp_path, capsys):
-    """A champion's weights overwritten mid-file: the CLI names the file (status 2), the night's promotion
-    fails its ERROR check naming family, version and file, and the earlier intact champion serves."""
+    """A champion's weights overwritten mid-file: the CLI names the file (status 2), the night's evaluation
+    goes on without comparing with it, its promotion fails its ERROR check naming family, version and file, and
+    the earlier intact champion serves."""
     for folder in ("home", "reports"):
         shutil.copytree(smoke_run.root / folder, tmp_path / folder)
     env = smoke_environment(tmp_path)
@@ -161,6 +162,18 @@ def test_a_damaged_champion_is_caught_and_the_newest_intact_earlier_one_serves(s
     assert cli(["sample", "vae", "-n", "4", "--out", str(tmp_path / "s.png")], env) == 2
     error = capsys.readouterr().err
     assert f"the model kept in {weights.parent} is damaged: {weights} has SHA-256" in error and "Traceback" not in error
+
+    # a night with a new challenger: the evaluation cannot load the damaged champion, says so and skips the
+    # comparisons with it, so the night goes on to the promotion step, which checks what serves
+    night = materialize(resources, selection=["train_vae", "samples_vae", "image_evaluation"],
+                        run_config={"ops": {"train_vae": {"config": {"steps": 23}}}})
+    assert night.success
+    with duckdb.connect(str(tmp_path / "home" / "genai.duckdb"), read_only=True) as con:
+        assert not con.execute("SELECT count(*) FROM metric_comparisons WHERE run_id = ? AND baseline_run_id = ?",
+                               [night.run_id, second]).fetchone()[0]
+        assert con.execute("SELECT count(*) FROM metrics_history WHERE run_id = ? AND subject = 'vae' AND "
+                           "metric = 'nll_bound'", [night.run_id]).fetchone()[0] == 1  # the challenger's own row
+    capsys.readouterr()
 
     # the night's promotion (here: asked to keep the damaged version serving) falls back
     result = materialize(resources, selection=["champion_vae"], raise_on_error=False,
