@@ -20,7 +20,7 @@ from genai_platform.datasets.image_sources import load_images
 from genai_platform.defs.resources import resources_from_env
 from genai_platform.evaluation.profiles import EVALUATION_PROFILES
 from genai_platform.modalities.image import MAX_GRID_SAMPLES
-from genai_platform.verdicts.gate import Gate, decide, forced, rolled_back, samples_to_resolve
+from genai_platform.verdicts.gate import Gate, decide, forced, grown_sample_count, rolled_back, samples_to_resolve
 from genai_platform.metrics.comparisons import difference
 from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS
 from genai_platform.records import Comparison, MetricRow
@@ -208,6 +208,10 @@ def test_the_sample_count_that_resolves_the_margin_is_computed_from_the_last_int
     assert samples_to_resolve(gate, [bound], ("fd_whitened",)) is None
     assert samples_to_resolve(gate, [replace(wide, ci_low=None, ci_high=None)], ("fd_whitened",)) is None
     assert samples_to_resolve(gate, [replace(wide, baseline_value=None)], ("fd_whitened",)) is None
+    # the next night's count: the profile's doubled until it reaches the wanted count, at most max_factor times
+    assert [grown_sample_count(8000, wanted, 4) for wanted in (None, 8000, 8001, 16000, 20480, 10**6)] == \
+        [8000, 8000, 16000, 16000, 32000, 32000]
+    assert grown_sample_count(200, 6250, 1) == 200
 
 
 def test_a_wide_gate_interval_grows_the_next_nights_samples_for_challenger_and_champion(smoke_run, tmp_path,

@@ -21,7 +21,7 @@ from genai_platform.fingerprints import sample_fingerprint
 from genai_platform.steps.evaluation import read_contests
 from genai_platform.steps.stores import Artifacts, Log, Tables
 from genai_platform.store.tables import latest_version_comparisons, version_sample_run
-from genai_platform.verdicts.gate import Gate, samples_to_resolve
+from genai_platform.verdicts.gate import Gate, grown_sample_count, samples_to_resolve
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,11 @@ def sample_count(family: Family, profile: EvaluationProfile, con, log: Log) -> i
         return count
     last = latest_version_comparisons(con, modality.name, family.name)
     wanted = samples_to_resolve(Gate.of(family.gate_metrics), last, modality.sampled_gate_metrics)
-    if wanted is None or wanted <= count:
-        return count
-    factor = min(2 ** math.ceil(math.log2(wanted / count)), profile.max_sample_factor)
-    log.info(f"{family.name}: last night's gate intervals need about {wanted:,} samples per set to reach the "
-             f"gate's resolution; drawing {count * factor:,} (at most {profile.max_sample_factor}x {count:,})")
-    return count * factor
+    grown = grown_sample_count(count, wanted, profile.max_sample_factor)
+    if grown > count:
+        log.info(f"{family.name}: last night's gate intervals need about {wanted:,} samples per set to reach the "
+                 f"gate's resolution; drawing {grown:,} (at most {profile.max_sample_factor}x {count:,})")
+    return grown
 
 
 def sample_or_reuse(family: Family, tables: Tables, artifacts: Artifacts, run_id: str, profile: str, seed: int,
