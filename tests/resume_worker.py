@@ -1,5 +1,5 @@
-"""Trains the smoke diffusion model (EMA, cosine schedule, warm-up) in its own process,
-so that tests can kill it for real: python tests/resume_worker.py CHECKPOINT WEIGHTS."""
+"""Trains the smoke diffusion model (EMA, cosine schedule, warm-up) in its own process, in the latent space of
+a seeded untrained vae, so that tests can kill it for real: python tests/resume_worker.py CHECKPOINT WEIGHTS."""
 
 import dataclasses
 import sys
@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from genai_platform.modalities.base import TrainingData
-from genai_platform.families.registry import FAMILIES, train_family
+from genai_platform.families.registry import FAMILIES, build_model, pretrained_config, train_family
 from genai_platform.training.loop import export_weights
 
 STEPS, CHECKPOINT_EVERY = 200, 20
@@ -22,8 +22,11 @@ def main(checkpoint: Path, weights: Path) -> None:
                                    lr_schedule="cosine", warmup_steps=10, ema_decay=0.9)
     images = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(7))
     data = TrainingData({"shape": {"channels": 1, "height": 8, "width": 8}, "count": 64}, images, "v")
-    model, result = train_family(family, model_config, training, data, torch.device("cpu"), checkpoint, "resume-test",
-                                 lambda message: print(message, flush=True))
+    torch.manual_seed(0)  # the same vae in every process
+    vae = build_model(FAMILIES["vae"], FAMILIES["vae"].settings("smoke")[0], data)
+    model, result = train_family(family, pretrained_config(family, model_config, vae), training, data,
+                                 torch.device("cpu"), checkpoint, "resume-test", lambda message: print(message, flush=True),
+                                 vae)
     export_weights(model, weights)
     print(f"finished resumed_from={result.resumed_from_step}", flush=True)
 

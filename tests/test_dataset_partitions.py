@@ -73,6 +73,8 @@ def catalog(tmp_path) -> dict:
      "entry 1 (a), family vae, setting latent_dim: 2.5 is not an int"),
     ("datasets: [{name: a, modality: image, source: x, families: {gan: {max_seconds: yes}}}]",
      "entry 1 (a), family gan, setting max_seconds: True is not a float"),
+    ("datasets: [{name: a, modality: image, source: x, families: [gan, diffusion]}]",
+     "entry 1 (a): 'diffusion' starts from a trained 'vae' model, so families must list 'vae' too"),
     ("datasets: [{name: a, modality: image, source: x, families: []}]", "families must be a non-empty list"),
     ("datasets: [{name: a, modality: image, source: x, families: [{vae: {steps: 3}}]}]",
      "entry 1 (a): families as a list holds family names"),

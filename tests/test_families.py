@@ -11,7 +11,7 @@ from scipy.stats import multivariate_normal
 
 from genai_platform.evaluation.generation import image_samples
 from genai_platform.modalities.base import TrainingData
-from genai_platform.models.diffusion import DDPM, DiffusionConfig, beta_schedule
+from genai_platform.models.diffusion import DiffusionConfig, LatentDDPM, beta_schedule
 from genai_platform.models.gan import DCGAN, GANConfig
 from genai_platform.models.gplvm import GPLVM, GPLVMConfig
 from genai_platform.models.latent_mixture import candidate_counts, select_mixture
@@ -109,8 +109,8 @@ def test_cosine_and_linear_beta_schedules_match_their_definitions():
 
 def test_ddim_with_eta_one_over_all_steps_is_ddpm_ancestral_sampling():
     """One reverse step with eta = 1 must have DDPM's posterior mean and variance (Ho et al. eq. 7)."""
-    config = DiffusionConfig(timesteps=20, beta_schedule="linear", beta_start=0.01, beta_end=0.2, channels=8,
-                             sampling_steps=20, ddim_eta=1.0)
+    config = DiffusionConfig(VAEConfig(latent_dim=3, hidden_channels=4), timesteps=20, beta_schedule="linear",
+                             beta_start=0.01, beta_end=0.2, width=8, blocks=1, sampling_steps=20, ddim_eta=1.0)
     betas = beta_schedule(config).numpy()
     alpha_bar = np.cumprod(1 - betas)
     t = 10
@@ -123,7 +123,7 @@ def test_ddim_with_eta_one_over_all_steps_is_ddpm_ancestral_sampling():
     ddpm_mean = (math.sqrt(a_prev) * beta / (1 - a) * x0 + math.sqrt(1 - beta) * (1 - a_prev) / (1 - a) * x_t)
     assert ddim_mean == pytest.approx(ddpm_mean, rel=1e-9)
     assert sigma**2 == pytest.approx((1 - a_prev) / (1 - a) * beta, rel=1e-9)
-    model = DDPM(config, ImageShape(1, 4, 4))
+    model = LatentDDPM(config, ImageShape(1, 4, 4))
     out = model.sample(3, torch.Generator().manual_seed(0))
     assert out.shape == (3, 1, 4, 4) and torch.isfinite(out).all()
 
@@ -322,3 +322,31 @@ def test_textgan_starts_from_the_maximum_likelihood_weights():
     assert gan.negative_log_likelihood(ids) == pytest.approx(lstm.negative_log_likelihood(ids), rel=1e-7)
     with pytest.raises(ValueError, match="generator is unset"):
         TextGAN(TextGANConfig(), len(VOCAB))
+
+
+def test_latent_diffusion_starts_from_the_vaes_weights_and_trains_only_its_denoiser(tmp_path):
+    """The diffusion's autoencoder is the trained vae, unchanged by training; its latents are standardised
+    on the training images' posterior means; its samples are the vae's decoder applied to latents."""
+    family = FAMILIES["diffusion"]
+    data = _family_data(family)
+    vae = build_model(FAMILIES["vae"], FAMILIES["vae"].settings("smoke")[0], data)
+    model_config, training = family.settings("smoke")
+    model, _ = train_family(family, pretrained_config(family, model_config, vae), dataclasses.replace(training, steps=3),
+                            data, CPU, tmp_path / "c.pt", "fp", _quiet, vae)
+    for name, weight in vae.state_dict().items():
+        torch.testing.assert_close(model.autoencoder.state_dict()[name], weight, msg=name)
+    means = vae.encode(data.tensor)[0]
+    torch.testing.assert_close(model.latent_mean, means.mean(0))
+    torch.testing.assert_close(model.latent_scale, means.std(0))
+    assert {id(p) for p in model.training_phases()["loss"]} == {id(p) for p in model.network.parameters()}
+    # a latent of 0 everywhere decodes to the vae's image of the training latents' mean
+    model.eval()
+    model.network.head[-1].weight.data.zero_()
+    model.network.head[-1].bias.data.zero_()  # predicts no noise: DDIM returns its start, scaled to the end
+    generator = torch.Generator().manual_seed(0)
+    start = torch.randn(2, model.latent_mean.shape[0], generator=torch.Generator().manual_seed(0))
+    shrink = model.alpha_bar[-1].sqrt() ** -1  # x0 = z_T / sqrt(alpha_bar_T) when eps is 0
+    expected = torch.sigmoid(vae.decode_logits(start * shrink * model.latent_scale + model.latent_mean))
+    torch.testing.assert_close(model.sample(2, generator), expected)
+    with pytest.raises(ValueError, match="autoencoder is unset"):
+        LatentDDPM(DiffusionConfig(), ImageShape(1, 8, 8))

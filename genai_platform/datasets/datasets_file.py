@@ -107,6 +107,7 @@ class FamilyOptions:
     modality: str
     settings: Mapping[str, type]
     check: Callable[[dict], None] = lambda settings: None
+    starts_from: str | None = None  # the family whose trained model it builds on, which the entry must train too
 
 
 def _setting_problem(value, kind: type) -> str | None:
@@ -153,6 +154,11 @@ def _families(raw, modality: str, options: Mapping[str, FamilyOptions], where: s
         except (ValueError, TypeError) as error:
             raise DatasetsFileError(f"{where}, family {name}: {error}") from None
         chosen[name] = settings
+    for name in chosen:
+        base = options[name].starts_from
+        if base is not None and base not in chosen:
+            raise DatasetsFileError(f"{where}: {name!r} starts from a trained {base!r} model, so families must "
+                                    f"list {base!r} too")
     return tuple(chosen), chosen
 
 

@@ -33,7 +33,8 @@ TRIGGER_TAG = "genai/trigger"
 
 def family_options() -> dict[str, FamilyOptions]:
     """What a datasets-file entry may say of each registered family."""
-    return {f.name: FamilyOptions(f.modality.name, f.setting_types(), f.check_settings) for f in families()}
+    return {f.name: FamilyOptions(f.modality.name, f.setting_types(), f.check_settings,
+                                  f.pretrained.family if f.pretrained else None) for f in families()}
 
 
 def modality_sources() -> dict[str, Sources]:

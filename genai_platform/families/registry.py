@@ -27,7 +27,7 @@ from genai_platform.files import ArtifactPath
 from genai_platform.fingerprints import family_code_version
 from genai_platform.metrics.catalog import REFERENCES
 from genai_platform.models.base import TrainableModel
-from genai_platform.models.diffusion import DDPM, DiffusionConfig
+from genai_platform.models.diffusion import DiffusionConfig, LatentDDPM
 from genai_platform.models.gan import DCGAN, GANConfig
 from genai_platform.models.gplvm import GPLVM, GPLVMConfig
 from genai_platform.models.lstm import CharLSTM, LSTMConfig
@@ -42,7 +42,7 @@ from genai_platform.training.loop import TrainingConfig, TrainingResult
 
 @dataclass(frozen=True)
 class Pretrained:
-    """A family that starts from another family's trained model (textgan from lstm)."""
+    """A family that starts from another family's trained model (textgan from lstm, diffusion from vae)."""
     family: str
     configure: Callable[[object, object], object]  # (this family's config, the trained model's config) -> config
 
@@ -192,19 +192,21 @@ for _family in [
     Family(
         name="diffusion",
         modality=IMAGE,
-        title="DDPM diffusion",
-        description="Denoising diffusion with a small U-Net predicting the noise, cosine beta schedule, "
-        "EMA weights, sampled with DDIM.",
+        title="Latent DDPM diffusion",
+        description="Denoising diffusion in the trained vae's latent space (latent diffusion): a residual MLP "
+        "predicts the noise added to the vae's standardised posterior means, cosine beta schedule, EMA weights; "
+        "sampled with DDIM and decoded by the vae's frozen decoder.",
         config_type=DiffusionConfig,
-        build=image_model(DDPM),
+        build=image_model(LatentDDPM),
+        pretrained=Pretrained("vae", lambda config, vae_config: replace(config, autoencoder=vae_config)),
         profiles={
-            "smoke": (DiffusionConfig(timesteps=100, channels=8, sampling_steps=10),
+            "smoke": (DiffusionConfig(timesteps=100, width=16, blocks=1, sampling_steps=10),
                       training(20, 32, 1e-3, ema_decay=0.9)),
-            "default": (DiffusionConfig(timesteps=1000, channels=32, sampling_steps=25),
-                        training(3000, 64, 1e-3, ema_decay=0.995, lr_schedule="cosine", warmup_steps=100,
-                                  max_seconds=300.0)),
-            "full": (DiffusionConfig(timesteps=1000, channels=64, sampling_steps=100),
-                     training(50000, 256, 2e-4, ema_decay=0.9995, lr_schedule="cosine", warmup_steps=1000)),
+            "default": (DiffusionConfig(timesteps=1000, width=256, blocks=3, sampling_steps=50),
+                        training(6000, 256, 1e-3, ema_decay=0.999, lr_schedule="cosine", warmup_steps=100,
+                                  max_seconds=150.0)),
+            "full": (DiffusionConfig(timesteps=1000, width=512, blocks=4, sampling_steps=100),
+                     training(50000, 512, 3e-4, ema_decay=0.9995, lr_schedule="cosine", warmup_steps=1000)),
         },
     ),
     Family(
@@ -366,9 +368,9 @@ def build_model(family: Family, model_config, data: TrainingData, pretrained: Tr
     contract = family.modality.generator_type
     if not isinstance(model, contract):
         raise TypeError(f"family {family.name!r} built a {type(model).__name__}, which is not a {contract.__name__}")
-    model.initialize(data.tensor)
     if pretrained is not None:
         model.initialize_from(pretrained)
+    model.initialize(data.tensor)  # after: a data-dependent start may use the pretrained part
     return model
 
 

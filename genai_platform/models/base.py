@@ -48,7 +48,8 @@ class TrainableModel(nn.Module, ABC):
         return {SINGLE_PHASE: list(self.parameters())}
 
     def initialize(self, data: torch.Tensor) -> None:
-        """Data-dependent start before the first step (a GP-LVM's PCA latents). Default: nothing."""
+        """Data-dependent start before the first step, after initialize_from (a GP-LVM's PCA latents, a latent
+        diffusion's latent scale). Default: nothing."""
 
     def initialize_from(self, pretrained: nn.Module) -> None:
         """Start from the trained model of the family this one builds on (registry: Family.pretrained)."""
