@@ -338,15 +338,25 @@ def test_latent_diffusion_starts_from_the_vaes_weights_and_trains_only_its_denoi
     means = vae.encode(data.tensor)[0]
     torch.testing.assert_close(model.latent_mean, means.mean(0))
     torch.testing.assert_close(model.latent_scale, means.std(0))
+    standardised = (means - model.latent_mean) / model.latent_scale
+    torch.testing.assert_close(model.latent_low, standardised.min(0).values)
+    torch.testing.assert_close(model.latent_high, standardised.max(0).values)
     assert {id(p) for p in model.training_phases()["loss"]} == {id(p) for p in model.network.parameters()}
     # a latent of 0 everywhere decodes to the vae's image of the training latents' mean
     model.eval()
     model.network.head[-1].weight.data.zero_()
     model.network.head[-1].bias.data.zero_()  # predicts no noise: DDIM returns its start, scaled to the end
+    model.latent_low.fill_(-math.inf)
+    model.latent_high.fill_(math.inf)  # and nothing is clipped
     generator = torch.Generator().manual_seed(0)
     start = torch.randn(2, model.latent_mean.shape[0], generator=torch.Generator().manual_seed(0))
     shrink = model.alpha_bar[-1].sqrt() ** -1  # x0 = z_T / sqrt(alpha_bar_T) when eps is 0
     expected = torch.sigmoid(vae.decode_logits(start * shrink * model.latent_scale + model.latent_mean))
     torch.testing.assert_close(model.sample(2, generator), expected)
+    # clipped to the training latents' range, the same start decodes to the image of the range's corner it points to
+    model.latent_low.fill_(-1.0)
+    model.latent_high.fill_(1.0)
+    corner = torch.sigmoid(vae.decode_logits(start.sign() * model.latent_scale + model.latent_mean))
+    torch.testing.assert_close(model.sample(2, torch.Generator().manual_seed(0)), corner)
     with pytest.raises(ValueError, match="autoencoder is unset"):
         LatentDDPM(DiffusionConfig(), ImageShape(1, 8, 8))

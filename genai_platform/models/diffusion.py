@@ -27,6 +27,7 @@ from genai_platform.models.shapes import ImageShape
 from genai_platform.models.vae import ENCODE_BATCH, ConvVAE, VAEConfig
 
 BETA_SCHEDULES = ("linear", "cosine")
+LATENT_RANGE = 5.0  # the clipping range of standardised latents until initialize() measures the training ones
 
 
 @dataclass
@@ -108,9 +109,12 @@ class LatentDDPM(ImageGenerator):
         self.autoencoder = ConvVAE(config.autoencoder, shape).requires_grad_(False)
         latent_dim = config.autoencoder.latent_dim
         self.network = Denoiser(latent_dim, config.width, config.blocks)
-        # the training latents' mean and spread per dimension: saved with the weights
+        # the training latents' mean and spread per dimension, and their range once standardised: saved with the
+        # weights
         self.register_buffer("latent_mean", torch.zeros(latent_dim))
         self.register_buffer("latent_scale", torch.ones(latent_dim))
+        self.register_buffer("latent_low", torch.full((latent_dim,), -LATENT_RANGE))
+        self.register_buffer("latent_high", torch.full((latent_dim,), LATENT_RANGE))
         # persistent=False: derived from the config, so not part of the exported weights
         self.register_buffer("alpha_bar", torch.cumprod(1 - beta_schedule(config), dim=0).float(), persistent=False)
 
@@ -124,6 +128,9 @@ class LatentDDPM(ImageGenerator):
         means = torch.cat([self.autoencoder.encode(chunk.float())[0] for chunk in data.split(ENCODE_BATCH)])
         self.latent_mean.copy_(means.mean(0))
         self.latent_scale.copy_(means.std(0).clamp(min=1e-4))
+        standardised = (means - self.latent_mean) / self.latent_scale
+        self.latent_low.copy_(standardised.min(0).values)
+        self.latent_high.copy_(standardised.max(0).values)
 
     def training_phases(self) -> dict[str, list[nn.Parameter]]:
         return {SINGLE_PHASE: list(self.network.parameters())}
@@ -140,7 +147,9 @@ class LatentDDPM(ImageGenerator):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator, steps: int | None = None) -> torch.Tensor:
         """`n` images in [0, 1]: latents by DDIM over `steps` evenly spaced timesteps (default: the config's),
-        decoded by the vae. With eta = 1 and steps = T the sampler is DDPM's ancestral one."""
+        decoded by the vae. With eta = 1 and steps = T the sampler is DDPM's ancestral one. The predicted clean
+        latent is clipped to the training latents' range at each step, as pixels are to theirs: at the first
+        steps alpha_bar is near 0 and dividing by its root would blow the network's error up."""
         device = next(self.parameters()).device
         steps = steps or self.config.sampling_steps
         shape = (n, self.latent_mean.shape[0])
@@ -150,7 +159,8 @@ class LatentDDPM(ImageGenerator):
             a = self.alpha_bar[t]
             a_prev = self.alpha_bar[times[i + 1]] if i + 1 < len(times) else torch.ones_like(a)
             eps = self.network(z, torch.full((n,), t, device=device)).float()
-            z0 = (z - (1 - a).sqrt() * eps) / a.sqrt()
+            z0 = torch.maximum(torch.minimum((z - (1 - a).sqrt() * eps) / a.sqrt(), self.latent_high), self.latent_low)
+            eps = (z - a.sqrt() * z0) / (1 - a).sqrt()  # the noise consistent with the clipped z0
             sigma = self.config.ddim_eta * ((1 - a_prev) / (1 - a) * (1 - a / a_prev)).clamp(min=0).sqrt()
             z = a_prev.sqrt() * z0 + (1 - a_prev - sigma**2).clamp(min=0).sqrt() * eps
             if self.config.ddim_eta > 0 and i + 1 < len(times):
