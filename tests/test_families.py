@@ -2,6 +2,7 @@
 safetensors; and each model's mathematics against an independent reference."""
 
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 import torch
 from scipy.stats import multivariate_normal
 
+from genai_platform.errors import DamagedArtifact, UnloadableVersion
 from genai_platform.evaluation.generation import image_samples
 from genai_platform.modalities.base import TrainingData
 from genai_platform.models.diffusion import DiffusionConfig, LatentDDPM, beta_schedule
@@ -360,3 +362,17 @@ def test_latent_diffusion_starts_from_the_vaes_weights_and_trains_only_its_denoi
     torch.testing.assert_close(model.sample(2, torch.Generator().manual_seed(0)), corner)
     with pytest.raises(ValueError, match="autoencoder is unset"):
         LatentDDPM(DiffusionConfig(), ImageShape(1, 8, 8))
+
+
+def test_a_version_this_code_cannot_build_is_unloadable_and_counts_as_damaged(tmp_path):
+    """A diffusion version kept by the pixel-space code (its config has `channels`, no autoencoder) is refused with
+    an UnloadableVersion, a DamagedArtifact, which the sampling and evaluation steps skip and the CLI reports."""
+    family, model, result, model_config, data = _fit_family("diffusion", tmp_path, steps=1)
+    save_trained(model, tmp_path / "old", {"model_config": model_config, "data": data}, result)
+    manifest_path = tmp_path / "old" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["model_config"] = {"timesteps": 100, "channels": 8, "sampling_steps": 10}
+    manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(UnloadableVersion, match=r"old.* cannot be built by this code .*channels") as error:
+        load_family(family, tmp_path / "old", CPU)
+    assert isinstance(error.value, DamagedArtifact)

@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_model
 from torch import nn
 
-from genai_platform.errors import DamagedArtifact
+from genai_platform.errors import DamagedArtifact, UnloadableVersion
 from genai_platform.files import ArtifactPath, local_copy, sha256_file, write_atomic
 from genai_platform.models.base import TrainableModel
 from genai_platform.training.batches import BatchSampler
@@ -103,7 +103,11 @@ def load_trained(build: Callable[[dict], nn.Module], out_dir: ArtifactPath, devi
     if problem := damage(out_dir):
         raise DamagedArtifact(f"the model kept in {out_dir} is damaged: {problem}")
     manifest = read_manifest(out_dir)
-    model = build(manifest)
-    with local_copy(out_dir / WEIGHTS_FILE) as weights:
-        load_model(model, str(weights), device="cpu")
+    try:
+        model = build(manifest)
+        with local_copy(out_dir / WEIGHTS_FILE) as weights:
+            load_model(model, str(weights), device="cpu")
+    except (TypeError, ValueError, RuntimeError, KeyError) as error:  # another config, or other tensors
+        raise UnloadableVersion(f"the model kept in {out_dir} cannot be built by this code (it was made by an "
+                                f"older one?): {error}") from error
     return model.to(device).eval(), manifest

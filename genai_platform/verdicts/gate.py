@@ -25,7 +25,7 @@ from genai_platform.verdicts.thresholds import Threshold, judge
 # moves 0.6-0.85x as much as FID under a real loss (pixel noise: 0.61x at 28 px), so 3% blocks a challenger
 # 5.5% worse in FID at MNIST size, where 3.5% let half of them through; bench/gate.py measures how often (at
 # 8,000 samples a set an equal challenger is often not shown within 3% yet: the gate says "inconclusive" and
-# the next nights draw up to 4x as many).
+# the next nights draw up to the profile's max_sample_factor times as many).
 DEFAULT_MARGINS = {"fid": 0.05, "fd_whitened": 0.03, "coverage": 0.05, "bits_per_character": 0.01, "continuation_bleu": 0.10,
                    "nll_bound": 0.03}
 FALLBACK_MARGIN = 0.05  # a gate metric with no default margin
