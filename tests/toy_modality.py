@@ -93,8 +93,7 @@ class SignalReport(ModalityReport):
                      misinformation="none: the signals are synthetic.", discrimination="none: no people are involved.",
                      judged_nightly="nothing")
     preprocessing = "Deduplicated and split 80/10/10 by the hash of the values (tests/toy_modality_sql/signals.sql)."
-    bundled_source = None
-    bundled_distribution = ""
+    bundled_distributions = {}
 
     def read(self, con, details: dict, families: list[str]) -> None:
         return None

@@ -50,6 +50,11 @@ class Sources:
     bundled: str | None
     description: str
     options: tuple[SourceOption, ...] = ()
+    other_bundled: tuple[str, ...] = ()  # bundled datasets besides the default one, by name
+
+    @property
+    def bundled_names(self) -> tuple[str, ...]:
+        return (self.bundled, *self.other_bundled) if self.bundled else ()
 
     def is_bundled_name(self, source: str) -> bool:
         """`source` names a dataset of the bundled one's kind ('sklearn:...' for 'sklearn:digits'), not a path."""
@@ -218,9 +223,9 @@ def read_datasets_file(path: str | Path, modalities: Mapping[str, Sources], fami
                 raise DatasetsFileError(f"{where}: {option} applies to {' and '.join(owners)} datasets only")
         bundled = any(s.is_bundled_name(source) for s in modalities.values())  # a name, never a path
         if bundled:
-            if source != sources.bundled:
-                raise DatasetsFileError(f"{where}: {source!r} is not a bundled {modality} dataset; the bundled one "
-                                        f"is {sources.bundled!r}" if sources.bundled else
+            if source not in sources.bundled_names:
+                raise DatasetsFileError(f"{where}: {source!r} is not a bundled {modality} dataset; the bundled ones "
+                                        f"are {', '.join(map(repr, sources.bundled_names))}" if sources.bundled else
                                         f"{where}: {source!r} is not a bundled {modality} dataset; {modality} has none")
         else:
             source = str((path.parent / Path(source).expanduser()).resolve())

@@ -1,4 +1,4 @@
-"""Image sources: scikit-learn's digits (default), an image folder, MNIST-style IDX, .npz.
+"""Image sources: scikit-learn's digits (default) or photographs, an image folder, MNIST-style IDX, .npz.
 
 Every loader returns the raw pixel values in their own type (uint8, uint16 for 16-bit images,
 float32) with the scale that maps them to [0, 1]; they are stored that way, and readers normalise.
@@ -21,6 +21,11 @@ from genai_platform.datasets.provenance import Provenance, SourceFile, folder_fi
 from genai_platform.errors import DataError
 
 DEFAULT_IMAGE_SOURCE = "sklearn:digits"
+PHOTOS_SOURCE = "sklearn:photos"  # the bundled colour dataset: 32x32 crops of scikit-learn's two photographs
+PHOTOS_DISTRIBUTION = ("Shipped with scikit-learn (BSD-3-Clause); the photographs are CC BY 2.0 (china.jpg by "
+                       "danielbuechele, flower.jpg by vultilion, on Flickr).")
+BUNDLED_IMAGE_SOURCES = (DEFAULT_IMAGE_SOURCE, PHOTOS_SOURCE)
+PHOTO_CROP = 32
 DEFAULT_IMAGE_DISTRIBUTION = ("Shipped with scikit-learn (BSD-3-Clause); originally the UCI Optical Recognition "
                               "of Handwritten Digits data.")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
@@ -41,12 +46,15 @@ class RawImages:
 
 
 def load_images(source: str, allowed: tuple[Path, ...] = ()) -> RawImages:
-    """Load `source`: "sklearn:digits", a folder, an IDX images file or an .npz file (inside one of the
-    `allowed` folders, when any are named)."""
-    if source == "sklearn:digits":
+    """Load `source`: "sklearn:digits", "sklearn:photos", a folder, an IDX images file or an .npz file (inside
+    one of the `allowed` folders, when any are named)."""
+    if source == DEFAULT_IMAGE_SOURCE:
         return _load_sklearn_digits()
+    if source == PHOTOS_SOURCE:
+        return _load_sklearn_photos()
     if source.startswith("sklearn:"):
-        raise DataError(f"unknown bundled image dataset {source!r}; the bundled one is 'sklearn:digits'")
+        raise DataError(f"unknown bundled image dataset {source!r}; the bundled ones are "
+                        f"{', '.join(map(repr, BUNDLED_IMAGE_SOURCES))}")
     path = resolve_user_path(source, "image", allowed)
     if path.is_dir():
         raw = _load_folder(path)
@@ -89,6 +97,40 @@ def _load_sklearn_digits() -> RawImages:
             description="UCI optical recognition of handwritten digits (test part), 8x8 "
             "grey levels 0-16, as bundled with scikit-learn.",
             files=[SourceFile.of(data_file)],
+            rows=n,
+        ),
+    )
+
+
+def _load_sklearn_photos() -> RawImages:
+    """Every whole 32x32 tile of the two photographs shipped with scikit-learn (china.jpg, flower.jpg; 427x640
+    RGB), labelled by photograph: 2 x 13 x 20 = 520 colour images. Tiles do not overlap, so a held-out tile
+    shares no pixel with a training one."""
+    import sklearn.datasets
+    from sklearn.datasets import load_sample_images
+
+    photos = load_sample_images()
+    folder = Path(sklearn.datasets.__file__).parent / "images"
+    names = [Path(f).stem for f in photos.filenames]
+    tiles, labels, files = [], [], []
+    for label, (photo, path) in enumerate(zip(photos.images, photos.filenames)):
+        rows, columns = photo.shape[0] // PHOTO_CROP, photo.shape[1] // PHOTO_CROP
+        grid = photo[: rows * PHOTO_CROP, : columns * PHOTO_CROP].reshape(rows, PHOTO_CROP, columns, PHOTO_CROP, 3)
+        tiles.append(grid.transpose(0, 2, 4, 1, 3).reshape(rows * columns, 3, PHOTO_CROP, PHOTO_CROP))
+        labels += [label] * (rows * columns)
+        files += [str(path)] * (rows * columns)
+    n = len(labels)
+    return RawImages(
+        pixels=np.ascontiguousarray(np.concatenate(tiles), dtype=np.uint8),
+        scale=255.0,
+        labels=np.array(labels, dtype=np.int64),
+        class_names=names,
+        row_files=files,
+        provenance=Provenance(
+            source=PHOTOS_SOURCE,
+            description=f"The {PHOTO_CROP}x{PHOTO_CROP} tiles of the two sample photographs bundled with "
+            f"scikit-learn ({', '.join(names)}), class = photograph.",
+            files=[SourceFile.of(Path(f)) for f in photos.filenames] + [SourceFile.of(folder / "README.txt")],
             rows=n,
         ),
     )

@@ -63,7 +63,7 @@ class TextReport(ModalityReport):
         judged_nightly="amplification")
     preprocessing = ("Unicode NFC, whitespace collapsed, empty and duplicate documents removed, split 80/10/10 by "
                      "document hash (genai_platform/store/sql/text_corpus.sql).")
-    bundled_source, bundled_distribution = DEFAULT_TEXT_SOURCE, DEFAULT_TEXT_DISTRIBUTION
+    bundled_distributions = {DEFAULT_TEXT_SOURCE: DEFAULT_TEXT_DISTRIBUTION}
 
     def read(self, con, details: dict, families: list[str]) -> TextGalleryInputs:
         continuations, free = {}, {}

@@ -89,12 +89,11 @@ class ModalityReport(ABC):
     """A modality's report parts: `read` (called by inputs.py, which does all other reading) and a pure `build`."""
     card: ClassVar[CardTexts]
     preprocessing: ClassVar[str]  # the datasheet's words on what preprocessing did
-    bundled_source: ClassVar[str]
-    bundled_distribution: ClassVar[str]  # licence and origin of the bundled source
+    bundled_distributions: ClassVar[dict[str, str]]  # bundled source -> its licence and origin
 
     def distribution(self, source: str) -> str:
         """The datasheet's distribution line of `source`."""
-        return self.bundled_distribution if source == self.bundled_source else USER_SOURCE_DISTRIBUTION
+        return self.bundled_distributions.get(source, USER_SOURCE_DISTRIBUTION)
 
     @abstractmethod
     def read(self, con, details: dict, families: list[str]):
