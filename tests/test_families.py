@@ -130,9 +130,10 @@ def test_ddim_with_eta_one_over_all_steps_is_ddpm_ancestral_sampling():
     assert out.shape == (3, 1, 4, 4) and torch.isfinite(out).all()
 
 
-def _tiny_gplvm(count=6, pixels=3, inducing=6):
-    model = GPLVM(GPLVMConfig(latent_dim=2, inducing_points=inducing, mixture_components=2),
-                  ImageShape(1, 1, pixels), count)
+def _tiny_gplvm(count=6, outputs=3, inducing=6):
+    """A GP-LVM of a 3-d vae latent space of 8x8 images, at set parameters."""
+    model = GPLVM(GPLVMConfig(autoencoder=VAEConfig(latent_dim=outputs, hidden_channels=2), latent_dim=2,
+                              inducing_points=inducing, mixture_components=2), ImageShape(1, 8, 8), count)
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         model.latents.copy_(torch.randn(count, 2, generator=generator))
@@ -140,7 +141,7 @@ def _tiny_gplvm(count=6, pixels=3, inducing=6):
         model.log_lengthscales.copy_(torch.tensor([0.2, -0.3]))
         model.log_signal_variance.fill_(0.4)
         model.log_noise_variance.fill_(math.log(0.3))
-        model.posterior_mean.copy_(torch.randn(inducing, pixels, generator=generator))
+        model.posterior_mean.copy_(torch.randn(inducing, outputs, generator=generator))
         model.posterior_scale_lower.copy_(torch.randn(inducing, inducing, generator=generator) * 0.3)
         model.posterior_log_diagonal.copy_(torch.randn(inducing, generator=generator) * 0.2)
     return model
@@ -178,38 +179,47 @@ def test_gplvm_predictive_and_kl_match_the_textbook_formulas():
 def test_gplvm_bound_equals_the_exact_marginal_likelihood_at_the_optimal_posterior():
     """With inducing points on the latents and q(v) at its optimum the bound is tight (Titsias, 2009)."""
     model = _tiny_gplvm()
-    y = torch.randn(6, 1, 1, 3, generator=torch.Generator().manual_seed(5))
+    y = torch.randn(6, 3, generator=torch.Generator().manual_seed(5))
+    model.observed = y.float()  # the observations initialize() takes from the vae
+    images = torch.full((6, 1, 8, 8), math.nan)  # not read: the observations stand for them
     x = model.latents.detach().double().numpy()
     ls, var, noise = np.exp([0.2, -0.3]), math.exp(0.4), 0.3
     k = _rbf(x, x, ls, var)
     chol = np.linalg.cholesky(k + 1e-5 * np.eye(6))
     covariance = np.linalg.inv(np.eye(6) + chol.T @ chol / noise)  # q(v) optimum
-    centred = y.reshape(6, 3).double().numpy()
+    centred = y.double().numpy()  # standardised latents: mean 0
     with torch.no_grad():
         model.posterior_mean.copy_(torch.from_numpy(covariance @ chol.T @ centred / noise))
         s = np.linalg.cholesky(covariance)
         model.posterior_scale_lower.copy_(torch.from_numpy(np.tril(s, -1)))
         model.posterior_log_diagonal.copy_(torch.from_numpy(np.log(np.diag(s))))
-    loss = model.training_loss((y, torch.arange(6))).item()
+    loss = model.training_loss((images, torch.arange(6))).item()
     exact = sum(multivariate_normal(np.zeros(6), k + 1e-5 * np.eye(6) + noise * np.eye(6)).logpdf(centred[:, d])
                 for d in range(3))
     log_prior = -0.5 * (x**2).sum()
     assert -loss * 6 * 3 == pytest.approx(exact + log_prior, rel=1e-4)
     with torch.no_grad():  # any other posterior gives a lower bound
         model.posterior_mean.add_(0.1)
-    assert -model.training_loss((y, torch.arange(6))).item() * 18 < exact + log_prior
+    assert -model.training_loss((images, torch.arange(6))).item() * 18 < exact + log_prior
 
 
-def test_gplvm_samples_come_from_the_fitted_latent_mixture():
+def test_gplvm_samples_come_from_the_fitted_latent_mixture_through_the_gp_and_the_vaes_decoder():
     model = _tiny_gplvm(count=40, inducing=8)
-    model.finish_training(torch.rand(40, 1, 1, 3), seed=0)
+    model.finish_training(torch.rand(40, 1, 8, 8), seed=0)
     assert model.mixture_weights.sum().item() == pytest.approx(1.0, rel=1e-5)
     # at an EM fixed point the weighted component means average to the data mean (40 latents: too few to hold
     # some out, so all are fitted)
     weighted = (model.mixture_weights[:, None] * model.mixture_means).sum(0)
     np.testing.assert_allclose(weighted.numpy(), model.latents.detach().mean(0).numpy(), atol=1e-4)
     samples = model.sample(5, torch.Generator().manual_seed(0))
-    assert samples.shape == (5, 1, 1, 3) and samples.min() >= 0 and samples.max() <= 1
+    assert samples.shape == (5, 1, 8, 8) and samples.min() >= 0 and samples.max() <= 1
+    generator = torch.Generator().manual_seed(0)
+    mean, variance = model.predictive(model.mixture_latents(5, generator))
+    spread = (variance + 0.3).sqrt()  # the GP's and the observation noise's
+    drawn = mean + spread[:, None] * torch.randn(mean.shape, generator=generator, dtype=torch.float64)
+    clipped = drawn.float().clamp(-5, 5)  # the range until the latent space is fitted
+    decoded = torch.sigmoid(model.autoencoder.decode_logits(clipped * model.latent_scale + model.latent_mean))
+    torch.testing.assert_close(samples, decoded)
 
 
 def test_latent_mixture_size_is_chosen_on_held_out_latents_and_samples_the_truth():
@@ -227,7 +237,8 @@ def test_latent_mixture_size_is_chosen_on_held_out_latents_and_samples_the_truth
     # fewer components than the truth lose at least 0.4 nats a held-out latent; more gain almost nothing
     assert chosen in (4, 8) and scores[4] > scores[2] + 0.4 > scores[1] + 0.8
     assert abs(scores[8] - scores[4]) < 0.03
-    model = GPLVM(GPLVMConfig(latent_dim=2, inducing_points=8, mixture_components=16), ImageShape(1, 1, 3), 4000)
+    model = GPLVM(GPLVMConfig(autoencoder=VAEConfig(latent_dim=3, hidden_channels=2), latent_dim=2, inducing_points=8,
+                              mixture_components=16), ImageShape(1, 8, 8), 4000)
     with torch.no_grad():
         model.latents.copy_(torch.from_numpy(latents))
     note = model.finish_training(torch.empty(0), seed=0)
@@ -326,23 +337,37 @@ def test_textgan_starts_from_the_maximum_likelihood_weights():
         TextGAN(TextGANConfig(), len(VOCAB))
 
 
-def test_latent_diffusion_starts_from_the_vaes_weights_and_trains_only_its_denoiser(tmp_path):
-    """The diffusion's autoencoder is the trained vae, unchanged by training; its latents are standardised
-    on the training images' posterior means; its samples are the vae's decoder applied to latents."""
-    family = FAMILIES["diffusion"]
+def _latent_family(name, tmp_path):
+    """A family of the vae's latent space trained 3 steps from an untrained vae; the model, the vae, the data."""
+    family = FAMILIES[name]
     data = _family_data(family)
     vae = build_model(FAMILIES["vae"], FAMILIES["vae"].settings("smoke")[0], data)
     model_config, training = family.settings("smoke")
     model, _ = train_family(family, pretrained_config(family, model_config, vae), dataclasses.replace(training, steps=3),
                             data, CPU, tmp_path / "c.pt", "fp", _quiet, vae)
-    for name, weight in vae.state_dict().items():
-        torch.testing.assert_close(model.autoencoder.state_dict()[name], weight, msg=name)
+    return model, vae, data
+
+
+@pytest.mark.parametrize("name", ["diffusion", "gplvm"])
+def test_a_latent_family_starts_from_the_vaes_weights_and_trains_only_its_own(name, tmp_path):
+    """Its autoencoder is the trained vae, unchanged by training; its latents are standardised on the training
+    images' posterior means."""
+    model, vae, data = _latent_family(name, tmp_path)
+    for weight_name, weight in vae.state_dict().items():
+        torch.testing.assert_close(model.autoencoder.state_dict()[weight_name], weight, msg=weight_name)
     means = vae.encode(data.tensor)[0]
     torch.testing.assert_close(model.latent_mean, means.mean(0))
     torch.testing.assert_close(model.latent_scale, means.std(0))
     standardised = (means - model.latent_mean) / model.latent_scale
     torch.testing.assert_close(model.latent_low, standardised.min(0).values)
     torch.testing.assert_close(model.latent_high, standardised.max(0).values)
+    trained = {id(p) for params in model.training_phases().values() for p in params}
+    assert not trained & {id(p) for p in model.autoencoder.parameters()} and trained
+
+
+def test_latent_diffusion_samples_decode_its_denoised_latents(tmp_path):
+    """Its samples are the vae's decoder applied to DDIM latents, clipped to the training latents' range."""
+    model, vae, _ = _latent_family("diffusion", tmp_path)
     assert {id(p) for p in model.training_phases()["loss"]} == {id(p) for p in model.network.parameters()}
     # a latent of 0 everywhere decodes to the vae's image of the training latents' mean
     model.eval()
@@ -360,7 +385,7 @@ def test_latent_diffusion_starts_from_the_vaes_weights_and_trains_only_its_denoi
     model.latent_high.fill_(1.0)
     corner = torch.sigmoid(vae.decode_logits(start.sign() * model.latent_scale + model.latent_mean))
     torch.testing.assert_close(model.sample(2, torch.Generator().manual_seed(0)), corner)
-    with pytest.raises(ValueError, match="autoencoder is unset"):
+    with pytest.raises(ValueError, match="config has no autoencoder"):
         LatentDDPM(DiffusionConfig(), ImageShape(1, 8, 8))
 
 

@@ -1,12 +1,10 @@
 """Denoising diffusion (DDPM, Ho et al. 2020) in the latent space of the trained vae (latent diffusion,
 Rombach et al. 2022), sampled with DDIM (Song et al. 2021).
 
-Why latents: in pixels, at 28 px a U-Net step costs about 10x an 8-px one, so on 2 CPU cores the default
-budget ended training after ~350 steps (FID 37-106x the floor) and drawing the gate's 8,000 samples did not
-finish in 30 minutes (bench/RESULTS.md). Here the vae's encoder maps each image to its posterior mean, a
-few numbers; the diffusion learns the distribution of those (standardised per dimension over the training
-images) with a small residual MLP, and a sample is the vae's decoder applied to a denoised latent. The vae's
-weights are frozen and kept with the diffusion's own (a version does not depend on the vae's files).
+Why latents (models/latent_space.py): in pixels, at 28 px a U-Net step costs about 10x an 8-px one, so on 2
+CPU cores the default budget ended training after ~350 steps (FID 37-106x the floor) and drawing the gate's
+8,000 samples did not finish in 30 minutes (bench/RESULTS.md). Here a small residual MLP denoises the vae's
+standardised posterior means, and a sample is the vae's decoder applied to a denoised latent.
 
 The network predicts the added noise (the "simple" loss); the beta schedule is linear (Ho et al.) or cosine
 (Nichol & Dhariwal 2021). Train with `ema_decay` > 0 in the loop: samples come from the averaged weights it
@@ -23,11 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from genai_platform.models.base import SINGLE_PHASE, ImageGenerator
+from genai_platform.models.latent_space import VAELatentSpace
 from genai_platform.models.shapes import ImageShape
-from genai_platform.models.vae import ENCODE_BATCH, ConvVAE, VAEConfig
+from genai_platform.models.vae import VAEConfig
 
 BETA_SCHEDULES = ("linear", "cosine")
-LATENT_RANGE = 5.0  # the clipping range of standardised latents until initialize() measures the training ones
 
 
 @dataclass
@@ -99,45 +97,21 @@ class Denoiser(nn.Module):
         return self.head(h)
 
 
-class LatentDDPM(ImageGenerator):
+class LatentDDPM(VAELatentSpace, ImageGenerator):
     def __init__(self, config: DiffusionConfig, shape: ImageShape):
         super().__init__()
-        if config.autoencoder is None:
-            raise ValueError("DiffusionConfig.autoencoder is unset: it comes from the trained vae the diffusion "
-                             "works in")
         self.config, self.shape = config, shape
-        self.autoencoder = ConvVAE(config.autoencoder, shape).requires_grad_(False)
-        latent_dim = config.autoencoder.latent_dim
+        latent_dim = self.register_autoencoder(config.autoencoder, shape)
         self.network = Denoiser(latent_dim, config.width, config.blocks)
-        # the training latents' mean and spread per dimension, and their range once standardised: saved with the
-        # weights
-        self.register_buffer("latent_mean", torch.zeros(latent_dim))
-        self.register_buffer("latent_scale", torch.ones(latent_dim))
-        self.register_buffer("latent_low", torch.full((latent_dim,), -LATENT_RANGE))
-        self.register_buffer("latent_high", torch.full((latent_dim,), LATENT_RANGE))
         # persistent=False: derived from the config, so not part of the exported weights
         self.register_buffer("alpha_bar", torch.cumprod(1 - beta_schedule(config), dim=0).float(), persistent=False)
 
-    def initialize_from(self, pretrained: ConvVAE) -> None:
-        """The trained vae's weights, frozen."""
-        self.autoencoder.load_state_dict(pretrained.state_dict())
-
-    @torch.no_grad()
     def initialize(self, data: torch.Tensor) -> None:
-        """Standardise the latent space on the training images' posterior means (after initialize_from)."""
-        means = torch.cat([self.autoencoder.encode(chunk.float())[0] for chunk in data.split(ENCODE_BATCH)])
-        self.latent_mean.copy_(means.mean(0))
-        self.latent_scale.copy_(means.std(0).clamp(min=1e-4))
-        standardised = (means - self.latent_mean) / self.latent_scale
-        self.latent_low.copy_(standardised.min(0).values)
-        self.latent_high.copy_(standardised.max(0).values)
-
-    def training_phases(self) -> dict[str, list[nn.Parameter]]:
-        return {SINGLE_PHASE: list(self.network.parameters())}
+        """Standardise the latent space on the training images (after initialize_from)."""
+        self.fit_latent_space(data)
 
     def training_loss(self, x: torch.Tensor, phase: str = SINGLE_PHASE) -> torch.Tensor:
-        with torch.no_grad():
-            z0 = (self.autoencoder.encode(x)[0].float() - self.latent_mean) / self.latent_scale
+        z0 = self.standardised_latents(x)
         t = self.training_randint(self.config.timesteps, z0)
         noise = self.training_noise(z0)
         a = self.alpha_bar[t][:, None]
@@ -159,10 +133,10 @@ class LatentDDPM(ImageGenerator):
             a = self.alpha_bar[t]
             a_prev = self.alpha_bar[times[i + 1]] if i + 1 < len(times) else torch.ones_like(a)
             eps = self.network(z, torch.full((n,), t, device=device)).float()
-            z0 = torch.maximum(torch.minimum((z - (1 - a).sqrt() * eps) / a.sqrt(), self.latent_high), self.latent_low)
+            z0 = self.clip_latents((z - (1 - a).sqrt() * eps) / a.sqrt())
             eps = (z - a.sqrt() * z0) / (1 - a).sqrt()  # the noise consistent with the clipped z0
             sigma = self.config.ddim_eta * ((1 - a_prev) / (1 - a) * (1 - a / a_prev)).clamp(min=0).sqrt()
             z = a_prev.sqrt() * z0 + (1 - a_prev - sigma**2).clamp(min=0).sqrt() * eps
             if self.config.ddim_eta > 0 and i + 1 < len(times):
                 z = z + sigma * torch.randn(shape, generator=generator).to(device)
-        return torch.sigmoid(self.autoencoder.decode_logits(z * self.latent_scale + self.latent_mean).float()).cpu()
+        return self.decode_latents(z)
