@@ -1,5 +1,6 @@
 """Helpers the tests share: the smoke-run environment and an in-process materialization."""
 
+import dataclasses
 import json
 import os
 import signal
@@ -119,3 +120,20 @@ def home_state(root: Path, family: str = "vae") -> dict:
     assert html.rstrip().endswith("</html>")
     json.loads((root / "reports" / "report.json").read_text("utf-8"))
     return {"champion": serving, "metrics_rows": rows}
+
+
+class Crash(RuntimeError):
+    pass
+
+
+def crashing_at(batches, call: int):
+    """The same batches, but the `call`-th draw raises, as if the process died there."""
+    calls = {"n": 0}
+
+    def sample(generator, batch_size, shard):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise Crash("killed")
+        return batches(generator, batch_size, shard)
+
+    return dataclasses.replace(batches, draw=sample)

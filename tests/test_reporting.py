@@ -111,6 +111,10 @@ def test_leaderboard_ranks_families_by_win_rate_then_lists_reference_rows_in_ord
     assert board.rows[0].cells["fid"].ci_low == 0.8 and board.rows[3].cells["precision"] is None
     text_board = report.modalities[1].leaderboard
     assert [(r.subject, r.role) for r in text_board.rows] == [("lstm", "model"), ("unigram", "baseline")]
+    # FID over unseen real data's 0.1, each family's; text has no floor row
+    assert [(label, round(x, 9)) for label, x in board.multiples_of_floor("fid")] == [
+        (board.rows[0].label, 10.0), (board.rows[1].label, 20.0), (board.rows[2].label, 5.0)]
+    assert text_board.multiples_of_floor("bits_per_character") == []
 
 
 def test_findings_status_and_regressions(report):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import resume_worker
+from helpers import Crash, crashing_at
 import torch
 from safetensors.torch import load_file
 
@@ -35,23 +36,6 @@ def _lstm_setup():
     return (lambda: CharLSTM(config, len(vocab))), token_windows(tokens, 16)
 
 
-class Crash(RuntimeError):
-    pass
-
-
-def _crashing_at(batches, call: int):
-    """The same batches, but the `call`-th draw raises, as if the process died there."""
-    calls = {"n": 0}
-
-    def sample(generator, batch_size, shard):
-        calls["n"] += 1
-        if calls["n"] == call:
-            raise Crash("killed")
-        return batches(generator, batch_size, shard)
-
-    return dataclasses.replace(batches, draw=sample)
-
-
 def test_training_reduces_loss(tmp_path):
     build, batches = _lstm_setup()
     config = TrainingConfig(steps=60, batch_size=16, learning_rate=1e-2, log_every=1000, checkpoint_every=1000)
@@ -68,7 +52,7 @@ def _crashed_after_a_checkpoint(tmp_path):
     reference, _ = fit(build, batches, config, torch.device("cpu"), tmp_path / "a.pt", "fp", lambda m: None)
     checkpoint = tmp_path / "b.pt"
     with pytest.raises(Crash):
-        fit(build, _crashing_at(batches, 25), config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
+        fit(build, crashing_at(batches, 25), config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
     return reference, build, batches, config, checkpoint
 
 
@@ -172,7 +156,7 @@ def test_a_resumed_training_spends_what_the_interrupted_one_left_of_the_time_bud
     # at 32 steps/s, 4 s hold 128 steps; killed at the 30th, it leaves a checkpoint at step 25 after 25/32 s
     checkpoint = tmp_path / "k.pt"
     with pytest.raises(Crash):
-        fit(build, _crashing_at(clock.slowed(batches), 30), config, torch.device("cpu"), checkpoint, "fp",
+        fit(build, crashing_at(clock.slowed(batches), 30), config, torch.device("cpu"), checkpoint, "fp",
             lambda m: None)
     saved = read_checkpoint(checkpoint)
     assert (saved["step"], saved["planned_steps"], saved["limited_by"], saved["seconds"]) == (25, 128, "seconds",
@@ -181,7 +165,7 @@ def test_a_resumed_training_spends_what_the_interrupted_one_left_of_the_time_bud
     # killed again at step 55, it leaves a checkpoint at step 50 after 25/32 + 25/16 s
     logs = []
     with pytest.raises(Crash):
-        fit(build, _crashing_at(clock.slowed(batches, 1 / 16), 30), config, torch.device("cpu"), checkpoint, "fp",
+        fit(build, crashing_at(clock.slowed(batches, 1 / 16), 30), config, torch.device("cpu"), checkpoint, "fp",
             logs.append)
     assert "within 4 s, 1 s of it spent before the checkpoint" in "\n".join(logs)
     assert "time budget: 16.00 steps/s, so 76 steps" in "\n".join(logs)
@@ -195,7 +179,7 @@ def test_a_resumed_training_spends_what_the_interrupted_one_left_of_the_time_bud
     # killed before the first plan: the resumed training at the same rate ends where an uninterrupted one does
     early = tmp_path / "early.pt"
     with pytest.raises(Crash):
-        fit(build, _crashing_at(clock.slowed(batches), 8), config, torch.device("cpu"), early, "fp", lambda m: None)
+        fit(build, crashing_at(clock.slowed(batches), 8), config, torch.device("cpu"), early, "fp", lambda m: None)
     saved = read_checkpoint(early)
     assert saved["seconds"] == 5 / 32
     # a checkpoint written when the budget was already spent ends training where it is
@@ -266,7 +250,7 @@ def test_checkpoint_of_another_setup_is_not_resumed(tmp_path):
     build, batches = _lstm_setup()
     config = TrainingConfig(steps=12, batch_size=4, learning_rate=1e-2, log_every=1000, checkpoint_every=5)
     with pytest.raises(Crash):
-        fit(build, _crashing_at(batches, 8), config, torch.device("cpu"), tmp_path / "c.pt", "old", lambda m: None)
+        fit(build, crashing_at(batches, 8), config, torch.device("cpu"), tmp_path / "c.pt", "old", lambda m: None)
     _, result = fit(build, batches, config, torch.device("cpu"), tmp_path / "c.pt", "new", lambda m: None)
     assert result.resumed_from_step is None
 
@@ -351,7 +335,7 @@ def test_gan_resume_restores_both_optimizers(tmp_path):
     cpu, quiet = torch.device("cpu"), lambda m: None
     reference, _ = fit(build, image_batches(images), training, cpu, tmp_path / "a.pt", "fp", quiet)
     with pytest.raises(Crash):
-        fit(build, _crashing_at(image_batches(images), 8), training, cpu, tmp_path / "b.pt", "fp", quiet)
+        fit(build, crashing_at(image_batches(images), 8), training, cpu, tmp_path / "b.pt", "fp", quiet)
     assert set(read_checkpoint(tmp_path / "b.pt")["optimizers"]) == {"discriminator", "generator"}
     resumed, result = fit(build, image_batches(images), training, cpu, tmp_path / "b.pt", "fp", quiet)
     assert result.resumed_from_step == 5 and len(result.loss_curves["generator"]) == 12

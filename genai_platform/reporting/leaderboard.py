@@ -63,6 +63,15 @@ class Leaderboard:
     def kept_out(self) -> list[LeaderboardRow]:
         return [row for row in self.rows if row.kept_out]
 
+    def multiples_of_floor(self, metric: str) -> list[tuple[str, float]]:
+        """(family label, its `metric` over real unseen data's) for each family, when the floor row has a positive
+        value of it: how far each family is from what unseen real data scores."""
+        floor = next((row.cells.get(metric) for row in self.rows if row.subject == UNSEEN_REAL), None)
+        if floor is None or floor.value <= 0:
+            return []
+        return [(row.label, row.cells[metric].value / floor.value) for row in self.rows
+                if not row.reference and row.cells.get(metric) is not None]
+
 
 @dataclass(frozen=True)
 class TableRow:
