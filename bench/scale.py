@@ -1,6 +1,7 @@
 """The whole chain at a real data size: 10,000 images of 28x28 plus a 1 MB text corpus, default profile.
 
-    .venv/bin/python bench/scale.py [--images 10000] [--text-mb 1.0] [--profile default] [--work DIR]
+    .venv/bin/python bench/scale.py [--images 10000] [--text-mb 1.0] [--profile default] [--seed 0] [--work DIR]
+    .venv/bin/python bench/scale.py --image-source sklearn:photos   # the colour tiles instead of the digits
 
 The images are scikit-learn's bundled 8x8 digits, each upscaled to a 20x20 digit centred on a 28x28
 canvas (MNIST's layout) and then moved by a random affine transform (rotation up to 12 degrees, scale
@@ -90,19 +91,23 @@ def main() -> None:
     parser.add_argument("--profile", default="default", choices=("smoke", "default", "full"))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", type=Path, help="folder for the data, homes and logs (default: a new temporary one)")
+    parser.add_argument("--image-source", help="an image source to run instead of the 28-px digits (e.g. sklearn:photos)")
     parser.add_argument("--data-only", action="store_true", help="write the data and stop")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="genai-scale-"))
     data = work / "data"
     data.mkdir(parents=True, exist_ok=True)
-    images, labels = digits_28px(args.images, args.seed)
-    images_path = data / "digits28-images-idx3-ubyte.gz"
-    write_idx(images_path, images)
-    write_idx(data / "digits28-labels-idx1-ubyte.gz", labels)
+    if args.image_source:
+        images_path, described = args.image_source, args.image_source
+    else:
+        images, labels = digits_28px(args.images, args.seed)
+        images_path = data / "digits28-images-idx3-ubyte.gz"
+        write_idx(images_path, images)
+        write_idx(data / "digits28-labels-idx1-ubyte.gz", labels)
+        described = f"{len(images):,} images of {CANVAS}x{CANVAS} in {images_path}"
     text_path = data / "wikipedia.txt"
     text_path.write_text(wikipedia_text(args.text_mb), encoding="utf-8")
-    print(f"data: {len(images):,} images of {CANVAS}x{CANVAS} in {images_path}; "
-          f"{text_path.stat().st_size / 1e6:.2f} MB of text in {text_path}", flush=True)
+    print(f"data: {described}; {text_path.stat().st_size / 1e6:.2f} MB of text in {text_path}", flush=True)
     if args.data_only:
         return
     dagster_home = work / "dagster_home"

@@ -293,7 +293,7 @@ def test_a_changed_family_retrains_alone_and_a_failing_finding_keeps_its_champio
     result, metadata, checks = nights["vae changed"]
     assert result.success  # the run is green; the check below is what turns yellow
     retrained = sorted(key for key, m in metadata.items() if key.startswith("train_") and not m["reused"])
-    assert retrained == ["train_diffusion", "train_vae"]  # and the diffusion, which works in the vae's latents
+    assert retrained == ["train_diffusion", "train_gplvm", "train_vae"]  # and the two families in the vae's latents
     challenger = metadata["train_vae"]["version"]
     assert challenger == result.run_id and not metadata["samples_vae"]["reused"]
     promotion = metadata["champion_vae"]

@@ -128,7 +128,8 @@ def text_model(model_class) -> Callable[[object, dict], TrainableModel]:
 
 
 def indexed_image_batches(images: torch.Tensor, _config) -> BatchSampler:
-    """(images, row numbers): for models with one learned parameter per training image."""
+    """(images, row numbers): for models with one learned parameter or one precomputed latent per training
+    image."""
     return image_batches(images, torch.arange(images.shape[0], device=images.device))
 
 
@@ -208,6 +209,7 @@ for _family in [
         "sampled with DDIM and decoded by the vae's frozen decoder.",
         config_type=DiffusionConfig,
         build=image_model(LatentDDPM),
+        batches=indexed_image_batches,
         pretrained=IN_VAE_LATENTS,
         profiles={
             "smoke": (DiffusionConfig(timesteps=100, width=16, blocks=1, sampling_steps=10),

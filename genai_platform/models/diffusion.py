@@ -110,8 +110,8 @@ class LatentDDPM(VAELatentSpace, ImageGenerator):
         """Standardise the latent space on the training images (after initialize_from)."""
         self.fit_latent_space(data)
 
-    def training_loss(self, x: torch.Tensor, phase: str = SINGLE_PHASE) -> torch.Tensor:
-        z0 = self.standardised_latents(x)
+    def training_loss(self, batch: tuple[torch.Tensor, torch.Tensor], phase: str = SINGLE_PHASE) -> torch.Tensor:
+        z0 = self.observed_latents(batch)
         t = self.training_randint(self.config.timesteps, z0)
         noise = self.training_noise(z0)
         a = self.alpha_bar[t][:, None]

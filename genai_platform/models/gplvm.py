@@ -2,7 +2,7 @@
 vae's latent space (models/latent_space.py).
 
 Every training image is observed as y_i, the vae's standardised posterior mean of it (a few numbers instead of
-its pixels: in pixels, at 28 px, the GP-LVM's samples were blurred means 25-67x the unseen-real FID). Each y_i
+its pixels: in pixels, at 28 px, the GP-LVM's samples were blurred means, 57x unseen real data's FID). Each y_i
 has a learned latent x_i with a N(0, I) prior (MAP estimate, initialised by PCA). Each output dimension is a GP
 over the latent space with a shared RBF kernel with one length-scale per latent dimension (ARD, so unused
 dimensions can switch off). The GP is sparse: M inducing points Z with a whitened Gaussian posterior
@@ -61,8 +61,6 @@ class GPLVM(VAELatentSpace, ImageGenerator, LatentMixture):
         self.posterior_mean = nn.Parameter(torch.zeros(m, outputs))
         self.posterior_scale_lower = nn.Parameter(torch.zeros(m, m))  # strictly lower part of S
         self.posterior_log_diagonal = nn.Parameter(torch.zeros(m))
-        # the observations y_i, set by initialize for training (derived from the images: not saved)
-        self.register_buffer("observed", torch.zeros(0, outputs), persistent=False)
         self.register_mixture(config.mixture_components, q)
 
     @torch.no_grad()
@@ -71,7 +69,7 @@ class GPLVM(VAELatentSpace, ImageGenerator, LatentMixture):
         (unit variance per dimension), inducing points on a random subset of them."""
         if images.shape[0] != self.count:
             raise ValueError(f"the model was built for {self.count} images, got {images.shape[0]}")
-        self.observed = self.fit_latent_space(images)
+        self.fit_latent_space(images)
         centred = self.observed.double()  # standardised: mean 0
         u, s, _ = torch.linalg.svd(centred, full_matrices=False)
         pcs = u[:, : self.config.latent_dim] * s[: self.config.latent_dim]
@@ -111,11 +109,10 @@ class GPLVM(VAELatentSpace, ImageGenerator, LatentMixture):
         return 0.5 * (outputs * scale.pow(2).sum() + mean.pow(2).sum() - outputs * m - outputs * log_det)
 
     def training_loss(self, batch: tuple[torch.Tensor, torch.Tensor], phase: str = SINGLE_PHASE) -> torch.Tensor:
-        """Negative evidence lower bound (plus the latents' prior) per training output, in nats. The batch's
-        images are not read: their observations were computed once, by initialize."""
-        _, index = batch
-        y = self.observed[index].double()
-        x = self.latents[index]
+        """Negative evidence lower bound (plus the latents' prior) per training output, in nats, of a batch of
+        (images, rows)."""
+        y = self.observed_latents(batch).double()
+        x = self.latents[batch[1]]
         mean, variance = self.predictive(x)
         noise = self.log_noise_variance.double().exp()
         outputs, b = y.shape[1], y.shape[0]
