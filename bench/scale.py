@@ -44,7 +44,8 @@ CANVAS, DIGIT = 28, 20
 
 def write_idx(path: Path, array: np.ndarray) -> None:
     header = struct.pack(f">BBBB{array.ndim}I", 0, 0, 0x08, array.ndim, *array.shape)
-    with gzip.open(path, "wb", compresslevel=1) as f:
+    # mtime 0: the same images make the same file, so the same data version (and feature space) on every run
+    with gzip.GzipFile(path, "wb", compresslevel=1, mtime=0) as f:
         f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
 
 
