@@ -103,14 +103,15 @@ def test_the_smoke_job_keeps_models_and_reports_in_s3_and_nothing_on_local_disk_
 
 
 def test_a_crashed_training_resumes_from_its_checkpoint_in_s3(s3, tmp_path):
-    from test_training import Crash, _crashing_at, _lstm_setup
+    from helpers import Crash, crashing_at
+    from test_training import _lstm_setup
 
     build, batches = _lstm_setup()
     config = TrainingConfig(steps=30, batch_size=8, learning_rate=1e-2, log_every=1000, checkpoint_every=10)
     reference, _ = fit(build, batches, config, torch.device("cpu"), tmp_path / "a.pt", "fp", lambda m: None)
     checkpoint = artifact_path(f"{s3}/home/checkpoints/lstm.pt")
     with pytest.raises(Crash):
-        fit(build, _crashing_at(batches, 25), config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
+        fit(build, crashing_at(batches, 25), config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
     assert checkpoint.exists()
     resumed, result = fit(build, batches, config, torch.device("cpu"), checkpoint, "fp", lambda m: None)
     assert result.resumed_from_step == 20 and not checkpoint.exists()
