@@ -59,10 +59,11 @@ def main() -> int:
     duckdb = PlatformDuckDB(database=str(Path(args.home).resolve() / "genai.duckdb"))
     with duckdb.read_connection() as con:
         image_rows, text_rows = latest_metrics(con, "image"), latest_metrics(con, "text")
-        trainings = {}  # version -> family -> its manifest's training record
+        scored = {row["model_version"] for row in image_rows if row["model_version"]}
+        trainings = {}  # version -> family -> its manifest's training record, for the versions scored
         for family, version, path in con.execute("SELECT family, version, path FROM model_versions").fetchall():
             manifest = Path(path) / "manifest.json"
-            if manifest.exists():
+            if version in scored and manifest.exists():
                 trainings.setdefault(version, {})[family] = json.loads(manifest.read_text())["training"]
     failures = []
 

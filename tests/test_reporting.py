@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from genai_platform.datasets.image_sources import DEFAULT_IMAGE_DISTRIBUTION
+from genai_platform.datasets.image_sources import BUNDLED_IMAGE_DISTRIBUTIONS
 from genai_platform.datasets.provenance import USER_SOURCE_DISTRIBUTION
 from genai_platform.modalities import MODALITIES
 from genai_platform.metrics.bias import gender_word_lists
@@ -179,7 +179,7 @@ def test_model_cards_and_datasheets_take_their_texts_from_the_modality_and_the_s
     assert [m.label for m in cards["lstm"].metrics] == ["Test bits/char ↓", "Gender repr. TV ↓",
                                                         "Gender repr. TV amplification ↓"]
     image, text = (section.datasheet for section in report.modalities)
-    assert image.distribution == DEFAULT_IMAGE_DISTRIBUTION and "BSD-3-Clause" in image.distribution
+    assert image.distribution == BUNDLED_IMAGE_DISTRIBUTIONS["sklearn:digits"] and "BSD-3-Clause" in image.distribution
     assert text.distribution == USER_SOURCE_DISTRIBUTION
     assert image.preprocessing.startswith("Pixels scaled") and text.preprocessing.startswith("Unicode NFC")
 

@@ -22,12 +22,14 @@ from genai_platform.errors import DataError
 
 DEFAULT_IMAGE_SOURCE = "sklearn:digits"
 PHOTOS_SOURCE = "sklearn:photos"  # the bundled colour dataset: 32x32 crops of scikit-learn's two photographs
-PHOTOS_DISTRIBUTION = ("Shipped with scikit-learn (BSD-3-Clause); the photographs are CC BY 2.0 (china.jpg by "
-                       "danielbuechele, flower.jpg by vultilion, on Flickr).")
-BUNDLED_IMAGE_SOURCES = (DEFAULT_IMAGE_SOURCE, PHOTOS_SOURCE)
 PHOTO_CROP = 32
-DEFAULT_IMAGE_DISTRIBUTION = ("Shipped with scikit-learn (BSD-3-Clause); originally the UCI Optical Recognition "
-                              "of Handwritten Digits data.")
+# every bundled dataset, the default first, with the licence and origin its datasheet gives
+BUNDLED_IMAGE_DISTRIBUTIONS = {
+    DEFAULT_IMAGE_SOURCE: "Shipped with scikit-learn (BSD-3-Clause); originally the UCI Optical Recognition of "
+                          "Handwritten Digits data.",
+    PHOTOS_SOURCE: "Shipped with scikit-learn (BSD-3-Clause); the photographs are CC BY 2.0 (china.jpg by "
+                   "danielbuechele, flower.jpg by vultilion, on Flickr).",
+}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 IDX_PATTERN = re.compile(r"idx3-ubyte(\.gz)?$")
 MIN_IMAGE_SIZE = 8  # pixels of height and width: the bundled digits' size, the smallest every family trains on
@@ -54,7 +56,7 @@ def load_images(source: str, allowed: tuple[Path, ...] = ()) -> RawImages:
         return _load_sklearn_photos()
     if source.startswith("sklearn:"):
         raise DataError(f"unknown bundled image dataset {source!r}; the bundled ones are "
-                        f"{', '.join(map(repr, BUNDLED_IMAGE_SOURCES))}")
+                        f"{', '.join(map(repr, BUNDLED_IMAGE_DISTRIBUTIONS))}")
     path = resolve_user_path(source, "image", allowed)
     if path.is_dir():
         raw = _load_folder(path)

@@ -13,8 +13,7 @@ import numpy as np
 import torch
 
 from genai_platform.datasets.datasets_file import Sources
-from genai_platform.datasets.image_sources import (DEFAULT_IMAGE_DISTRIBUTION, DEFAULT_IMAGE_SOURCE, PHOTOS_DISTRIBUTION,
-                                                  PHOTOS_SOURCE, RawImages, load_images)
+from genai_platform.datasets.image_sources import BUNDLED_IMAGE_DISTRIBUTIONS, DEFAULT_IMAGE_SOURCE, RawImages, load_images
 from genai_platform.evaluation.generation import image_samples
 from genai_platform.evaluation.image_scores import (BOUND, EVERY_SAMPLE_METRICS, FEATURE_EXTRACTOR_DIR, ClassifierData,
                                                     EmbeddedSet, ImageDetails, ImageScorer, bound_bits_per_dim,
@@ -75,7 +74,7 @@ class ImageReport(ModalityReport):
         judged_nightly="amplification and class coverage")
     preprocessing = ("Pixels scaled to [0, 1]; exact duplicates removed by content hash; split 80/10/10 by hash "
                      "(genai_platform/store/sql/images.sql).")
-    bundled_distributions = {DEFAULT_IMAGE_SOURCE: DEFAULT_IMAGE_DISTRIBUTION, PHOTOS_SOURCE: PHOTOS_DISTRIBUTION}
+    bundled_distributions = BUNDLED_IMAGE_DISTRIBUTIONS
 
     def read(self, con, details: dict, families: list[str]) -> ImageGalleryInputs:
         kept = ImageDetails.from_dict(details)
@@ -145,7 +144,8 @@ class ImageModality(Modality):
     sources = Sources(
         "GENAI_IMAGE_SOURCE", DEFAULT_IMAGE_SOURCE,
         "'sklearn:digits', 'sklearn:photos' (colour), an image folder (class = sub-folder), an IDX images file or an "
-        ".npz with 'images' (and 'labels')", other_bundled=(PHOTOS_SOURCE,))
+        ".npz with 'images' (and 'labels')",
+        other_bundled=tuple(source for source in BUNDLED_IMAGE_DISTRIBUTIONS if source != DEFAULT_IMAGE_SOURCE))
     raw_asset = "raw_images"
     data_asset = "images"
     preprocessing = SqlPreprocessing("images", "images_checks", "raw_images", {
