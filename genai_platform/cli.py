@@ -2,6 +2,7 @@
 
     genai-platform versions FAMILY            the kept versions, which serves, their gate metrics
     genai-platform sample FAMILY [-n N]       N samples of the champion (or --version) as PNG grid or text
+    genai-platform detect PATH... [--json]    whether files carry this deployment's watermark
     genai-platform promote FAMILY [--version] make the challenger (or a kept version) the champion
     genai-platform rollback FAMILY [--version] go back to the previous champion (or a kept version)
     genai-platform report                     re-render the reports from DuckDB (after a promote, say)
@@ -17,6 +18,7 @@ with DuckDB's lock error after LOCK_WAIT_SECONDS.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -31,6 +33,8 @@ from genai_platform.defs.database import PlatformDuckDB, is_lock_conflict
 from genai_platform.defs.datasets import datasets_file, entry_families
 from genai_platform.defs.resources import ArtifactStore, RunSettings, duckdb_from_env
 from genai_platform.families.registry import FAMILIES, Family, family_named, load_family
+from genai_platform.marking.credentials import SampleCredentials
+from genai_platform.marking.detect import ALPHA, DETECTABLE, detect
 from genai_platform.steps.promotion import decision_text
 from genai_platform.steps.reports import write_reports
 from genai_platform.store.backup import BACKUP_FOLDER, backups, restore
@@ -112,11 +116,29 @@ def cmd_sample(args, env) -> None:
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
     if not os.access(out.parent, os.W_OK):
         raise UsageError(f"--out {out}: the folder {out.parent} cannot be written")
+    credentials = SampleCredentials.now(family.name, version, CLI_RUN, args.dataset)
     try:
-        path = family.modality.write_samples(model, manifest, args.count, args.seed, out)
+        paths = family.modality.write_samples(model, manifest, args.count, args.seed, out,
+                                              artifacts.watermark_key(env), credentials)
     except OSError as error:
         raise UsageError(f"--out {out}: cannot write it ({error.strerror or error})") from None
-    print(f"wrote {args.count} samples of {family.name} version {version} (seed {args.seed}) to {path}")
+    print(f"wrote {args.count} samples of {family.name} version {version} (seed {args.seed}) to "
+          f"{' and '.join(map(str, paths))}")
+
+
+def cmd_detect(args, env) -> None:
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    key = ArtifactStore.checked_from_env(env).watermark_key(env)
+    detections = detect([Path(path).expanduser() for path in args.paths], key, args.alpha)
+    if args.json:
+        print(json.dumps([d.as_json() for d in detections]))
+        return
+    if not detections:
+        raise UsageError(f"no sample files ({', '.join(DETECTABLE)}) under {', '.join(args.paths)}")
+    for d in detections:
+        verdict = "marked" if d.marked else "not marked"
+        print(f"{d.path}: {verdict} (p = {d.p_value:.3g}; {d.items} {'item' if d.items == 1 else 'items'})")
 
 
 def _decide(args, env, manual) -> None:
@@ -202,6 +224,15 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     sample.add_argument("--out", help="output file; default <family>-<version>-samples.png (images) or .txt (text)")
     sample.set_defaults(run=cmd_sample)
+    detecting = commands.add_parser("detect", help="say whether sample files (PNG, .npz, .txt, or folders of "
+                                    "them) carry this deployment's watermark (GENAI_WATERMARK_KEY or the "
+                                    "key in GENAI_HOME)")
+    detecting.add_argument("paths", nargs="+", metavar="PATH", help="a file or a folder")
+    detecting.add_argument("--json", action="store_true", help='print a JSON list of {"path", "marked", '
+                           '"p_value"}')
+    detecting.add_argument("--alpha", type=float, default=ALPHA, help=f"call a file marked below this p-value: "
+                           f"the share of unmarked files called marked (default {ALPHA})")
+    detecting.set_defaults(run=cmd_detect)
     for name, run, default in (("promote", cmd_promote, "the challenger"),
                                ("rollback", cmd_rollback, "the champion before the current one")):
         command = commands.add_parser(name, help=f"make {default} (or --version) the champion")

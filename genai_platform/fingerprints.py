@@ -38,7 +38,7 @@ PACKAGE = Path(genai_platform.__file__).resolve().parent
 TRAINING_MODULES = ("genai_platform.training.loop", "genai_platform.training.fit", "genai_platform.training.batches",
                     "genai_platform.training.device")
 FOLLOWED_PACKAGES = ("genai_platform.models.", "genai_platform.training.")  # imports followed from any family
-SAMPLING_SOURCE = ("evaluation/generation.py", "evaluation/profiles.py")  # what draws samples besides the model
+SAMPLING_SOURCE = ("evaluation/generation.py", "evaluation/profiles.py", "marking")  # what draws samples besides the model
 CLASSIFIER_SOURCE = ("models/classifier.py", "training")
 
 
@@ -177,10 +177,11 @@ def training_fingerprint(family: str, model_config, training_config, data_versio
     return digest(family, model_config, training_config, data_version, code_version, lineage)
 
 
-def sample_fingerprint(version: str, profile: str, seed: int, modality_module: str, count: int | None) -> str:
+def sample_fingerprint(version: str, profile: str, seed: int, modality_module: str, count: int | None,
+                       key_fingerprint: str) -> str:
     """A sample set's: the model version, profile, seed, sample count (None: the modality's is fixed), the
-    sampling helpers and the modality's plug-in."""
-    return digest(version, profile, seed, count, sampling_code_version(modality_module))
+    watermark key's fingerprint, the sampling helpers and the modality's plug-in."""
+    return digest(version, profile, seed, count, key_fingerprint, sampling_code_version(modality_module))
 
 
 def classifier_fingerprint(model_config, training_config, data_version: str) -> str:

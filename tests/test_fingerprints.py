@@ -95,14 +95,16 @@ def test_digest_is_of_the_parts_not_their_order_in_a_mapping():
     assert digest({"a": 1, "b": 2}, 3) == digest({"b": 2, "a": 1}, 3) != digest({"a": 1, "b": 2}, 4)
 
 
-def test_a_sample_set_is_drawn_again_when_its_modality_plugin_changes(on_path):
-    """A modality of another package: its module, and what it imports of its package, decide re-use of samples."""
+def test_a_sample_set_is_drawn_again_when_its_modality_plugin_or_the_watermark_key_changes(on_path):
+    """A modality of another package: its module, and what it imports of its package, decide re-use of samples;
+    so does the key that marks them."""
     _write_package(on_path, "acme_signals")
-    first = sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200)
-    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200) == first
-    assert sample_fingerprint("v1", "smoke", 0, "genai_platform.modalities.image", 200) != first
-    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 400) != first  # another count: another set
+    first = sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200, "k1")
+    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200, "k1") == first
+    assert sample_fingerprint("v1", "smoke", 0, "genai_platform.modalities.image", 200, "k1") != first
+    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 400, "k1") != first  # another count: another set
+    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200, "k2") != first  # another key
     modality_code_version.cache_clear()
     sampling_code_version.cache_clear()
     (on_path / "acme_signals" / "net.py").write_text("WIDTH = 16\n")
-    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200) != first
+    assert sample_fingerprint("v1", "smoke", 0, "acme_signals.model", 200, "k1") != first

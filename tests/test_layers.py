@@ -10,7 +10,7 @@ PACKAGE = Path(genai_platform.__file__).resolve().parent
 ARCHITECTURE = PACKAGE.parent / "docs" / "architecture.md"
 # top to bottom; a module may import its own layer and the layers below it
 LAYERS = ["cli", "definitions", "defs", "steps", "families", "modalities", "reporting", "evaluation", "verdicts", "store", "training", "models", "metrics",
-          "datasets", "notify", "fingerprints", "files", "errors", "records", "data"]
+          "marking", "datasets", "notify", "fingerprints", "files", "errors", "records", "data"]
 
 
 def _layer(module: str) -> str:

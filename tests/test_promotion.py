@@ -19,6 +19,7 @@ from genai_platform.cli import main
 from genai_platform.datasets.image_sources import load_images
 from genai_platform.defs.resources import resources_from_env
 from genai_platform.evaluation.profiles import EVALUATION_PROFILES
+from genai_platform.marking.credentials import TRAINED_ALGORITHMIC_MEDIA
 from genai_platform.modalities.image import MAX_GRID_SAMPLES
 from genai_platform.verdicts.gate import Gate, decide, forced, grown_sample_count, rolled_back, samples_to_resolve
 from genai_platform.metrics.comparisons import difference
@@ -346,6 +347,11 @@ def test_the_command_line_lists_samples_promotes_rolls_back_and_reports(nights, 
     assert (tmp_path / "grid.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert main(["sample", "lstm", "-n", "2", "--out", str(tmp_path / "lstm.txt")], env) == 0
     assert (tmp_path / "lstm.txt").read_text().count("--- sample") == 2
+    # both carry the deployment's mark (its key made in GENAI_HOME by the night) and say where they come from
+    assert json.loads((tmp_path / "lstm.txt.json").read_text())["digital_source_type"] == TRAINED_ALGORITHMIC_MEDIA
+    capsys.readouterr()
+    assert main(["detect", "--json", str(tmp_path / "grid.png"), str(tmp_path / "lstm.txt")], env) == 0
+    assert [item["marked"] for item in json.loads(capsys.readouterr().out)] == [True, True]
     assert main(["promote", "vae"], env) == 0  # the challenger: the newest version
     capsys.readouterr()
     assert main(["rollback", "vae"], env) == 0

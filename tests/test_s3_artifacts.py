@@ -46,8 +46,10 @@ def s3_endpoint():
 @pytest.fixture
 def s3(s3_endpoint, monkeypatch):
     """The S3 settings a user sets (standard AWS variables); yields the bucket's URL, emptied after the test."""
+    # a home in a bucket gets no generated watermark key: the user sets one
     for variable, value in {"AWS_ENDPOINT_URL": s3_endpoint, "AWS_ACCESS_KEY_ID": "test",
-                            "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+                            "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+                            "GENAI_WATERMARK_KEY": "the s3 test's watermark key"}.items():
         monkeypatch.setenv(variable, value)
     bucket = UPath(f"s3://{BUCKET}")
     if not bucket.exists():

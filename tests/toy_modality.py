@@ -26,6 +26,7 @@ from genai_platform.errors import DataError
 from genai_platform.evaluation.results import Details, Evaluation, compare_families
 from genai_platform.families.registry import Family
 from genai_platform.files import write_atomic
+from genai_platform.marking.credentials import sidecar_json, sidecar_path
 from genai_platform.metrics.catalog import MetricInfo, ReferenceInfo
 from genai_platform.metrics.comparisons import difference
 from genai_platform.metrics.intervals import jackknife
@@ -168,7 +169,8 @@ class SignalModality(Modality):
     def read_sampling_inputs(self, con) -> None:
         return None
 
-    def draw_samples(self, model, manifest, inputs, profile, seed: int) -> np.ndarray:
+    def draw_samples(self, model, manifest, inputs, profile, seed: int, key) -> np.ndarray:
+        """Signals have no mark of their own: the key goes unused."""
         return model.sample(SAMPLES, torch.Generator().manual_seed(seed)).numpy()
 
     def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str, samples) -> None:
@@ -184,10 +186,10 @@ class SignalModality(Modality):
         con.execute(SQL.statement("signal_samples", "create"))
         con.execute(SQL.statement("signal_samples", "drop"), {"family": family, "runs": runs})
 
-    def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path) -> Path:
+    def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path, key, credentials) -> list[Path]:
         buffer = io.BytesIO()
         np.save(buffer, model.sample(count, torch.Generator().manual_seed(seed)).numpy())
-        return write_atomic(path, buffer.getvalue())
+        return [write_atomic(path, buffer.getvalue()), write_atomic(sidecar_path(path), sidecar_json(credentials, count))]
 
     def read_evaluation_inputs(self, con, contests: dict[str, Contest]) -> SignalEvaluationInputs:
         def samples(family, run):

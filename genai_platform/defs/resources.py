@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_
 from genai_platform.datasets.datasets_file import check_name
 from genai_platform.defs.database import LAKE_EXTENSIONS, PlatformDuckDB, lake_extension
 from genai_platform.files import ArtifactPath, artifact_path, folder_problem, is_local, location_problem
+from genai_platform.marking.key import WatermarkKey, check_key_setting, watermark_key
 from genai_platform.fingerprints import package_version
 from genai_platform.notify import check_webhook_url, post_message
 from genai_platform.records import FEATURE_SPACES, PROFILES
@@ -130,6 +131,10 @@ class ArtifactStore(EnvironmentResource):
     def reports(self) -> ArtifactPath:
         """The reports folder: index.html and the run archive (runs/<run id>/), shared by every dataset."""
         return artifact_path(self.reports_dir)
+
+    def watermark_key(self, env: Mapping[str, str] = os.environ) -> WatermarkKey:
+        """The deployment's one key, whichever dataset this store is narrowed to (marking/key.py)."""
+        return watermark_key(env, self.home)
 
     @property
     def latest_reports(self) -> ArtifactPath:
@@ -307,6 +312,7 @@ def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
     """Every resource, its settings validated now: a bad value stops the code location loading."""
     artifacts = ArtifactStore.from_env(env)
     check_device_here(env)
+    check_key_setting(env, env.get("GENAI_HOME") or ArtifactStore.model_fields["home"].default)
     return {
         "duckdb": duckdb_from_env(env),
         "artifacts": artifacts,

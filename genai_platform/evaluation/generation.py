@@ -53,27 +53,28 @@ def first_sentence(text: str) -> str:
 
 
 def text_samples(model, vocab: CharVocabulary, prompts: list[tuple[str, str]], free_samples: int,
-                 free_chars: int, seed: int) -> list[dict]:
+                 free_chars: int, seed: int, logit_bias: torch.Tensor | None = None) -> list[dict]:
     """Greedy continuations of `prompts` (cut at the sentence end or after CONTINUATION_WORDS words) and
-    sampled free documents."""
+    sampled free documents, both steered by `logit_bias` (TextGenerator.generate) when given."""
     generator = torch.Generator().manual_seed(seed)
     rows = []
     if prompts:
         longest = max(len(reference) for _, reference in prompts) + 20
-        ids = model.generate([vocab.encode(DOCUMENT_BREAK + p) for p, _ in prompts], longest, 0.0, generator)
+        ids = model.generate([vocab.encode(DOCUMENT_BREAK + p) for p, _ in prompts], longest, 0.0, generator,
+                             logit_bias)
         for (prompt, reference), out in zip(prompts, ids):
             rows.append({"kind": "continuation", "prompt": prompt, "reference": reference,
                          "text": " ".join(first_sentence(vocab.decode(out)).split(" ")[:CONTINUATION_WORDS])})
     if free_samples:
-        for text in free_documents(model, vocab, free_samples, free_chars, 1.0, generator):
+        for text in free_documents(model, vocab, free_samples, free_chars, 1.0, generator, logit_bias):
             rows.append({"kind": "free", "prompt": None, "reference": None, "text": text})
     return rows
 
 
 def free_documents(model, vocab: CharVocabulary, n: int, chars: int, temperature: float,
-                   generator: torch.Generator) -> list[str]:
+                   generator: torch.Generator, logit_bias: torch.Tensor | None = None) -> list[str]:
     """n documents sampled from a document start, cut at the first document break."""
-    outs = model.generate([vocab.encode(DOCUMENT_BREAK)] * n, chars, temperature, generator)
+    outs = model.generate([vocab.encode(DOCUMENT_BREAK)] * n, chars, temperature, generator, logit_bias)
     return [vocab.decode(out).split(DOCUMENT_BREAK, 1)[0].strip() for out in outs]
 
 

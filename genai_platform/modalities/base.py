@@ -16,6 +16,8 @@ from typing import Protocol
 
 import torch
 
+from genai_platform.marking.credentials import SampleCredentials
+from genai_platform.marking.key import WatermarkKey
 from genai_platform.datasets.datasets_file import Sources
 from genai_platform.datasets.provenance import Provenance
 from genai_platform.errors import DamagedArtifact
@@ -170,8 +172,9 @@ class Modality(ABC):
 
     @abstractmethod
     def draw_samples(self, model: TrainableModel, manifest: dict, inputs, profile: EvaluationProfile,
-                     seed: int) -> Sequence:
-        """A trained family's samples for evaluation and reports."""
+                     seed: int, key: WatermarkKey) -> Sequence:
+        """A trained family's samples for evaluation and reports, carrying the mark of `key` (marking/) where
+        the modality has a mark."""
 
     @abstractmethod
     def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
@@ -183,8 +186,10 @@ class Modality(ABC):
         """Delete `family`'s sample sets drawn by `runs` from this modality's sample table."""
 
     @abstractmethod
-    def write_samples(self, model: TrainableModel, manifest: dict, count: int, seed: int, path: Path) -> Path:
-        """`count` free samples of a trained model as a file a person opens (the command line's sample)."""
+    def write_samples(self, model: TrainableModel, manifest: dict, count: int, seed: int, path: Path,
+                      key: WatermarkKey, credentials: SampleCredentials) -> list[Path]:
+        """`count` free samples of a trained model as a file a person opens (the command line's sample), marked
+        with `key` and carrying `credentials` (in the file or beside it); the files written."""
 
     @abstractmethod
     def read_evaluation_inputs(self, con, contests: dict[str, Contest]):

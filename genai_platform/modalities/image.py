@@ -22,6 +22,9 @@ from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.evaluation.results import Evaluation, compare_families
 from genai_platform.evaluation.self_test_panel import Panel, image_panel
 from genai_platform.files import write_atomic
+from genai_platform.marking.credentials import SampleCredentials, png_with_credentials, sidecar_json, sidecar_path
+from genai_platform.marking.image_mark import mark_images
+from genai_platform.marking.key import WatermarkKey
 from genai_platform.metrics.catalog import FEATURE_EXTRACTOR, subject_label
 from genai_platform.modalities.base import (Contest, EvaluationContext, Modality, PanelSettings, SelfTest, TrainingData,
                                             contest_sample_runs)
@@ -30,7 +33,7 @@ from genai_platform.models.inception import InceptionFeatures
 from genai_platform.records import Comparison, Estimate, ImageSplit, MetricRow
 from genai_platform.reporting.modality_parts import (CLASS_SHARES_ALT, CardTexts, ClosestPairs, Figure, GRID_IMAGES,
                                                      ModalityParts, ModalityReport, Representation)
-from genai_platform.reporting.plots import class_histograms, image_grid, image_grid_png
+from genai_platform.reporting.plots import class_histograms, image_grid, image_grid_picture
 from genai_platform.store.preprocessing import SqlPreprocessing
 from genai_platform.store.tables import (dataset_info, drop_image_sample_sets, image_class_names, read_image_samples,
                                          read_image_split, store_image_samples, write_raw_images)
@@ -198,8 +201,9 @@ class ImageModality(Modality):
     def read_sampling_inputs(self, con) -> None:
         return None
 
-    def draw_samples(self, model, manifest: dict, inputs, profile: EvaluationProfile, seed: int) -> np.ndarray:
-        return image_samples(model, profile.image_samples, seed)
+    def draw_samples(self, model, manifest: dict, inputs, profile: EvaluationProfile, seed: int,
+                     key: WatermarkKey) -> np.ndarray:
+        return mark_images(image_samples(model, profile.image_samples, seed), key)
 
     def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
                       samples: np.ndarray) -> None:
@@ -208,22 +212,26 @@ class ImageModality(Modality):
     def drop_sample_sets(self, con, family: str, runs: list[str]) -> None:
         drop_image_sample_sets(con, family, runs)
 
-    def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path) -> Path:
-        """A PNG grid of at most MAX_GRID_SAMPLES images (a larger one is more than viewers open), or any count
-        as an .npz of uint8 `images` [N, H, W(, C)], the layout ingestion reads."""
+    def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path, key: WatermarkKey,
+                      credentials: SampleCredentials) -> list[Path]:
+        """A PNG grid of at most MAX_GRID_SAMPLES images (a larger one is more than viewers open), the credentials
+        and the grid's layout in its text chunks; or any count as an .npz of uint8 `images` [N, H, W(, C)], the
+        layout ingestion reads, with the credentials beside it in <file>.json."""
         suffix = path.suffix.lower()
         if suffix not in (".png", ".npz"):
             raise ValueError(f"{path}: image samples are written as a .png grid or an .npz array, not {suffix!r}")
         if suffix == ".png" and count > MAX_GRID_SAMPLES:
             raise ValueError(f"{count} samples make too large a grid (at most {MAX_GRID_SAMPLES} in a .png); write "
                              "them to an .npz file instead")
-        samples = image_samples(model, count, seed)
+        samples = mark_images(image_samples(model, count, seed), key)
         if suffix == ".png":
-            return write_atomic(path, image_grid_png(samples))
+            picture, layout = image_grid_picture(samples)
+            return [write_atomic(path, png_with_credentials(picture, credentials, layout))]
         pixels = np.round(samples * 255).astype(np.uint8).transpose(0, 2, 3, 1)
         buffer = io.BytesIO()
         np.savez_compressed(buffer, images=pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
-        return write_atomic(path, buffer.getvalue())
+        return [write_atomic(path, buffer.getvalue()),
+                write_atomic(sidecar_path(path), sidecar_json(credentials, count))]
 
     def read_evaluation_inputs(self, con, contests: dict[str, Contest]) -> ImageEvaluationInputs:
         runs = {family: contest_sample_runs(con, self.name, family, contest) for family, contest in contests.items()}

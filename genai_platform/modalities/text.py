@@ -22,12 +22,15 @@ from genai_platform.evaluation.text_scores import (FREE_SAMPLE_CHARS, SWEEP_BLEU
                                                    TextUnits, bias_rows, compare_text, document_nats,
                                                    evaluate_text_family, unigram_baseline_rows)
 from genai_platform.files import write_atomic
+from genai_platform.marking.credentials import SampleCredentials, sidecar_json, sidecar_path
+from genai_platform.marking.key import WatermarkKey
+from genai_platform.marking.text_mark import green_bias
 from genai_platform.metrics.bleu import tokenize
 from genai_platform.metrics.catalog import TRAINING_DATA
 from genai_platform.modalities.base import (Contest, EvaluationContext, Modality, PanelSettings, SelfTest, TrainingData,
                                             contest_sample_runs)
 from genai_platform.models.base import TextGenerator
-from genai_platform.models.vocab import CharVocabulary
+from genai_platform.models.vocab import UNKNOWN, CharVocabulary
 from genai_platform.reporting.modality_parts import (CardTexts, FamilyTexts, Figure, ModalityParts, ModalityReport,
                                                      Signatures, TEXT_EXAMPLES, TextSample)
 from genai_platform.reporting.plots import quality_diversity
@@ -35,6 +38,11 @@ from genai_platform.store.preprocessing import SqlPreprocessing
 from genai_platform.store.tables import (dataset_info, drop_text_sample_sets, read_char_vocabulary, read_documents,
                                          read_sentences, read_text_samples, store_text_samples, write_raw_documents)
 from genai_platform.training.batches import BatchSampler, token_windows
+
+
+def mark_bias(key: WatermarkKey, vocab: CharVocabulary) -> torch.Tensor:
+    """The green-list logit bias over `vocab` (the unknown character neither steered nor steered to)."""
+    return green_bias(key, vocab.characters, frozenset({vocab.index[UNKNOWN]}))
 
 
 @dataclass(frozen=True)
@@ -153,10 +161,10 @@ class TextModality(Modality):
         return read_sentences(con, "test")
 
     def draw_samples(self, model, manifest: dict, test_sentences: list[str], profile: EvaluationProfile,
-                     seed: int) -> list[dict]:
-        return text_samples(model, CharVocabulary(manifest["data"]["vocabulary"]),
-                            continuation_prompts(test_sentences, profile.prompts), profile.free_samples,
-                            profile.free_sample_chars, seed)
+                     seed: int, key: WatermarkKey) -> list[dict]:
+        vocab = CharVocabulary(manifest["data"]["vocabulary"])
+        return text_samples(model, vocab, continuation_prompts(test_sentences, profile.prompts), profile.free_samples,
+                            profile.free_sample_chars, seed, mark_bias(key, vocab))
 
     def store_samples(self, con, family: str, run_id: str, version: str, fingerprint: str,
                       samples: list[dict]) -> None:
@@ -165,10 +173,15 @@ class TextModality(Modality):
     def drop_sample_sets(self, con, family: str, runs: list[str]) -> None:
         drop_text_sample_sets(con, family, runs)
 
-    def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path) -> Path:
+    def write_samples(self, model, manifest: dict, count: int, seed: int, path: Path, key: WatermarkKey,
+                      credentials: SampleCredentials) -> list[Path]:
+        """The samples under `--- sample N` headings (the detector reads them apart), the credentials beside
+        them in <file>.json."""
         vocab = CharVocabulary(manifest["data"]["vocabulary"])
-        documents = free_documents(model, vocab, count, FREE_SAMPLE_CHARS, 1.0, torch.Generator().manual_seed(seed))
-        return write_atomic(path, "".join(f"--- sample {i + 1}\n{text}\n" for i, text in enumerate(documents)))
+        documents = free_documents(model, vocab, count, FREE_SAMPLE_CHARS, 1.0, torch.Generator().manual_seed(seed),
+                                   mark_bias(key, vocab))
+        return [write_atomic(path, "".join(f"--- sample {i + 1}\n{text}\n" for i, text in enumerate(documents))),
+                write_atomic(sidecar_path(path), sidecar_json(credentials, count))]
 
     def read_evaluation_inputs(self, con, contests: dict[str, Contest]) -> TextEvaluationInputs:
         runs = {family: contest_sample_runs(con, self.name, family, contest) for family, contest in contests.items()}

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from genai_platform.models.sampling import next_token
+
 SINGLE_PHASE = "loss"  # the phase name of a model trained by one optimizer
 
 
@@ -87,10 +89,38 @@ class ImageGenerator(TrainableModel):
 
 
 class TextGenerator(TrainableModel):
+    """A family gives its next-token distribution (start_decoding, continue_decoding); the platform chooses the
+    tokens (generate), so a change to how tokens are chosen, such as the watermark's logit bias, reaches every
+    text family."""
+
     @abstractmethod
+    def start_decoding(self, prompts: list[torch.Tensor]) -> tuple[torch.Tensor, object]:
+        """The next-token logits [len(prompts), vocab] after each (non-empty) prompt, and the state that
+        continue_decoding carries on from."""
+
+    @abstractmethod
+    def continue_decoding(self, state: object, tokens: torch.Tensor) -> tuple[torch.Tensor, object]:
+        """The logits after `tokens` [len(prompts)] are appended to the decoded text, and the new state."""
+
+    @torch.no_grad()
     def generate(self, prompts: list[torch.Tensor], max_new_tokens: int, temperature: float,
-                 generator: torch.Generator | None) -> torch.Tensor:
-        """[len(prompts), max_new_tokens] token ids continuing each prompt; temperature 0 is greedy."""
+                 generator: torch.Generator | None, logit_bias: torch.Tensor | None = None) -> torch.Tensor:
+        """[len(prompts), max_new_tokens] token ids continuing each prompt; temperature 0 is greedy. With
+        `logit_bias` [vocab, vocab], row t is added to the logits of a token that follows token t."""
+        logits, state = self.start_decoding(prompts)
+        if logit_bias is not None:
+            logit_bias = logit_bias.to(logits.device)
+            previous = torch.stack([prompt[-1] for prompt in prompts]).to(logits.device)
+        out = []
+        for position in range(max_new_tokens):
+            if logit_bias is not None:
+                logits = logits.float() + logit_bias[previous]
+            chosen = next_token(logits, temperature, generator)
+            out.append(chosen)
+            previous = chosen
+            if position + 1 < max_new_tokens:
+                logits, state = self.continue_decoding(state, chosen)
+        return torch.stack(out, dim=1).cpu()
 
     @abstractmethod
     def negative_log_likelihood(self, ids: torch.Tensor) -> float:

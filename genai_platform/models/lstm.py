@@ -9,7 +9,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from genai_platform.models.base import SINGLE_PHASE, TextGenerator
-from genai_platform.models.sampling import next_token
 
 
 @dataclass
@@ -53,32 +52,19 @@ class CharLSTM(TextGenerator):
             total += F.cross_entropy(logits.float()[0], targets[0], reduction="sum").item()
         return total
 
-    @torch.no_grad()
-    def generate(
-        self,
-        prompts: list[torch.Tensor],
-        max_new_tokens: int,
-        temperature: float,
-        generator: torch.Generator | None,
-    ) -> torch.Tensor:
-        """Continue each (non-empty) prompt by `max_new_tokens`; temperature 0 is greedy."""
+    def start_decoding(self, prompts: list[torch.Tensor]) -> tuple[torch.Tensor, tuple]:
         device = next(self.parameters()).device
         if len({p.numel() for p in prompts}) == 1:
-            logits, (h, c) = self(torch.stack(prompts).to(device))
-            logits = logits[:, -1]
-        else:  # prompts differ in length: warm each state up alone
-            states, last = [], []
-            for prompt in prompts:
-                prompt_logits, state = self(prompt.to(device)[None])
-                states.append(state)
-                last.append(prompt_logits[:, -1])
-            h = torch.cat([s[0] for s in states], dim=1)
-            c = torch.cat([s[1] for s in states], dim=1)
-            logits = torch.cat(last)
-        out = []
-        for _ in range(max_new_tokens):
-            nxt = next_token(logits, temperature, generator)
-            out.append(nxt)
-            step_logits, (h, c) = self(nxt[:, None], (h, c))
-            logits = step_logits[:, -1]
-        return torch.stack(out, dim=1).cpu()
+            logits, state = self(torch.stack(prompts).to(device))
+            return logits[:, -1], state
+        # prompts differ in length: warm each state up alone
+        states, last = [], []
+        for prompt in prompts:
+            prompt_logits, state = self(prompt.to(device)[None])
+            states.append(state)
+            last.append(prompt_logits[:, -1])
+        return torch.cat(last), (torch.cat([s[0] for s in states], dim=1), torch.cat([s[1] for s in states], dim=1))
+
+    def continue_decoding(self, state: tuple, tokens: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        logits, state = self(tokens[:, None], state)
+        return logits[:, -1], state

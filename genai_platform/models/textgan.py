@@ -110,5 +110,8 @@ class TextGAN(TextGenerator):
     def negative_log_likelihood(self, ids: torch.Tensor) -> float:
         return self.generator.negative_log_likelihood(ids)
 
-    def generate(self, prompts, max_new_tokens, temperature, generator) -> torch.Tensor:
-        return self.generator.generate(prompts, max_new_tokens, temperature, generator)
+    def start_decoding(self, prompts: list[torch.Tensor]) -> tuple[torch.Tensor, object]:
+        return self.generator.start_decoding(prompts)
+
+    def continue_decoding(self, state: object, tokens: torch.Tensor) -> tuple[torch.Tensor, object]:
+        return self.generator.continue_decoding(state, tokens)

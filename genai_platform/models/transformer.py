@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from genai_platform.models.base import SINGLE_PHASE, TextGenerator
-from genai_platform.models.sampling import next_token
 
 PAD = 0  # the vocabulary's unknown-character id; padded positions are masked out of attention
 
@@ -110,19 +109,9 @@ class CharTransformer(TextGenerator):
             target = end
         return total
 
-    @torch.no_grad()
-    def generate(
-        self,
-        prompts: list[torch.Tensor],
-        max_new_tokens: int,
-        temperature: float,
-        generator: torch.Generator | None,
-    ) -> torch.Tensor:
-        """Continue each (non-empty) prompt by `max_new_tokens`; temperature 0 is greedy.
-
-        Prompts are left-padded to one length; padding is masked out of attention and
-        positions count real tokens only, so a padded prompt sees what it would alone.
-        """
+    def start_decoding(self, prompts: list[torch.Tensor]) -> tuple[torch.Tensor, tuple]:
+        """Prompts are left-padded to one length; padding is masked out of attention and positions count real
+        tokens only, so a padded prompt sees what it would alone."""
         device = next(self.parameters()).device
         longest = max(p.numel() for p in prompts)
         ids = torch.full((len(prompts), longest), PAD, dtype=torch.long)
@@ -130,18 +119,18 @@ class CharTransformer(TextGenerator):
         for row, prompt in enumerate(prompts):
             ids[row, longest - prompt.numel():] = prompt
             real[row, longest - prompt.numel():] = True
-        ids, real = ids.to(device), real.to(device)
-        out = []
-        for _ in range(max_new_tokens):
-            window, window_real = ids[:, -self.config.context_length:], real[:, -self.config.context_length:]
-            t = window.shape[1]
-            positions = (window_real.long().cumsum(dim=1) - 1).clamp(min=0)
-            causal = torch.ones(t, t, dtype=torch.bool, device=device).tril()
-            # a padded query attends to itself only, so no row of the mask is empty
-            mask = (causal & window_real[:, None, :]) | torch.eye(t, dtype=torch.bool, device=device)
-            logits = self(window, positions, mask[:, None])[:, -1]
-            nxt = next_token(logits, temperature, generator)
-            out.append(nxt)
-            ids = torch.cat([ids, nxt[:, None]], dim=1)
-            real = torch.cat([real, torch.ones_like(nxt[:, None], dtype=torch.bool)], dim=1)
-        return torch.stack(out, dim=1).cpu()
+        return self._next_logits(ids.to(device), real.to(device))
+
+    def continue_decoding(self, state: tuple, tokens: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        ids, real = state
+        return self._next_logits(torch.cat([ids, tokens[:, None]], dim=1),
+                                 torch.cat([real, torch.ones_like(tokens[:, None], dtype=torch.bool)], dim=1))
+
+    def _next_logits(self, ids: torch.Tensor, real: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        window, window_real = ids[:, -self.config.context_length:], real[:, -self.config.context_length:]
+        t = window.shape[1]
+        positions = (window_real.long().cumsum(dim=1) - 1).clamp(min=0)
+        causal = torch.ones(t, t, dtype=torch.bool, device=ids.device).tril()
+        # a padded query attends to itself only, so no row of the mask is empty
+        mask = (causal & window_real[:, None, :]) | torch.eye(t, dtype=torch.bool, device=ids.device)
+        return self(window, positions, mask[:, None])[:, -1], (ids, real)

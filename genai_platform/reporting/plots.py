@@ -32,6 +32,13 @@ def image_grid(images: np.ndarray, columns: int = 16, cell: int = 48) -> str:
 
 def image_grid_png(images: np.ndarray, columns: int = 16, cell: int = 48) -> bytes:
     """The PNG of image_grid."""
+    buffer = io.BytesIO()
+    image_grid_picture(images, columns, cell)[0].save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def image_grid_picture(images: np.ndarray, columns: int = 16, cell: int = 48) -> tuple[Image.Image, dict]:
+    """The picture of image_grid, and its layout: tile size, columns, the upscaling and the image count."""
     n, c, h, w = images.shape
     rows = -(-n // columns)
     grid = np.ones((rows * (h + 1), columns * (w + 1), c), dtype=np.float32)
@@ -42,9 +49,7 @@ def image_grid_png(images: np.ndarray, columns: int = 16, cell: int = 48) -> byt
     picture = Image.fromarray(pixels[..., 0] if c == 1 else pixels)
     scale = max(1, cell // max(h, w))
     picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return picture, {"tile_height": h, "tile_width": w, "columns": columns, "scale": scale, "count": n}
 
 
 def loss_curves(curves: dict[str, list[float]], title: str) -> str:

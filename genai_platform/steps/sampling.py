@@ -64,13 +64,14 @@ def sample_or_reuse(family: Family, tables: Tables, artifacts: Artifacts, run_id
         drawn = {version: version_sample_run(con, modality.name, family.name, version)
                  for version in (contest.challenger, *contest.baselines)}
     settings = modality.with_sample_count(settings, count)
+    key = artifacts.watermark_key()
     grown = count is not None and count > base
     outcome, redrawn = None, []
     for version in (contest.challenger, *(contest.baselines if grown else ())):
-        fingerprint = sample_fingerprint(version, profile, seed, type(modality).__module__, count)
+        fingerprint = sample_fingerprint(version, profile, seed, type(modality).__module__, count, key.fingerprint)
         # with nothing to compare, a set drawn at any count the profile allows will do
         accepted = {fingerprint} if contest.baselines or base is None else {
-            sample_fingerprint(version, profile, seed, type(modality).__module__, base * 2 ** k)
+            sample_fingerprint(version, profile, seed, type(modality).__module__, base * 2 ** k, key.fingerprint)
             for k in range(int(math.log2(settings.max_sample_factor)) + 1)}
         if drawn[version] is not None and drawn[version].fingerprint in accepted:
             log.info(f"{family.name}: re-using the samples of version {version} drawn by run {drawn[version].run_id}")
@@ -84,7 +85,7 @@ def sample_or_reuse(family: Family, tables: Tables, artifacts: Artifacts, run_id
                 raise
             log.warning(f"{family.name} version {version} cannot be loaded, so it is not drawn again: {error}")
             continue
-        samples = modality.draw_samples(model, manifest, inputs, settings, seed)
+        samples = modality.draw_samples(model, manifest, inputs, settings, seed, key)
         # an earlier version's set is kept under its own id: the tables hold one set per family and id
         set_id = run_id if version == contest.challenger else f"{run_id}/{version}"
         with tables.transaction() as con:

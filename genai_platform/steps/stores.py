@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from typing import Protocol
 
 from genai_platform.files import ArtifactPath
+from genai_platform.marking.key import WatermarkKey
 
 
 class Log(Protocol):
@@ -46,3 +47,5 @@ class Artifacts(Protocol):
     def checkpoint_path(self, name: str) -> ArtifactPath: ...
 
     def details_path(self, modality: str) -> ArtifactPath: ...
+
+    def watermark_key(self) -> WatermarkKey: ...
