@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from genai_platform.errors import DamagedArtifact
+from genai_platform.marking.key import WatermarkKey
 from genai_platform.evaluation.profiles import evaluation_profile
 from genai_platform.modalities.base import Contest, EvaluationContext
 from genai_platform.modalities.image import likelihood_bounds
@@ -76,7 +77,8 @@ def test_an_earlier_version_that_cannot_be_loaded_is_not_compared_and_the_challe
 
     logged = []
     context = EvaluationContext(["vae"], {"vae": Contest("v2", "v1")}, load_model, lambda name: None,
-                                evaluation_profile("smoke"), 0, torch.device("cpu"), "classifier", logged.append)
+                                evaluation_profile("smoke"), 0, torch.device("cpu"), "classifier", logged.append,
+                                WatermarkKey(b"the likelihood test's key"))
     rows, comparisons = likelihood_bounds(np.random.default_rng(0).random((20, 1, 4, 4), dtype=np.float32), context)
     assert [(r.subject, r.metric, r.sample_count) for r in rows] == [("vae", "nll_bound", 20)] and comparisons == []
     assert any("vae version v1 cannot be loaded" in line and "checksum" in line for line in logged)

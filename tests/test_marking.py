@@ -16,8 +16,10 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from scipy.stats import binomtest
 
 from genai_platform.cli import main
+from genai_platform.evaluation.marks import bits_per_character_cost, detection_rows, edited_images, edited_texts
 from genai_platform.datasets.image_sources import load_images
 from genai_platform.datasets.text_sources import load_documents
 from genai_platform.marking.credentials import TRAINED_ALGORITHMIC_MEDIA, SampleCredentials, png_credentials, png_with_credentials
@@ -25,8 +27,11 @@ from genai_platform.marking.detect import UnreadableSample, detect
 from genai_platform.marking.image_mark import STEP, image_mark_scores, mark_images, p_values
 from genai_platform.marking.key import KEY_FILE, KEY_VARIABLE, WatermarkKey, watermark_key
 from genai_platform.marking.text_mark import GAMMA, green_bias, is_green, text_mark_score
+from genai_platform.metrics.catalog import IMAGE_MARK_EDITS, TEXT_MARK_EDITS
 from genai_platform.models.base import TextGenerator
+from genai_platform.models.vocab import CharVocabulary
 from genai_platform.reporting.plots import image_grid_picture
+from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, Threshold, judge, thresholds
 
 KEY = WatermarkKey(b"a test key of the marking tests")
 
@@ -229,3 +234,57 @@ def test_the_detect_command_prints_verdicts_or_json_and_exits_2_on_an_unreadable
     other = {**env, KEY_VARIABLE: "another deployment's own key"}
     assert main(["detect", "--json", str(tmp_path / "marked.png")], other) == 0
     assert json.loads(capsys.readouterr().out)[0]["marked"] is False
+
+
+def test_the_nightly_edits_are_the_catalogued_ones_and_change_what_they_say():
+    images = _real_images("sklearn:photos", 5).astype(np.float32)
+    edits = edited_images(images, seed=0)
+    assert tuple(edits) == IMAGE_MARK_EDITS
+    assert edits["crop"].shape == (5, 3, 28, 28) and edits["rescale"].shape == (5, 3, 24, 24)
+    assert 0.01 < np.std(edits["noise"] - images) < 0.03 and np.abs(edits["jpeg"] - images).mean() > 0.001
+    texts = ["one two three four five six seven eight nine ten " * 2]
+    edited = edited_texts(texts, ["REPLACED"], seed=0)
+    assert tuple(edited) == TEXT_MARK_EDITS
+    assert len(edited["deletion"][0].split(" ")) == len(texts[0].split(" ")) - 2
+    assert edited["substitution"][0].split(" ").count("REPLACED") == 2
+
+
+def test_detection_rows_are_shares_below_the_level_with_wilson_intervals():
+    p = np.array([0.001] * 37 + [0.5] * 13)
+    (clean, after_noise) = detection_rows("vae", p, {"noise": p[:20]})
+    wilson = binomtest(37, 50).proportion_ci(method="wilson")
+    assert (clean.metric, clean.value, clean.sample_count) == ("mark_detection", 37 / 50, 50)
+    assert (clean.ci_low, clean.ci_high) == pytest.approx((wilson.low, wilson.high), abs=1e-9)
+    assert after_noise.metric == "mark_detection_noise" and after_noise.value == 1.0
+
+
+def test_the_bits_per_character_cost_matches_a_hand_computed_ratio_of_sums():
+    text = "\n".join(load_documents("gensim:lee").texts[:50])
+    vocab = CharVocabulary(sorted(set(text)))
+    model = BigramModel(text, vocab.characters)
+    bias = green_bias(KEY, vocab.characters)
+    start = [vocab.encode("\n")] * 12
+    decode = lambda ids: vocab.decode(ids).split("\n", 1)[0]  # noqa: E731
+    marked = [decode(row) for row in model.generate(start, 80, 1.0, torch.Generator().manual_seed(0), bias)]
+    plain = [decode(row) for row in model.generate(start, 80, 1.0, torch.Generator().manual_seed(0))]
+
+    def bits(documents):  # each character and the closing break after the previous character, from a break
+        ids = [vocab.encode("\n" + d + "\n") for d in documents]
+        nats = sum(-float(model.log_probs[i[:-1], i[1:]].sum()) for i in ids)
+        return nats / sum(len(d) + 1 for d in documents) / math.log(2)
+
+    cost = bits_per_character_cost(model, vocab, marked, plain, seed=0)
+    assert cost.value == pytest.approx(bits(marked) - bits(plain), rel=1e-9)
+    assert cost.value > 0 and cost.ci_low < cost.value < cost.ci_high  # the mark makes the text less likely
+
+
+def test_detection_findings_warn_and_fail_below_their_thresholds():
+    limits = DEFAULT_THRESHOLDS
+    assert judge("mark_detection", 0.95, 200, limits["mark_detection"], 0.92, 0.98) == "pass"
+    assert judge("mark_detection", 0.80, 200, limits["mark_detection"], 0.74, 0.85) == "warn"
+    assert judge("mark_detection", 0.30, 200, limits["mark_detection"], 0.24, 0.37) == "fail"
+    assert judge("mark_detection", 0.88, 200, limits["mark_detection"], 0.80, 0.93) == "pass"  # may be noise
+    assert judge("mark_detection_crop", 0.0, 200, limits["mark_detection_crop"], 0.0, 0.02) == "warn"  # never fails
+    assert thresholds({"mark_detection": [0.8, 0.3]})["mark_detection"] == Threshold(0.8, 0.3)
+    with pytest.raises(ValueError, match=r"warn >= fail \(higher is better\)"):
+        thresholds({"mark_detection": [0.3, 0.8]})

@@ -217,7 +217,7 @@ def test_templates_render_the_built_report(report):
 
 def test_every_catalog_metric_names_how_its_interval_is_computed():
     own = {WILSON, STUDENT_T, WELCH_T, DELETE_ONE_JACKKNIFE_T, GROUP_JACKKNIFE_T, TWO_SAMPLE_JACKKNIFE,
-           DELETE_D_JACKKNIFE, MULTINOMIAL_BOOTSTRAP, DELTA_METHOD_T, NO_INTERVAL}
+           DELETE_D_JACKKNIFE, MULTINOMIAL_BOOTSTRAP, DELTA_METHOD_T, BASIC_BOOTSTRAP, NO_INTERVAL}
     assert set(INTERVAL_KINDS) == set(METRICS) and set(INTERVAL_KINDS.values()) <= own
     assert set(DIFFERENCE_KINDS) <= set(METRICS)
     assert set(DIFFERENCE_KINDS.values()) <= {BASIC_BOOTSTRAP, DELETE_ONE_JACKKNIFE, POISSON_JACKKNIFE, HALF_SAMPLING,
@@ -322,7 +322,7 @@ def test_thresholds_judge_and_overrides():
     assert judge("sentiment_gap_occupation", -0.2, 100, gap, -0.3, -0.15) == "fail"
     assert judge("sentiment_gap_occupation", -0.2, 100, gap, None, None) == "fail"  # no interval: the value
     assert worst(["pass", TOO_FEW, "warn"]) == "warn" and worst([TOO_FEW]) == "pass"
-    for bad, message in (({"nope": [1, 2]}, "unknown metric 'nope'"), ({"precision": [0.1, 0.2]}, "direction"),
+    for bad, message in (({"nope": [1, 2]}, "unknown metric 'nope'"), ({"class_tv_uniform": [0.1, 0.2]}, "direction"),
                          ({"copy_rate": [0.5, 0.1]}, "warn <= fail"), ({"copy_rate": [0.5]}, "warn <= fail")):
         with pytest.raises(ValueError, match=message):
             thresholds(bad)

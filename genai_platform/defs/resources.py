@@ -206,7 +206,8 @@ class FindingThresholds(ConfigurableResource):
     thresholds: dict[str, list[float]] = Field(
         default_factory=dict,
         description="Overrides of the findings' thresholds: metric name -> [warn, fail]; a value at or above "
-        "warn warns, at or above fail fails (absolute value for sentiment gaps); a failing finding blocks the "
+        "warn warns, at or above fail fails (absolute value for sentiment gaps; for the watermark's detection "
+        "rates, where higher is better, below warn warns and below fail fails); a failing finding blocks the "
         "family's promotion. Defaults: " + "; ".join(f"{m} [{t.warn:g}, {t.fail:g}]"
                                                       for m, t in DEFAULT_THRESHOLDS.items()))
 

@@ -10,7 +10,7 @@ ARROWS = {"higher": "↑", "lower": "↓", "zero": "→0", "one": "→1", "none"
 
 # What a metric measures; the ethics report's bias and memorization tables select metrics by it.
 CATEGORIES = ("fidelity and diversity", "class coverage", "likelihood", "quality", "diversity", "bias",
-              "memorization", "instrument")
+              "memorization", "misinformation", "instrument")
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ MEEHAN = ("Meehan, Chaudhuri & Dasgupta (2020), A non-parametric test to detect 
           "models, AISTATS, arXiv:2004.05675")
 SOMEPALLI = "Somepalli et al. (2023), Diffusion art or digital forgery?, arXiv:2212.03860"
 CONFORMAL = "Vovk, Gammerman & Shafer (2005), Algorithmic Learning in a Random World (conformal p-values)"
+KIRCHENBAUER = "Kirchenbauer et al. (2023), A watermark for large language models, arXiv:2301.10226"
+CHEN_WORNELL = ("Chen & Wornell (2001), Quantization index modulation, IEEE Trans. Information Theory 47(4); "
+                "dither modulation of DCT coefficients")
 MCCOY = ("McCoy et al. (2021), How much do language models copy from their training data? Evaluating linguistic "
          "novelty in text generation using RAVEN, arXiv:2111.09509")
 
@@ -188,11 +191,38 @@ METRICS = {
                                         MCCOY, "memorization"),
     "extraction_rate": MetricInfo("Extraction rate", "lower", "Share of greedy continuations of 64-character training "
                                   "prefixes that reproduce the next 32 characters exactly.", CARLINI, "memorization"),
+    # the watermark on every sample (marking/, evaluation/marks.py)
+    "mark_detection": MetricInfo("Mark found", "higher", "Share of the family's samples in which the detector finds "
+                                 "the deployment's watermark at p < 0.01 (at most 1% of unmarked items are called "
+                                 "marked). Images: dither modulation of the low DCT frequencies; text: the green-list "
+                                 "bias on character pairs.", f"{CHEN_WORNELL}; {KIRCHENBAUER}", "misinformation"),
+    **{f"mark_detection_{edit}": MetricInfo(f"Mark found after {label}", "higher", f"As Mark found, on the samples "
+                                            f"after {definition}.", f"{CHEN_WORNELL}; {KIRCHENBAUER}",
+                                            "misinformation")
+       for edit, label, definition in (
+           ("crop", "crop", "a crop of 5% of the height and width from each side (at least one pixel)"),
+           ("rescale", "rescale", "a bilinear rescale to 0.75 of the size"),
+           ("jpeg", "JPEG", "JPEG compression at quality 75"),
+           ("noise", "noise", "Gaussian pixel noise of sd 0.02 (about 5 grey levels)"),
+           ("deletion", "word deletion", "deleting 10% of the words"),
+           ("substitution", "word substitution", "replacing 10% of the words by words of held-out real text"))},
+    "mark_false_positive_rate": MetricInfo("Mark false positives", "lower", "Share of held-out real items (test "
+                                           "images, test documents) in which the detector finds the watermark at "
+                                           "p < 0.01: at most 0.01 by construction, measured here.",
+                                           f"{CHEN_WORNELL}; {KIRCHENBAUER}", "misinformation"),
+    "mark_fid_cost": MetricInfo("Mark's FID cost", "lower", "FID of the first 1,000 marked samples minus FID of the "
+                                "same draws unmarked (the same seed), against the same held-out images: what the "
+                                "mark costs in fidelity.", HEUSEL, "misinformation"),
+    "mark_bpc_cost": MetricInfo("Mark's cost, bits/char", "lower", "Bits per character of the marked free samples "
+                                "minus those of the same draws unmarked (the same seed), both scored by the model "
+                                "itself: how much less likely the model finds what the mark made it write.",
+                                KIRCHENBAUER, "misinformation"),
 }
 
 # The distribution metrics again in the Inception-v3 feature space (evaluation.evaluate_images with
 # InceptionFeatures): a separate name per feature space, so histories never mix the two.
-FEATURE_SPACE_METRICS = ("fid", "fd_whitened", "kid", "precision", "recall", "density", "coverage", "worst_class_fid")
+FEATURE_SPACE_METRICS = ("fid", "fd_whitened", "kid", "precision", "recall", "density", "coverage", "worst_class_fid",
+                         "mark_fid_cost")
 METRICS.update({
     f"{metric}_inception": MetricInfo(
         f"{METRICS[metric].label} (Inception)", METRICS[metric].direction,
@@ -205,6 +235,9 @@ METRICS.update({
 # What each recorded 95% interval covers: its target and what varies (tests/test_coverage.py checks
 # every kind by simulation with known truth; bench/coverage.py prints the table).
 _SENTENCES = "the sampled sentences"
+IMAGE_MARK_EDITS = ("crop", "rescale", "jpeg", "noise")  # evaluation/marks.py makes them
+TEXT_MARK_EDITS = ("deletion", "substitution")
+MARK_EDITS = IMAGE_MARK_EDITS + TEXT_MARK_EDITS
 INTERVALS = {
     "fid": "For N >= 5 D (the 64-d classifier features at the default sizes): the Fréchet distance between the "
            "Gaussian of the model's feature distribution and that of this held-out set (its sample mean and "
@@ -257,6 +290,17 @@ INTERVALS = {
                              "independent, the training split fixed): Welch's t interval.",
     "extraction_rate": "The probability that a greedy continuation of a training prefix reproduces its next 32 "
                        "characters: Wilson score interval over the prefixes.",
+    **{metric: "The probability that the detector finds the mark in a sample of the model (after this edit, drawn "
+               "with the night's seed): Wilson score interval over the samples."
+       for metric in ("mark_detection", *(f"mark_detection_{edit}" for edit in MARK_EDITS))},
+    "mark_false_positive_rate": "The probability that the detector finds the mark in an unmarked item of this "
+                                "held-out population, under this key: Wilson score interval over the items.",
+    "mark_fid_cost": "The expected FID of the marked set minus that of the same draws unmarked, at this N against this "
+                     "held-out set (fixed): basic bootstrap interval, the two sets resampled together (sample i of "
+                     "both from the same noise).",
+    "mark_bpc_cost": "The difference in expected bits per character, E[bits] / E[characters], between marked and "
+                     "unmarked free samples of the same seeds under the model: basic bootstrap interval over the "
+                     "documents, resampled in pairs.",
     **{f"{base}_amplification": "The ratio of expected scores at this amount of text, E[score of the samples] / "
                                 "E[score of as many training snippets of the same lengths] (the scores are biased "
                                 "upward at small counts, alike for both): delta-method t interval, the samples' score's "
@@ -297,6 +341,9 @@ INTERVAL_KINDS = {
     **{f"{prefix}bleu_{n}": STUDENT_T for prefix in ("", "self_") for n in range(2, 6)},
     **{f"sentiment_gap_{kind}": WELCH_T for kind in ("occupation", "respect")},
     "training_8gram_overlap": DELETE_ONE_JACKKNIFE_T, "training_4gram_excess": WELCH_T, "extraction_rate": WILSON,
+    **dict.fromkeys(("mark_detection", *(f"mark_detection_{edit}" for edit in MARK_EDITS), "mark_false_positive_rate"),
+                    WILSON),
+    "mark_fid_cost": BASIC_BOOTSTRAP, "mark_bpc_cost": BASIC_BOOTSTRAP,
     **{f"{base}_amplification": DELTA_METHOD_T
        for base in ("gender_representation_tv", "gender_profession_association", "gender_adjective_association")},
     **dict.fromkeys(_WITHOUT_INTERVAL, NO_INTERVAL),
@@ -323,6 +370,7 @@ class ReferenceInfo:
 
 UNSEEN_REAL, TRAINING_COPIES, NOISE, PIXEL_GAUSSIAN = "unseen_real", "training_copies", "noise", "pixel_gaussian"
 UNIGRAM, TRAINING_DATA, FEATURE_EXTRACTOR = "unigram", "training_data", "feature_extractor"
+UNSEEN_TEXT = "unseen_text"
 REFERENCES = {
     UNSEEN_REAL: ReferenceInfo("reference", "real unseen (floor)", "N real images of the test split, which "
                                "neither the models, the feature classifier nor the reference set (the val split) used, "
@@ -342,6 +390,8 @@ REFERENCES = {
                            "language model a family must beat."),
     TRAINING_DATA: ReferenceInfo("data", "training data", "The train split's own text, the level a model's bias is "
                                  "compared with (amplification, on snippets as long and many as the samples)."),
+    UNSEEN_TEXT: ReferenceInfo("data", "unseen real text", "The documents of the test split, which no model trained "
+                               "on: the held-out human text the watermark's false positives are measured on."),
     FEATURE_EXTRACTOR: ReferenceInfo("reference", "feature extractor", "The frozen classifier whose features the "
                                      "image metrics use."),
 }

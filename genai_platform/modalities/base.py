@@ -84,6 +84,7 @@ class EvaluationContext:
     device: torch.device
     feature_space: str  # image distribution metrics: "classifier" or "inception"
     log: Callable[[str], None]
+    watermark_key: WatermarkKey  # the key that marked the samples (evaluation/marks.py measures the mark)
 
     def load_earlier(self, family: str, version: str) -> tuple[TrainableModel, dict] | None:
         """An earlier version's model and manifest, or None (logged) when its files are missing or damaged: it

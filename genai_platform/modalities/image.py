@@ -15,6 +15,8 @@ import torch
 from genai_platform.datasets.datasets_file import Sources
 from genai_platform.datasets.image_sources import BUNDLED_IMAGE_DISTRIBUTIONS, DEFAULT_IMAGE_SOURCE, RawImages, load_images
 from genai_platform.evaluation.generation import image_samples
+from genai_platform.evaluation.marks import (QUALITY_COST_SAMPLES, false_positive_row, image_detection_rows,
+                                             image_p_values)
 from genai_platform.evaluation.image_scores import (BOUND, EVERY_SAMPLE_METRICS, FEATURE_EXTRACTOR_DIR, ClassifierData,
                                                     EmbeddedSet, ImageDetails, ImageScorer, bound_bits_per_dim,
                                                     bound_difference, bound_row, image_shape, load_classifier)
@@ -25,7 +27,7 @@ from genai_platform.files import write_atomic
 from genai_platform.marking.credentials import SampleCredentials, png_with_credentials, sidecar_json, sidecar_path
 from genai_platform.marking.image_mark import mark_images
 from genai_platform.marking.key import WatermarkKey
-from genai_platform.metrics.catalog import FEATURE_EXTRACTOR, subject_label
+from genai_platform.metrics.catalog import FEATURE_EXTRACTOR, UNSEEN_REAL, subject_label
 from genai_platform.modalities.base import (Contest, EvaluationContext, Modality, PanelSettings, SelfTest, TrainingData,
                                             contest_sample_runs)
 from genai_platform.models.base import ImageGenerator
@@ -276,7 +278,29 @@ class ImageModality(Modality):
 
         comparisons = compare_families(compare, embedded, earlier, context.log)
         bound_rows, bound_comparisons = likelihood_bounds(inputs.unseen.pixels, context)
-        return Evaluation(rows + bound_rows, details, comparisons + bound_comparisons)
+        return Evaluation(rows + bound_rows + mark_rows(inputs, scorer, context), details,
+                          comparisons + bound_comparisons)
+
+
+def mark_rows(inputs: ImageEvaluationInputs, scorer: ImageScorer, context: EvaluationContext) -> list[MetricRow]:
+    """The watermark's detection rates per family, clean and edited, its false positives on the unseen real images,
+    and its FID cost: the first QUALITY_COST_SAMPLES samples against the same draws unmarked (the same seed)."""
+    key = context.watermark_key
+    context.log("watermark: detection on the samples, clean and edited, and on the unseen real images")
+    rows = [false_positive_row(UNSEEN_REAL, image_p_values(inputs.unseen.pixels, key))]
+    for family, samples in inputs.samples.items():
+        rows += image_detection_rows(family, samples, key, context.seed)
+    for family in context.families:
+        model, _ = context.load_model(family, context.contests[family].challenger)
+        count = min(QUALITY_COST_SAMPLES, len(inputs.samples[family]))
+        unmarked = image_samples(model, count, context.seed)
+        marked = inputs.samples[family][:count]
+        if not np.allclose(mark_images(unmarked, key), marked, atol=1e-4):
+            context.log(f"{family}: its stored samples are not tonight's draws of the seed (another device?); the "
+                        "mark's FID cost compares them with fresh unmarked draws")
+        cost = scorer.compare(scorer.embed(marked), scorer.embed(unmarked), True, (f"fid{scorer.suffix}",))
+        rows.append(MetricRow.of(family, f"mark_fid_cost{scorer.suffix}", cost[f"fid{scorer.suffix}"]))
+    return rows
 
 
 def likelihood_bounds(test_pixels: np.ndarray, context: EvaluationContext) -> tuple[list[MetricRow], list[Comparison]]:

@@ -15,6 +15,7 @@ from genai_platform.datasets.datasets_file import SourceOption, Sources
 from genai_platform.datasets.text_sources import (DEFAULT_TEXT_DISTRIBUTION, DEFAULT_TEXT_SOURCE, RawDocuments,
                                                    load_documents)
 from genai_platform.evaluation.generation import continuation_prompts, free_documents, text_samples
+from genai_platform.evaluation.marks import bits_per_character_cost, false_positive_row, text_detection_rows, text_p_values
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.evaluation.results import Evaluation, compare_families
 from genai_platform.evaluation.self_test_panel import Panel, text_panel
@@ -26,7 +27,8 @@ from genai_platform.marking.credentials import SampleCredentials, sidecar_json, 
 from genai_platform.marking.key import WatermarkKey
 from genai_platform.marking.text_mark import green_bias
 from genai_platform.metrics.bleu import tokenize
-from genai_platform.metrics.catalog import TRAINING_DATA
+from genai_platform.metrics.catalog import TRAINING_DATA, UNSEEN_TEXT
+from genai_platform.records import MetricRow
 from genai_platform.modalities.base import (Contest, EvaluationContext, Modality, PanelSettings, SelfTest, TrainingData,
                                             contest_sample_runs)
 from genai_platform.models.base import TextGenerator
@@ -43,6 +45,23 @@ from genai_platform.training.batches import BatchSampler, token_windows
 def mark_bias(key: WatermarkKey, vocab: CharVocabulary) -> torch.Tensor:
     """The green-list logit bias over `vocab` (the unknown character neither steered nor steered to)."""
     return green_bias(key, vocab.characters, frozenset({vocab.index[UNKNOWN]}))
+
+
+def mark_rows(family: str, model, vocab: CharVocabulary, inputs: TextEvaluationInputs,
+              context: EvaluationContext) -> list[MetricRow]:
+    """The watermark's detection rates on every stored sample of `family`, clean and with words deleted or
+    replaced by held-out words, and its cost in bits per character: the free samples against the same draws
+    unmarked (the same seed)."""
+    samples = inputs.samples[family]
+    replacement_words = " ".join(inputs.test_documents).split()
+    rows = text_detection_rows(family, [s["text"] for s in samples], replacement_words, context.watermark_key,
+                               context.seed)
+    free = [s["text"] for s in samples if s["kind"] == "free"]
+    unmarked = free_documents(model, vocab, len(free), context.profile.free_sample_chars, 1.0,
+                              torch.Generator().manual_seed(context.seed))
+    if (cost := bits_per_character_cost(model, vocab, free, unmarked, context.seed)) is not None:
+        rows.append(MetricRow.of(family, "mark_bpc_cost", cost))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -196,15 +215,17 @@ class TextModality(Modality):
     def evaluate(self, inputs: TextEvaluationInputs, context: EvaluationContext) -> Evaluation:
         rows = bias_rows(TRAINING_DATA, inputs.train_documents)
         rows += unigram_baseline_rows(inputs.vocabulary, inputs.train_documents, inputs.test_documents)
+        rows.append(false_positive_row(UNSEEN_TEXT, text_p_values(inputs.test_documents, context.watermark_key)))
         details = TextDetails()
         units = {}
         for family in context.families:
             context.log(f"evaluating {family}")
             model, manifest = context.load_model(family, context.contests[family].challenger)
+            vocab = CharVocabulary(manifest["data"]["vocabulary"])
             family_rows, family_details, units[family] = evaluate_text_family(
-                family, model, CharVocabulary(manifest["data"]["vocabulary"]), inputs.test_documents,
-                inputs.train_documents, inputs.test_sentences, inputs.samples[family], context.profile, context.seed)
-            rows += family_rows
+                family, model, vocab, inputs.test_documents, inputs.train_documents, inputs.test_sentences,
+                inputs.samples[family], context.profile, context.seed)
+            rows += family_rows + mark_rows(family, model, vocab, inputs, context)
             details.bleu_signatures[family] = family_details["bleu_signature"]
             details.sentiment_prompts[family] = family_details["sentiment_prompts"]
             details.quality_diversity[family] = family_details["quality_diversity"]

@@ -72,6 +72,7 @@ class ModalitySection:
     cost: list[CostRow]
     table: MetricTable  # every metric
     ethics_tables: list[MetricTable]  # the bias and memorization metrics
+    misinformation: MetricTable | None  # the watermark's metrics, on the rows that have them
     experiments: list[Experiment]
     loss_curves: str
     sample_sizes: list[SampleSize]  # behind each leaderboard column
@@ -97,6 +98,7 @@ class ThresholdRow:
     warn: float
     fail: float
     absolute: bool  # judged by the absolute value
+    below: bool  # higher is better: warns and fails below the thresholds
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,8 @@ def build_report(inputs: Inputs) -> Report:
         modalities=sections,
         cards=[card for m, s in zip(inputs.modalities, sections)
                for card in model_cards(m, {row.subject: row.win_rate for row in s.leaderboard.ranked}, s.findings)],
-        thresholds=[ThresholdRow(info(m).label, t.warn, t.fail, info(m).direction == "zero")
+        thresholds=[ThresholdRow(info(m).label, t.warn, t.fail, info(m).direction == "zero",
+                                 info(m).direction == "higher")
                     for m, t in inputs.thresholds.items()],
         min_finding_count=MIN_FINDING_COUNT,
         word_lists=WordListSummary(lists.source, {g: sorted(w) for g, w in lists.groups.items()},
@@ -178,6 +181,7 @@ def _section(inputs: ModalityInputs, limits: dict[str, Threshold]) -> ModalitySe
         table=table,
         ethics_tables=[MetricTable(title, shown, table.rows) for title, category in ETHICS_TABLES
                        if (shown := [m for m in table.metrics if m.category == category])],
+        misinformation=misinformation_table(table),
         experiments=[against_base(inputs.rows, f) for f in inputs.families if f.experimental and f.base],
         loss_curves=loss_curves({name if phase == SINGLE_PHASE else f"{name} ({phase})": curve
                                  for name, model in inputs.models.items()
@@ -187,6 +191,13 @@ def _section(inputs: ModalityInputs, limits: dict[str, Threshold]) -> ModalitySe
         parts=report.build(inputs.gallery, {f.name: f.title for f in inputs.families}),
         datasheet=Datasheet(inputs.modality.name, inputs.dataset, report.preprocessing,
                             report.distribution(inputs.dataset.source)))
+
+
+def misinformation_table(table: MetricTable) -> MetricTable | None:
+    """The watermark's metrics (catalog category "misinformation") on the families and references that have one."""
+    shown = [m for m in table.metrics if m.category == "misinformation"]
+    rows = [row for row in table.rows if any(row.cells.get(m.name) for m in shown)]
+    return MetricTable("Misinformation and provenance", shown, rows) if shown and rows else None
 
 
 def serving_row(family: str, decision: Decision | None) -> ServingRow:

@@ -118,7 +118,7 @@ def evaluate_or_reuse(modality: Modality, members: list[str], tables: Tables, ar
         families=members, contests=contests,
         load_model=lambda name, version: load_family(family_named(name), artifacts.version_dir(name, version), device),
         model_dir=artifacts.model_dir, profile=evaluation_profile(profile), seed=seed, device=device,
-        feature_space=feature_space, log=log.info))
+        feature_space=feature_space, log=log.info, watermark_key=artifacts.watermark_key()))
     with tables.transaction() as con:
         dataset = dataset_info(con, modality.name)
         append_metrics(con, run_id, modality.name, dataset["source"], dataset["data_version"], package_version(),

@@ -119,7 +119,8 @@ def better_or_equal(metric: str, comparison: Comparison) -> bool:
 
 def failing_findings(rows: list[MetricRow], limits: dict[str, Threshold]) -> list[str]:
     """The challenger's findings at or past their fail threshold, as text."""
-    return [f"{info(r.metric).label} {r.value:.4g} (fail at {limits[r.metric].fail:g})" for r in rows
+    return [f"{info(r.metric).label} {r.value:.4g} (fail {'below' if info(r.metric).direction == 'higher' else 'at'} "
+            f"{limits[r.metric].fail:g})" for r in rows
             if r.metric in limits and judge(r.metric, r.value, r.sample_count, limits[r.metric], r.ci_low,
                                             r.ci_high) == "fail"]
 

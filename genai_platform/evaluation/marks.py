@@ -1,0 +1,123 @@
+"""The watermark's nightly measurements (marking/): how often a family's samples are found at a 1% false-positive
+rate, clean and after light edits a person passing them off might make; how often held-out real data is found
+(the false positives); and what the mark costs in quality, marked against unmarked samples of the same seeds.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+from PIL import Image
+
+from genai_platform.evaluation.text_scores import document_nats
+from genai_platform.marking.detect import ALPHA
+from genai_platform.marking.image_mark import image_mark_scores, p_values
+from genai_platform.marking.key import WatermarkKey
+from genai_platform.marking.text_mark import text_mark_score
+from genai_platform.metrics.comparisons import bootstrap_difference
+from genai_platform.metrics.intervals import mean_estimate
+from genai_platform.models.vocab import CharVocabulary
+from genai_platform.records import Estimate, MetricRow
+
+CROP_SHARE = 0.05  # of the height and width cut from each side (at least one pixel)
+RESCALE = 0.75  # bilinear, to this share of the size
+JPEG_QUALITY = 75
+NOISE_SD = 0.02  # Gaussian pixel noise, pixels in [0, 1] (about 5 of 255 grey levels)
+EDITED_WORDS = 0.10  # share of a text's words deleted, or replaced by words of held-out real text
+QUALITY_COST_SAMPLES = 1000  # image samples redrawn unmarked for the mark's FID cost
+
+
+def _pil(image: np.ndarray) -> Image.Image:
+    pixels = (np.clip(image.transpose(1, 2, 0), 0, 1) * 255).round().astype(np.uint8)
+    return Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels)
+
+
+def _array(picture: Image.Image) -> np.ndarray:
+    pixels = np.asarray(picture, dtype=np.float32) / 255
+    return pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1)
+
+
+def _jpeg(image: np.ndarray) -> np.ndarray:
+    buffer = io.BytesIO()
+    _pil(image).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    with Image.open(buffer) as decoded:
+        return _array(decoded)
+
+
+def edited_images(images: np.ndarray, seed: int) -> dict[str, np.ndarray]:
+    """`images` [N, C, H, W] after each edit of catalog.IMAGE_MARK_EDITS."""
+    height, width = images.shape[-2:]
+    cut_h, cut_w = max(1, round(height * CROP_SHARE)), max(1, round(width * CROP_SHARE))
+    size = (max(1, round(width * RESCALE)), max(1, round(height * RESCALE)))
+    noise = np.random.default_rng(seed).normal(0, NOISE_SD, images.shape)
+    return {"crop": images[..., cut_h:height - cut_h, cut_w:width - cut_w],
+            "rescale": np.stack([_array(_pil(image).resize(size, Image.BILINEAR)) for image in images]),
+            "jpeg": np.stack([_jpeg(image) for image in images]),
+            "noise": np.clip(images + noise, 0, 1).astype(np.float32)}
+
+
+def edited_texts(texts: list[str], replacement_words: list[str], seed: int) -> dict[str, list[str]]:
+    """`texts` with EDITED_WORDS of their words deleted, and replaced by words of `replacement_words`."""
+    rng = np.random.default_rng(seed)
+    deleted, substituted = [], []
+    for text in texts:
+        words = text.split(" ")
+        chosen = set(rng.choice(len(words), size=round(len(words) * EDITED_WORDS), replace=False).tolist())
+        deleted.append(" ".join(w for i, w in enumerate(words) if i not in chosen))
+        substituted.append(" ".join(replacement_words[rng.integers(len(replacement_words))] if i in chosen else w
+                                    for i, w in enumerate(words)))
+    return {"deletion": deleted, "substitution": substituted}
+
+
+def _found(p: np.ndarray) -> Estimate:
+    return mean_estimate((np.asarray(p) < ALPHA).astype(np.float64))
+
+
+def detection_rows(subject: str, clean: np.ndarray, edited: dict[str, np.ndarray]) -> list[MetricRow]:
+    """mark_detection and mark_detection_<edit>: the share of items with p < ALPHA, Wilson intervals."""
+    return [MetricRow.of(subject, "mark_detection", _found(clean)),
+            *(MetricRow.of(subject, f"mark_detection_{edit}", _found(p)) for edit, p in edited.items())]
+
+
+def false_positive_row(reference: str, p: np.ndarray) -> MetricRow:
+    return MetricRow.of(reference, "mark_false_positive_rate", _found(p))
+
+
+def image_p_values(images: np.ndarray, key: WatermarkKey) -> np.ndarray:
+    return p_values(image_mark_scores(images, key))
+
+
+def image_detection_rows(family: str, samples: np.ndarray, key: WatermarkKey, seed: int) -> list[MetricRow]:
+    edits = edited_images(samples, seed)
+    return detection_rows(family, image_p_values(samples, key),
+                          {edit: image_p_values(images, key) for edit, images in edits.items()})
+
+
+def text_p_values(texts: list[str], key: WatermarkKey) -> np.ndarray:
+    return np.array([text_mark_score(key, [text]).p_value for text in texts])
+
+
+def text_detection_rows(family: str, samples: list[str], replacement_words: list[str], key: WatermarkKey,
+                        seed: int) -> list[MetricRow]:
+    edits = edited_texts(samples, replacement_words, seed)
+    return detection_rows(family, text_p_values(samples, key),
+                          {edit: text_p_values(texts, key) for edit, texts in edits.items()})
+
+
+def bits_per_character_cost(model, vocab: CharVocabulary, marked: list[str], unmarked: list[str],
+                            seed: int) -> Estimate | None:
+    """Bits per character of the marked documents minus the unmarked ones of the same seeds, both under the model
+    itself: how much less likely the model finds what the mark made it write. Paired basic bootstrap over the
+    documents; None when either side wrote no character."""
+    marked_nats, marked_chars = document_nats(model, vocab, marked)
+    plain_nats, plain_chars = document_nats(model, vocab, unmarked)
+    if not marked_chars.sum() or not plain_chars.sum():
+        return None
+
+    def bits(nats, characters):
+        return lambda rows: nats[rows].sum() / max(characters[rows].sum(), 1.0) / math.log(2)
+
+    return bootstrap_difference(bits(marked_nats, marked_chars), bits(plain_nats, plain_chars), len(marked),
+                                len(unmarked), seed, paired=True)
