@@ -94,7 +94,7 @@ def test_whole_graph_on_smoke_profile(smoke_run):
     assert all(r[4] and r[5] for r in rows)
     assert roles == {**{f.name: "model" for f in families()}, "unseen_real": "reference", "training_copies": "reference",
                      "noise": "reference",
-                     "pixel_gaussian": "baseline", "unigram": "baseline", "training_data": "data",
+                     "pixel_gaussian": "baseline", "unigram": "baseline", "training_data": "data", "unseen_text": "data",
                      "feature_extractor": "reference"}
     floor, ceiling = metrics[("unseen_real", "fid")], metrics[("noise", "fid")]
     assert 0 <= floor < ceiling

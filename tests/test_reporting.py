@@ -67,7 +67,9 @@ def report():
         MetricRow("feature_extractor", "test_accuracy", 0.9, 40, role="reference"),
         MetricRow("vae", "copy_rate", 0.0, 100, 0.0, 0.0), MetricRow("gan", "copy_rate", 0.0, 100, 0.0, 0.0),
         MetricRow("diffusion", "fid", 0.5, 50, 0.4, 0.6), MetricRow("diffusion", "precision", 0.95, 50),
-        MetricRow("diffusion", "copy_rate", 0.5, 100, 0.4, 0.6)]
+        MetricRow("diffusion", "copy_rate", 0.5, 100, 0.4, 0.6),
+        MetricRow("vae", "mark_detection", 0.97, 200, 0.94, 0.99),
+        MetricRow("unseen_real", "mark_false_positive_rate", 0.01, 100, 0.002, 0.05, role="reference")]
     # the vae's FID was 0.4 in two earlier runs; this run's samples score 0.6 worse than run r2's, interval
     # [0.3, 0.9]: a regression. The gan is worse than the vae beyond noise on FID, not on precision.
     image_history = _history("vae", "fid", [0.4, 0.4, 1.0])
@@ -120,7 +122,8 @@ def test_leaderboard_ranks_families_by_win_rate_then_lists_reference_rows_in_ord
 def test_findings_status_and_regressions(report):
     image = report.modalities[0]
     assert {(f.model, f.metric): f.status for f in image.findings} == {
-        ("vae", "copy_rate"): "pass", ("gan", "copy_rate"): "pass", ("diffusion", "copy_rate"): "fail"}
+        ("vae", "copy_rate"): "pass", ("gan", "copy_rate"): "pass", ("diffusion", "copy_rate"): "fail",
+        ("vae", "mark_detection"): "pass"}
     assert [f.model for f in image.flagged] == ["diffusion"]
     (regressed,) = image.regressions
     assert (regressed.model, regressed.metric, regressed.median) == ("vae", "fid", 0.4)
@@ -147,7 +150,10 @@ def test_model_cards_json_has_the_model_card_toolkit_fields(report):
     data = json.loads(json.dumps(model_cards_data(report)))
     assert data["run_id"] == "r3" and set(data["model_cards"]) == {"vae", "gan", "diffusion", "lstm"}
     vae = data["model_cards"]["vae"]
-    assert set(vae) == {"model_details", "model_parameters", "quantitative_analysis", "considerations"}
+    assert set(vae) == {"model_details", "model_parameters", "quantitative_analysis", "considerations", "provenance"}
+    assert vae["provenance"]["watermark_detection_rate"] == 0.97 and data["model_cards"]["gan"]["provenance"][
+        "watermark_detection_rate"] is None
+    assert vae["provenance"]["digital_source_type"].endswith("/trainedAlgorithmicMedia")
     assert vae["model_details"]["version"]["name"] == "r3" and vae["model_parameters"]["data"][0]["name"] == "sklearn:digits"
     fid = next(m for m in vae["quantitative_analysis"]["performance_metrics"] if m["type"].startswith("FID"))
     assert fid["value"] == "1" and fid["confidence_interval"] == {"lower_bound": "0.8", "upper_bound": "1.2"}
@@ -156,6 +162,10 @@ def test_model_cards_json_has_the_model_card_toolkit_fields(report):
         "Privacy and memorization", "Misinformation", "Discrimination"]
     assert all(c["mitigation_strategy"] for c in considerations["ethical_considerations"])
     ethics = render("ethics.html.j2", links=LINKS, report=report)
+    assert "found tonight in 97% of its samples" in ethics and '<h2 id="misinformation">' in ethics
+    image = next(s for s in report.modalities if s.name == "image")
+    assert [m.name for m in image.misinformation.metrics] == ["mark_detection", "mark_false_positive_rate"]
+    assert [r.label for r in image.misinformation.rows] == ["vae", "real unseen (floor)"]  # only rows with a value
     for c in report.cards[0].ethical_considerations:  # the HTML card says the same
         assert f"<strong>{c.name}:</strong>" in ethics and c.mitigation.replace("'", "&#39;") in ethics
 
@@ -174,7 +184,7 @@ def test_model_cards_and_datasheets_take_their_texts_from_the_modality_and_the_s
     assert "classifier's feature space" in cards["vae"].texts.limitations
     assert cards["lstm"].texts.misinformation == "generated news-like text can read as factual; it is not."
     assert cards["vae"].texts.judged_nightly == "amplification and class coverage"
-    assert cards["vae"].win_rate == 1.0 and [f.status for f in cards["vae"].findings] == ["pass"]
+    assert cards["vae"].win_rate == 1.0 and [f.status for f in cards["vae"].findings] == ["pass", "pass"]
     assert cards["diffusion"].win_rate is None and [f.status for f in cards["diffusion"].findings] == ["fail"]
     assert [m.label for m in cards["lstm"].metrics] == ["Test bits/char ↓", "Gender repr. TV ↓",
                                                         "Gender repr. TV amplification ↓"]

@@ -142,7 +142,7 @@ def test_ensure_schema_migrates_an_old_home(tmp_path):
     ensure_schema(con)
     assert schema_differences(con) == []
     assert _subjects(con) == {"vae": "model", "unseen_real": "reference", "training_copies": "reference", "noise": "reference",
-                              "pixel_gaussian": "baseline", "unigram": "baseline", "training_data": "data",
+                              "pixel_gaussian": "baseline", "unigram": "baseline", "training_data": "data", "unseen_text": "data",
                               "feature_extractor": "reference"}
     assert {key: reference.role for key, reference in REFERENCES.items()} == \
         {k: v for k, v in _subjects(con).items() if k != "vae"}

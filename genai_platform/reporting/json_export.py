@@ -52,6 +52,7 @@ def model_cards_data(report: Report) -> dict:
                              "data": [{"name": card.dataset.source, "description": card.dataset.description,
                                        "version": card.model.data_version}]},
         "quantitative_analysis": {"performance_metrics": [metric(m) for m in card.metrics]},
+        "provenance": card.provenance,
         "considerations": {
             "users": [{"description": card.intended_users}],
             "use_cases": [{"description": card.intended_use}, {"description": f"Out of scope: {card.out_of_scope}"}],
