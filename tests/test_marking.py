@@ -273,7 +273,7 @@ def test_the_bits_per_character_cost_matches_a_hand_computed_ratio_of_sums():
         nats = sum(-float(model.log_probs[i[:-1], i[1:]].sum()) for i in ids)
         return nats / sum(len(d) + 1 for d in documents) / math.log(2)
 
-    cost = bits_per_character_cost(model, vocab, marked, plain, seed=0)
+    cost = bits_per_character_cost(model, vocab, marked, plain)
     assert cost.value == pytest.approx(bits(marked) - bits(plain), rel=1e-9)
     assert cost.value > 0 and cost.ci_low < cost.value < cost.ci_high  # the mark makes the text less likely
 

@@ -16,8 +16,7 @@ from genai_platform.marking.detect import ALPHA
 from genai_platform.marking.image_mark import image_mark_scores, p_values
 from genai_platform.marking.key import WatermarkKey
 from genai_platform.marking.text_mark import text_mark_score
-from genai_platform.metrics.comparisons import bootstrap_difference
-from genai_platform.metrics.intervals import mean_estimate
+from genai_platform.metrics.intervals import mean_estimate, paired_ratio_difference
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.records import Estimate, MetricRow
 
@@ -106,18 +105,12 @@ def text_detection_rows(family: str, samples: list[str], replacement_words: list
                           {edit: text_p_values(texts, key) for edit, texts in edits.items()})
 
 
-def bits_per_character_cost(model, vocab: CharVocabulary, marked: list[str], unmarked: list[str],
-                            seed: int) -> Estimate | None:
+def bits_per_character_cost(model, vocab: CharVocabulary, marked: list[str], unmarked: list[str]) -> Estimate | None:
     """Bits per character of the marked documents minus the unmarked ones of the same seeds, both under the model
-    itself: how much less likely the model finds what the mark made it write. Paired basic bootstrap over the
-    documents; None when either side wrote no character."""
+    itself: how much less likely the model finds what the mark made it write. The delete-one jackknife over the
+    pairs of documents (intervals.paired_ratio_difference); None when either side wrote no character."""
     marked_nats, marked_chars = document_nats(model, vocab, marked)
     plain_nats, plain_chars = document_nats(model, vocab, unmarked)
     if not marked_chars.sum() or not plain_chars.sum():
         return None
-
-    def bits(nats, characters):
-        return lambda rows: nats[rows].sum() / max(characters[rows].sum(), 1.0) / math.log(2)
-
-    return bootstrap_difference(bits(marked_nats, marked_chars), bits(plain_nats, plain_chars), len(marked),
-                                len(unmarked), seed, paired=True)
+    return paired_ratio_difference(marked_nats / math.log(2), marked_chars, plain_nats / math.log(2), plain_chars)

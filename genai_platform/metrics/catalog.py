@@ -299,8 +299,8 @@ INTERVALS = {
                      "held-out set (fixed): basic bootstrap interval, the two sets resampled together (sample i of "
                      "both from the same noise).",
     "mark_bpc_cost": "The difference in expected bits per character, E[bits] / E[characters], between marked and "
-                     "unmarked free samples of the same seeds under the model: basic bootstrap interval over the "
-                     "documents, resampled in pairs.",
+                     "unmarked free samples of the same seeds under the model: t interval from the delete-one "
+                     "jackknife over the pairs of documents.",
     **{f"{base}_amplification": "The ratio of expected scores at this amount of text, E[score of the samples] / "
                                 "E[score of as many training snippets of the same lengths] (the scores are biased "
                                 "upward at small counts, alike for both): delta-method t interval, the samples' score's "
@@ -319,6 +319,7 @@ INTERVALS.update({f"{metric}_inception": INTERVALS[metric] + (" With Inception f
 # for a paired difference.
 WILSON, STUDENT_T, WELCH_T = "Wilson score", "Student's t", "Welch's t"
 DELETE_ONE_JACKKNIFE_T = "delete-one jackknife t"  # intervals.ratio_estimate
+PAIRED_JACKKNIFE_T = "delete-one jackknife t over pairs"  # intervals.paired_ratio_difference
 GROUP_JACKKNIFE_T = "delete-a-group jackknife t"  # intervals.jackknife
 TWO_SAMPLE_JACKKNIFE = "two-sample delete-one jackknife"  # fid.kid_estimate: samples and held-out rows left out
 DELETE_D_JACKKNIFE = "delete-d jackknife"  # intervals.delete_d_estimate
@@ -343,7 +344,7 @@ INTERVAL_KINDS = {
     "training_8gram_overlap": DELETE_ONE_JACKKNIFE_T, "training_4gram_excess": WELCH_T, "extraction_rate": WILSON,
     **dict.fromkeys(("mark_detection", *(f"mark_detection_{edit}" for edit in MARK_EDITS), "mark_false_positive_rate"),
                     WILSON),
-    "mark_fid_cost": BASIC_BOOTSTRAP, "mark_bpc_cost": BASIC_BOOTSTRAP,
+    "mark_fid_cost": BASIC_BOOTSTRAP, "mark_bpc_cost": PAIRED_JACKKNIFE_T,
     **{f"{base}_amplification": DELTA_METHOD_T
        for base in ("gender_representation_tv", "gender_profession_association", "gender_adjective_association")},
     **dict.fromkeys(_WITHOUT_INTERVAL, NO_INTERVAL),

@@ -59,7 +59,7 @@ def mark_rows(family: str, model, vocab: CharVocabulary, inputs: TextEvaluationI
     free = [s["text"] for s in samples if s["kind"] == "free"]
     unmarked = free_documents(model, vocab, len(free), context.profile.free_sample_chars, 1.0,
                               torch.Generator().manual_seed(context.seed))
-    if (cost := bits_per_character_cost(model, vocab, free, unmarked, context.seed)) is not None:
+    if (cost := bits_per_character_cost(model, vocab, free, unmarked)) is not None:
         rows.append(MetricRow.of(family, "mark_bpc_cost", cost))
     return rows
 
