@@ -19,11 +19,15 @@ from helpers import quick_digit_classifier
 from genai_platform.datasets.text_sources import load_documents
 from genai_platform.defs.selftest import CHECK, check_result
 from genai_platform.evaluation.image_scores import evaluate_images
-from genai_platform.evaluation.self_test_panel import (DECLARATIONS, DISGUISED_COPIES, FAIL, NOT_JUDGED, PASS, STITCHED,
-                                                       UNSEEN, Panel, image_panel, judge_panel, text_panel)
+from genai_platform.evaluation.self_test_panel import (DECLARATIONS, DISGUISED_COPIES, FAIL, MARKED, MARKED_BIGRAM,
+                                                       NOT_JUDGED, PASS, STITCHED, UNSEEN, Panel, image_panel,
+                                                       judge_panel, text_panel)
+from genai_platform.marking.key import WatermarkKey
 from genai_platform.records import ImageSplit
 from genai_platform.reporting import render
 from genai_platform.reporting.self_test_section import build_self_test, build_self_tests
+
+KEY = WatermarkKey(b"the self-test's watermark key")
 
 def _by_hash(keys: list[str]) -> np.ndarray:
     """80/10/10 split by content hash, as the store splits (0-7 train, 8 val, 9 test)."""
@@ -49,7 +53,7 @@ def _digits_panel():
     accuracy = float((classifier.embed(torch.from_numpy(heldout.pixels))[1].argmax(axis=1) == heldout.labels).mean())
     assert accuracy > 0.95
     return SimpleNamespace(train=train, heldout=heldout, classifier=classifier,
-                           panel=image_panel(classifier, 10, train, heldout, 0, classifier_accuracy=accuracy))
+                           panel=image_panel(classifier, 10, train, heldout, 0, classifier_accuracy=accuracy, key=KEY))
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +63,18 @@ def lee_panel():
     # seed 1: at seed 0 this split's Self-BLEU-5 copy check fails by a hair (copies 0.0174 below unseen text,
     # margin 0.0170), one of the false alarms the panel-wide 5% level allows; seeds 1-5 pass
     return text_panel([d for d, b in zip(documents, bucket) if b < 8], [d for d, b in zip(documents, bucket) if b >= 8],
-                      1)
+                      1, KEY)
+
+
+@pytest.mark.parametrize("which", ["digits", "lee"])
+def test_the_watermark_detector_finds_marked_cases_and_not_unmarked_ones(which, digits_panel, lee_panel):
+    """The panel's known watermark cases: marked items (and marked images after JPEG) above unmarked ones, unmarked
+    real data failing the detection finding and marked data passing it, all judged, none violated."""
+    panel = digits_panel.panel if which == "digits" else lee_panel
+    (mark,) = [m for m in panel.metrics if m.metric == "mark_detection"]
+    assert {c.kind for c in mark.checks} == {"order", "fails", "passes"} and all(c.status == "pass" for c in mark.checks)
+    marked = MARKED if which == "digits" else MARKED_BIGRAM
+    assert mark.values[marked].value > 0.9 and mark.values[UNSEEN].value < 0.05
 
 
 def _violated(panel) -> set[tuple[str, str, str]]:

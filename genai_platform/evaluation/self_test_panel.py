@@ -53,8 +53,12 @@ from scipy.stats import norm
 
 from genai_platform.evaluation.generation import split_sentences
 from genai_platform.evaluation.image_scores import ImageDetails, evaluate_images
+from genai_platform.evaluation.marks import (bigram_documents, detection_rows, edited_images, image_p_values,
+                                             text_p_values)
 from genai_platform.evaluation.text_scores import quality_diversity
 from genai_platform.evaluation.text_scores import BLEU_ORDERS, ngram_memorization_rows, sentence_tokens
+from genai_platform.marking.image_mark import mark_images
+from genai_platform.marking.key import WatermarkKey
 from genai_platform.metrics.bleu import bleu_scores, self_bleu_scores, tokenize
 from genai_platform.metrics.catalog import info
 from genai_platform.metrics.distributions import class_histogram, missing_modes, normalized_entropy
@@ -84,6 +88,10 @@ MIN_CROP_SIZE = 16  # below it a crop cuts away part of the object itself: the c
 BLEND_WEIGHTS = (0.3, 0.7)
 JITTERED_IMAGES = 20
 STITCHED = {4: "stitched_4grams", 7: "stitched_7grams"}  # word n-gram length -> text case
+# The watermark's cases: items the key marked, and the same edited, beside the unmarked ones (marking/)
+MARKED, MARKED_JPEG = "marked_unseen", "marked_jpeg"
+BIGRAM, MARKED_BIGRAM = "bigram_text", "marked_bigram_text"
+MARKED_TEXT_CHARACTERS = 300  # per bigram text, as long as a default free sample
 STITCHED_TEXT = (COPIES, *STITCHED.values())  # text made of training n-grams
 INTERVAL_RESAMPLES = 200
 # The copy rule fails a copy that beats unseen real data by more than noise: the difference's standard
@@ -111,6 +119,8 @@ CASES = {
                  f"{BLEND_WEIGHTS[1]:g}]",
         JITTERED: f"{JITTERED_IMAGES} training images, each repeated, every repeat moved by up to one pixel each "
                   f"way (mode collapse onto training images)",
+        MARKED: "the unseen images with this deployment's watermark",
+        MARKED_JPEG: "the marked unseen images after JPEG at quality 75",
     },
     "text": {
         UNSEEN: "sentences of the held-out split's unseen half (whole documents)",
@@ -120,6 +130,9 @@ CASES = {
         "repeated_sentence": "one unseen sentence repeated",
         **{case: f"as many words as each unseen sentence, stitched from random word {n}-grams of training sentences"
            for n, case in STITCHED.items()},
+        BIGRAM: f"texts of {MARKED_TEXT_CHARACTERS} characters from the training text's character bigram "
+                f"frequencies (as many as the unseen sentences)",
+        MARKED_BIGRAM: "the same bigram model sampled with this deployment's watermark (the green-list bias)",
     },
 }
 
@@ -140,8 +153,17 @@ class Declaration:
 
     @property
     def copy_rule(self) -> bool:
-        """Copies must not rank above unseen real data; memorization metrics rank them below it instead."""
-        return self.purpose != "memorization"
+        """Copies must not rank above unseen real data; memorization metrics rank them below it instead, and the
+        watermark's detection sees neither marked."""
+        return self.purpose not in ("memorization", "misinformation")
+
+
+# the watermark's detection: marked items (edited ones too) above unmarked ones; unmarked real data must fail its
+# finding (found in under half), marked data must not
+MARK_IMAGE = Declaration("misinformation", ((MARKED, UNSEEN), (MARKED_JPEG, UNSEEN)), must_fail=(UNSEEN,),
+                         must_not_fail=(MARKED,))
+MARK_TEXT = Declaration("misinformation", ((MARKED_BIGRAM, BIGRAM), (MARKED_BIGRAM, UNSEEN)),
+                        must_fail=(UNSEEN, BIGRAM), must_not_fail=(MARKED_BIGRAM,))
 
 
 # THE table: modality -> metric -> its declaration
@@ -165,6 +187,7 @@ DECLARATIONS: dict[str, dict[str, Declaration]] = {
                                       must_fail=COPY_CASES + DISGUISED_COPIES, must_not_fail=(UNSEEN,)),
         "data_copying": Declaration("memorization", ((UNSEEN, COPIES), (UNSEEN, NOISY_COPIES)),
                                     must_fail=COPY_CASES, must_not_fail=(UNSEEN,)),
+        "mark_detection": MARK_IMAGE,
     },
     "text": {
         **{f"bleu_{n}": Declaration("quality", QUALITY) for n in (2, 3, 4, 5)},
@@ -174,6 +197,7 @@ DECLARATIONS: dict[str, dict[str, Declaration]] = {
                                               must_not_fail=(UNSEEN,)),
         "training_4gram_excess": Declaration("memorization", tuple((UNSEEN, case) for case in STITCHED_TEXT),
                                              must_fail=STITCHED_TEXT, must_not_fail=(UNSEEN,)),
+        "mark_detection": MARK_TEXT,
     },
 }
 
@@ -474,20 +498,27 @@ def _class_intervals(rows: list[MetricRow], details: ImageDetails, reference: Im
 
 def image_panel(classifier, num_classes: int, train: ImageSplit, heldout: ImageSplit, seed: int,
                 feature_extractor=None, evaluate: Callable = evaluate_images,
-                classifier_accuracy: float | None = None) -> Panel:
+                classifier_accuracy: float | None = None, key: WatermarkKey | None = None) -> Panel:
     """The image panel: every case scored by `evaluate` (the product's evaluate_images) against the reference
     half of the held-out split, memorization against the train split; then judged. With a feature classifier
     whose test accuracy is below MIN_CLASSIFIER_ACCURACY (the smoke profile trains it 20 steps), only the
-    pixel metrics are judged: the others' feature space cannot place real digits yet."""
+    pixel metrics are judged: the others' feature space cannot place real digits yet. With `key`, the unseen
+    images marked (and marked then JPEG-compressed) join the cases, and the watermark's detection is scored on
+    every case, so its order is checked as the other metrics' are."""
     reference, sets, notes = image_cases(train, heldout, seed)
-    plain = {case: images for case, images in sets.items() if case not in DISGUISED_COPIES}
+    mark_rows = []
+    if key is not None:
+        marked = mark_images(sets[UNSEEN], key)
+        sets.update({MARKED: marked, MARKED_JPEG: edited_images(marked, seed)["jpeg"]})
+        mark_rows = [detection_rows(case, image_p_values(images, key), {})[0] for case, images in sets.items()]
+    plain = {case: images for case, images in sets.items() if case not in DISGUISED_COPIES + (MARKED, MARKED_JPEG)}
     disguised = {case: images for case, images in sets.items() if case in DISGUISED_COPIES}
     rows, details = evaluate(classifier, num_classes, train, reference, plain, seed, feature_extractor)
     # disguised copies count for memorization alone: scored apart, so a second feature space's cost is not paid
     rows += [r for r in evaluate(classifier, num_classes, train, reference, disguised, seed)[0]
              if r.subject in disguised and info(r.metric).category == "memorization"]
     notes.append("disguised copies are scored for memorization only")
-    rows = _class_intervals([r for r in rows if r.subject in sets], details, reference, num_classes, seed)
+    rows = _class_intervals([r for r in rows if r.subject in sets], details, reference, num_classes, seed) + mark_rows
     n = details.sample_count
     suffix = "" if feature_extractor is None else f"_{feature_extractor.name}"
     unfit = None
@@ -613,11 +644,13 @@ def _memorization_rows(case: str, sentences: list[str], documents: np.ndarray, r
     return ngram_memorization_rows(case, units, reference_tokens, train_tokens)
 
 
-def text_panel(train_documents: list[str], heldout_documents: list[str], seed: int) -> Panel:
+def text_panel(train_documents: list[str], heldout_documents: list[str], seed: int,
+               key: WatermarkKey | None = None) -> Panel:
     """The text panel: BLEU, Self-BLEU and distinct-2 against the reference half's sentences, training
     8-gram overlap against the train split and training 4-gram excess over the reference half's documents,
     of every case (stitched text: memorization only); then judged. Intervals of the first three are over
-    documents (document_interval)."""
+    documents (document_interval). With `key`, texts of a character bigram model of the training text, sampled
+    with and without the watermark, join the cases, and the watermark's detection is scored on every case."""
     reference_documents, sets = text_cases(train_documents, heldout_documents, seed)
     references, reference_tokens = sentence_tokens(reference_documents), [tokenize(d) for d in reference_documents]
     train_tokens = [tokenize(d) for d in train_documents]
@@ -626,7 +659,15 @@ def text_panel(train_documents: list[str], heldout_documents: list[str], seed: i
         if case not in STITCHED.values():  # stitched text counts for memorization alone, as disguised images do
             rows += _text_rows(case, sentences, documents, references, seed)
         rows += _memorization_rows(case, sentences, documents, reference_tokens, train_tokens)
-    return judge_panel("text", rows, CASES["text"], len(sets[UNSEEN][0]), seed,
+    cases = {case: text for case, text in CASES["text"].items() if case not in (BIGRAM, MARKED_BIGRAM)}
+    if key is not None:
+        count = len(sets[UNSEEN][0])
+        texts = {case: sentences for case, (sentences, _) in sets.items()}
+        texts.update({case: bigram_documents(train_documents, count, MARKED_TEXT_CHARACTERS, seed, case_key)
+                      for case, case_key in ((BIGRAM, None), (MARKED_BIGRAM, key))})
+        rows += [detection_rows(case, text_p_values(items, key), {})[0] for case, items in texts.items()]
+        cases = CASES["text"]
+    return judge_panel("text", rows, cases, len(sets[UNSEEN][0]), seed,
                        f"the sentences of the reference half of the held-out documents ({len(references)} "
                        f"sentences); memorization against the train split ({len(train_documents)} documents)",
                        notes=["bits per character and continuation BLEU need a model: not in the panel",

@@ -103,6 +103,7 @@ class PanelSettings:
     seed: int
     feature_space: str  # "classifier" or "inception"
     log: Callable[[str], None]
+    watermark_key: WatermarkKey  # the panel's marked cases are marked with it
 
 
 class SelfTest(ABC):

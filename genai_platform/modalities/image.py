@@ -141,7 +141,7 @@ class ImageSelfTest(SelfTest):
                      else None)
         train, heldout = data
         return image_panel(classifier, manifest["num_classes"], train, heldout, settings.seed, extractor,
-                           classifier_accuracy=manifest.get("test_accuracy"))
+                           classifier_accuracy=manifest.get("test_accuracy"), key=settings.watermark_key)
 
 
 class ImageModality(Modality):

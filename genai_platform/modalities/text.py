@@ -132,7 +132,7 @@ class TextSelfTest(SelfTest):
         return read_documents(con, "train"), read_documents(con, "val") + read_documents(con, "test")
 
     def run(self, data: tuple[list[str], list[str]], settings: PanelSettings) -> Panel:
-        return text_panel(*data, settings.seed)
+        return text_panel(*data, settings.seed, settings.watermark_key)
 
 
 class TextModality(Modality):

@@ -138,14 +138,17 @@ def self_test_or_reuse(modality: Modality, tables: Tables, artifacts: Artifacts,
     with tables.read_connection() as con:
         data = modality.self_test.read(con)
         data_version = dataset_info(con, modality.name)["data_version"]
-    fingerprint = evaluation_fingerprint(type(modality).__module__, data_version, profile, seed, feature_space)
+    key = artifacts.watermark_key()
+    fingerprint = evaluation_fingerprint(type(modality).__module__, data_version, profile, seed, feature_space,
+                                         key.fingerprint)
     path = artifacts.details_path(panel_details_name(modality.name))
     earlier = reusable_run(path, fingerprint)
     if earlier is not None:
         panel = Panel.from_dict(json.loads(path.read_text("utf-8")))
         log.info(f"the self-test of run {earlier} ran on the same data, settings and code; re-using it")
     else:
-        panel = modality.self_test.run(data, PanelSettings(artifacts.model_dir, device, seed, feature_space, log.info))
+        panel = modality.self_test.run(data, PanelSettings(artifacts.model_dir, device, seed, feature_space, log.info,
+                                                              key))
         write_atomic(path, json.dumps({**panel.as_dict(), "run_id": run_id, "fingerprint": fingerprint}, indent=2))
     log.info(panel.summary())
     return SelfTestOutcome(fingerprint, earlier, panel, path)
