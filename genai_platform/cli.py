@@ -33,6 +33,8 @@ from genai_platform.defs.database import PlatformDuckDB, is_lock_conflict
 from genai_platform.defs.datasets import datasets_file, entry_families
 from genai_platform.defs.resources import ArtifactStore, RunSettings, duckdb_from_env
 from genai_platform.families.registry import FAMILIES, Family, family_named, load_family
+from genai_platform.files import write_atomic
+from genai_platform.marking.c2pa_signing import c2pa_signer_settings, sign_png
 from genai_platform.marking.credentials import SampleCredentials
 from genai_platform.marking.detect import ALPHA, DETECTABLE, detect
 from genai_platform.steps.promotion import decision_text
@@ -117,9 +119,13 @@ def cmd_sample(args, env) -> None:
     if not os.access(out.parent, os.W_OK):
         raise UsageError(f"--out {out}: the folder {out.parent} cannot be written")
     credentials = SampleCredentials.now(family.name, version, CLI_RUN, args.dataset)
+    signer = c2pa_signer_settings(env)
     try:
         paths = family.modality.write_samples(model, manifest, args.count, args.seed, out,
                                               artifacts.watermark_key(env), credentials)
+        if signer is not None:  # C2PA content credentials over the PNG, its text chunks kept
+            for path in (p for p in paths if p.suffix.lower() == ".png"):
+                write_atomic(path, sign_png(path.read_bytes(), credentials, *signer))
     except OSError as error:
         raise UsageError(f"--out {out}: cannot write it ({error.strerror or error})") from None
     print(f"wrote {args.count} samples of {family.name} version {version} (seed {args.seed}) to "

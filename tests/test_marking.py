@@ -19,7 +19,8 @@ from PIL import Image
 from scipy.stats import binomtest
 
 from genai_platform.cli import main
-from genai_platform.evaluation.marks import bits_per_character_cost, detection_rows, edited_images, edited_texts
+from genai_platform.evaluation.marks import (bits_per_character_cost, detection_rows, edited_images, edited_texts,
+                                             text_pieces)
 from genai_platform.datasets.image_sources import load_images
 from genai_platform.datasets.text_sources import load_documents
 from genai_platform.marking.credentials import TRAINED_ALGORITHMIC_MEDIA, SampleCredentials, png_credentials, png_with_credentials
@@ -288,3 +289,8 @@ def test_detection_findings_warn_and_fail_below_their_thresholds():
     assert thresholds({"mark_detection": [0.8, 0.3]})["mark_detection"] == Threshold(0.8, 0.3)
     with pytest.raises(ValueError, match=r"warn >= fail \(higher is better\)"):
         thresholds({"mark_detection": [0.3, 0.8]})
+
+
+def test_held_out_text_is_cut_into_pieces_as_long_as_a_sample():
+    assert text_pieces(["abcdefg", "hij", "klmnop"], 3) == ["abc", "def", "hij", "klm", "nop"]
+    assert text_pieces(["abcdefg"], 3, limit=1) == ["abc"]

@@ -19,6 +19,7 @@ from genai_platform.cli import main
 from genai_platform.datasets.image_sources import load_images
 from genai_platform.defs.resources import resources_from_env
 from genai_platform.evaluation.profiles import EVALUATION_PROFILES
+from genai_platform.marking.c2pa_signing import read_c2pa
 from genai_platform.marking.credentials import TRAINED_ALGORITHMIC_MEDIA
 from genai_platform.modalities.image import MAX_GRID_SAMPLES
 from genai_platform.verdicts.gate import Gate, decide, forced, grown_sample_count, rolled_back, samples_to_resolve
@@ -352,6 +353,16 @@ def test_the_command_line_lists_samples_promotes_rolls_back_and_reports(nights, 
     capsys.readouterr()
     assert main(["detect", "--json", str(tmp_path / "grid.png"), str(tmp_path / "lstm.txt")], env) == 0
     assert [item["marked"] for item in json.loads(capsys.readouterr().out)] == [True, True]
+    # with a certificate and key configured, the PNG also carries signed C2PA content credentials
+    c2pa_test = pytest.importorskip("test_c2pa")
+    chain, key, anchor = c2pa_test.make_chain(tmp_path, c2pa_test.KEYS["es256"]())
+    signing = {**env, "GENAI_C2PA_CERT": str(chain), "GENAI_C2PA_KEY": str(key)}
+    assert main(["sample", "vae", "-n", "4", "--out", str(tmp_path / "signed.png")], signing) == 0
+    manifest = read_c2pa(tmp_path / "signed.png", trust_anchors=anchor)
+    assert manifest["validation_state"] == "Trusted" and manifest["claim_generator_info"][0]["name"] == "genai-platform"
+    capsys.readouterr()
+    assert main(["detect", "--json", str(tmp_path / "signed.png")], env) == 0  # the mark survives the signing
+    assert json.loads(capsys.readouterr().out)[0]["marked"] is True
     assert main(["promote", "vae"], env) == 0  # the challenger: the newest version
     capsys.readouterr()
     assert main(["rollback", "vae"], env) == 0

@@ -15,6 +15,7 @@ from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_
 from genai_platform.datasets.datasets_file import check_name
 from genai_platform.defs.database import LAKE_EXTENSIONS, PlatformDuckDB, lake_extension
 from genai_platform.files import ArtifactPath, artifact_path, folder_problem, is_local, location_problem
+from genai_platform.marking.c2pa_signing import c2pa_signer_settings
 from genai_platform.marking.key import WatermarkKey, check_key_setting, watermark_key
 from genai_platform.fingerprints import package_version
 from genai_platform.notify import check_webhook_url, post_message
@@ -314,6 +315,7 @@ def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
     artifacts = ArtifactStore.from_env(env)
     check_device_here(env)
     check_key_setting(env, env.get("GENAI_HOME") or ArtifactStore.model_fields["home"].default)
+    c2pa_signer_settings(env)  # signing asked for and impossible stops loading
     return {
         "duckdb": duckdb_from_env(env),
         "artifacts": artifacts,

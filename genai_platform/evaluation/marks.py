@@ -98,6 +98,15 @@ def text_p_values(texts: list[str], key: WatermarkKey) -> np.ndarray:
     return np.array([text_mark_score(key, [text]).p_value for text in texts])
 
 
+def text_pieces(documents: list[str], characters: int, limit: int = 2000) -> list[str]:
+    """Consecutive pieces of `characters` characters cut from `documents` (a shorter last piece dropped), at most
+    `limit`: held-out text in units as long as a free sample, so the false positives are counted at the length the
+    samples are judged at (a corpus of a few long documents would otherwise give a handful of units)."""
+    pieces = [document[start:start + characters] for document in documents
+              for start in range(0, len(document) - characters + 1, characters)]
+    return pieces[:limit]
+
+
 def text_detection_rows(family: str, samples: list[str], replacement_words: list[str], key: WatermarkKey,
                         seed: int) -> list[MetricRow]:
     edits = edited_texts(samples, replacement_words, seed)

@@ -392,7 +392,8 @@ REFERENCES = {
     TRAINING_DATA: ReferenceInfo("data", "training data", "The train split's own text, the level a model's bias is "
                                  "compared with (amplification, on snippets as long and many as the samples)."),
     UNSEEN_TEXT: ReferenceInfo("data", "unseen real text", "The documents of the test split, which no model trained "
-                               "on: the held-out human text the watermark's false positives are measured on."),
+                               "on, cut into pieces as long as a free sample (at most 2,000): the held-out human "
+                               "text the watermark's false positives are measured on."),
     FEATURE_EXTRACTOR: ReferenceInfo("reference", "feature extractor", "The frozen classifier whose features the "
                                      "image metrics use."),
 }

@@ -20,9 +20,13 @@ DeLong's standard error x sqrt(1 + (K - 1) rho) / (AUC (1 - AUC)) mapped back fr
 (where the AUC's sampling distribution is nearly symmetric, even near 1), rho = 1 - the mean r over
 pairs of fold models, clipped to [0, 1/(K - 1)]. Its coverage: bench/coverage.py.
 
+Each side's rows must be independent draws: pieces cut from a few documents carry those documents'
+topics, and in simulation two sets of 200-character pieces of the bundled news corpus, split by article,
+were told apart (AUC about 0.55, 0.5 inside the interval in 18% of 150 splits; split by piece, 97%).
+
 Classes of different sizes are weighted to count alike (class_weight='balanced') rather than
 subsampled: the AUC does not depend on the class shares, and every row still informs the fit. All rows
-are used: 8,000 samples against 2,000 real rows of 64 features take well under a second on one core.
+are used: 8,000 samples against 2,000 real rows of 64 features take about 0.1 s on one core.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from genai_platform.records import Estimate
 
 FOLDS = 5
 REGULARISATION = 1.0  # scikit-learn's C: inverse strength of the L2 penalty on standardised features
-MAX_ITERATIONS = 5000  # lbfgs; separable sets (a noise ceiling) need the most, well under this
+MAX_ITERATIONS = 1000  # lbfgs; separable sets (a noise ceiling) took at most 15
 BIGRAM_VOCABULARY = 256
 
 
@@ -137,14 +141,19 @@ def fold_error_correlation(scores: CrossValidatedScores) -> float:
 
 def detectability_auc(sample_features: np.ndarray, real_features: np.ndarray, seed: int,
                       folds: int = FOLDS) -> Estimate:
-    """Cross-validated AUC of detector() telling samples (class 1) from real rows (class 0), with the 95%
-    interval of DeLong's variance inflated for the folds' shared training rows (see the module's note), on
-    the logit scale; [1, 1] (or [0, 0]) when every sample outscores (or is outscored by) every real row.
-    Count: the samples. Deterministic given `seed`."""
-    scores = cross_validated_scores(sample_features, real_features, seed, folds)
+    """Cross-validated AUC of detector() telling samples (class 1) from real rows (class 0), with its 95%
+    interval (auc_estimate). Deterministic given `seed`."""
+    return auc_estimate(cross_validated_scores(sample_features, real_features, seed, folds))
+
+
+def auc_estimate(scores: CrossValidatedScores) -> Estimate:
+    """The pooled out-of-fold AUC with the 95% interval of DeLong's variance inflated for the folds' shared
+    training rows (see the module's note), on the logit scale; [1, 1] (or [0, 0]) when every sample
+    outscores (or is outscored by) every real row. Count: the samples."""
     value, count = mann_whitney_auc(scores.positive, scores.negative), int(len(scores.positive))
     if value in (0.0, 1.0):  # every pair ordered alike: no placement varies, DeLong's variance is 0
         return Estimate(value, count, value, value)
+    folds = scores.every_model.shape[1]
     inflation = 1 + (folds - 1) * fold_error_correlation(scores)
     standard_error = np.sqrt(delong_variance(scores.positive, scores.negative) * inflation)
     # on the logit scale, where the AUC's sampling distribution is nearly symmetric even close to 0 or 1

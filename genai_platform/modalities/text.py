@@ -15,7 +15,8 @@ from genai_platform.datasets.datasets_file import SourceOption, Sources
 from genai_platform.datasets.text_sources import (DEFAULT_TEXT_DISTRIBUTION, DEFAULT_TEXT_SOURCE, RawDocuments,
                                                    load_documents)
 from genai_platform.evaluation.generation import continuation_prompts, free_documents, text_samples
-from genai_platform.evaluation.marks import bits_per_character_cost, false_positive_row, text_detection_rows, text_p_values
+from genai_platform.evaluation.marks import (bits_per_character_cost, false_positive_row, text_detection_rows,
+                                             text_p_values, text_pieces)
 from genai_platform.evaluation.profiles import EvaluationProfile
 from genai_platform.evaluation.results import Evaluation, compare_families
 from genai_platform.evaluation.self_test_panel import Panel, text_panel
@@ -215,7 +216,8 @@ class TextModality(Modality):
     def evaluate(self, inputs: TextEvaluationInputs, context: EvaluationContext) -> Evaluation:
         rows = bias_rows(TRAINING_DATA, inputs.train_documents)
         rows += unigram_baseline_rows(inputs.vocabulary, inputs.train_documents, inputs.test_documents)
-        rows.append(false_positive_row(UNSEEN_TEXT, text_p_values(inputs.test_documents, context.watermark_key)))
+        held_out = text_pieces(inputs.test_documents, context.profile.free_sample_chars)
+        rows.append(false_positive_row(UNSEEN_TEXT, text_p_values(held_out, context.watermark_key)))
         details = TextDetails()
         units = {}
         for family in context.families:
