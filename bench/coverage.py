@@ -27,15 +27,17 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 from sklearn.datasets import load_digits
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from genai_platform.metrics.bias import BiasCounts, amplification_estimates, bias_scores  # noqa: E402
-from genai_platform.metrics.comparisons import difference  # noqa: E402
+from genai_platform.metrics.comparisons import bootstrap_difference, difference  # noqa: E402
+from genai_platform.metrics.detectability import FOLDS, detectability_auc, detector  # noqa: E402
 from genai_platform.metrics.fid import (EXTRAPOLATION_RATIO, FrechetToReference, fid_estimate,  # noqa: E402
                                         frechet_distance, kid_estimate)  # noqa: E402
 from genai_platform.metrics.intervals import (LEVEL, Estimate, difference_estimate, mean_estimate,  # noqa: E402
-                                              ratio_estimate, tv_estimate)
+                                              paired_ratio_difference, ratio_estimate, tv_estimate)
 from genai_platform.metrics.manifold import (ManifoldResamples, RealManifold, kth_neighbour_distances,  # noqa: E402
                                              pairwise_distances)
 
@@ -207,6 +209,54 @@ def sentiment_gap(per_group: int, gap: float) -> Callable[[int, int], Outcome]:
     return simulate
 
 
+# ---- paired differences recorded as metric rows (the watermark's cost: marked minus unmarked, same seeds)
+
+def paired_fid_difference(n: int = 120, d: int = 8, shift: float = 0.3) -> Callable[[int, int], Outcome]:
+    """Two sets sharing their noise (sample i of both from the same draw), the second moved by `shift`,
+    against one fixed reference set; target: E[FID_N(first) - FID_N(second) | reference], a 1,500-draw
+    average. The interval: comparisons.bootstrap_difference, paired (mark_fid_cost)."""
+    def simulate(replicates: int, seed: int) -> Outcome:
+        rng = np.random.default_rng(seed)
+        reference = rng.normal(size=(300, d))
+        everything = np.arange(n)
+
+        def pair() -> tuple[np.ndarray, np.ndarray]:
+            common = rng.normal(0.1, 1.0, size=(n, d))
+            return common + rng.normal(size=(n, d)), common + rng.normal(size=(n, d)) + shift
+
+        def fid_difference(first, second) -> float:
+            return FrechetToReference(reference, first)(everything) - FrechetToReference(reference, second)(everything)
+        truth = np.mean([fid_difference(*pair()) for _ in range(1500)])
+        return outcome([bootstrap_difference(FrechetToReference(reference, first), FrechetToReference(reference, second),
+                                             n, n, replicate, paired=True)
+                        for replicate, (first, second) in enumerate(pair() for _ in range(replicates))], truth)
+    return simulate
+
+
+def twin_documents_cost(documents: int, cost: float = 0.1) -> Callable[[int, int], Outcome]:
+    """Documents written twice from the same seed, unmarked and marked: lengths log-normal, the marked one's
+    within 20% of the unmarked one's; nats per character Gamma (mean 1.5) per unmarked document, `cost` more
+    plus noise for its marked twin. Target: E[nats_m] / E[chars_m] - E[nats_u] / E[chars_u] from 2,000,000 pairs.
+    The interval: intervals.paired_ratio_difference, the delete-one jackknife over pairs (mark_bpc_cost)."""
+    def draw(n: int, rng: np.random.Generator):
+        chars = np.ceil(rng.lognormal(5.0, 0.8, n))
+        marked_chars = np.ceil(chars * rng.uniform(0.8, 1.2, n))
+        rate = rng.gamma(6.0, 0.25, n)
+        marked_rate = rate + cost + rng.normal(0, 0.05, n)
+        return marked_rate * marked_chars, marked_chars, rate * chars, chars
+
+    def simulate(replicates: int, seed: int) -> Outcome:
+        rng = np.random.default_rng(seed)
+        nats_m, chars_m, nats_u, chars_u = draw(2_000_000, rng)
+        truth = nats_m.sum() / chars_m.sum() - nats_u.sum() / chars_u.sum()
+        estimates = []
+        for replicate in range(replicates):
+            nats_m, chars_m, nats_u, chars_u = draw(documents, rng)
+            estimates.append(paired_ratio_difference(nats_m, chars_m, nats_u, chars_u))
+        return outcome(estimates, truth)
+    return simulate
+
+
 # ---- amplification: counts of group words and target co-occurrences per text
 
 def amplification(texts: int, model_share: float, training_share: float) -> Callable[[int, int], Outcome]:
@@ -363,6 +413,49 @@ def coverage_difference(reference_rows: int, samples: int, paired: bool,
     return simulate
 
 
+# ---- detectability: a classifier telling samples from real rows, two Gaussians with one covariance
+
+def _detection_problem(d: int, bayes_auc: float, rng: np.random.Generator):
+    """Real rows N(0, S) and samples N(shift, S): S mixed, its features on scales 0.5 to 3 (so that
+    standardising matters); the shift along a random direction, of Mahalanobis length sqrt(2)
+    Phi^-1(bayes_auc), so that the best linear score reaches AUC bayes_auc. Returns shift, S, chol(S)."""
+    mixing = rng.normal(size=(d, d)) / np.sqrt(d)
+    scales = np.linspace(0.5, 3.0, d)
+    covariance = (mixing @ mixing.T + 0.1 * np.eye(d)) * np.outer(scales, scales)
+    direction = rng.normal(size=d)
+    length = np.sqrt(2) * stats.norm.ppf(bayes_auc)
+    shift = direction * length / np.sqrt(direction @ np.linalg.solve(covariance, direction))
+    return shift, covariance, np.linalg.cholesky(covariance)
+
+
+def detectability(d: int, samples: int, real: int, bayes_auc: float, fits: int = 500) -> Callable[[int, int], Outcome]:
+    """Target: the expected AUC on new data of detectability.detector() fitted on a training fold's rows
+    ((K - 1)/K of each side), over training sets: each fit's AUC in closed form for a linear score w.x on
+    the two Gaussians, Phi(w.shift / sqrt(2 w'Sw)), averaged over `fits` fresh training sets (Monte Carlo
+    sd under a fiftieth of the interval's half-width); exactly 0.5 when bayes_auc is 0.5."""
+    def simulate(replicates: int, seed: int) -> Outcome:
+        rng = np.random.default_rng(seed)
+        shift, covariance, factor = _detection_problem(d, bayes_auc, rng)
+
+        def draw(sample_rows: int, real_rows: int) -> tuple[np.ndarray, np.ndarray]:
+            return (shift + rng.normal(size=(sample_rows, d)) @ factor.T, rng.normal(size=(real_rows, d)) @ factor.T)
+
+        def fitted_auc(sample_rows: int, real_rows: int) -> float:
+            moved, unmoved = draw(sample_rows, real_rows)
+            labels = np.r_[np.ones(sample_rows), np.zeros(real_rows)]
+            model = detector().fit(np.vstack([moved, unmoved]), labels)
+            weights = model.decision_function(np.eye(d)) - model.decision_function(np.zeros((1, d)))
+            return float(stats.norm.cdf(weights @ shift / np.sqrt(2 * weights @ covariance @ weights)))
+        with threadpool_limits(1):  # small fits: a second BLAS thread beside other work made them 5x slower
+            if bayes_auc == 0.5:
+                truth = 0.5
+            else:
+                training = [round(rows * (FOLDS - 1) / FOLDS) for rows in (samples, real)]
+                truth = np.mean([fitted_auc(*training) for _ in range(fits)])
+            return outcome([detectability_auc(*draw(samples, real), seed=i) for i in range(replicates)], truth)
+    return simulate
+
+
 SCENARIOS = [
     Scenario("FID-inf, d=64 n=360 r=1437", "fid", "jackknife, 1/N-extrapolated, t", "FD(model, reference Gaussian)",
              200, fid_infinity(64, 360, 1437, 0.3)),
@@ -400,6 +493,12 @@ SCENARIOS = [
              sentiment_gap(100, 0.1)),
     Scenario("difference, 10 vs 10", "difference", "Welch t", "difference of expectations", 1000,
              sentiment_gap(10, 0.3)),
+    Scenario("paired FID diff., d=8 n=120", "fid_difference", "basic bootstrap, paired", "E[FID_1 - FID_2 | ref.]",
+             100, paired_fid_difference()),
+    Scenario("paired ratio diff., 50 documents", "ratio_difference", "delete-one jackknife over pairs, t", "E[n]/E[c] diff.",
+             300, twin_documents_cost(50)),
+    Scenario("paired ratio diff., 5 documents", "ratio_difference", "delete-one jackknife over pairs, t", "E[n]/E[c] diff.",
+             300, twin_documents_cost(5)),
     Scenario("amplification, 50 texts, none", "amplification", "jackknife + reference sets, delta method",
              "E[score_n model] / E[score_n train]", 150, amplification(50, 0.35, 0.35)),
     Scenario("amplification, 50 texts, skewed", "amplification", "jackknife + reference sets, delta method",
@@ -420,6 +519,16 @@ SCENARIOS = [
                                                  (348, 3480, True, 100, False),
                                                  (1437, 1437, True, 50, False), (1437, 1437, False, 50, False),
                                                  (1437, 4311, True, 25, False), (1437, 4311, False, 25, False))],
+    *[Scenario(f"detectability, d={d} n={n} r={r} {label}", "detectability", "pooled CV, DeLong x fold corr., logit z",
+               "E[AUC of a fold-size model]", replicates, detectability(d, n, r, bayes_auc), in_test)
+      for d, n, r, bayes_auc, label, replicates, in_test in (
+          (16, 200, 200, 0.64, "~0.6", 200, True), (16, 200, 200, 0.5, "null", 250, False),
+          (16, 200, 200, 0.82, "~0.8", 250, False), (16, 1000, 1000, 0.5, "null", 100, False),
+          (16, 1000, 1000, 0.61, "~0.6", 100, False), (16, 1000, 1000, 0.805, "~0.8", 100, False),
+          (64, 200, 200, 0.5, "null", 150, False), (64, 200, 200, 0.70, "~0.6", 150, False),
+          (64, 200, 200, 0.86, "~0.8", 150, False), (64, 1000, 1000, 0.63, "~0.6", 75, False),
+          (64, 1000, 1000, 0.81, "~0.8", 75, False), (16, 600, 200, 0.5, "null", 150, False),
+          (16, 600, 200, 0.82, "~0.8", 150, False), (16, 200, 200, 0.97, "~0.96", 250, False))],
     # both sets cover 99.9-100%: the difference's true spread is under one reference point, and the interval
     # keeps about two points either side (coverage_difference's add-one smoothing)
     Scenario("coverage diff., r=348 n=1044 both ~1", "coverage_difference", "jackknife x (1-e^-rate)/rate, z",

@@ -11,7 +11,7 @@ from genai_platform.datasets.image_sources import BUNDLED_IMAGE_DISTRIBUTIONS
 from genai_platform.datasets.provenance import USER_SOURCE_DISTRIBUTION
 from genai_platform.modalities import MODALITIES
 from genai_platform.metrics.bias import gender_word_lists
-from genai_platform.metrics.catalog import (BASIC_BOOTSTRAP, PAIRED_JACKKNIFE_T, DELETE_D_JACKKNIFE, DELETE_ONE_JACKKNIFE,
+from genai_platform.metrics.catalog import (BASIC_BOOTSTRAP, FOLD_DELONG, PAIRED_JACKKNIFE_T, DELETE_D_JACKKNIFE, DELETE_ONE_JACKKNIFE,
                                              DELETE_ONE_JACKKNIFE_T, DELTA_METHOD_T, DIFFERENCE_KINDS,
                                              GROUP_JACKKNIFE_T, HALF_SAMPLING, INTERVAL_KINDS, INTERVALS, METRICS,
                                              MULTINOMIAL_BOOTSTRAP, NO_INTERVAL, POISSON_JACKKNIFE, STUDENT_T,
@@ -227,7 +227,8 @@ def test_templates_render_the_built_report(report):
 
 def test_every_catalog_metric_names_how_its_interval_is_computed():
     own = {WILSON, STUDENT_T, WELCH_T, DELETE_ONE_JACKKNIFE_T, GROUP_JACKKNIFE_T, TWO_SAMPLE_JACKKNIFE,
-           DELETE_D_JACKKNIFE, MULTINOMIAL_BOOTSTRAP, DELTA_METHOD_T, BASIC_BOOTSTRAP, PAIRED_JACKKNIFE_T, NO_INTERVAL}
+           DELETE_D_JACKKNIFE, MULTINOMIAL_BOOTSTRAP, DELTA_METHOD_T, BASIC_BOOTSTRAP, PAIRED_JACKKNIFE_T, FOLD_DELONG,
+           NO_INTERVAL}
     assert set(INTERVAL_KINDS) == set(METRICS) and set(INTERVAL_KINDS.values()) <= own
     assert set(DIFFERENCE_KINDS) <= set(METRICS)
     assert set(DIFFERENCE_KINDS.values()) <= {BASIC_BOOTSTRAP, DELETE_ONE_JACKKNIFE, POISSON_JACKKNIFE, HALF_SAMPLING,

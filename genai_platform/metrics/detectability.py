@@ -65,10 +65,12 @@ class CrossValidatedScores:
 
     @property
     def positive(self) -> np.ndarray:
+        """The samples' out-of-fold scores."""
         return self.out_of_fold[self.labels == 1]
 
     @property
     def negative(self) -> np.ndarray:
+        """The real rows' out-of-fold scores."""
         return self.out_of_fold[self.labels == 0]
 
 

@@ -28,6 +28,7 @@ from genai_platform.marking.credentials import SampleCredentials, png_with_crede
 from genai_platform.marking.image_mark import mark_images
 from genai_platform.marking.key import WatermarkKey
 from genai_platform.metrics.catalog import FEATURE_EXTRACTOR, UNSEEN_REAL, subject_label
+from genai_platform.metrics.detectability import detectability_auc
 from genai_platform.modalities.base import (Contest, EvaluationContext, Modality, PanelSettings, SelfTest, TrainingData,
                                             contest_sample_runs)
 from genai_platform.models.base import ImageGenerator
@@ -278,8 +279,17 @@ class ImageModality(Modality):
 
         comparisons = compare_families(compare, embedded, earlier, context.log)
         bound_rows, bound_comparisons = likelihood_bounds(inputs.unseen.pixels, context)
-        return Evaluation(rows + bound_rows + mark_rows(inputs, scorer, context), details,
-                          comparisons + bound_comparisons)
+        return Evaluation(rows + bound_rows + mark_rows(inputs, scorer, context)
+                          + detectability_rows(embedded, scorer.embed(inputs.unseen.pixels), scorer.suffix,
+                                               context.seed), details, comparisons + bound_comparisons)
+
+
+def detectability_rows(embedded: dict[str, EmbeddedSet], unseen: EmbeddedSet, suffix: str,
+                       seed: int) -> list[MetricRow]:
+    """Without the key: how well a logistic regression on the distribution metrics' features tells each family's
+    samples from the unseen real images (metrics/detectability.py)."""
+    return [MetricRow.of(family, f"detectability_auc{suffix}", detectability_auc(s.features, unseen.features, seed))
+            for family, s in embedded.items()]
 
 
 def mark_rows(inputs: ImageEvaluationInputs, scorer: ImageScorer, context: EvaluationContext) -> list[MetricRow]:

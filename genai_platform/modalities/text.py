@@ -29,6 +29,8 @@ from genai_platform.marking.key import WatermarkKey
 from genai_platform.marking.text_mark import green_bias
 from genai_platform.metrics.bleu import tokenize
 from genai_platform.metrics.catalog import TRAINING_DATA, UNSEEN_TEXT
+from genai_platform.metrics.detectability import FOLDS as DETECTABILITY_FOLDS
+from genai_platform.metrics.detectability import char_bigram_features, detectability_auc
 from genai_platform.records import MetricRow
 from genai_platform.modalities.base import (Contest, EvaluationContext, Modality, PanelSettings, SelfTest, TrainingData,
                                             contest_sample_runs)
@@ -218,6 +220,7 @@ class TextModality(Modality):
         rows += unigram_baseline_rows(inputs.vocabulary, inputs.train_documents, inputs.test_documents)
         held_out = text_pieces(inputs.test_documents, context.profile.free_sample_chars)
         rows.append(false_positive_row(UNSEEN_TEXT, text_p_values(held_out, context.watermark_key)))
+        held_out_features, bigrams = char_bigram_features(held_out)
         details = TextDetails()
         units = {}
         for family in context.families:
@@ -228,6 +231,13 @@ class TextModality(Modality):
                 family, model, vocab, inputs.test_documents, inputs.train_documents, inputs.test_sentences,
                 inputs.samples[family], context.profile, context.seed)
             rows += family_rows + mark_rows(family, model, vocab, inputs, context)
+            free = [s["text"] for s in inputs.samples[family] if s["kind"] == "free"]
+            if min(len(free), len(held_out)) >= 2 * DETECTABILITY_FOLDS:
+                rows.append(MetricRow.of(family, "detectability_auc", detectability_auc(
+                    char_bigram_features(free, bigrams)[0], held_out_features, context.seed)))
+            else:
+                context.log(f"{family}: {len(free)} free samples and {len(held_out)} held-out pieces, too few for "
+                            f"the detectability AUC ({2 * DETECTABILITY_FOLDS} a side)")
             details.bleu_signatures[family] = family_details["bleu_signature"]
             details.sentiment_prompts[family] = family_details["sentiment_prompts"]
             details.quality_diversity[family] = family_details["quality_diversity"]
