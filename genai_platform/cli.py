@@ -135,7 +135,7 @@ def cmd_sample(args, env) -> None:
 def cmd_detect(args, env) -> None:
     if not 0 < args.alpha < 1:
         raise UsageError(f"--alpha must be between 0 and 1, got {args.alpha}")
-    key = ArtifactStore.checked_from_env(env).watermark_key(env)
+    key = ArtifactStore.checked_from_env(env).watermark_key(env, create=False)
     detections = detect([Path(path).expanduser() for path in args.paths], key, args.alpha)
     if args.json:
         print(json.dumps([d.as_json() for d in detections]))

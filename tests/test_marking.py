@@ -62,6 +62,9 @@ def test_the_key_comes_from_the_variable_or_a_private_file_made_once(tmp_path):
         watermark_key({}, str(home))
     with pytest.raises(ValueError, match=f"not a local folder.*set {KEY_VARIABLE}"):
         watermark_key({}, "s3://bucket/home")
+    with pytest.raises(ValueError, match="no watermark key: .* does not exist"):  # detection makes none
+        watermark_key({}, str(tmp_path / "elsewhere"), create=False)
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_processes_starting_at_once_make_one_key(tmp_path):
@@ -231,6 +234,9 @@ def test_the_detect_command_prints_verdicts_or_json_and_exits_2_on_an_unreadable
     (tmp_path / "broken.npz").write_bytes(b"not a zip")
     assert main(["detect", str(tmp_path / "broken.npz")], env) == 2
     assert f"{tmp_path / 'broken.npz'}: not a readable .npz file" in capsys.readouterr().err
+    # a home without a key is an error, not a new key that finds nothing
+    assert main(["detect", str(tmp_path / "marked.png")], {"GENAI_HOME": str(tmp_path / "other")}) == 2
+    assert "no watermark key" in capsys.readouterr().err
     # another deployment's key finds nothing
     other = {**env, KEY_VARIABLE: "another deployment's own key"}
     assert main(["detect", "--json", str(tmp_path / "marked.png")], other) == 0

@@ -133,9 +133,10 @@ class ArtifactStore(EnvironmentResource):
         """The reports folder: index.html and the run archive (runs/<run id>/), shared by every dataset."""
         return artifact_path(self.reports_dir)
 
-    def watermark_key(self, env: Mapping[str, str] = os.environ) -> WatermarkKey:
-        """The deployment's one key, whichever dataset this store is narrowed to (marking/key.py)."""
-        return watermark_key(env, self.home)
+    def watermark_key(self, env: Mapping[str, str] = os.environ, create: bool = True) -> WatermarkKey:
+        """The deployment's one key, whichever dataset this store is narrowed to (marking/key.py); made in a local
+        home that has none when `create`."""
+        return watermark_key(env, self.home, create)
 
     @property
     def latest_reports(self) -> ArtifactPath:

@@ -54,13 +54,18 @@ def check_key_setting(env, home: str) -> None:
                          f"{KEY_VARIABLE} to a secret of at least {MIN_KEY_CHARS} characters")
 
 
-def watermark_key(env, home: str) -> WatermarkKey:
+def watermark_key(env, home: str, create: bool = True) -> WatermarkKey:
     """GENAI_WATERMARK_KEY from `env`; else the key file in `home` (a local folder), generated with owner-only
-    permissions when there is none. A home that is a URL (s3://...) gets no key file: set the variable."""
+    permissions when there is none and `create` (detection does not create one: a new key finds nothing). A home
+    that is a URL (s3://...) gets no key file: set the variable."""
     check_key_setting(env, home)
     if env.get(KEY_VARIABLE):
         return WatermarkKey(env[KEY_VARIABLE].encode())
-    return WatermarkKey(_key_file(Path(home).expanduser().resolve() / KEY_FILE))
+    path = Path(home).expanduser().resolve() / KEY_FILE
+    if not create and not path.exists():
+        raise ValueError(f"no watermark key: {KEY_VARIABLE} is unset and {path} does not exist; set GENAI_HOME to "
+                         f"the deployment's home or {KEY_VARIABLE} to its key")
+    return WatermarkKey(_key_file(path))
 
 
 def _key_file(path: Path) -> bytes:
