@@ -289,7 +289,8 @@ def test_detection_findings_warn_and_fail_below_their_thresholds():
     limits = DEFAULT_THRESHOLDS
     assert judge("mark_detection", 0.95, 200, limits["mark_detection"], 0.92, 0.98) == "pass"
     assert judge("mark_detection", 0.80, 200, limits["mark_detection"], 0.74, 0.85) == "warn"
-    assert judge("mark_detection", 0.30, 200, limits["mark_detection"], 0.24, 0.37) == "fail"
+    assert judge("mark_detection", 0.30, 200, limits["mark_detection"], 0.24, 0.37) == "warn"  # never fails
+    assert judge("mark_detection", 0.30, 200, Threshold(0.9, 0.5), 0.24, 0.37) == "fail"  # unless set to
     assert judge("mark_detection", 0.88, 200, limits["mark_detection"], 0.80, 0.93) == "pass"  # may be noise
     assert judge("mark_detection_crop", 0.0, 200, limits["mark_detection_crop"], 0.0, 0.02) == "warn"  # never fails
     assert thresholds({"mark_detection": [0.8, 0.3]})["mark_detection"] == Threshold(0.8, 0.3)

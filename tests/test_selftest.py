@@ -68,11 +68,11 @@ def lee_panel():
 
 @pytest.mark.parametrize("which", ["digits", "lee"])
 def test_the_watermark_detector_finds_marked_cases_and_not_unmarked_ones(which, digits_panel, lee_panel):
-    """The panel's known watermark cases: marked items (and marked images after JPEG) above unmarked ones, unmarked
-    real data failing the detection finding and marked data passing it, all judged, none violated."""
+    """The panel's known watermark cases: marked items (and marked images after JPEG) above unmarked ones, all
+    judged, none violated."""
     panel = digits_panel.panel if which == "digits" else lee_panel
     (mark,) = [m for m in panel.metrics if m.metric == "mark_detection"]
-    assert {c.kind for c in mark.checks} == {"order", "fails", "passes"} and all(c.status == "pass" for c in mark.checks)
+    assert [c.kind for c in mark.checks] == ["order", "order"] and all(c.status == "pass" for c in mark.checks)
     marked = MARKED if which == "digits" else MARKED_BIGRAM
     assert mark.values[marked].value > 0.9 and mark.values[UNSEEN].value < 0.05
 

@@ -158,12 +158,10 @@ class Declaration:
         return self.purpose not in ("memorization", "misinformation")
 
 
-# the watermark's detection: marked items (edited ones too) above unmarked ones; unmarked real data must fail its
-# finding (found in under half), marked data must not
-MARK_IMAGE = Declaration("misinformation", ((MARKED, UNSEEN), (MARKED_JPEG, UNSEEN)), must_fail=(UNSEEN,),
-                         must_not_fail=(MARKED,))
-MARK_TEXT = Declaration("misinformation", ((MARKED_BIGRAM, BIGRAM), (MARKED_BIGRAM, UNSEEN)),
-                        must_fail=(UNSEEN, BIGRAM), must_not_fail=(MARKED_BIGRAM,))
+# the watermark's detection: marked items (edited ones too) above unmarked ones (its findings never fail, so
+# there is no finding to check)
+MARK_IMAGE = Declaration("misinformation", ((MARKED, UNSEEN), (MARKED_JPEG, UNSEEN)))
+MARK_TEXT = Declaration("misinformation", ((MARKED_BIGRAM, BIGRAM), (MARKED_BIGRAM, UNSEEN)))
 
 
 # THE table: modality -> metric -> its declaration
