@@ -322,8 +322,9 @@ class ImageScorer:
 
     def score_samples(self, samples: dict[str, np.ndarray], embedded: dict[str, EmbeddedSet] | None = None
                       ) -> tuple[list[MetricRow], dict, dict[str, EmbeddedSet]]:
-        """score_sets of the families' samples beside the reference rows, all at common_size; `embedded`: the
-        families' samples already embedded, all of them (cut to common_size here)."""
+        """score_sets of the families' samples beside the reference rows, all at common_size; `embedded`: sets
+        already embedded whole (the families' samples, the floor's unseen images under UNSEEN_REAL), cut to
+        common_size here."""
         unseen = None if self.unseen is None else self.unseen.pixels
         n = common_size(self.train, self.heldout, unseen, samples)
         return self.score_sets(*image_sets(self.train, unseen, samples, n, self.seed),

@@ -252,7 +252,8 @@ class ImageModality(Modality):
         scorer = ImageScorer(classifier, manifest["num_classes"], inputs.train, inputs.reference, context.seed, extractor,
                              inputs.unseen)
         embedded = {family: scorer.embed(images) for family, images in inputs.samples.items()}  # every sample, once
-        rows, details, _ = scorer.score_samples(inputs.samples, embedded)
+        unseen = scorer.embed(inputs.unseen.pixels)  # the floor row's images and detectability's real side, once
+        rows, details, _ = scorer.score_samples(inputs.samples, {**embedded, UNSEEN_REAL: unseen})
         if manifest["test_accuracy"] is not None:
             rows.append(MetricRow(FEATURE_EXTRACTOR, "test_accuracy", manifest["test_accuracy"], manifest["test_count"]))
         # A challenger's paired differences with its earlier versions use every sample drawn for the gate's
@@ -280,8 +281,8 @@ class ImageModality(Modality):
         comparisons = compare_families(compare, embedded, earlier, context.log)
         bound_rows, bound_comparisons = likelihood_bounds(inputs.unseen.pixels, context)
         return Evaluation(rows + bound_rows + mark_rows(inputs, scorer, context)
-                          + detectability_rows(embedded, scorer.embed(inputs.unseen.pixels), scorer.suffix,
-                                               context.seed), details, comparisons + bound_comparisons)
+                          + detectability_rows(embedded, unseen, scorer.suffix, context.seed), details,
+                          comparisons + bound_comparisons)
 
 
 def detectability_rows(embedded: dict[str, EmbeddedSet], unseen: EmbeddedSet, suffix: str,
