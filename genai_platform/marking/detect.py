@@ -126,13 +126,11 @@ def _read_npz(path: Path) -> np.ndarray:
         with np.load(path, allow_pickle=False) as arrays:
             names = list(arrays.keys())
             name = "images" if "images" in names else names[0] if len(names) == 1 else None
-            if name is None:
-                raise UnreadableSample(f"{path}: no `images` array among {names}")
-            pixels = arrays[name]
+            pixels = None if name is None else arrays[name]
     except (OSError, ValueError, zipfile.BadZipFile) as error:
-        if isinstance(error, UnreadableSample):
-            raise
         raise UnreadableSample(f"{path}: not a readable .npz file ({error})") from None
+    if pixels is None:
+        raise UnreadableSample(f"{path}: no `images` array among {names}")
     if not (pixels.dtype == np.uint8 or np.issubdtype(pixels.dtype, np.floating)):
         raise UnreadableSample(f"{path}: images must be uint8 or floats in [0, 1], not {pixels.dtype}")
     return _channels_first(pixels, path)
