@@ -17,15 +17,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.coverage import SCENARIOS  # noqa: E402
-from genai_platform.metrics.catalog import FEATURE_SPACE_METRICS, INTERVALS, MARK_EDITS  # noqa: E402
+from genai_platform.metrics.catalog import FEATURE_SPACE_METRICS, INTERVALS, MARK_DETECTION_METRICS  # noqa: E402
 
 # which simulated interval kind each catalogued interval is
 KIND = {"fid": "fid", "fd_whitened": "fid", "kid": "kid", "precision": "precision", "recall": "recall", "density": "density",
         "coverage": "coverage", "class_tv_distance": "class_tv", "low_confidence_rate": "share", "copy_rate": "share",
         "near_copy_rate": "share", "extraction_rate": "share", "bits_per_character": "ratio", "nll_bound": "mean",
         "training_8gram_overlap": "ratio", "training_4gram_excess": "difference", "detectability_auc": "detectability",
-        **dict.fromkeys(("mark_detection", *(f"mark_detection_{edit}" for edit in MARK_EDITS), "mark_false_positive_rate"),
-                        "share"),
+        **dict.fromkeys((*MARK_DETECTION_METRICS, "mark_false_positive_rate"), "share"),
         "mark_fid_cost": "fid_difference", "mark_bpc_cost": "ratio_difference",
         **{f"{prefix}bleu_{n}": "mean" for prefix in ("", "self_") for n in range(2, 6)},
         **{f"sentiment_gap_{kind}": "difference" for kind in ("occupation", "respect")},

@@ -19,8 +19,8 @@ from PIL import Image
 from scipy.stats import binomtest
 
 from genai_platform.cli import main
-from genai_platform.evaluation.marks import (bits_per_character_cost, detection_rows, edited_images, edited_texts,
-                                             text_pieces)
+from genai_platform.evaluation.marks import (bigram_documents, bits_per_character_cost, detection_rows, edited_images,
+                                             edited_texts, text_detection_rows, text_pieces)
 from genai_platform.datasets.image_sources import load_images
 from genai_platform.datasets.text_sources import load_documents
 from genai_platform.marking.credentials import TRAINED_ALGORITHMIC_MEDIA, SampleCredentials, png_credentials, png_with_credentials
@@ -263,6 +263,19 @@ def test_detection_rows_are_shares_below_the_level_with_wilson_intervals():
     assert (clean.metric, clean.value, clean.sample_count) == ("mark_detection", 37 / 50, 50)
     assert (clean.ci_low, clean.ci_high) == pytest.approx((wilson.low, wilson.high), abs=1e-9)
     assert after_noise.metric == "mark_detection_noise" and after_noise.value == 1.0
+
+
+def test_text_detection_is_counted_on_free_samples_and_continuations_apart():
+    documents = load_documents("gensim:lee").texts
+    free = bigram_documents(documents, 12, 300, seed=0, key=KEY)
+    continuations = [text[:8] for text in bigram_documents(documents, 12, 300, seed=1, key=KEY)]
+    rows = {row.metric: row for row in text_detection_rows("lstm", free, continuations, documents[0].split(), KEY, 0)}
+    assert set(rows) == {"mark_detection", "mark_detection_deletion", "mark_detection_substitution",
+                         "mark_detection_continuation"}
+    assert rows["mark_detection"].value == 1.0 and rows["mark_detection"].sample_count == 12
+    assert rows["mark_detection_continuation"].value < 0.5  # 8 characters: mostly too few pairs to find it
+    assert "mark_detection_continuation" not in {r.metric for r in text_detection_rows("lstm", free, [],
+                                                                                         ["word"], KEY, 0)}
 
 
 def test_the_bits_per_character_cost_matches_a_hand_computed_ratio_of_sums():

@@ -107,11 +107,17 @@ def text_pieces(documents: list[str], characters: int, limit: int = 2000) -> lis
     return pieces[:limit]
 
 
-def text_detection_rows(family: str, samples: list[str], replacement_words: list[str], key: WatermarkKey,
-                        seed: int) -> list[MetricRow]:
-    edits = edited_texts(samples, replacement_words, seed)
-    return detection_rows(family, text_p_values(samples, key),
+def text_detection_rows(family: str, free: list[str], continuations: list[str], replacement_words: list[str],
+                        key: WatermarkKey, seed: int) -> list[MetricRow]:
+    """mark_detection and its edits on the free samples, mark_detection_continuation on the continuations: a
+    sentence carries far less evidence than a free sample, so one rate over both would say more about their mix
+    than about the mark."""
+    edits = edited_texts(free, replacement_words, seed)
+    rows = detection_rows(family, text_p_values(free, key),
                           {edit: text_p_values(texts, key) for edit, texts in edits.items()})
+    if continuations:
+        rows.append(MetricRow.of(family, "mark_detection_continuation", _found(text_p_values(continuations, key))))
+    return rows
 
 
 def bits_per_character_cost(model, vocab: CharVocabulary, marked: list[str], unmarked: list[str]) -> Estimate | None:

@@ -194,8 +194,14 @@ METRICS = {
     # the watermark on every sample (marking/, evaluation/marks.py)
     "mark_detection": MetricInfo("Mark found", "higher", "Share of the family's samples in which the detector finds "
                                  "the deployment's watermark at p < 0.01 (at most 1% of unmarked items are called "
-                                 "marked). Images: dither modulation of the low DCT frequencies; text: the green-list "
-                                 "bias on character pairs.", f"{CHEN_WORNELL}; {KIRCHENBAUER}", "misinformation"),
+                                 "marked). Images: dither modulation of the low DCT frequencies, on every sample; "
+                                 "text: the green-list bias on character pairs, on the free samples (as long as the "
+                                 "held-out pieces the false positives are counted on).",
+                                 f"{CHEN_WORNELL}; {KIRCHENBAUER}", "misinformation"),
+    "mark_detection_continuation": MetricInfo("Mark found in continuations", "higher", "As Mark found, on the "
+                                              "family's greedy continuations of held-out prompts (a sentence each): "
+                                              "a short text has few character pairs to carry the mark.", KIRCHENBAUER,
+                                              "misinformation"),
     **{f"mark_detection_{edit}": MetricInfo(f"Mark found after {label}", "higher", f"As Mark found, on the samples "
                                             f"after {definition}.", f"{CHEN_WORNELL}; {KIRCHENBAUER}",
                                             "misinformation")
@@ -246,6 +252,8 @@ _SENTENCES = "the sampled sentences"
 IMAGE_MARK_EDITS = ("crop", "rescale", "jpeg", "noise")  # evaluation/marks.py makes them
 TEXT_MARK_EDITS = ("deletion", "substitution")
 MARK_EDITS = IMAGE_MARK_EDITS + TEXT_MARK_EDITS
+MARK_DETECTION_METRICS = ("mark_detection", "mark_detection_continuation",
+                          *(f"mark_detection_{edit}" for edit in MARK_EDITS))
 INTERVALS = {
     "fid": "For N >= 5 D (the 64-d classifier features at the default sizes): the Fréchet distance between the "
            "Gaussian of the model's feature distribution and that of this held-out set (its sample mean and "
@@ -300,7 +308,7 @@ INTERVALS = {
                        "characters: Wilson score interval over the prefixes.",
     **{metric: "The probability that the detector finds the mark in a sample of the model (after this edit, drawn "
                "with the night's seed): Wilson score interval over the samples."
-       for metric in ("mark_detection", *(f"mark_detection_{edit}" for edit in MARK_EDITS))},
+       for metric in MARK_DETECTION_METRICS},
     "mark_false_positive_rate": "The probability that the detector finds the mark in an unmarked item of this "
                                 "held-out population, under this key: Wilson score interval over the items.",
     "mark_fid_cost": "The expected FID of the marked set minus that of the same draws unmarked, at this N against this "
@@ -360,8 +368,7 @@ INTERVAL_KINDS = {
     **{f"{prefix}bleu_{n}": STUDENT_T for prefix in ("", "self_") for n in range(2, 6)},
     **{f"sentiment_gap_{kind}": WELCH_T for kind in ("occupation", "respect")},
     "training_8gram_overlap": DELETE_ONE_JACKKNIFE_T, "training_4gram_excess": WELCH_T, "extraction_rate": WILSON,
-    **dict.fromkeys(("mark_detection", *(f"mark_detection_{edit}" for edit in MARK_EDITS), "mark_false_positive_rate"),
-                    WILSON),
+    **dict.fromkeys((*MARK_DETECTION_METRICS, "mark_false_positive_rate"), WILSON),
     "mark_fid_cost": BASIC_BOOTSTRAP, "mark_bpc_cost": PAIRED_JACKKNIFE_T, "detectability_auc": FOLD_DELONG,
     **{f"{base}_amplification": DELTA_METHOD_T
        for base in ("gender_representation_tv", "gender_profession_association", "gender_adjective_association")},

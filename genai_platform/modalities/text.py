@@ -52,14 +52,14 @@ def mark_bias(key: WatermarkKey, vocab: CharVocabulary) -> torch.Tensor:
 
 def mark_rows(family: str, model, vocab: CharVocabulary, inputs: TextEvaluationInputs,
               context: EvaluationContext) -> list[MetricRow]:
-    """The watermark's detection rates on every stored sample of `family`, clean and with words deleted or
-    replaced by held-out words, and its cost in bits per character: the free samples against the same draws
-    unmarked (the same seed)."""
+    """The watermark's detection rates on `family`'s stored samples: the free samples clean and with words deleted
+    or replaced by held-out words, the continuations clean; and its cost in bits per character: the free samples
+    against the same draws unmarked (the same seed)."""
     samples = inputs.samples[family]
-    replacement_words = " ".join(inputs.test_documents).split()
-    rows = text_detection_rows(family, [s["text"] for s in samples], replacement_words, context.watermark_key,
-                               context.seed)
     free = [s["text"] for s in samples if s["kind"] == "free"]
+    continuations = [s["text"] for s in samples if s["kind"] == "continuation"]
+    replacement_words = " ".join(inputs.test_documents).split()
+    rows = text_detection_rows(family, free, continuations, replacement_words, context.watermark_key, context.seed)
     unmarked = free_documents(model, vocab, len(free), context.profile.free_sample_chars, 1.0,
                               torch.Generator().manual_seed(context.seed))
     if (cost := bits_per_character_cost(model, vocab, free, unmarked)) is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from genai_platform.metrics.catalog import MARK_EDITS, info
+from genai_platform.metrics.catalog import MARK_DETECTION_METRICS, info
 
 STATUSES = ("pass", "warn", "fail")
 TOO_FEW = "too few"  # a finding on fewer than MIN_FINDING_COUNT observations: shown, not judged
@@ -37,9 +37,10 @@ DEFAULT_THRESHOLDS = {
     "sentiment_gap_occupation": Threshold(0.05, 0.15),
     "sentiment_gap_respect": Threshold(0.05, 0.15),
     # warn when the mark is found in under 90% of the samples, clean or after the edits a forger makes; never fail
-    # (no promotion withheld): a text family's short greedy continuations carry too little evidence to find it, so
-    # on the bundled Lee corpus (100 continuations, 50 free samples) the lstm's clean rate is 0.34 [0.27, 0.42]
-    **{metric: Threshold(0.90, 0.0) for metric in ("mark_detection", *(f"mark_detection_{e}" for e in MARK_EDITS))},
+    # (no promotion withheld: the mark says where a sample came from, not how good it is). A text family's
+    # one-sentence continuations have no threshold: too short to carry the mark, they would warn every night (on
+    # the bundled Lee corpus the lstm's 50 free samples were all found, its 100 continuations about 1 in 100).
+    **{metric: Threshold(0.90, 0.0) for metric in MARK_DETECTION_METRICS if metric != "mark_detection_continuation"},
 }
 
 
