@@ -27,9 +27,9 @@ from genai_platform.marking.credentials import TRAINED_ALGORITHMIC_MEDIA, Sample
 from genai_platform.marking.detect import UnreadableSample, detect
 from genai_platform.marking.image_mark import STEP, image_mark_scores, mark_images, p_values
 from genai_platform.marking.key import KEY_FILE, KEY_VARIABLE, WatermarkKey, watermark_key
-from genai_platform.marking.text_mark import GAMMA, green_bias, is_green, text_mark_score
+from genai_platform.marking.text_mark import GAMMA, GreenList, is_green, text_mark_score
 from genai_platform.metrics.catalog import IMAGE_MARK_EDITS, TEXT_MARK_EDITS
-from genai_platform.models.base import TextGenerator
+from genai_platform.models.bigram import CharacterBigrams
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.reporting.plots import image_grid_picture
 from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, Threshold, judge, thresholds
@@ -133,12 +133,15 @@ def test_marked_images_are_found_clean_and_after_jpeg_and_rescaling_at_little_co
 
 
 def test_a_text_score_matches_a_hand_computed_binomial_tail():
-    text = "abcab"  # distinct pairs: ab, bc, ca (the second ab is not counted again)
-    green = sum(is_green(KEY, a, b) for a, b in (("a", "b"), ("b", "c"), ("c", "a")))
-    tail = sum(math.comb(3, k) * GAMMA ** k * (1 - GAMMA) ** (3 - k) for k in range(green, 4))
+    text = "abcdeabcde"  # units after 4 characters: abcd>e, bcde>a, cdea>b, deab>c, eabc>d (abcd>e again not counted)
+    units = [("abcd", "e"), ("bcde", "a"), ("cdea", "b"), ("deab", "c"), ("eabc", "d")]
+    green = sum(is_green(KEY, context, character) for context, character in units)
+    tail = sum(math.comb(5, k) * GAMMA ** k * (1 - GAMMA) ** (5 - k) for k in range(green, 6))
     score = text_mark_score(KEY, [text])
-    assert (score.pairs, score.green) == (3, green) and score.p_value == pytest.approx(tail, rel=1e-12)
-    assert text_mark_score(KEY, [""]).p_value == 1.0
+    assert (score.units, score.green) == (5, green) and score.p_value == pytest.approx(tail, rel=1e-12)
+    assert text_mark_score(KEY, ["abcd"]).p_value == 1.0 and text_mark_score(KEY, [""]).units == 0
+    with pytest.raises(ValueError, match="a context is 4 characters"):
+        is_green(KEY, "abc", "d")
 
 
 def test_unmarked_text_is_called_marked_at_most_as_often_as_the_level_under_random_keys():
@@ -148,45 +151,40 @@ def test_unmarked_text_is_called_marked_at_most_as_often_as_the_level_under_rand
     assert 0.004 < np.mean(p < 0.01) <= 0.012 and 0.03 < np.mean(p < 0.05) <= 0.054
 
 
-class BigramModel(TextGenerator):
-    """Character bigram probabilities of real text as a text family: a model whose distribution is known."""
-
-    def __init__(self, text: str, characters: list[str]):
-        super().__init__()
-        index = {c: i for i, c in enumerate(characters)}
-        counts = torch.ones(len(characters), len(characters))
-        for a, b in zip(text, text[1:]):
-            counts[index[a], index[b]] += 1
-        self.register_buffer("log_probs", (counts / counts.sum(1, keepdim=True)).log())
-
-    def training_loss(self, batch, phase):
-        raise NotImplementedError("not trained")
-
-    def negative_log_likelihood(self, ids):
-        return -float(self.log_probs[ids[:-1], ids[1:]].sum())
-
-    def start_decoding(self, prompts):
-        last = torch.stack([p[-1] for p in prompts])
-        return self.log_probs[last], None
-
-    def continue_decoding(self, state, tokens):
-        return self.log_probs[tokens], None
+def test_the_level_holds_for_each_key_not_only_over_keys():
+    """Under one key a language's common units are green or red together, so each key has its own rate on real
+    text. With the previous character alone as context, the worst of 200 keys called 12-14% of these pieces
+    marked at 1% (marking/text_mark.py); with 4 characters, 40 keys gave 0.2-2.1%."""
+    pieces = text_pieces(load_documents("gensim:lee").texts, 300)
+    rates = np.array([np.mean([text_mark_score(key, [piece]).p_value < 0.01 for piece in pieces])
+                      for key in _keys(12)])
+    assert rates.max() < 0.03 and rates.std() < 0.008 and 0.002 < rates.mean() < 0.012, rates
 
 
-def test_text_sampled_with_the_green_bias_is_found_and_without_it_is_not():
-    text = "\n".join(load_documents("gensim:lee").texts[:100])
-    characters = sorted(set(text))
-    model = BigramModel(text, characters)
-    start = [torch.tensor([characters.index("\n")])] * 40
-    bias = green_bias(KEY, characters)
+def test_text_sampled_with_the_green_list_is_found_and_without_it_is_not():
+    documents = load_documents("gensim:lee").texts[:100]
+    characters = sorted(set("".join(documents)))
+    model = CharacterBigrams(documents, characters)
+    start = [torch.tensor([characters.index(" ")])] * 40
+    green_list = GreenList(KEY, characters)
     decode = lambda ids: "".join(characters[i] for i in ids)  # noqa: E731
-    marked = model.generate(start, 200, 1.0, torch.Generator().manual_seed(0), bias)
+    marked = model.generate(start, 200, 1.0, torch.Generator().manual_seed(0), green_list)
     plain = model.generate(start, 200, 1.0, torch.Generator().manual_seed(0))
     assert np.mean([text_mark_score(KEY, [decode(row)]).p_value < 0.01 for row in marked]) >= 0.95
     assert np.mean([text_mark_score(KEY, [decode(row)]).p_value < 0.01 for row in plain]) <= 0.05
-    greedy = model.generate([torch.tensor([characters.index(c)]) for c in "tahw"], 60, 0.0, None, bias)
-    assert all(text_mark_score(KEY, [decode(row)]).green > GAMMA * text_mark_score(KEY, [decode(row)]).pairs
+    greedy = model.generate([torch.tensor([characters.index(c) for c in prompt]) for prompt in ("the ", "at a", "wh")],
+                            60, 0.0, None, green_list)
+    assert all(text_mark_score(KEY, [decode(row)]).green > GAMMA * text_mark_score(KEY, [decode(row)]).units
                for row in greedy)
+
+
+def test_the_green_list_steers_only_after_a_whole_context_of_known_characters():
+    characters = list("abcdefgh?")
+    green_list = GreenList(KEY, characters, skip=frozenset({8}))
+    bias = green_list(torch.tensor([[0, 1, 2, 3], [-1, 1, 2, 3], [0, 8, 2, 3], [4, 5, 6, 7]]))
+    assert bias.shape == (4, 9) and bias[1:3].abs().sum() == 0 and bias[:, 8].abs().sum() == 0
+    for row, context in ((0, "abcd"), (3, "efgh")):
+        assert [bool(b) for b in bias[row, :8]] == [is_green(KEY, context, c) for c in "abcdefgh"]
 
 
 CREDENTIALS = SampleCredentials.now("vae", "run-1", "run-2", None)
@@ -279,10 +277,10 @@ def test_text_detection_is_counted_on_free_samples_and_continuations_apart():
 
 
 def test_the_bits_per_character_cost_matches_a_hand_computed_ratio_of_sums():
-    text = "\n".join(load_documents("gensim:lee").texts[:50])
-    vocab = CharVocabulary(sorted(set(text)))
-    model = BigramModel(text, vocab.characters)
-    bias = green_bias(KEY, vocab.characters)
+    documents = load_documents("gensim:lee").texts[:50]
+    vocab = CharVocabulary(sorted(set("\n".join(documents))))
+    model = CharacterBigrams(["\n".join(documents)], vocab.characters)
+    bias = GreenList(KEY, vocab.characters)
     start = [vocab.encode("\n")] * 12
     decode = lambda ids: vocab.decode(ids).split("\n", 1)[0]  # noqa: E731
     marked = [decode(row) for row in model.generate(start, 80, 1.0, torch.Generator().manual_seed(0), bias)]

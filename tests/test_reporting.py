@@ -21,6 +21,7 @@ from genai_platform.reporting import render
 from genai_platform.reporting.analysis import TRAILING_RUNS, difference_verdict, mean_win_rates, trailing_median
 from genai_platform.verdicts.thresholds import DEFAULT_THRESHOLDS, TOO_FEW, Threshold, judge, thresholds, worst
 from genai_platform.reporting.alerts import alert_text
+from genai_platform.reporting.findings import findings
 from genai_platform.reporting.differences import trends
 from genai_platform.reporting.inputs import (Dataset, FamilyDescription, HistoryPoint, Inputs, ModalityInputs,
                                              RunInfo, TrainedModel, read_run_manifests)
@@ -123,8 +124,13 @@ def test_findings_status_and_regressions(report):
     image = report.modalities[0]
     assert {(f.model, f.metric): f.status for f in image.findings} == {
         ("vae", "copy_rate"): "pass", ("gan", "copy_rate"): "pass", ("diffusion", "copy_rate"): "fail",
-        ("vae", "mark_detection"): "pass"}
+        ("vae", "mark_detection"): "pass", ("real unseen (floor)", "mark_false_positive_rate"): "pass"}
     assert [f.model for f in image.flagged] == ["diffusion"]
+    # the key's false positives on held-out data warn once credibly above the detector's level; a reference's
+    # other thresholded metrics are not judged
+    credibly_above = [MetricRow("unseen_text", "mark_false_positive_rate", 0.03, 1000, 0.021, 0.042, role="data"),
+                      MetricRow("training_copies", "copy_rate", 1.0, 100, 0.96, 1.0, role="reference")]
+    assert [(f.model, f.status) for f in findings(credibly_above, DEFAULT_THRESHOLDS)] == [("unseen real text", "warn")]
     (regressed,) = image.regressions
     assert (regressed.model, regressed.metric, regressed.median) == ("vae", "fid", 0.4)
     assert (regressed.change.estimate.value, regressed.change.verdict) == (0.6, "worse")

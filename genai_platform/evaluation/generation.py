@@ -7,6 +7,7 @@ import re
 import numpy as np
 import torch
 
+from genai_platform.models.base import LogitBias
 from genai_platform.models.vocab import DOCUMENT_BREAK, CharVocabulary
 
 # The one sentence rule, for references and samples alike: the store's (store/sql/text_corpus.sql,
@@ -53,7 +54,7 @@ def first_sentence(text: str) -> str:
 
 
 def text_samples(model, vocab: CharVocabulary, prompts: list[tuple[str, str]], free_samples: int,
-                 free_chars: int, seed: int, logit_bias: torch.Tensor | None = None) -> list[dict]:
+                 free_chars: int, seed: int, logit_bias: LogitBias | None = None) -> list[dict]:
     """Greedy continuations of `prompts` (cut at the sentence end or after CONTINUATION_WORDS words) and
     sampled free documents, both steered by `logit_bias` (TextGenerator.generate) when given."""
     generator = torch.Generator().manual_seed(seed)
@@ -72,7 +73,7 @@ def text_samples(model, vocab: CharVocabulary, prompts: list[tuple[str, str]], f
 
 
 def free_documents(model, vocab: CharVocabulary, n: int, chars: int, temperature: float,
-                   generator: torch.Generator, logit_bias: torch.Tensor | None = None) -> list[str]:
+                   generator: torch.Generator, logit_bias: LogitBias | None = None) -> list[str]:
     """n documents sampled from a document start, cut at the first document break."""
     outs = model.generate([vocab.encode(DOCUMENT_BREAK)] * n, chars, temperature, generator, logit_bias)
     return [vocab.decode(out).split(DOCUMENT_BREAK, 1)[0].strip() for out in outs]

@@ -9,14 +9,16 @@ import io
 import math
 
 import numpy as np
+import torch
 from PIL import Image
 
 from genai_platform.evaluation.text_scores import document_nats
 from genai_platform.marking.detect import ALPHA
 from genai_platform.marking.image_mark import image_mark_scores, p_values
 from genai_platform.marking.key import WatermarkKey
-from genai_platform.marking.text_mark import green_bias, text_mark_score
+from genai_platform.marking.text_mark import GreenList, text_mark_score
 from genai_platform.metrics.intervals import mean_estimate, paired_ratio_difference
+from genai_platform.models.bigram import CharacterBigrams
 from genai_platform.models.vocab import CharVocabulary
 from genai_platform.records import Estimate, MetricRow
 
@@ -133,25 +135,13 @@ def bits_per_character_cost(model, vocab: CharVocabulary, marked: list[str], unm
 
 def bigram_documents(documents: list[str], count: int, characters: int, seed: int,
                      key: WatermarkKey | None = None) -> list[str]:
-    """`count` texts of `characters` characters from the character bigram frequencies of `documents` (plus one),
-    each started at a document's first character; with `key`, sampled with the green-list bias as a text family
-    is (marking/text_mark.py). A generator whose marking is known, for the metric self-test."""
+    """`count` texts of `characters` characters from the character bigram frequencies of `documents`
+    (models/bigram.py), each started at a document's first character; with `key`, sampled with the green list as a
+    text family is (marking/text_mark.py). A generator whose marking is known, for the metric self-test."""
     alphabet = sorted(set("".join(documents)))
-    index = {c: i for i, c in enumerate(alphabet)}
-    counts = np.ones((len(alphabet), len(alphabet)))
-    for document in documents:
-        ids = np.array([index[c] for c in document])
-        np.add.at(counts, (ids[:-1], ids[1:]), 1)
-    logits = np.log(counts / counts.sum(axis=1, keepdims=True))
-    if key is not None:
-        logits = logits + green_bias(key, alphabet).numpy()
-    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-    cumulative = np.cumsum(probabilities / probabilities.sum(axis=1, keepdims=True), axis=1)
+    model = CharacterBigrams(documents, alphabet)
     rng = np.random.default_rng(seed)
-    current = np.array([index[documents[i][0]] for i in rng.integers(len(documents), size=count)])
-    texts = [current]
-    for _ in range(characters - 1):
-        draws = rng.random(count)[:, None]
-        current = np.minimum((cumulative[current] < draws).sum(axis=1), len(alphabet) - 1)
-        texts.append(current)
-    return ["".join(alphabet[i] for i in row) for row in np.stack(texts, axis=1)]
+    starts = [torch.tensor([alphabet.index(documents[i][0])]) for i in rng.integers(len(documents), size=count)]
+    rows = model.generate(starts, characters - 1, 1.0, torch.Generator().manual_seed(seed),
+                          None if key is None else GreenList(key, alphabet))
+    return ["".join(alphabet[i] for i in [int(start[0]), *row.tolist()]) for start, row in zip(starts, rows)]

@@ -195,12 +195,12 @@ METRICS = {
     "mark_detection": MetricInfo("Mark found", "higher", "Share of the family's samples in which the detector finds "
                                  "the deployment's watermark at p < 0.01 (at most 1% of unmarked items are called "
                                  "marked). Images: dither modulation of the low DCT frequencies, on every sample; "
-                                 "text: the green-list bias on character pairs, on the free samples (as long as the "
+                                 "text: the green-list bias on a character after its 4 before, on the free samples (as long as the "
                                  "held-out pieces the false positives are counted on).",
                                  f"{CHEN_WORNELL}; {KIRCHENBAUER}", "misinformation"),
     "mark_detection_continuation": MetricInfo("Mark found in continuations", "higher", "As Mark found, on the "
                                               "family's greedy continuations of held-out prompts (a sentence each): "
-                                              "a short text has few character pairs to carry the mark.", KIRCHENBAUER,
+                                              "a short text has few characters to carry the mark.", KIRCHENBAUER,
                                               "misinformation"),
     **{f"mark_detection_{edit}": MetricInfo(f"Mark found after {label}", "higher", f"As Mark found, on the samples "
                                             f"after {definition}.", f"{CHEN_WORNELL}; {KIRCHENBAUER}",

@@ -26,7 +26,7 @@ from genai_platform.evaluation.text_scores import (FREE_SAMPLE_CHARS, SWEEP_BLEU
 from genai_platform.files import write_atomic
 from genai_platform.marking.credentials import SampleCredentials, sidecar_json, sidecar_path
 from genai_platform.marking.key import WatermarkKey
-from genai_platform.marking.text_mark import green_bias
+from genai_platform.marking.text_mark import GreenList
 from genai_platform.metrics.bleu import tokenize
 from genai_platform.metrics.catalog import TRAINING_DATA, UNSEEN_TEXT
 from genai_platform.metrics.detectability import FOLDS as DETECTABILITY_FOLDS
@@ -45,9 +45,9 @@ from genai_platform.store.tables import (dataset_info, drop_text_sample_sets, re
 from genai_platform.training.batches import BatchSampler, token_windows
 
 
-def mark_bias(key: WatermarkKey, vocab: CharVocabulary) -> torch.Tensor:
-    """The green-list logit bias over `vocab` (the unknown character neither steered nor steered to)."""
-    return green_bias(key, vocab.characters, frozenset({vocab.index[UNKNOWN]}))
+def mark_bias(key: WatermarkKey, vocab: CharVocabulary) -> GreenList:
+    """The green list over `vocab` (the unknown character never steered to, and no context holding it steered)."""
+    return GreenList(key, vocab.characters, frozenset({vocab.index[UNKNOWN]}))
 
 
 def mark_rows(family: str, model, vocab: CharVocabulary, inputs: TextEvaluationInputs,

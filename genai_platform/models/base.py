@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -88,6 +89,16 @@ class ImageGenerator(TrainableModel):
         return None
 
 
+class LogitBias(Protocol):
+    """Logits added to a text family's next-token logits, chosen by the tokens before (the watermark's green
+    list, marking/text_mark.py)."""
+
+    context: int  # how many previous tokens it reads
+
+    def __call__(self, previous: torch.Tensor) -> torch.Tensor:
+        """[B, context] token ids, -1 before the start of the prompt -> [B, vocab] logits to add."""
+
+
 class TextGenerator(TrainableModel):
     """A family gives its next-token distribution (start_decoding, continue_decoding); the platform chooses the
     tokens (generate), so a change to how tokens are chosen, such as the watermark's logit bias, reaches every
@@ -104,20 +115,24 @@ class TextGenerator(TrainableModel):
 
     @torch.no_grad()
     def generate(self, prompts: list[torch.Tensor], max_new_tokens: int, temperature: float,
-                 generator: torch.Generator | None, logit_bias: torch.Tensor | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None, logit_bias: LogitBias | None = None) -> torch.Tensor:
         """[len(prompts), max_new_tokens] token ids continuing each prompt; temperature 0 is greedy. With
-        `logit_bias` [vocab, vocab], row t is added to the logits of a token that follows token t."""
+        `logit_bias`, each step adds what it gives for the last `logit_bias.context` tokens of each row."""
         logits, state = self.start_decoding(prompts)
         if logit_bias is not None:
-            logit_bias = logit_bias.to(logits.device)
-            previous = torch.stack([prompt[-1] for prompt in prompts]).to(logits.device)
+            width = logit_bias.context
+            recent = torch.full((len(prompts), width), -1, dtype=torch.long)
+            for row, prompt in enumerate(prompts):
+                tail = prompt[-width:].cpu()
+                recent[row, width - len(tail):] = tail
         out = []
         for position in range(max_new_tokens):
             if logit_bias is not None:
-                logits = logits.float() + logit_bias[previous]
+                logits = logits.float() + logit_bias(recent).to(logits.device)
             chosen = next_token(logits, temperature, generator)
             out.append(chosen)
-            previous = chosen
+            if logit_bias is not None:
+                recent = torch.cat([recent[:, 1:], chosen.cpu().view(-1, 1)], dim=1)
             if position + 1 < max_new_tokens:
                 logits, state = self.continue_decoding(state, chosen)
         return torch.stack(out, dim=1).cpu()
