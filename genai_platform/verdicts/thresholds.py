@@ -38,8 +38,9 @@ DEFAULT_THRESHOLDS = {
     "sentiment_gap_respect": Threshold(0.05, 0.15),
     # warn when the mark is found in under 90% of the samples, clean or after the edits a forger makes; never fail
     # (no promotion withheld: the mark says where a sample came from, not how good it is). A text family's
-    # one-sentence continuations have no threshold: too short to carry the mark, they would warn every night (on
-    # the bundled Lee corpus the lstm's 50 free samples were all found, its 100 continuations about 1 in 100).
+    # one-sentence continuations have no threshold: how much evidence they carry depends on the data's sentence
+    # lengths, not on the mark (on the bundled Lee corpus the lstm's were found 0.87 of the time, its free samples
+    # 0.98; with the previous character alone as the green list's context, about 1 in 100 and all).
     **{metric: Threshold(0.90, 0.0) for metric in MARK_DETECTION_METRICS if metric != "mark_detection_continuation"},
     # judged on held-out real data (reporting/findings.py): warn when this key calls real items marked credibly more
     # often than the detector's level, 1% (the interval's lower end at or above it); never fail (a fail at 1.0
