@@ -238,7 +238,7 @@ def test_every_catalog_metric_names_how_its_interval_is_computed():
     assert set(INTERVAL_KINDS) == set(METRICS) and set(INTERVAL_KINDS.values()) <= own
     assert set(DIFFERENCE_KINDS) <= set(METRICS)
     assert set(DIFFERENCE_KINDS.values()) <= {BASIC_BOOTSTRAP, DELETE_ONE_JACKKNIFE, POISSON_JACKKNIFE, HALF_SAMPLING,
-                                              WELCH_T}
+                                              WELCH_T, PAIRED_JACKKNIFE_T}
     # a metric recorded with an interval says what it covers, one without none
     assert {m for m, kind in INTERVAL_KINDS.items() if kind != NO_INTERVAL} == set(INTERVALS)
 

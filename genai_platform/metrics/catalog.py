@@ -378,7 +378,7 @@ INTERVAL_KINDS = {
 DIFFERENCE_KINDS = {
     "fid": BASIC_BOOTSTRAP, "fd_whitened": BASIC_BOOTSTRAP, "kid": DELETE_ONE_JACKKNIFE, "precision": BASIC_BOOTSTRAP,
     "recall": HALF_SAMPLING, "density": BASIC_BOOTSTRAP, "coverage": POISSON_JACKKNIFE,
-    "class_tv_distance": HALF_SAMPLING, "bits_per_character": BASIC_BOOTSTRAP, "nll_bound": BASIC_BOOTSTRAP,
+    "class_tv_distance": HALF_SAMPLING, "bits_per_character": PAIRED_JACKKNIFE_T, "nll_bound": BASIC_BOOTSTRAP,
     "continuation_bleu": BASIC_BOOTSTRAP,
     "bleu_4": WELCH_T, "self_bleu_4": WELCH_T, "distinct_2": HALF_SAMPLING,
 }

@@ -17,8 +17,7 @@ tests/test_coverage.py and bench/coverage.py):
   (Arvesen, 1969), normal interval. The bootstrap covered 99.7% for a family against its previous
   run (too wide: paired samples make the difference nearly degenerate, which the bootstrap
   overstates); the jackknife 97-99%.
-- `bootstrap_difference`, for the other smooth statistics (FID, precision, density, bits per
-  character, BLEU): the basic (pivotal) bootstrap interval [2d - q_high, 2d - q_low]. A plug-in difference at
+- `bootstrap_difference`, for the other smooth statistics (FID, precision, density, BLEU): the basic (pivotal) bootstrap interval [2d - q_high, 2d - q_low]. A plug-in difference at
   N carries bias (FID's grows with a set's spread), and the pivot removes the part of it that the
   bootstrap reproduces.
 - `half_sample_difference`, for statistics that a resample's duplicates distort (recall, whose
