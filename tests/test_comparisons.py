@@ -78,8 +78,10 @@ def test_the_catalog_names_the_interval_each_metric_s_difference_gets(monkeypatc
         monkeypatch.setattr(comparisons, name, lambda *args, name=name, **kwargs: called.append(name) or
                             Estimate(0.0, 10))
     for metric, kind in DIFFERENCE_KINDS.items():
-        # intervals.difference_estimate of per-sentence scores and paired_ratio_difference of per-document sums
-        if kind not in (WELCH_T, PAIRED_JACKKNIFE_T):
+        if kind == PAIRED_JACKKNIFE_T:  # intervals.paired_ratio_difference of per-document sums: refused here
+            with pytest.raises(ValueError, match="paired_ratio_difference"):
+                difference(metric, lambda idx: 0.0, lambda idx: 0.0, 10, 10, 0, paired=True)
+        elif kind != WELCH_T:  # intervals.difference_estimate of per-sentence scores, not comparisons.difference
             difference(metric, lambda idx: 0.0, lambda idx: 0.0, 10, 10, 0, paired=True, reference_count=10)
             assert called.pop() == functions[kind], metric
 

@@ -271,7 +271,7 @@ def test_text_detection_is_counted_on_free_samples_and_continuations_apart():
     assert set(rows) == {"mark_detection", "mark_detection_deletion", "mark_detection_substitution",
                          "mark_detection_continuation"}
     assert rows["mark_detection"].value == 1.0 and rows["mark_detection"].sample_count == 12
-    assert rows["mark_detection_continuation"].value < 0.5  # 8 characters: mostly too few pairs to find it
+    assert rows["mark_detection_continuation"].value < 0.5  # 8 characters, 4 units: mostly too few to find it
     assert "mark_detection_continuation" not in {r.metric for r in text_detection_rows("lstm", free, [],
                                                                                          ["word"], KEY, 0)}
 

@@ -22,7 +22,7 @@ from genai_platform.marking.image_mark import image_mark_scores, p_values
 from genai_platform.marking.key import WatermarkKey
 from genai_platform.marking.text_mark import text_mark_score
 
-ALPHA = 0.01  # a file is called marked below this p-value: at most 1% of unmarked files are
+ALPHA = 0.01  # a file is called marked below this p-value: over random keys at most 1% of unmarked files are
 DETECTABLE = (".png", ".npz", ".txt")
 SAMPLE_HEADING = re.compile(r"^--- sample \d+$", re.MULTILINE)  # between the samples of a text file we write
 

@@ -13,7 +13,8 @@ one key the pairs its texts share are all green or red together, and the test's 
 for a given one. Over 200 random keys, 300-character pieces of real text (Lee, English Wikipedia) were called
 marked at 1% by a median key 0.0% of the time and by the worst 12-14%; 5-6% of keys exceeded 2%. With 4
 characters of context the units are as distinct as the text's positions: median 0.7-0.8%, worst 2.1-2.8%
-(4% of keys above 2% on Lee, 1% on Wikipedia). A deployment's own rate on held-out text is measured nightly
+(4% of keys above 2% on Lee, under 1% on Wikipedia); text_mark_score itself under 40 keys: median 0.7-0.8%,
+worst 2.0-2.6% (bench/text_mark_level.py). A deployment's own rate on held-out text is measured nightly
 (mark_false_positive_rate) and warns when it is credibly above 1%.
 
 Why DELTA 1.5: on the default profile's 300-character free samples of the lstm, transformer and textgan trained

@@ -193,10 +193,12 @@ METRICS = {
                                   "prefixes that reproduce the next 32 characters exactly.", CARLINI, "memorization"),
     # the watermark on every sample (marking/, evaluation/marks.py)
     "mark_detection": MetricInfo("Mark found", "higher", "Share of the family's samples in which the detector finds "
-                                 "the deployment's watermark at p < 0.01 (at most 1% of unmarked items are called "
-                                 "marked). Images: dither modulation of the low DCT frequencies, on every sample; "
-                                 "text: the green-list bias on a character after its 4 before, on the free samples (as long as the "
-                                 "held-out pieces the false positives are counted on).",
+                                 "the deployment's watermark at p < 0.01 (over random keys at most 1% of unmarked "
+                                 "items are called marked; this key's rate is Mark false positives). Images: dither "
+                                 "modulation of the low DCT frequencies, on every sample; text: the green-list bias "
+                                 "on a character after its 4 before, on the free samples (up to as long as the "
+                                 "held-out pieces the false positives are counted on; a sample cut short by a "
+                                 "document break carries less evidence).",
                                  f"{CHEN_WORNELL}; {KIRCHENBAUER}", "misinformation"),
     "mark_detection_continuation": MetricInfo("Mark found in continuations", "higher", "As Mark found, on the "
                                               "family's greedy continuations of held-out prompts (a sentence each): "
@@ -214,7 +216,8 @@ METRICS = {
            ("substitution", "word substitution", "replacing 10% of the words by words of held-out real text"))},
     "mark_false_positive_rate": MetricInfo("Mark false positives", "lower", "Share of held-out real items (test "
                                            "images, test documents) in which the detector finds the watermark at "
-                                           "p < 0.01: at most 0.01 by construction, measured here.",
+                                           "p < 0.01: at most 0.01 over random keys, measured here for this "
+                                           "key.",
                                            f"{CHEN_WORNELL}; {KIRCHENBAUER}", "misinformation"),
     "mark_fid_cost": MetricInfo("Mark's FID cost", "lower", "FID of the first 1,000 marked samples minus FID of the "
                                 "same draws unmarked (the same seed), against the same held-out images: what the "
@@ -310,7 +313,10 @@ INTERVALS = {
                "with the night's seed): Wilson score interval over the samples."
        for metric in MARK_DETECTION_METRICS},
     "mark_false_positive_rate": "The probability that the detector finds the mark in an unmarked item of this "
-                                "held-out population, under this key: Wilson score interval over the items.",
+                                "held-out population, under this key: Wilson score interval over the items. Text "
+                                "pieces are cut from a few documents and share their phrases, whose colours are "
+                                "fixed under one key, so they are not independent and the interval is too narrow "
+                                "there.",
     "mark_fid_cost": "The expected FID of the marked set minus that of the same draws unmarked, at this N against this "
                      "held-out set (fixed): basic bootstrap interval, the two sets resampled together (sample i of "
                      "both from the same noise).",

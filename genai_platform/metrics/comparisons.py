@@ -46,7 +46,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.stats import norm
 
-from genai_platform.metrics.catalog import info
+from genai_platform.metrics.catalog import DIFFERENCE_KINDS, PAIRED_JACKKNIFE_T, info
 from genai_platform.metrics.distributions import class_histogram, total_variation
 from genai_platform.metrics.fid import polynomial_kernel
 from genai_platform.metrics.intervals import LEVEL, RESAMPLES, Difference
@@ -174,6 +174,9 @@ def difference(metric: str, first: Statistic, second: Statistic, first_count: in
     a COVERED_SHARES metric needs the number of reference units, `reference_count`. For a metric
     judged by its closeness to a target (density to 1, a gap to 0) it is the difference of the
     distances to the target, so its sign says which side is closer."""
+    if DIFFERENCE_KINDS.get(metric) == PAIRED_JACKKNIFE_T:
+        raise ValueError(f"{metric}: its difference is one of per-document sums, intervals.paired_ratio_difference "
+                         "(evaluation.text_scores.compare_text), not a statistic of resampled units")
     target = TARGETS.get(info(metric).direction)
     if target is not None:
         first, second = (_distance_to(target, statistic) for statistic in (first, second))

@@ -46,7 +46,8 @@ from genai_platform.training.batches import BatchSampler, token_windows
 
 
 def mark_bias(key: WatermarkKey, vocab: CharVocabulary) -> GreenList:
-    """The green list over `vocab` (the unknown character never steered to, and no context holding it steered)."""
+    """The green list over `vocab` (the unknown character never steered to, and no context holding it steered).
+    The document break stays steerable: never green, it would end samples about half as often at DELTA 1.5."""
     return GreenList(key, vocab.characters, frozenset({vocab.index[UNKNOWN]}))
 
 
