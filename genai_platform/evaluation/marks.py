@@ -47,6 +47,11 @@ def _jpeg(image: np.ndarray) -> np.ndarray:
         return _array(decoded)
 
 
+def jpeg_images(images: np.ndarray) -> np.ndarray:
+    """`images` [N, C, H, W] after JPEG compression at JPEG_QUALITY."""
+    return np.stack([_jpeg(image) for image in images])
+
+
 def edited_images(images: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     """`images` [N, C, H, W] after each edit of catalog.IMAGE_MARK_EDITS."""
     height, width = images.shape[-2:]
@@ -55,7 +60,7 @@ def edited_images(images: np.ndarray, seed: int) -> dict[str, np.ndarray]:
     noise = np.random.default_rng(seed).normal(0, NOISE_SD, images.shape)
     return {"crop": images[..., cut_h:height - cut_h, cut_w:width - cut_w],
             "rescale": np.stack([_array(_pil(image).resize(size, Image.BILINEAR)) for image in images]),
-            "jpeg": np.stack([_jpeg(image) for image in images]),
+            "jpeg": jpeg_images(images),
             "noise": np.clip(images + noise, 0, 1).astype(np.float32)}
 
 
@@ -72,18 +77,19 @@ def edited_texts(texts: list[str], replacement_words: list[str], seed: int) -> d
     return {"deletion": deleted, "substitution": substituted}
 
 
-def _found(p: np.ndarray) -> Estimate:
-    return mean_estimate((np.asarray(p) < ALPHA).astype(np.float64))
+def detection_row(subject: str, p: np.ndarray, metric: str = "mark_detection") -> MetricRow:
+    """`metric`: the share of items with p < ALPHA, Wilson interval."""
+    return MetricRow.of(subject, metric, mean_estimate((np.asarray(p) < ALPHA).astype(np.float64)))
 
 
 def detection_rows(subject: str, clean: np.ndarray, edited: dict[str, np.ndarray]) -> list[MetricRow]:
-    """mark_detection and mark_detection_<edit>: the share of items with p < ALPHA, Wilson intervals."""
-    return [MetricRow.of(subject, "mark_detection", _found(clean)),
-            *(MetricRow.of(subject, f"mark_detection_{edit}", _found(p)) for edit, p in edited.items())]
+    """mark_detection and mark_detection_<edit>."""
+    return [detection_row(subject, clean),
+            *(detection_row(subject, p, f"mark_detection_{edit}") for edit, p in edited.items())]
 
 
 def false_positive_row(reference: str, p: np.ndarray) -> MetricRow:
-    return MetricRow.of(reference, "mark_false_positive_rate", _found(p))
+    return detection_row(reference, p, "mark_false_positive_rate")
 
 
 def image_p_values(images: np.ndarray, key: WatermarkKey) -> np.ndarray:
@@ -118,7 +124,7 @@ def text_detection_rows(family: str, free: list[str], continuations: list[str], 
     rows = detection_rows(family, text_p_values(free, key),
                           {edit: text_p_values(texts, key) for edit, texts in edits.items()})
     if continuations:
-        rows.append(MetricRow.of(family, "mark_detection_continuation", _found(text_p_values(continuations, key))))
+        rows.append(detection_row(family, text_p_values(continuations, key), "mark_detection_continuation"))
     return rows
 
 

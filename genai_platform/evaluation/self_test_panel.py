@@ -53,8 +53,7 @@ from scipy.stats import norm
 
 from genai_platform.evaluation.generation import split_sentences
 from genai_platform.evaluation.image_scores import ImageDetails, evaluate_images
-from genai_platform.evaluation.marks import (bigram_documents, detection_rows, edited_images, image_p_values,
-                                             text_p_values)
+from genai_platform.evaluation.marks import bigram_documents, detection_row, image_p_values, jpeg_images, text_p_values
 from genai_platform.evaluation.text_scores import quality_diversity
 from genai_platform.evaluation.text_scores import BLEU_ORDERS, ngram_memorization_rows, sentence_tokens
 from genai_platform.marking.image_mark import mark_images
@@ -507,8 +506,8 @@ def image_panel(classifier, num_classes: int, train: ImageSplit, heldout: ImageS
     mark_rows = []
     if key is not None:
         marked = mark_images(sets[UNSEEN], key)
-        sets.update({MARKED: marked, MARKED_JPEG: edited_images(marked, seed)["jpeg"]})
-        mark_rows = [detection_rows(case, image_p_values(images, key), {})[0] for case, images in sets.items()]
+        sets.update({MARKED: marked, MARKED_JPEG: jpeg_images(marked)})
+        mark_rows = [detection_row(case, image_p_values(images, key)) for case, images in sets.items()]
     plain = {case: images for case, images in sets.items() if case not in DISGUISED_COPIES + (MARKED, MARKED_JPEG)}
     disguised = {case: images for case, images in sets.items() if case in DISGUISED_COPIES}
     rows, details = evaluate(classifier, num_classes, train, reference, plain, seed, feature_extractor)
@@ -663,7 +662,7 @@ def text_panel(train_documents: list[str], heldout_documents: list[str], seed: i
         texts = {case: sentences for case, (sentences, _) in sets.items()}
         texts.update({case: bigram_documents(train_documents, count, MARKED_TEXT_CHARACTERS, seed, case_key)
                       for case, case_key in ((BIGRAM, None), (MARKED_BIGRAM, key))})
-        rows += [detection_rows(case, text_p_values(items, key), {})[0] for case, items in texts.items()]
+        rows += [detection_row(case, text_p_values(items, key)) for case, items in texts.items()]
         cases = CASES["text"]
     return judge_panel("text", rows, cases, len(sets[UNSEEN][0]), seed,
                        f"the sentences of the reference half of the held-out documents ({len(references)} "

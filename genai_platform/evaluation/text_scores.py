@@ -22,8 +22,8 @@ from genai_platform.metrics.bleu import (ContinuationBleuStatistics, bleu_scores
                                          tokenize)
 from genai_platform.metrics.catalog import UNIGRAM
 from genai_platform.metrics.comparisons import difference
-from genai_platform.metrics.intervals import (Difference, Estimate, difference_estimate, mean_estimate,
-                                             paired_ratio_difference, ratio_estimate)
+from genai_platform.metrics.intervals import (Estimate, difference_estimate, mean_estimate, paired_ratio_difference,
+                                             ratio_estimate)
 from genai_platform.metrics.language import distinct_n, unigram_bits_per_character
 from genai_platform.metrics.memorization import extraction_rate, training_ngram_excess, training_ngram_overlap
 from genai_platform.models.vocab import CharVocabulary
@@ -208,12 +208,8 @@ def compare_text(first: TextUnits, second: TextUnits, paired: bool, seed: int) -
     out = {}
     if first.document_nats is not None and second.document_nats is not None:
         characters = first.document_characters
-        to_bits = lambda nats: nats / math.log(2)  # noqa: E731
-        jackknifed = paired_ratio_difference(to_bits(first.document_nats), characters,
-                                             to_bits(second.document_nats), characters)
-        out["bits_per_character"] = Difference(jackknifed.value, jackknifed.count, jackknifed.ci_low,
-                                               jackknifed.ci_high,
-                                               float(to_bits(second.document_nats).sum() / characters.sum()))
+        out["bits_per_character"] = paired_ratio_difference(first.document_nats / math.log(2), characters,
+                                                            second.document_nats / math.log(2), characters)
     if first.continuation_references == second.continuation_references and len(first.continuations) >= 2:
         bleu = lambda side: ContinuationBleuStatistics(side.continuations, side.continuation_references).score  # noqa: E731
         n = len(first.continuations)

@@ -1,9 +1,9 @@
 """Whether files carry this deployment's mark: PNG images and grids, .npz image arrays, text files, folders.
 
 A file's verdict is one p-value, the chance that an unmarked file scores as high. Text: the green units among
-all its samples' distinct units, a character after its 4 before (text_mark.py). Images: the smallest p-value of its images times
-their number (Bonferroni), which holds however alike the images are; a file of 64 copies of one unmarked image
-scores as that one image does.
+all its samples' distinct units, a character after its 4 before (text_mark.py). Images: the smallest p-value of
+its images times their number (Bonferroni), which holds however alike the images are; a file of 64 copies of one
+unmarked image scores as that one image does.
 """
 
 from __future__ import annotations

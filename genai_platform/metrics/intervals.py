@@ -190,23 +190,26 @@ def ratio_estimate(numerators, denominators, level: float = LEVEL) -> Estimate:
 
 
 def paired_ratio_difference(first_numerators, first_denominators, second_numerators, second_denominators,
-                            level: float = LEVEL) -> Estimate:
+                            level: float = LEVEL) -> Difference:
     """sum(first_num) / sum(first_den) - sum(second_num) / sum(second_den) over paired units (a document and its
-    twin of the same seed), with a t interval on the delete-one jackknife's standard error, each pair left out in
-    turn (closed form). Target: the difference of E[numerator] / E[denominator] between the two populations.
+    twin of the same seed, or one document under two models), with a t interval on the delete-one jackknife's
+    standard error, each pair left out in turn (closed form); the baseline is the second side's ratio. Target:
+    the difference of E[numerator] / E[denominator] between the two populations.
     The paired basic bootstrap covered 89% at 50 pairs and 68% at 5 (bench/coverage.py)."""
     arrays = [np.asarray(a, dtype=np.float64) for a in (first_numerators, first_denominators, second_numerators,
                                                           second_denominators)]
     if len({a.shape for a in arrays}) != 1 or arrays[0].ndim != 1 or arrays[1].sum() <= 0 or arrays[3].sum() <= 0:
         raise ValueError("a paired ratio difference needs four matching 1-D arrays and positive denominator totals")
     first_num, first_den, second_num, second_den = arrays
-    value = float(first_num.sum() / first_den.sum() - second_num.sum() / second_den.sum())
+    baseline = float(second_num.sum() / second_den.sum())
+    value = float(first_num.sum() / first_den.sum()) - baseline
     units = first_num.size
     first_rest, second_rest = first_den.sum() - first_den, second_den.sum() - second_den
     if units < 2 or (first_rest <= 0).any() or (second_rest <= 0).any():
-        return Estimate(value, units)
+        return Difference(value, units, baseline=baseline)
     leave_outs = (first_num.sum() - first_num) / first_rest - (second_num.sum() - second_num) / second_rest
-    return Estimate(value, units, *normal_interval(value, np.sqrt(jackknife_variance(leave_outs)), level, units - 1))
+    return Difference(value, units, *normal_interval(value, np.sqrt(jackknife_variance(leave_outs)), level, units - 1),
+                      baseline)
 
 
 def difference_estimate(first, second, level: float = LEVEL) -> Difference:
